@@ -1,0 +1,103 @@
+//! NTTs over all limbs of an RNS polynomial held in one limb-major buffer.
+
+use rayon::prelude::*;
+
+use crate::{Error, NttPlan};
+
+/// One [`NttPlan`] per prime of an RNS basis, applied to a limb-major buffer:
+/// limb `i` holds coefficients `i*n .. (i+1)*n` and is transformed mod prime `i`.
+///
+/// Limbs are independent, so they run in parallel on rayon's pool (one limb
+/// per task: no nested parallelism inside a limb).
+///
+/// ```
+/// use hefty_ntt::{RnsNttPlan, ntt_primes};
+/// let n = 256;
+/// let primes = ntt_primes(40, n, 3)?;
+/// let plan = RnsNttPlan::new(n, &primes)?;
+/// let mut buf: Vec<u64> = (0..3 * n as u64).collect();
+/// let original = buf.clone();
+/// plan.forward(&mut buf)?;
+/// plan.inverse(&mut buf)?;
+/// assert_eq!(buf, original);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RnsNttPlan {
+    n: usize,
+    plans: Vec<NttPlan>,
+}
+
+impl RnsNttPlan {
+    /// Builds a plan for degree `n` over `primes` (each checked as in [`NttPlan::new`]).
+    pub fn new(n: usize, primes: &[u64]) -> Result<Self, Error> {
+        let plans = primes
+            .iter()
+            .map(|&p| NttPlan::new(n, p))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_plans(plans)
+    }
+
+    /// Groups existing plans; they must share one degree.
+    pub fn from_plans(plans: Vec<NttPlan>) -> Result<Self, Error> {
+        let n = plans
+            .first()
+            .ok_or(Error::BadRnsBasis("no primes were given"))?
+            .degree();
+        if plans.iter().any(|p| p.degree() != n) {
+            return Err(Error::BadRnsBasis("the plans have different degrees"));
+        }
+        Ok(Self { n, plans })
+    }
+
+    /// The ring degree.
+    pub fn degree(&self) -> usize {
+        self.n
+    }
+
+    /// The per-limb plans, in limb order.
+    pub fn plans(&self) -> &[NttPlan] {
+        &self.plans
+    }
+
+    /// Applies `f(plan_i, limb_i)` to every limb of `buf`, which must hold
+    /// between one and `plans().len()` limbs (a polynomial at a lower level
+    /// uses only the first primes).
+    fn each_limb(
+        &self,
+        buf: &mut [u64],
+        f: impl Fn(&NttPlan, &mut [u64]) + Sync,
+    ) -> Result<(), Error> {
+        let limbs = buf.len() / self.n;
+        if buf.len() % self.n != 0 || limbs == 0 || limbs > self.plans.len() {
+            return Err(Error::WrongLength {
+                expected: self.n * self.plans.len(),
+                got: buf.len(),
+            });
+        }
+        buf.par_chunks_exact_mut(self.n)
+            .zip(self.plans.par_iter())
+            .for_each(|(limb, plan)| f(plan, limb));
+        Ok(())
+    }
+
+    /// Forward transform of every limb (values in `[0, p_i)`).
+    pub fn forward(&self, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(buf, |plan, limb| plan.run_forward(limb, false))
+    }
+
+    /// Forward transform of every limb, `[0, 2p_i)` in and out.
+    pub fn forward_lazy(&self, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(buf, |plan, limb| plan.run_forward(limb, true))
+    }
+
+    /// Inverse transform of every limb (values in `[0, p_i)`).
+    pub fn inverse(&self, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(buf, |plan, limb| plan.run_inverse(limb, false))
+    }
+
+    /// Inverse transform of every limb, `[0, 2p_i)` in and out.
+    pub fn inverse_lazy(&self, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(buf, |plan, limb| plan.run_inverse(limb, true))
+    }
+}
