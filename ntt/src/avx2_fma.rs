@@ -21,8 +21,8 @@
 
 use std::arch::x86_64::*;
 
-use crate::scalar::BLOCK;
-use crate::twiddles::Twiddles;
+use crate::schedule::Kernel;
+use crate::twiddles::{Twiddles, narrow_t1_index, narrow_t2_index};
 
 /// Round to nearest, exceptions suppressed.
 const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
@@ -75,21 +75,17 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
-    pub fn new(fwd: &Twiddles, inv: &Twiddles, n_inv: u64, n_inv_w: u64, p: u64) -> Self {
+    /// The tables of one plan, or `None` when this CPU lacks AVX2 or FMA.
+    pub fn new(fwd: &Twiddles, inv: &Twiddles, n_inv: u64, n_inv_w: u64, p: u64) -> Option<Self> {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return None;
+        }
         let n = fwd.w.len();
-        let t2 = |tw: &Twiddles| {
-            let m = n / 4;
-            Table::from_values((0..n / 2).map(|k| tw.w[m + k / 2]), p)
-        };
-        let t1 = |tw: &Twiddles| {
-            let m = n / 2;
-            const LANE_GROUP: [usize; 4] = [0, 2, 1, 3];
-            Table::from_values(
-                (0..n / 2).map(|k| tw.w[m + (k & !3) + LANE_GROUP[k & 3]]),
-                p,
-            )
-        };
-        Self {
+        let t2 =
+            |tw: &Twiddles| Table::from_values((0..n / 2).map(|k| tw.w[narrow_t2_index(n, k)]), p);
+        let t1 =
+            |tw: &Twiddles| Table::from_values((0..n / 2).map(|k| tw.w[narrow_t1_index(n, k)]), p);
+        Some(Self {
             p: p as f64,
             p_inv: 1.0 / p as f64,
             fwd: Table::from_values(fwd.w.iter().copied(), p),
@@ -99,7 +95,12 @@ impl Tables {
             fwd1: t1(fwd),
             inv1: t1(inv),
             last: Table::from_values([n_inv, n_inv_w], p),
-        }
+        })
+    }
+
+    fn consts(&self) -> Consts {
+        // SAFETY: a `Tables` exists only on a CPU with AVX2 (checked in `new`).
+        unsafe { Consts::new(self.p, self.p_inv) }
     }
 }
 
@@ -108,6 +109,16 @@ impl Tables {
 struct Consts {
     p: __m256d,
     p_inv: __m256d,
+}
+
+impl Consts {
+    #[target_feature(enable = "avx2,fma")]
+    fn new(p: f64, p_inv: f64) -> Self {
+        Self {
+            p: _mm256_set1_pd(p),
+            p_inv: _mm256_set1_pd(p_inv),
+        }
+    }
 }
 
 /// `y·w mod p` as a centred value, `|result| <= (0.5 + |y|/8p)·p`.
@@ -282,83 +293,65 @@ unsafe fn narrow_stage<const T: usize, const INVERSE: bool>(
     }
 }
 
-/// Forward transform: `[0, 2p)` in, `[0, p)` out.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA; `a.len()` a power of two `>= 16` equal
-/// to the tables' degree; `p < 2^50`.
-#[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn forward(a: &mut [u64], tb: &Tables) {
-    let n = a.len();
-    let c = Consts {
-        p: _mm256_set1_pd(tb.p),
-        p_inv: _mm256_set1_pd(tb.p_inv),
-    };
-    let ptr = a.as_mut_ptr() as *mut f64;
-    // SAFETY: every call stays inside `a` (len n) by the arguments' construction.
-    unsafe {
-        convert_in(ptr, n);
-        let (mut m, mut t) = (1, n / 2);
-        while 2 * t > BLOCK {
-            wide_stage::<false>(ptr, n, 0, m, t, &tb.fwd, c);
-            m *= 2;
-            t /= 2;
-        }
-        let blk = n.min(BLOCK);
-        for b in 0..n / blk {
-            let bp = ptr.add(b * blk);
-            let (mut m, mut t) = (m, t);
-            while t >= 4 {
-                wide_stage::<false>(bp, blk, b * blk / (2 * t), m, t, &tb.fwd, c);
-                m *= 2;
-                t /= 2;
+/// The AVX2 + FMA kernel: [`Tables`] whose existence proves the CPU has AVX2 and FMA.
+impl Kernel for Tables {
+    fn prepare(&self, chunk: &mut [u64]) {
+        // SAFETY: `Tables::new` returned Some only on a CPU with AVX2 and FMA;
+        // plans use vector kernels only for n >= 16, so chunks are multiples of 8.
+        unsafe { convert_in(chunk.as_mut_ptr() as *mut f64, chunk.len()) }
+    }
+
+    fn forward_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
+        let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
+        // SAFETY: as in `prepare`; the schedule passes chunks of whole groups,
+        // and the tables cover every group index of the plan's degree.
+        unsafe {
+            match t {
+                1 => narrow_stage::<1, false>(ptr, len, first_group * 2, &self.fwd1, c),
+                2 => narrow_stage::<2, false>(ptr, len, first_group * 4, &self.fwd2, c),
+                _ => wide_stage::<false>(ptr, len, first_group, m, t, &self.fwd, c),
             }
-            narrow_stage::<2, false>(bp, blk, b * blk, &tb.fwd2, c);
-            narrow_stage::<1, false>(bp, blk, b * blk, &tb.fwd1, c);
-            convert_out(bp, blk, c);
         }
+    }
+
+    fn inverse_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
+        let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
+        // SAFETY: as in `forward_stage`.
+        unsafe {
+            match t {
+                1 => narrow_stage::<1, true>(ptr, len, first_group * 2, &self.inv1, c),
+                2 => narrow_stage::<2, true>(ptr, len, first_group * 4, &self.inv2, c),
+                _ => wide_stage::<true>(ptr, len, first_group, m, t, &self.inv, c),
+            }
+        }
+    }
+
+    fn finish_forward(&self, chunk: &mut [u64], _lazy: bool) {
+        // SAFETY: as in `prepare`.
+        unsafe { convert_out(chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts()) }
+    }
+
+    fn last_inverse_stage(&self, a: &mut [u64], _lazy: bool) {
+        // SAFETY: as in `prepare`.
+        unsafe { last_inverse_stage(a.as_mut_ptr() as *mut f64, a.len(), self) }
     }
 }
 
-/// Inverse transform with `1/n`: `[0, 2p)` in, `[0, p)` out.
+/// The inverse's last stage with `1/n` folded in, output as `u64` in `[0, p)`.
 ///
 /// # Safety
-/// As for [`forward`].
+/// AVX2 and FMA present; `ptr..ptr+n` valid; `n` a multiple of 8.
 #[target_feature(enable = "avx2,fma")]
-pub(crate) unsafe fn inverse(a: &mut [u64], tb: &Tables) {
-    let n = a.len();
-    let c = Consts {
-        p: _mm256_set1_pd(tb.p),
-        p_inv: _mm256_set1_pd(tb.p_inv),
-    };
-    let ptr = a.as_mut_ptr() as *mut f64;
-    let blk = n.min(BLOCK);
-    // SAFETY: every call stays inside `a` (len n) by the arguments' construction.
-    unsafe {
-        for b in 0..n / blk {
-            let bp = ptr.add(b * blk);
-            convert_in(bp, blk);
-            narrow_stage::<1, true>(bp, blk, b * blk, &tb.inv1, c);
-            narrow_stage::<2, true>(bp, blk, b * blk, &tb.inv2, c);
-            let (mut m, mut t) = (n / 8, 4);
-            while t < n / 2 && 2 * t <= blk {
-                wide_stage::<true>(bp, blk, b * blk / (2 * t), m, t, &tb.inv, c);
-                m /= 2;
-                t *= 2;
-            }
-        }
-        let mut t = blk.min(n / 2);
-        while t < n / 2 {
-            wide_stage::<true>(ptr, n, 0, n / (2 * t), t, &tb.inv, c);
-            t *= 2;
-        }
-        // Last stage: 1/n folded into both outputs, then back to u64.
-        let n_inv = _mm256_set1_pd(tb.last.w[0]);
-        let n_inv_q = _mm256_set1_pd(tb.last.wq[0]);
-        let n_inv_w = _mm256_set1_pd(tb.last.w[1]);
-        let n_inv_wq = _mm256_set1_pd(tb.last.wq[1]);
-        let half = n / 2;
-        for j in (0..half).step_by(4) {
+unsafe fn last_inverse_stage(ptr: *mut f64, n: usize, tb: &Tables) {
+    let c = tb.consts();
+    let n_inv = _mm256_set1_pd(tb.last.w[0]);
+    let n_inv_q = _mm256_set1_pd(tb.last.wq[0]);
+    let n_inv_w = _mm256_set1_pd(tb.last.w[1]);
+    let n_inv_wq = _mm256_set1_pd(tb.last.wq[1]);
+    let half = n / 2;
+    for j in (0..half).step_by(4) {
+        // SAFETY: j + 4 <= half and half + j + 4 <= n.
+        unsafe {
             let x = _mm256_loadu_pd(ptr.add(j));
             let y = _mm256_loadu_pd(ptr.add(half + j));
             let u = mul_mod(_mm256_add_pd(x, y), n_inv, n_inv_q, c);

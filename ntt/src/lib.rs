@@ -9,8 +9,8 @@
 //! - [`NttPlan`]: the negacyclic NTT of `n = 2^1 .. 2^17` points mod one prime,
 //!   bit-reversed output, ψ folded into the twiddles, `1/n` folded into the
 //!   inverse's last stage. The kernel ([`NttPath`]) is chosen at run time:
-//!   AVX2 + FMA on exact `f64` arithmetic for primes below 2^50, portable
-//!   scalar code otherwise.
+//!   AVX2 + FMA on exact `f64` arithmetic for primes below 2^50, AVX2 integer
+//!   Shoup arithmetic for wider primes, portable scalar code elsewhere.
 //! - [`RnsNttPlan`]: the same over every limb of a limb-major RNS buffer.
 //!
 //! ```
@@ -34,6 +34,8 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2_fma;
+#[cfg(target_arch = "x86_64")]
+mod avx2_int;
 mod error;
 mod modulus;
 mod path;
@@ -41,6 +43,7 @@ mod plan;
 mod prime;
 mod rns;
 mod scalar;
+mod schedule;
 mod shoup;
 mod twiddles;
 

@@ -17,17 +17,21 @@ pub enum NttPath {
     /// AVX2 + FMA on four `f64` lanes, for primes below 2^50. Products are
     /// exact: `fma` recovers the rounding error of each 100-bit product.
     Avx2Fma,
+    /// AVX2 on four `u64` lanes for any prime below 2^62: Shoup products built
+    /// from 32×32-bit multiplies, bit-identical to the scalar path.
+    Avx2,
 }
 
 impl NttPath {
     /// Every path, portable first.
-    pub const ALL: [NttPath; 2] = [NttPath::Scalar, NttPath::Avx2Fma];
+    pub const ALL: [NttPath; 3] = [NttPath::Scalar, NttPath::Avx2Fma, NttPath::Avx2];
 
-    /// A short stable name (`scalar`, `avx2-fma`), as printed in benchmark tables.
+    /// A short stable name (`scalar`, `avx2-fma`, `avx2`), as printed in benchmark tables.
     pub fn name(self) -> &'static str {
         match self {
             NttPath::Scalar => "scalar",
             NttPath::Avx2Fma => "avx2-fma",
+            NttPath::Avx2 => "avx2",
         }
     }
 
@@ -42,8 +46,10 @@ impl NttPath {
             NttPath::Scalar => true,
             #[cfg(target_arch = "x86_64")]
             NttPath::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            NttPath::Avx2 => is_x86_feature_detected!("avx2"),
             #[cfg(not(target_arch = "x86_64"))]
-            NttPath::Avx2Fma => false,
+            NttPath::Avx2Fma | NttPath::Avx2 => false,
         }
     }
 
@@ -60,11 +66,15 @@ impl NttPath {
                 path: name,
                 reason: "the f64 kernel needs a prime below 2^50",
             }),
-            NttPath::Avx2Fma if n < 16 => Err(Error::PathUnavailable {
+            NttPath::Avx2 if !self.cpu_supports() => Err(Error::PathUnavailable {
+                path: name,
+                reason: "this CPU lacks AVX2",
+            }),
+            NttPath::Avx2Fma | NttPath::Avx2 if n < 16 => Err(Error::PathUnavailable {
                 path: name,
                 reason: "vector kernels need n >= 16",
             }),
-            NttPath::Avx2Fma => Ok(()),
+            NttPath::Avx2Fma | NttPath::Avx2 => Ok(()),
         }
     }
 
@@ -74,7 +84,7 @@ impl NttPath {
         if std::env::var("HEFTY_NTT_PATH").is_ok_and(|v| v == "scalar") {
             return NttPath::Scalar;
         }
-        [NttPath::Avx2Fma]
+        [NttPath::Avx2Fma, NttPath::Avx2]
             .into_iter()
             .find(|path| path.check(n, p).is_ok())
             .unwrap_or(NttPath::Scalar)

@@ -1,10 +1,23 @@
 //! The negacyclic NTT plan: tables for one `(n, p)` and the kernel path that runs them.
 
+use crate::scalar::Scalar;
+use crate::schedule;
 use crate::twiddles::Twiddles;
-use crate::{Error, Modulus, NttPath, ShoupConst, is_prime, primitive_root, scalar};
+use crate::{Error, Modulus, NttPath, ShoupConst, is_prime, primitive_root};
 
 #[cfg(target_arch = "x86_64")]
-use crate::avx2_fma;
+use crate::{avx2_fma, avx2_int};
+
+/// Per-path tables beyond the scalar ones; a vector variant exists only when
+/// the CPU supports its instructions (its constructor checks).
+#[derive(Debug, Clone)]
+enum VectorTables {
+    None,
+    #[cfg(target_arch = "x86_64")]
+    Fma(avx2_fma::Tables),
+    #[cfg(target_arch = "x86_64")]
+    Int(avx2_int::Tables),
+}
 
 /// Largest supported ring degree, 2^17.
 pub const MAX_DEGREE: usize = 1 << 17;
@@ -45,8 +58,7 @@ pub struct NttPlan {
     /// `n^-1 · ψ^-bitrev(1)`: the last inverse stage's twiddle with `1/n` folded in.
     n_inv_w: ShoupConst,
     path: NttPath,
-    #[cfg(target_arch = "x86_64")]
-    fma_tables: Option<avx2_fma::Tables>,
+    vector: VectorTables,
 }
 
 impl NttPlan {
@@ -82,10 +94,25 @@ impl NttPlan {
             .expect("n < p is invertible mod a prime");
         let n_inv = modulus.shoup(n_inv_value);
         let n_inv_w = modulus.shoup(modulus.mul(n_inv_value, inverse_tw.w[1]));
-        #[cfg(target_arch = "x86_64")]
-        let fma_tables = (path == NttPath::Avx2Fma).then(|| {
-            avx2_fma::Tables::new(&forward_tw, &inverse_tw, n_inv.value, n_inv_w.value, p)
-        });
+        let unavailable = Error::PathUnavailable {
+            path: path.name(),
+            reason: "CPU support vanished",
+        };
+        let vector = match path {
+            NttPath::Scalar => VectorTables::None,
+            #[cfg(target_arch = "x86_64")]
+            NttPath::Avx2Fma => VectorTables::Fma(
+                avx2_fma::Tables::new(&forward_tw, &inverse_tw, n_inv.value, n_inv_w.value, p)
+                    .ok_or(unavailable)?,
+            ),
+            #[cfg(target_arch = "x86_64")]
+            NttPath::Avx2 => VectorTables::Int(
+                avx2_int::Tables::new(&forward_tw, &inverse_tw, n_inv, n_inv_w, &modulus)
+                    .ok_or(unavailable)?,
+            ),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => return Err(unavailable),
+        };
         Ok(Self {
             n,
             modulus,
@@ -95,8 +122,7 @@ impl NttPlan {
             n_inv,
             n_inv_w,
             path,
-            #[cfg(target_arch = "x86_64")]
-            fma_tables,
+            vector,
         })
     }
 
@@ -161,42 +187,37 @@ impl NttPlan {
         Ok(())
     }
 
+    fn scalar(&self) -> Scalar<'_> {
+        Scalar {
+            forward: &self.forward_tw,
+            inverse: &self.inverse_tw,
+            n_inv: self.n_inv,
+            n_inv_w: self.n_inv_w,
+            modulus: &self.modulus,
+        }
+    }
+
     /// Forward transform of a slice known to hold exactly `n` values.
     pub(crate) fn run_forward(&self, a: &mut [u64], lazy: bool) {
         debug_assert_eq!(a.len(), self.n);
-        match self.path {
-            NttPath::Scalar => scalar::forward(a, &self.forward_tw, &self.modulus, lazy),
+        match &self.vector {
+            VectorTables::None => schedule::forward(&self.scalar(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            NttPath::Avx2Fma => {
-                let tables = self.fma_tables.as_ref().expect("built with the plan");
-                // SAFETY: `with_path` checked that the CPU has AVX2 and FMA, n >= 16 and p < 2^50.
-                unsafe { avx2_fma::forward(a, tables) }
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            NttPath::Avx2Fma => unreachable!("with_path rejects this path off x86_64"),
+            VectorTables::Fma(t) => schedule::forward(t, a, lazy),
+            #[cfg(target_arch = "x86_64")]
+            VectorTables::Int(t) => schedule::forward(t, a, lazy),
         }
     }
 
     /// Inverse transform of a slice known to hold exactly `n` values.
     pub(crate) fn run_inverse(&self, a: &mut [u64], lazy: bool) {
         debug_assert_eq!(a.len(), self.n);
-        match self.path {
-            NttPath::Scalar => scalar::inverse(
-                a,
-                &self.inverse_tw,
-                self.n_inv,
-                self.n_inv_w,
-                &self.modulus,
-                lazy,
-            ),
+        match &self.vector {
+            VectorTables::None => schedule::inverse(&self.scalar(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            NttPath::Avx2Fma => {
-                let tables = self.fma_tables.as_ref().expect("built with the plan");
-                // SAFETY: `with_path` checked that the CPU has AVX2 and FMA, n >= 16 and p < 2^50.
-                unsafe { avx2_fma::inverse(a, tables) }
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            NttPath::Avx2Fma => unreachable!("with_path rejects this path off x86_64"),
+            VectorTables::Fma(t) => schedule::inverse(t, a, lazy),
+            #[cfg(target_arch = "x86_64")]
+            VectorTables::Int(t) => schedule::inverse(t, a, lazy),
         }
     }
 }

@@ -35,3 +35,18 @@ pub(crate) fn bit_reverse(k: usize, bits: u32) -> usize {
         k.reverse_bits() >> (usize::BITS - bits)
     }
 }
+
+/// Twiddle index (into [`Twiddles::w`]) for lane `k` of the expanded table
+/// of the `t = 2` stage, where each 8-point vector pair covers groups
+/// `i, i+1` and the lanes read `[w_i, w_i, w_i+1, w_i+1]`.
+pub(crate) fn narrow_t2_index(n: usize, k: usize) -> usize {
+    n / 4 + k / 2
+}
+
+/// Twiddle index for lane `k` of the expanded `t = 1` table: per 8 points,
+/// groups in the lane order `[g, g+2, g+1, g+3]` that `unpacklo`/`unpackhi`
+/// of two 4-lane vectors produce.
+pub(crate) fn narrow_t1_index(n: usize, k: usize) -> usize {
+    const LANE_GROUP: [usize; 4] = [0, 2, 1, 3];
+    n / 2 + (k & !3) + LANE_GROUP[k & 3]
+}
