@@ -18,7 +18,8 @@ use crate::{Modulus, ShoupConst};
 #[derive(Debug, Clone, Default)]
 struct Table {
     w: Vec<u64>,
-    w_hi: Vec<u64>,
+    /// `w` with its 32-bit halves swapped, for the cross products of `vpmulld`.
+    w_swap: Vec<u64>,
     wq: Vec<u64>,
     wq_hi: Vec<u64>,
 }
@@ -28,7 +29,7 @@ impl Table {
         let mut t = Table::default();
         for k in indices {
             t.w.push(tw.w[k]);
-            t.w_hi.push(tw.w[k] >> 32);
+            t.w_swap.push(tw.w[k].rotate_left(32));
             t.wq.push(tw.wq[k]);
             t.wq_hi.push(tw.wq[k] >> 32);
         }
@@ -86,7 +87,8 @@ impl Tables {
 #[derive(Clone, Copy)]
 struct Consts {
     p: __m256i,
-    p_hi: __m256i,
+    p_swap: __m256i,
+    high_half: __m256i,
     two_p: __m256i,
     /// `(p - 1) ^ 2^63` and `(2p - 1) ^ 2^63`: thresholds for the flipped-sign compare.
     p_minus_1_flipped: __m256i,
@@ -100,7 +102,8 @@ impl Consts {
         let flip = |x: u64| _mm256_set1_epi64x((x ^ (1 << 63)) as i64);
         Self {
             p: _mm256_set1_epi64x(p as i64),
-            p_hi: _mm256_set1_epi64x((p >> 32) as i64),
+            p_swap: _mm256_set1_epi64x(p.rotate_left(32) as i64),
+            high_half: _mm256_set1_epi64x(0xFFFF_FFFF_0000_0000u64 as i64),
             two_p: _mm256_set1_epi64x((2 * p) as i64),
             p_minus_1_flipped: flip(p - 1),
             two_p_minus_1_flipped: flip(2 * p - 1),
@@ -113,7 +116,7 @@ impl Consts {
 #[derive(Clone, Copy)]
 struct Tw {
     w: __m256i,
-    w_hi: __m256i,
+    w_swap: __m256i,
     wq: __m256i,
     wq_hi: __m256i,
 }
@@ -149,6 +152,25 @@ fn mul32(a: __m256i, b: __m256i) -> __m256i {
     out
 }
 
+/// `vpmulld`: the low 32 bits of each 32-bit lane product (inline assembly
+/// for the same reason as [`mul32`]).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn mullo32(a: __m256i, b: __m256i) -> __m256i {
+    let out: __m256i;
+    // SAFETY: one AVX2 instruction on registers, in a function that requires AVX2.
+    unsafe {
+        std::arch::asm!(
+            "vpmulld {o}, {a}, {b}",
+            o = lateout(ymm_reg) out,
+            a = in(ymm_reg) a,
+            b = in(ymm_reg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    out
+}
+
 /// High 64 bits of `a·b` from four 32×32 products (`a_hi = a >> 32`, `b_hi = b >> 32`).
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -157,33 +179,35 @@ fn mul_hi(a: __m256i, a_hi: __m256i, b: __m256i, b_hi: __m256i) -> __m256i {
     let lh = mul32(a, b_hi);
     let hl = mul32(a_hi, b);
     let hh = mul32(a_hi, b_hi);
-    let low32 = _mm256_set1_epi64x(0xFFFF_FFFF);
-    let mid = _mm256_add_epi64(
-        _mm256_srli_epi64::<32>(ll),
-        _mm256_add_epi64(_mm256_and_si256(lh, low32), _mm256_and_si256(hl, low32)),
-    );
+    // Each partial sum fits 64 bits: (2^32-1)^2 + 2*(2^32-1) = 2^64 - 1.
+    let t = _mm256_add_epi64(lh, _mm256_srli_epi64::<32>(ll));
+    let u = _mm256_add_epi64(hl, _mm256_and_si256(t, _mm256_set1_epi64x(0xFFFF_FFFF)));
     _mm256_add_epi64(
-        _mm256_add_epi64(hh, _mm256_srli_epi64::<32>(lh)),
-        _mm256_add_epi64(_mm256_srli_epi64::<32>(hl), _mm256_srli_epi64::<32>(mid)),
+        _mm256_add_epi64(hh, _mm256_srli_epi64::<32>(t)),
+        _mm256_srli_epi64::<32>(u),
     )
 }
 
-/// Low 64 bits of `a·b` from three 32×32 products.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn mul_lo(a: __m256i, a_hi: __m256i, b: __m256i, b_hi: __m256i) -> __m256i {
-    let cross = _mm256_add_epi64(mul32(a, b_hi), mul32(a_hi, b));
-    _mm256_add_epi64(mul32(a, b), _mm256_slli_epi64::<32>(cross))
-}
-
 /// Shoup's lazy product `y·w mod p` in `[0, 2p)`, for any `y`.
+///
+/// `q = floor(y·w'/2^64)` takes four 32×32 products. The result
+/// `y·w - q·p` is needed only mod 2^64, so of its cross terms only the low 32
+/// bits count: one `vpmulld` against `w` with swapped halves yields both
+/// `y_lo·w_hi` and `y_hi·w_lo` mod 2^32, so each low product costs two
+/// multiplies instead of three (eight per butterfly vector in all).
 #[inline]
 #[target_feature(enable = "avx2")]
 fn mul_shoup_lazy(y: __m256i, tw: Tw, c: Consts) -> __m256i {
     let y_hi = _mm256_srli_epi64::<32>(y);
     let q = mul_hi(y, y_hi, tw.wq, tw.wq_hi);
-    let q_hi = _mm256_srli_epi64::<32>(q);
-    _mm256_sub_epi64(mul_lo(y, y_hi, tw.w, tw.w_hi), mul_lo(q, q_hi, c.p, c.p_hi))
+    let low = _mm256_sub_epi64(mul32(y, tw.w), mul32(q, c.p));
+    let cross = _mm256_sub_epi32(mullo32(y, tw.w_swap), mullo32(q, c.p_swap));
+    // High half of each lane: the sum of both cross terms mod 2^32.
+    let cross = _mm256_and_si256(
+        _mm256_add_epi64(cross, _mm256_slli_epi64::<32>(cross)),
+        c.high_half,
+    );
+    _mm256_add_epi64(low, cross)
 }
 
 /// Harvey's forward butterfly. In and out: `[0, 4p)`.
@@ -226,7 +250,7 @@ unsafe fn wide_stage<const INVERSE: bool>(
         let k = m + first_group + g;
         let tw = Tw {
             w: _mm256_set1_epi64x(table.w[k] as i64),
-            w_hi: _mm256_set1_epi64x(table.w_hi[k] as i64),
+            w_swap: _mm256_set1_epi64x(table.w_swap[k] as i64),
             wq: _mm256_set1_epi64x(table.wq[k] as i64),
             wq_hi: _mm256_set1_epi64x(table.wq_hi[k] as i64),
         };
@@ -272,7 +296,7 @@ unsafe fn narrow_stage<const T: usize, const INVERSE: bool>(
                 |v: &Vec<u64>| _mm256_loadu_si256(v.as_ptr().add(base + 4 * j) as *const __m256i);
             let tw = Tw {
                 w: load(&table.w),
-                w_hi: load(&table.w_hi),
+                w_swap: load(&table.w_swap),
                 wq: load(&table.wq),
                 wq_hi: load(&table.wq_hi),
             };
@@ -334,7 +358,7 @@ unsafe fn last_inverse_stage(ptr: *mut u64, n: usize, lazy: bool, tb: &Tables) {
     let c = tb.consts();
     let split = |s: ShoupConst| Tw {
         w: _mm256_set1_epi64x(s.value as i64),
-        w_hi: _mm256_set1_epi64x((s.value >> 32) as i64),
+        w_swap: _mm256_set1_epi64x(s.value.rotate_left(32) as i64),
         wq: _mm256_set1_epi64x(s.quotient as i64),
         wq_hi: _mm256_set1_epi64x((s.quotient >> 32) as i64),
     };
