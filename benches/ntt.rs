@@ -6,7 +6,7 @@
 //! butterflies per nanosecond, and writes it to `target/criterion/ntt-ratios.json`.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
@@ -61,7 +61,7 @@ fn bench_ntt(c: &mut Criterion) {
 }
 
 /// Reads criterion's point estimate of the median, in nanoseconds.
-fn median_ns(dir: &PathBuf, group: &str, id: &str, n: usize) -> Option<f64> {
+fn median_ns(dir: &Path, group: &str, id: &str, n: usize) -> Option<f64> {
     let path = dir
         .join(group)
         .join(id)

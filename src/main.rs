@@ -1,1 +1,89 @@
-fn main() {}
+//! The `hefty` command: benchmarks every homomorphic operation on this
+//! machine (for now the NTT layer) and, as the library grows, runs the
+//! encrypted-inference demos.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hefty::bench::{Record, Sampling, ntt_cases, render_table};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Parser)]
+#[command(
+    name = "hefty",
+    version,
+    about = "Fast homomorphic encryption: benchmarks and demos"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Time every operation on this machine and print a table (the default).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Also write the records as a JSON array to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Sample briefly: checks that everything runs, numbers are rough.
+    #[arg(long)]
+    quick: bool,
+    /// Ring degrees to time (powers of two, 16 to 131072).
+    #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536])]
+    sizes: Vec<usize>,
+}
+
+fn bench(args: &BenchArgs) -> Result<(), String> {
+    let sampling = if args.quick {
+        Sampling::QUICK
+    } else {
+        Sampling::STANDARD
+    };
+    let cases = ntt_cases(&args.sizes).map_err(|e| e.to_string())?;
+    let bar = ProgressBar::new(cases.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let mut records: Vec<Record> = Vec::with_capacity(cases.len());
+    for case in &cases {
+        let dir = if case.inverse { "inverse" } else { "forward" };
+        bar.set_message(format!("ntt {dir} n={} {}", case.n, case.path));
+        records.push(case.run(sampling).map_err(|e| e.to_string())?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    println!("hefty bench: single thread, median of per-call wall times\n");
+    print!("{}", render_table(&records));
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("\nwrote {} records to {}", records.len(), path.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // No subcommand: the main job, `hefty bench` on built-in defaults.
+    let command = cli
+        .command
+        .or_else(|| Cli::parse_from(["hefty", "bench"]).command);
+    let result = match command {
+        Some(Command::Bench(args)) => bench(&args),
+        None => Err("no command".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hefty: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -14,9 +14,9 @@ use crate::{avx2_fma, avx2_int};
 enum VectorTables {
     None,
     #[cfg(target_arch = "x86_64")]
-    Fma(avx2_fma::Tables),
+    Fma(Box<avx2_fma::Tables>),
     #[cfg(target_arch = "x86_64")]
-    Int(avx2_int::Tables),
+    Int(Box<avx2_int::Tables>),
 }
 
 /// Largest supported ring degree, 2^17.
@@ -81,7 +81,7 @@ impl NttPlan {
             return Err(Error::NotPrime(p));
         }
         let two_n = 2 * n as u64;
-        if (p - 1) % two_n != 0 {
+        if !(p - 1).is_multiple_of(two_n) {
             return Err(Error::NotNttFriendly { p, n, two_n });
         }
         path.check(n, p)?;
@@ -101,15 +101,15 @@ impl NttPlan {
         let vector = match path {
             NttPath::Scalar => VectorTables::None,
             #[cfg(target_arch = "x86_64")]
-            NttPath::Avx2Fma => VectorTables::Fma(
+            NttPath::Avx2Fma => VectorTables::Fma(Box::new(
                 avx2_fma::Tables::new(&forward_tw, &inverse_tw, n_inv.value, n_inv_w.value, p)
                     .ok_or(unavailable)?,
-            ),
+            )),
             #[cfg(target_arch = "x86_64")]
-            NttPath::Avx2 => VectorTables::Int(
+            NttPath::Avx2 => VectorTables::Int(Box::new(
                 avx2_int::Tables::new(&forward_tw, &inverse_tw, n_inv, n_inv_w, &modulus)
                     .ok_or(unavailable)?,
-            ),
+            )),
             #[cfg(not(target_arch = "x86_64"))]
             _ => return Err(unavailable),
         };
@@ -203,9 +203,9 @@ impl NttPlan {
         match &self.vector {
             VectorTables::None => schedule::forward(&self.scalar(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            VectorTables::Fma(t) => schedule::forward(t, a, lazy),
+            VectorTables::Fma(t) => schedule::forward(t.as_ref(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            VectorTables::Int(t) => schedule::forward(t, a, lazy),
+            VectorTables::Int(t) => schedule::forward(t.as_ref(), a, lazy),
         }
     }
 
@@ -215,9 +215,9 @@ impl NttPlan {
         match &self.vector {
             VectorTables::None => schedule::inverse(&self.scalar(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            VectorTables::Fma(t) => schedule::inverse(t, a, lazy),
+            VectorTables::Fma(t) => schedule::inverse(t.as_ref(), a, lazy),
             #[cfg(target_arch = "x86_64")]
-            VectorTables::Int(t) => schedule::inverse(t, a, lazy),
+            VectorTables::Int(t) => schedule::inverse(t.as_ref(), a, lazy),
         }
     }
 }

@@ -17,7 +17,7 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for b in BASES {
-        if n % b == 0 {
+        if n.is_multiple_of(b) {
             return n == b;
         }
     }
@@ -118,7 +118,7 @@ pub fn primitive_root(p: u64, order: u64) -> Result<u64, Error> {
     if !is_prime(p) {
         return Err(Error::NotPrime(p));
     }
-    if !order.is_power_of_two() || order < 2 || (p - 1) % order != 0 {
+    if !order.is_power_of_two() || order < 2 || !(p - 1).is_multiple_of(order) {
         return Err(Error::NotNttFriendly {
             p,
             n: (order / 2) as usize,

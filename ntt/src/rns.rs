@@ -69,7 +69,7 @@ impl RnsNttPlan {
         f: impl Fn(&NttPlan, &mut [u64]) + Sync,
     ) -> Result<(), Error> {
         let limbs = buf.len() / self.n;
-        if buf.len() % self.n != 0 || limbs == 0 || limbs > self.plans.len() {
+        if !buf.len().is_multiple_of(self.n) || limbs == 0 || limbs > self.plans.len() {
             return Err(Error::WrongLength {
                 expected: self.n * self.plans.len(),
                 got: buf.len(),

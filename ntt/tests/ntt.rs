@@ -22,9 +22,9 @@ fn schoolbook_negacyclic(a: &[u64], b: &[u64], p: u64) -> Vec<u64> {
     let n = a.len();
     let mut c = vec![0u128; n];
     let p128 = p as u128;
-    for i in 0..n {
-        for j in 0..n {
-            let prod = a[i] as u128 * b[j] as u128 % p128;
+    for (i, &ai) in a.iter().enumerate() {
+        for (j, &bj) in b.iter().enumerate() {
+            let prod = ai as u128 * bj as u128 % p128;
             let k = i + j;
             if k < n {
                 c[k] = (c[k] + prod) % p128;
@@ -36,18 +36,16 @@ fn schoolbook_negacyclic(a: &[u64], b: &[u64], p: u64) -> Vec<u64> {
     c.into_iter().map(|x| x as u64).collect()
 }
 
-fn pow_mod(mut b: u64, mut e: u64, p: u64) -> u64 {
-    let mut acc = 1u128;
-    let mut b128 = b as u128 % p as u128;
+fn pow_mod(b: u64, mut e: u64, p: u64) -> u64 {
+    let (mut acc, mut b, p) = (1u128, b as u128 % p as u128, p as u128);
     while e > 0 {
         if e & 1 == 1 {
-            acc = acc * b128 % p as u128;
+            acc = acc * b % p;
         }
-        b128 = b128 * b128 % p as u128;
+        b = b * b % p;
         e >>= 1;
     }
-    b = acc as u64;
-    b
+    acc as u64
 }
 
 fn bit_reverse(k: usize, bits: u32) -> usize {
@@ -88,7 +86,8 @@ fn primes_for(n: usize) -> Vec<u64> {
 #[test]
 fn known_answers_small() {
     // Computed independently (Python) from the definition: a(ψ^(2·bitrev(k)+1)).
-    let cases: [(usize, u64, u64, Vec<u64>, Vec<u64>); 2] = [
+    type Kat = (usize, u64, u64, Vec<u64>, Vec<u64>); // n, p, psi, input, output
+    let cases: [Kat; 2] = [
         (
             8,
             17,

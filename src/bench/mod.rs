@@ -1,0 +1,15 @@
+//! The benchmark harness behind `hefty bench`: cases, timing, records, tables.
+//!
+//! Every measured case becomes a [`Record`]; a run's records are printed as a
+//! table and can be written as a JSON array whose field names are stable
+//! (documented in `docs/BENCH_JSON.md`), so other tools can read them.
+
+mod ntt_cases;
+mod record;
+mod table;
+mod timer;
+
+pub use ntt_cases::{NttCase, ntt_cases};
+pub use record::{Record, Schema};
+pub use table::render_table;
+pub use timer::{Sampling, median_ns};

@@ -1,0 +1,67 @@
+//! Median wall time of an operation, sampled call by call.
+
+use std::time::{Duration, Instant};
+
+/// How long to sample one case.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Untimed calls first, to warm caches, branch predictors and clocks.
+    pub warm_up: Duration,
+    /// Time budget of the timed calls.
+    pub budget: Duration,
+    /// At least this many timed calls, even past the budget.
+    pub min_samples: usize,
+    /// At most this many timed calls.
+    pub max_samples: usize,
+}
+
+impl Sampling {
+    /// The default of `hefty bench`: 50 ms warm-up, 300 ms of samples.
+    pub const STANDARD: Sampling = Sampling {
+        warm_up: Duration::from_millis(50),
+        budget: Duration::from_millis(300),
+        min_samples: 11,
+        max_samples: 100_000,
+    };
+    /// `hefty bench --quick`: enough to check that everything runs.
+    pub const QUICK: Sampling = Sampling {
+        warm_up: Duration::from_millis(2),
+        budget: Duration::from_millis(10),
+        min_samples: 3,
+        max_samples: 1_000,
+    };
+}
+
+/// Times `op` call by call and returns `(median nanoseconds, samples)`.
+///
+/// The median, not the mean, because a shared machine's interruptions are
+/// one-sided outliers.
+///
+/// ```
+/// use hefty::bench::{Sampling, median_ns};
+/// let (median, samples) = median_ns(Sampling::QUICK, || { std::hint::black_box(2 + 2); });
+/// assert!(median >= 0.0 && samples >= 3);
+/// ```
+pub fn median_ns(sampling: Sampling, mut op: impl FnMut()) -> (f64, usize) {
+    let start = Instant::now();
+    while start.elapsed() < sampling.warm_up {
+        op();
+    }
+    let mut times = Vec::new();
+    let start = Instant::now();
+    while times.len() < sampling.max_samples
+        && (times.len() < sampling.min_samples || start.elapsed() < sampling.budget)
+    {
+        let t = Instant::now();
+        op();
+        times.push(t.elapsed().as_nanos() as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    let mid = times.len() / 2;
+    let median = if times.len() % 2 == 1 {
+        times[mid]
+    } else {
+        (times[mid - 1] + times[mid]) / 2.0
+    };
+    (median, times.len())
+}

@@ -1,0 +1,74 @@
+//! The `hefty` command end to end: the main job runs, prints its table and
+//! writes well-formed JSON records; bad arguments fail with a message.
+
+use std::process::Command;
+
+use hefty::bench::{Record, Schema};
+
+fn hefty() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hefty"))
+}
+
+#[test]
+fn bench_writes_table_and_json_records() {
+    let dir = std::env::temp_dir().join(format!("hefty-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bench.json");
+    let out = hefty()
+        .args(["bench", "--quick", "--sizes", "16,1024", "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("| ntt | ntt_forward |"), "{stdout}");
+    assert!(stdout.contains("path=scalar"), "{stdout}");
+
+    let records: Vec<Record> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    // Two primes x two sizes x two directions x every path that runs here
+    // (scalar always; n = 16 is the smallest size the vector paths take).
+    let paths = hefty::ntt::NttPath::ALL
+        .iter()
+        .filter(|p| p.cpu_supports())
+        .count();
+    assert!(records.len() >= 2 * 2 * 2, "{} records", records.len());
+    assert!(
+        records.len() <= 2 * 2 * 2 * paths,
+        "{} records",
+        records.len()
+    );
+    for r in &records {
+        assert_eq!(r.scheme, Schema::Ntt);
+        assert!(r.op == "ntt_forward" || r.op == "ntt_inverse");
+        assert_eq!(r.backend, "cpu");
+        assert_eq!(r.threads, 1);
+        assert!(r.median_ns > 0.0 && r.samples >= 3);
+        assert!(r.butterflies_per_ns.unwrap() > 0.0);
+        let n = r.params["n"].as_u64().unwrap();
+        assert!(n == 16 || n == 1024);
+        let p = r.params["p"].as_u64().unwrap();
+        assert!(hefty::ntt::is_prime(p) && p % (2 * 1024) == 1);
+        assert_eq!(
+            r.params["log_p"].as_u64().unwrap(),
+            64 - p.leading_zeros() as u64
+        );
+        assert!(hefty::ntt::NttPath::from_name(r.params["path"].as_str().unwrap()).is_some());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bench_rejects_bad_sizes_with_a_message() {
+    let out = hefty()
+        .args(["bench", "--quick", "--sizes", "1000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("power of two"), "{stderr}");
+}
