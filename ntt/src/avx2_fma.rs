@@ -10,10 +10,14 @@
 //! `p < 2^50` and `|w| <= p/2`:
 //! - `round(y·w')` is off from `y·w/p` by at most `|y|/8p` (two roundings of
 //!   relative size 2^-53), so `|r| <= (0.5 + |y|/8p)·p`;
-//! - the forward butterfly reduces `x` to `|x| <= p/2` (`x - round(x/p)·p`) and
-//!   outputs `x ± r`: from inputs below `2p` every value stays below `1.25p`;
-//! - the inverse butterfly reduces `x + y` the same way and multiplies `x - y`,
-//!   so values stay below `0.75p` after the first stage.
+//! - the forward butterfly outputs `x ± r`, reducing `x` to `|x| <= p/2`
+//!   (`x - round(x/p)·p`) on even stages only (stage `log2 m`): from inputs
+//!   below `2p`, an even stage leaves at most `0.5p + 0.75p = 1.25p` and the
+//!   odd stage after it at most `1.25p + (0.5 + 1.25/8)p < 1.91p`;
+//! - the inverse butterfly multiplies `x - y` and outputs `x + y`, reduced on
+//!   even stages (stage `log2 t`) only: values alternate between at most `p`
+//!   (`0.5p` and `(0.5 + 4/8)p`) and at most `2p`, and the last stage's inputs
+//!   sum to at most `4p`.
 //!
 //! All intermediates are integers below 2^52 in magnitude, hence exact.
 //! The data stay in the caller's `u64` buffer, reinterpreted as `f64` between
@@ -139,20 +143,33 @@ fn reduce(x: __m256d, c: Consts) -> __m256d {
     _mm256_fnmadd_pd(q, c.p, x)
 }
 
-/// Forward butterfly: `(x + y·w, x - y·w)`.
+/// Forward butterfly: `(x + y·w, x - y·w)`, reducing `x` first when `REDUCE`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn ct(x: __m256d, y: __m256d, w: __m256d, wq: __m256d, c: Consts) -> (__m256d, __m256d) {
-    let x = reduce(x, c);
+fn ct<const REDUCE: bool>(
+    x: __m256d,
+    y: __m256d,
+    w: __m256d,
+    wq: __m256d,
+    c: Consts,
+) -> (__m256d, __m256d) {
+    let x = if REDUCE { reduce(x, c) } else { x };
     let v = mul_mod(y, w, wq, c);
     (_mm256_add_pd(x, v), _mm256_sub_pd(x, v))
 }
 
-/// Inverse butterfly: `(x + y, (x - y)·w)`.
+/// Inverse butterfly: `(x + y, (x - y)·w)`, reducing `x + y` when `REDUCE`.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-fn gs(x: __m256d, y: __m256d, w: __m256d, wq: __m256d, c: Consts) -> (__m256d, __m256d) {
-    let u = reduce(_mm256_add_pd(x, y), c);
+fn gs<const REDUCE: bool>(
+    x: __m256d,
+    y: __m256d,
+    w: __m256d,
+    wq: __m256d,
+    c: Consts,
+) -> (__m256d, __m256d) {
+    let sum = _mm256_add_pd(x, y);
+    let u = if REDUCE { reduce(sum, c) } else { sum };
     let v = mul_mod(_mm256_sub_pd(x, y), w, wq, c);
     (u, v)
 }
@@ -212,7 +229,7 @@ unsafe fn convert_out(ptr: *mut f64, len: usize, c: Consts) {
 /// # Safety
 /// `ptr..ptr+len` valid; `len` a multiple of `2t`; `m + first_group + len/2t <= n`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn wide_stage<const INVERSE: bool>(
+unsafe fn wide_stage<const INVERSE: bool, const REDUCE: bool>(
     ptr: *mut f64,
     len: usize,
     first_group: usize,
@@ -233,9 +250,9 @@ unsafe fn wide_stage<const INVERSE: bool>(
                 let x = _mm256_loadu_pd(xp.add(j));
                 let y = _mm256_loadu_pd(yp.add(j));
                 let (u, v) = if INVERSE {
-                    gs(x, y, w, wq, c)
+                    gs::<REDUCE>(x, y, w, wq, c)
                 } else {
-                    ct(x, y, w, wq, c)
+                    ct::<REDUCE>(x, y, w, wq, c)
                 };
                 _mm256_storeu_pd(xp.add(j), u);
                 _mm256_storeu_pd(yp.add(j), v);
@@ -251,7 +268,7 @@ unsafe fn wide_stage<const INVERSE: bool>(
 /// # Safety
 /// `ptr..ptr+len` valid, `len` a multiple of 8, `(offset + len) / 2 <= table len`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn narrow_stage<const T: usize, const INVERSE: bool>(
+unsafe fn narrow_stage<const T: usize, const INVERSE: bool, const REDUCE: bool>(
     ptr: *mut f64,
     len: usize,
     offset: usize,
@@ -275,9 +292,9 @@ unsafe fn narrow_stage<const T: usize, const INVERSE: bool>(
                 (_mm256_unpacklo_pd(v0, v1), _mm256_unpackhi_pd(v0, v1))
             };
             let (u, v) = if INVERSE {
-                gs(x, y, wv, wqv, c)
+                gs::<REDUCE>(x, y, wv, wqv, c)
             } else {
-                ct(x, y, wv, wqv, c)
+                ct::<REDUCE>(x, y, wv, wqv, c)
             };
             let (o0, o1) = if T == 2 {
                 (
@@ -303,25 +320,41 @@ impl Kernel for Tables {
 
     fn forward_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
         let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
+        // Reducing `x` on every other stage keeps values below 1.91p (module docs).
+        let reduce = m.trailing_zeros() % 2 == 0;
         // SAFETY: as in `prepare`; the schedule passes chunks of whole groups,
         // and the tables cover every group index of the plan's degree.
         unsafe {
-            match t {
-                1 => narrow_stage::<1, false>(ptr, len, first_group * 2, &self.fwd1, c),
-                2 => narrow_stage::<2, false>(ptr, len, first_group * 4, &self.fwd2, c),
-                _ => wide_stage::<false>(ptr, len, first_group, m, t, &self.fwd, c),
+            match (t, reduce) {
+                (1, true) => {
+                    narrow_stage::<1, false, true>(ptr, len, first_group * 2, &self.fwd1, c)
+                }
+                (1, false) => {
+                    narrow_stage::<1, false, false>(ptr, len, first_group * 2, &self.fwd1, c)
+                }
+                (2, true) => {
+                    narrow_stage::<2, false, true>(ptr, len, first_group * 4, &self.fwd2, c)
+                }
+                (2, false) => {
+                    narrow_stage::<2, false, false>(ptr, len, first_group * 4, &self.fwd2, c)
+                }
+                (_, true) => wide_stage::<false, true>(ptr, len, first_group, m, t, &self.fwd, c),
+                (_, false) => wide_stage::<false, false>(ptr, len, first_group, m, t, &self.fwd, c),
             }
         }
     }
 
     fn inverse_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
         let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
+        // Reducing `x + y` on every other stage keeps values below 2p (module docs).
+        let reduce = t.trailing_zeros() % 2 == 0;
         // SAFETY: as in `forward_stage`.
         unsafe {
-            match t {
-                1 => narrow_stage::<1, true>(ptr, len, first_group * 2, &self.inv1, c),
-                2 => narrow_stage::<2, true>(ptr, len, first_group * 4, &self.inv2, c),
-                _ => wide_stage::<true>(ptr, len, first_group, m, t, &self.inv, c),
+            match (t, reduce) {
+                (1, _) => narrow_stage::<1, true, true>(ptr, len, first_group * 2, &self.inv1, c),
+                (2, _) => narrow_stage::<2, true, false>(ptr, len, first_group * 4, &self.inv2, c),
+                (_, true) => wide_stage::<true, true>(ptr, len, first_group, m, t, &self.inv, c),
+                (_, false) => wide_stage::<true, false>(ptr, len, first_group, m, t, &self.inv, c),
             }
         }
     }
