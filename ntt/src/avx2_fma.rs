@@ -321,7 +321,7 @@ impl Kernel for Tables {
     fn forward_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
         let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
         // Reducing `x` on every other stage keeps values below 1.91p (module docs).
-        let reduce = m.trailing_zeros() % 2 == 0;
+        let reduce = m.trailing_zeros().is_multiple_of(2);
         // SAFETY: as in `prepare`; the schedule passes chunks of whole groups,
         // and the tables cover every group index of the plan's degree.
         unsafe {
@@ -347,7 +347,7 @@ impl Kernel for Tables {
     fn inverse_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
         let (ptr, len, c) = (chunk.as_mut_ptr() as *mut f64, chunk.len(), self.consts());
         // Reducing `x + y` on every other stage keeps values below 2p (module docs).
-        let reduce = t.trailing_zeros() % 2 == 0;
+        let reduce = t.trailing_zeros().is_multiple_of(2);
         // SAFETY: as in `forward_stage`.
         unsafe {
             match (t, reduce) {

@@ -36,6 +36,8 @@
 mod avx2_fma;
 #[cfg(target_arch = "x86_64")]
 mod avx2_int;
+#[cfg(target_arch = "x86_64")]
+mod avx512_ifma;
 mod error;
 mod modulus;
 mod path;

@@ -6,10 +6,10 @@ use crate::Error;
 
 /// A kernel implementation of the NTT.
 ///
-/// [`NttPath::best_for`] picks the fastest one this CPU can run for a prime;
-/// [`crate::NttPlan::with_path`] forces one (for tests and comparisons), and the
-/// environment variable `HEFTY_NTT_PATH=scalar` forces the portable path for
-/// every plan built afterwards in the process.
+/// [`NttPath::best_for`] picks the fastest verified one this CPU can run for a
+/// prime; [`crate::NttPlan::with_path`] forces one (for tests and comparisons),
+/// and the environment variable `HEFTY_NTT_PATH=<name>` (e.g. `scalar`) makes
+/// [`NttPath::best_for`] choose that path wherever it can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NttPath {
     /// Portable 64-bit code: Harvey lazy butterflies with Shoup twiddles.
@@ -20,18 +20,28 @@ pub enum NttPath {
     /// AVX2 on four `u64` lanes for any prime below 2^62: Shoup products built
     /// from 32×32-bit multiplies, bit-identical to the scalar path.
     Avx2,
+    /// AVX-512 IFMA on eight 52-bit lanes, for primes below 2^50: Shoup
+    /// products in three `vpmadd52` instructions, bit-identical to the scalar
+    /// path. Not yet verified on hardware (see [`NttPath::is_verified`]).
+    Avx512Ifma,
 }
 
 impl NttPath {
     /// Every path, portable first.
-    pub const ALL: [NttPath; 3] = [NttPath::Scalar, NttPath::Avx2Fma, NttPath::Avx2];
+    pub const ALL: [NttPath; 4] = [
+        NttPath::Scalar,
+        NttPath::Avx2Fma,
+        NttPath::Avx2,
+        NttPath::Avx512Ifma,
+    ];
 
-    /// A short stable name (`scalar`, `avx2-fma`, `avx2`), as printed in benchmark tables.
+    /// A short stable name (`scalar`, `avx2-fma`, `avx2`, `avx512-ifma`), as printed in benchmark tables.
     pub fn name(self) -> &'static str {
         match self {
             NttPath::Scalar => "scalar",
             NttPath::Avx2Fma => "avx2-fma",
             NttPath::Avx2 => "avx2",
+            NttPath::Avx512Ifma => "avx512-ifma",
         }
     }
 
@@ -48,8 +58,12 @@ impl NttPath {
             NttPath::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
             #[cfg(target_arch = "x86_64")]
             NttPath::Avx2 => is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            NttPath::Avx512Ifma => {
+                is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma")
+            }
             #[cfg(not(target_arch = "x86_64"))]
-            NttPath::Avx2Fma | NttPath::Avx2 => false,
+            NttPath::Avx2Fma | NttPath::Avx2 | NttPath::Avx512Ifma => false,
         }
     }
 
@@ -70,23 +84,46 @@ impl NttPath {
                 path: name,
                 reason: "this CPU lacks AVX2",
             }),
-            NttPath::Avx2Fma | NttPath::Avx2 if n < 16 => Err(Error::PathUnavailable {
+            NttPath::Avx512Ifma if !self.cpu_supports() => Err(Error::PathUnavailable {
                 path: name,
-                reason: "vector kernels need n >= 16",
+                reason: "this CPU lacks AVX-512F or AVX-512 IFMA",
             }),
-            NttPath::Avx2Fma | NttPath::Avx2 => Ok(()),
+            NttPath::Avx512Ifma if p >= 1 << 50 => Err(Error::PathUnavailable {
+                path: name,
+                reason: "52-bit lanes need a prime below 2^50",
+            }),
+            NttPath::Avx2Fma | NttPath::Avx2 | NttPath::Avx512Ifma if n < 16 => {
+                Err(Error::PathUnavailable {
+                    path: name,
+                    reason: "vector kernels need n >= 16",
+                })
+            }
+            NttPath::Avx2Fma | NttPath::Avx2 | NttPath::Avx512Ifma => Ok(()),
         }
     }
 
-    /// The fastest path for `n` points mod `p` on this CPU, unless
-    /// `HEFTY_NTT_PATH=scalar` asks for the portable one.
+    /// Whether the path has run, and passed the test suite against the scalar
+    /// path, on hardware with the instructions it needs. [`Self::best_for`]
+    /// never picks an unverified path on its own; `HEFTY_NTT_PATH` or
+    /// [`crate::NttPlan::with_path`] can still select it, and the tests
+    /// exercise it wherever the CPU supports it.
+    pub fn is_verified(self) -> bool {
+        !matches!(self, NttPath::Avx512Ifma)
+    }
+
+    /// The fastest verified path for `n` points mod `p` on this CPU, unless
+    /// `HEFTY_NTT_PATH=<name>` names a path that can run them.
     pub fn best_for(n: usize, p: u64) -> NttPath {
-        if std::env::var("HEFTY_NTT_PATH").is_ok_and(|v| v == "scalar") {
-            return NttPath::Scalar;
+        let forced = std::env::var("HEFTY_NTT_PATH")
+            .ok()
+            .and_then(|name| Self::from_name(&name));
+        if let Some(path) = forced.filter(|path| path.check(n, p).is_ok()) {
+            return path;
         }
-        [NttPath::Avx2Fma, NttPath::Avx2]
+        // Fastest first, as measured (docs/BENCHMARKS.md).
+        [NttPath::Avx512Ifma, NttPath::Avx2Fma, NttPath::Avx2]
             .into_iter()
-            .find(|path| path.check(n, p).is_ok())
+            .find(|path| path.is_verified() && path.check(n, p).is_ok())
             .unwrap_or(NttPath::Scalar)
     }
 }

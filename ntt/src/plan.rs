@@ -6,7 +6,7 @@ use crate::twiddles::Twiddles;
 use crate::{Error, Modulus, NttPath, ShoupConst, is_prime, primitive_root};
 
 #[cfg(target_arch = "x86_64")]
-use crate::{avx2_fma, avx2_int};
+use crate::{avx2_fma, avx2_int, avx512_ifma};
 
 /// Per-path tables beyond the scalar ones; a vector variant exists only when
 /// the CPU supports its instructions (its constructor checks).
@@ -17,6 +17,8 @@ enum VectorTables {
     Fma(Box<avx2_fma::Tables>),
     #[cfg(target_arch = "x86_64")]
     Int(Box<avx2_int::Tables>),
+    #[cfg(target_arch = "x86_64")]
+    Ifma(Box<avx512_ifma::Tables>),
 }
 
 /// Largest supported ring degree, 2^17.
@@ -108,6 +110,11 @@ impl NttPlan {
             #[cfg(target_arch = "x86_64")]
             NttPath::Avx2 => VectorTables::Int(Box::new(
                 avx2_int::Tables::new(&forward_tw, &inverse_tw, n_inv, n_inv_w, &modulus)
+                    .ok_or(unavailable)?,
+            )),
+            #[cfg(target_arch = "x86_64")]
+            NttPath::Avx512Ifma => VectorTables::Ifma(Box::new(
+                avx512_ifma::Tables::new(&forward_tw, &inverse_tw, n_inv, n_inv_w, &modulus)
                     .ok_or(unavailable)?,
             )),
             #[cfg(not(target_arch = "x86_64"))]
@@ -206,6 +213,8 @@ impl NttPlan {
             VectorTables::Fma(t) => schedule::forward(t.as_ref(), a, lazy),
             #[cfg(target_arch = "x86_64")]
             VectorTables::Int(t) => schedule::forward(t.as_ref(), a, lazy),
+            #[cfg(target_arch = "x86_64")]
+            VectorTables::Ifma(t) => schedule::forward(t.as_ref(), a, lazy),
         }
     }
 
@@ -218,6 +227,8 @@ impl NttPlan {
             VectorTables::Fma(t) => schedule::inverse(t.as_ref(), a, lazy),
             #[cfg(target_arch = "x86_64")]
             VectorTables::Int(t) => schedule::inverse(t.as_ref(), a, lazy),
+            #[cfg(target_arch = "x86_64")]
+            VectorTables::Ifma(t) => schedule::inverse(t.as_ref(), a, lazy),
         }
     }
 }

@@ -165,9 +165,9 @@ fn every_path_matches_scalar_at_every_degree() {
                 // Lazy forms: [0, 2p) in and out, congruent to the scalar result.
                 let mut got = lazy_in.clone();
                 plan.forward_lazy(&mut got).unwrap();
-                if path == NttPath::Avx2 {
+                if matches!(path, NttPath::Avx2 | NttPath::Avx512Ifma) {
                     // Same butterflies as scalar: bit-identical even when lazy.
-                    assert_eq!(got, want_lazy, "avx2 forward_lazy n={n} p={p}");
+                    assert_eq!(got, want_lazy, "{path} forward_lazy n={n} p={p}");
                 }
                 assert!(got.iter().all(|&x| x < 2 * p));
                 assert!(
@@ -176,8 +176,8 @@ fn every_path_matches_scalar_at_every_degree() {
                 );
                 let mut got = lazy_in.clone();
                 plan.inverse_lazy(&mut got).unwrap();
-                if path == NttPath::Avx2 {
-                    assert_eq!(got, want_inv, "avx2 inverse_lazy n={n} p={p}");
+                if matches!(path, NttPath::Avx2 | NttPath::Avx512Ifma) {
+                    assert_eq!(got, want_inv, "{path} inverse_lazy n={n} p={p}");
                 }
                 assert!(got.iter().all(|&x| x < 2 * p));
                 assert!(
@@ -419,7 +419,19 @@ fn best_path_is_fastest_available() {
         NttPath::Scalar,
         "vector kernels need n >= 16"
     );
-    assert_eq!(NttPath::from_name("avx2-fma"), Some(NttPath::Avx2Fma));
+    for path in NttPath::ALL {
+        assert_eq!(NttPath::from_name(path.name()), Some(path));
+    }
+    // An unverified kernel is never chosen on its own.
+    for log_n in [4, 12, 16] {
+        for p in primes_for(1 << log_n) {
+            let best = NttPath::best_for(1 << log_n, p);
+            assert!(best.check(1 << log_n, p).is_ok());
+            if std::env::var("HEFTY_NTT_PATH").is_err() {
+                assert!(best.is_verified(), "{best} picked for n=2^{log_n} p={p}");
+            }
+        }
+    }
     assert_eq!(NttPath::from_name("nope"), None);
     for path in NttPath::ALL {
         if !path.cpu_supports() {
