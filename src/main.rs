@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hefty::bench::{Record, Sampling, ntt_cases, render_table};
+use hefty::bench::{Record, Sampling, ntt_cases, plot_ntt_throughput, render_table};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -31,6 +31,9 @@ struct BenchArgs {
     /// Also write the records as a JSON array to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also draw the NTT throughput (butterflies/ns against n) as an SVG chart.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<PathBuf>,
     /// Sample briefly: checks that everything runs, numbers are rough.
     #[arg(long)]
     quick: bool,
@@ -65,6 +68,10 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         println!("\nwrote {} records to {}", records.len(), path.display());
+    }
+    if let Some(path) = &args.svg {
+        plot_ntt_throughput(&records, path)?;
+        println!("drew {}", path.display());
     }
     Ok(())
 }

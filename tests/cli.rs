@@ -14,9 +14,12 @@ fn bench_writes_table_and_json_records() {
     let dir = std::env::temp_dir().join(format!("hefty-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("bench.json");
+    let svg = dir.join("ntt.svg");
     let out = hefty()
         .args(["bench", "--quick", "--sizes", "16,1024", "--json"])
         .arg(&json)
+        .arg("--svg")
+        .arg(&svg)
         .output()
         .unwrap();
     assert!(
@@ -59,6 +62,13 @@ fn bench_writes_table_and_json_records() {
         );
         assert!(hefty::ntt::NttPath::from_name(r.params["path"].as_str().unwrap()).is_some());
     }
+    let drawing = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawing.starts_with("<svg") && drawing.contains("butterflies per ns"),
+        "{}",
+        &drawing[..drawing.len().min(200)]
+    );
+    assert!(drawing.contains("scalar 50-bit forward"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

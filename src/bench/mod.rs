@@ -5,11 +5,13 @@
 //! (documented in `docs/BENCH_JSON.md`), so other tools can read them.
 
 mod ntt_cases;
+mod plot;
 mod record;
 mod table;
 mod timer;
 
 pub use ntt_cases::{NttCase, ntt_cases};
+pub use plot::plot_ntt_throughput;
 pub use record::{Record, Schema};
 pub use table::render_table;
 pub use timer::{Sampling, median_ns};
