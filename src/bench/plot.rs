@@ -37,7 +37,8 @@ pub fn plot_ntt_throughput(records: &[Record], path: &Path) -> Result<(), String
     let (x_min, x_max) = points.clone().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
         (lo.min(p.0), hi.max(p.0))
     });
-    let y_max = points.fold(0.0f64, |m, p| m.max(p.1)) * 1.15;
+    // Headroom above the data keeps the legend clear of the lines.
+    let y_max = points.fold(0.0f64, |m, p| m.max(p.1)) * 1.8;
 
     let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
     let draw_err =
@@ -54,7 +55,14 @@ pub fn plot_ntt_throughput(records: &[Record], path: &Path) -> Result<(), String
         .configure_mesh()
         .x_desc("ring degree n")
         .y_desc("butterflies per ns")
-        .x_label_formatter(&|x| format!("2^{}", x.round()))
+        .x_labels((x_max - x_min).round() as usize + 1)
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-6 {
+                format!("2^{}", x.round())
+            } else {
+                String::new()
+            }
+        })
         .draw()
         .map_err(draw_err)?;
     for (i, (label, mut pts)) in lines.into_iter().enumerate() {
