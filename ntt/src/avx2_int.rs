@@ -129,47 +129,44 @@ fn sub_if_ge(x: __m256i, bound: __m256i, bound_minus_1_flipped: __m256i, c: Cons
     _mm256_sub_epi64(x, _mm256_and_si256(ge, bound))
 }
 
-/// `vpmuludq`: low 32 bits of each lane of `a` times those of `b`, as 64-bit products.
+/// Defines a one-instruction AVX2 multiply as inline assembly.
 ///
-/// Written as inline assembly because LLVM otherwise sees through the
-/// intrinsic, re-forms 64-bit products from the partial sums below and splits
-/// them again into more multiplies than the schoolbook needs (14 instead of
-/// 10 per butterfly vector, measured), spilling registers in the hot loop.
-#[inline]
-#[target_feature(enable = "avx2")]
-fn mul32(a: __m256i, b: __m256i) -> __m256i {
-    let out: __m256i;
-    // SAFETY: one AVX2 instruction on registers, in a function that requires AVX2.
-    unsafe {
-        std::arch::asm!(
-            "vpmuludq {o}, {a}, {b}",
-            o = lateout(ymm_reg) out,
-            a = in(ymm_reg) a,
-            b = in(ymm_reg) b,
-            options(pure, nomem, nostack, preserves_flags),
-        );
-    }
-    out
+/// Why assembly: LLVM otherwise sees through the intrinsics, re-forms 64-bit
+/// products from the partial sums below and splits them again into more
+/// multiplies than the schoolbook needs (14 instead of 10 per butterfly
+/// vector, measured), spilling registers in the hot loop.
+macro_rules! asm_mul {
+    ($(#[$doc:meta])* $name:ident, $insn:literal) => {
+        $(#[$doc])*
+        #[inline]
+        #[target_feature(enable = "avx2")]
+        fn $name(a: __m256i, b: __m256i) -> __m256i {
+            let out: __m256i;
+            // SAFETY: one AVX2 instruction on registers, in a function that requires AVX2.
+            unsafe {
+                std::arch::asm!(
+                    concat!($insn, " {o}, {a}, {b}"),
+                    o = lateout(ymm_reg) out,
+                    a = in(ymm_reg) a,
+                    b = in(ymm_reg) b,
+                    options(pure, nomem, nostack, preserves_flags),
+                );
+            }
+            out
+        }
+    };
 }
 
-/// `vpmulld`: the low 32 bits of each 32-bit lane product (inline assembly
-/// for the same reason as [`mul32`]).
-#[inline]
-#[target_feature(enable = "avx2")]
-fn mullo32(a: __m256i, b: __m256i) -> __m256i {
-    let out: __m256i;
-    // SAFETY: one AVX2 instruction on registers, in a function that requires AVX2.
-    unsafe {
-        std::arch::asm!(
-            "vpmulld {o}, {a}, {b}",
-            o = lateout(ymm_reg) out,
-            a = in(ymm_reg) a,
-            b = in(ymm_reg) b,
-            options(pure, nomem, nostack, preserves_flags),
-        );
-    }
-    out
-}
+asm_mul!(
+    /// `vpmuludq`: the low 32 bits of each 64-bit lane multiplied, as 64-bit products.
+    mul32,
+    "vpmuludq"
+);
+asm_mul!(
+    /// `vpmulld`: the low 32 bits of each 32-bit lane product.
+    mullo32,
+    "vpmulld"
+);
 
 /// High 64 bits of `a·b` from four 32×32 products (`a_hi = a >> 32`, `b_hi = b >> 32`).
 #[inline]
