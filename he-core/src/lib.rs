@@ -1,8 +1,28 @@
 //! # hefty-core
 //!
-//! The RNS ring, sampling, parameters, keys, key switching, BFV and CKKS,
-//! written against a `Backend` trait with a CPU implementation. This crate
-//! is the next layer above [`hefty_ntt`]; its content arrives with the
-//! hefty-core issues. For now it re-exports the NTT layer it builds on.
+//! The ring layer of hefty, on top of [`hefty_ntt`]:
+//!
+//! - [`RnsBasis`]: pairwise distinct NTT primes, their plans, exact CRT.
+//! - [`RnsPoly`]: polynomials of `Z_Q[x]/(x^n + 1)` in one limb-major buffer,
+//!   with their form ([`Coeff`] / [`Ntt`]) as a type and their level tracked.
+//! - Galois automorphisms in both forms, fast base conversion
+//!   ([`BaseConverter`]), and sampling from a CSPRNG ([`Sampler`]).
+//!
+//! Keys, key switching, BFV and CKKS are built on these next.
 
+mod base_conv;
+mod basis;
+mod error;
+mod form;
+mod galois;
+mod poly;
+mod sampling;
+
+pub use base_conv::BaseConverter;
+pub use basis::RnsBasis;
+pub use error::Error;
+pub use form::{Coeff, Form, Ntt};
+pub use galois::{check_galois_element, ntt_galois_permutation, rotation_galois_element};
 pub use hefty_ntt as ntt;
+pub use poly::RnsPoly;
+pub use sampling::Sampler;

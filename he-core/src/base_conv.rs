@@ -1,0 +1,90 @@
+//! Fast (approximate) base conversion between RNS bases.
+
+use hefty_ntt::{Modulus, ShoupConst};
+
+use crate::{Coeff, Error, RnsBasis, RnsPoly};
+
+/// Converts residues modulo `Q = q_0 ⋯ q_{k-1}` into residues modulo other
+/// primes `p_j` without leaving RNS:
+///
+/// `y_j = Σ_i [x_i · (Q/q_i)^-1]_{q_i} · (Q/q_i) mod p_j`,
+///
+/// which is `x + α·Q` modulo `p_j` for one integer `0 <= α < k` per
+/// coefficient (the "fast base conversion" of Bajard et al. and Halevi et al.,
+/// the first step of BFV multiplication and of hybrid key switching). The
+/// `α·Q` overflow is what those schemes then cancel or tolerate.
+#[derive(Debug, Clone)]
+pub struct BaseConverter {
+    from: Vec<Modulus>,
+    to: Vec<Modulus>,
+    q_hat_inv: Vec<ShoupConst>,
+    /// `(Q/q_i) mod p_j`, indexed `[j][i]`.
+    q_hat_mod_p: Vec<Vec<ShoupConst>>,
+}
+
+impl BaseConverter {
+    /// A converter from the first `level` primes of `from` to the primes `to`.
+    pub fn new(from: &RnsBasis, level: usize, to: &[Modulus]) -> Result<Self, Error> {
+        from.check_level(level)?;
+        let q = from.product(level);
+        let moduli = from.moduli()[..level].to_vec();
+        let q_hat_mod_p = to
+            .iter()
+            .map(|p| {
+                moduli
+                    .iter()
+                    .map(|m| {
+                        let v = (&q / m.value()) % p.value();
+                        p.shoup(v.to_u64_digits().first().copied().unwrap_or(0))
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            q_hat_inv: from.q_hat_inv(level),
+            from: moduli,
+            to: to.to_vec(),
+            q_hat_mod_p,
+        })
+    }
+
+    /// The target moduli.
+    pub fn to_moduli(&self) -> &[Modulus] {
+        &self.to
+    }
+
+    /// Converts a limb-major buffer of `from.len()` limbs of `n` coefficients
+    /// into `to.len()` limbs (returned limb-major).
+    pub fn convert(&self, input: &[u64], n: usize) -> Vec<u64> {
+        debug_assert_eq!(input.len(), self.from.len() * n);
+        // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
+        let v: Vec<u64> = input
+            .chunks_exact(n)
+            .zip(&self.from)
+            .zip(&self.q_hat_inv)
+            .flat_map(|((limb, m), &w)| limb.iter().map(move |&x| m.mul_shoup(x, w)))
+            .collect();
+        let mut out = vec![0u64; self.to.len() * n];
+        for ((dst, p), weights) in out.chunks_exact_mut(n).zip(&self.to).zip(&self.q_hat_mod_p) {
+            for (vi, &w) in v.chunks_exact(n).zip(weights) {
+                // v_i < q_i may exceed p_j: Shoup's product takes any u64.
+                for (d, &x) in dst.iter_mut().zip(vi) {
+                    *d = p.add(*d, p.mul_shoup(x, w));
+                }
+            }
+        }
+        out
+    }
+
+    /// Converts a coefficient-form polynomial (whose level must be the
+    /// converter's source level) into the target primes.
+    pub fn convert_poly(&self, poly: &RnsPoly<Coeff>) -> Result<Vec<u64>, Error> {
+        if poly.level() != self.from.len() {
+            return Err(Error::LevelMismatch {
+                left: poly.level(),
+                right: self.from.len(),
+            });
+        }
+        Ok(self.convert(poly.as_slice(), poly.degree()))
+    }
+}

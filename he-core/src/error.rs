@@ -1,0 +1,59 @@
+//! Typed errors of hefty-core.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the ring layer. Each message says what was
+/// wrong and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Error {
+    /// An error of the NTT layer (bad degree, non-NTT-friendly prime, …).
+    #[error(transparent)]
+    Ntt(#[from] hefty_ntt::Error),
+    /// The same prime appears twice in an RNS basis.
+    #[error("prime {0} appears twice in the RNS basis: CRT needs pairwise distinct moduli")]
+    DuplicatePrime(u64),
+    /// An RNS basis needs at least one prime.
+    #[error("an RNS basis needs at least one prime")]
+    EmptyBasis,
+    /// Two operands live in different rings.
+    #[error(
+        "the operands belong to different RNS bases: use objects made from the same parameters"
+    )]
+    BasisMismatch,
+    /// Two operands have different numbers of active limbs.
+    #[error(
+        "level mismatch: one operand has {left} limbs, the other {right}; bring them to the same level first"
+    )]
+    LevelMismatch {
+        /// Limbs of the left operand.
+        left: usize,
+        /// Limbs of the right operand.
+        right: usize,
+    },
+    /// A level outside `1..=basis length` was asked for.
+    #[error("level {level} is out of range: the basis has {max} limbs (levels 1..={max})")]
+    BadLevel {
+        /// The level asked for.
+        level: usize,
+        /// The number of primes in the basis.
+        max: usize,
+    },
+    /// A coefficient vector of the wrong length.
+    #[error("expected {expected} coefficients (the ring degree), got {got}")]
+    WrongLength {
+        /// The ring degree.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
+    /// A Galois element that is not an odd residue mod 2n.
+    #[error("Galois element {g} is invalid for degree {n}: it must be odd and below 2n = {two_n}")]
+    BadGaloisElement {
+        /// The element.
+        g: usize,
+        /// The ring degree.
+        n: usize,
+        /// 2n.
+        two_n: usize,
+    },
+}

@@ -1,0 +1,313 @@
+//! RNS polynomials: one limb-major buffer, form and level tracked.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use num_bigint::{BigInt, BigUint, Sign};
+
+use crate::{Coeff, Error, Form, Ntt, RnsBasis};
+
+/// An element of `Z_Q[x]/(x^n + 1)` in RNS form: limb `i` (modulo prime `i`
+/// of the basis) holds coefficients or evaluations `i*n .. (i+1)*n` of one
+/// contiguous buffer. `level` limbs are active (the first `level` primes).
+///
+/// The form `F` ([`Coeff`] or [`Ntt`]) is part of the type: pointwise
+/// multiplication exists only for [`Ntt`], and conversions consume the value.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hefty_core::{RnsBasis, RnsPoly};
+/// let basis = Arc::new(RnsBasis::new(8, &hefty_ntt::ntt_primes(30, 8, 2)?)?);
+/// // x · x^7 = x^8 = -1 in Z_Q[x]/(x^8 + 1).
+/// let mut x = vec![0i64; 8];
+/// x[1] = 1;
+/// let mut x7 = vec![0i64; 8];
+/// x7[7] = 1;
+/// let mut a = RnsPoly::from_i64(&basis, 2, &x)?.into_ntt();
+/// a.mul_assign(&RnsPoly::from_i64(&basis, 2, &x7)?.into_ntt())?;
+/// assert_eq!(a.into_coeff().to_centered()[0], (-1).into());
+/// # Ok::<(), hefty_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct RnsPoly<F: Form> {
+    basis: Arc<RnsBasis>,
+    level: usize,
+    data: Vec<u64>,
+    form: PhantomData<F>,
+}
+
+impl<F: Form> PartialEq for RnsPoly<F> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.basis, &other.basis)
+            && self.level == other.level
+            && self.data == other.data
+    }
+}
+
+impl<F: Form> Eq for RnsPoly<F> {}
+
+impl<F: Form> RnsPoly<F> {
+    /// The zero polynomial at `level`.
+    pub fn zero(basis: &Arc<RnsBasis>, level: usize) -> Result<Self, Error> {
+        basis.check_level(level)?;
+        Ok(Self::from_raw(
+            basis,
+            level,
+            vec![0; level * basis.degree()],
+        ))
+    }
+
+    /// Wraps a buffer whose limbs are already reduced modulo their primes.
+    pub(crate) fn from_raw(basis: &Arc<RnsBasis>, level: usize, data: Vec<u64>) -> Self {
+        debug_assert_eq!(data.len(), level * basis.degree());
+        Self {
+            basis: Arc::clone(basis),
+            level,
+            data,
+            form: PhantomData,
+        }
+    }
+
+    /// The basis this polynomial belongs to.
+    pub fn basis(&self) -> &Arc<RnsBasis> {
+        &self.basis
+    }
+
+    /// The number of active limbs.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The ring degree.
+    pub fn degree(&self) -> usize {
+        self.basis.degree()
+    }
+
+    /// Limb `i`: residues modulo prime `i`.
+    pub fn limb(&self, i: usize) -> &[u64] {
+        let n = self.degree();
+        &self.data[i * n..(i + 1) * n]
+    }
+
+    /// The whole limb-major buffer.
+    pub fn as_slice(&self) -> &[u64] {
+        &self.data
+    }
+
+    /// Fails unless `other` has the same basis and level.
+    pub fn check_compatible(&self, other: &Self) -> Result<(), Error> {
+        if !Arc::ptr_eq(&self.basis, &other.basis) {
+            return Err(Error::BasisMismatch);
+        }
+        if self.level != other.level {
+            return Err(Error::LevelMismatch {
+                left: self.level,
+                right: other.level,
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies `f(modulus, self_limb, other_limb)` limb by limb.
+    fn zip_limbs(
+        &mut self,
+        other: &Self,
+        f: impl Fn(&hefty_ntt::Modulus, &mut [u64], &[u64]),
+    ) -> Result<(), Error> {
+        self.check_compatible(other)?;
+        let n = self.degree();
+        for ((m, a), b) in self
+            .basis
+            .moduli()
+            .iter()
+            .zip(self.data.chunks_exact_mut(n))
+            .zip(other.data.chunks_exact(n))
+        {
+            f(m, a, b);
+        }
+        Ok(())
+    }
+
+    /// `self += other`.
+    pub fn add_assign(&mut self, other: &Self) -> Result<(), Error> {
+        self.zip_limbs(other, |m, a, b| {
+            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.add(*x, y))
+        })
+    }
+
+    /// `self -= other`.
+    pub fn sub_assign(&mut self, other: &Self) -> Result<(), Error> {
+        self.zip_limbs(other, |m, a, b| {
+            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.sub(*x, y))
+        })
+    }
+
+    /// `self = -self`.
+    pub fn neg_assign(&mut self) {
+        let n = self.degree();
+        for (m, a) in self
+            .basis
+            .moduli()
+            .iter()
+            .zip(self.data.chunks_exact_mut(n))
+        {
+            a.iter_mut().for_each(|x| *x = m.neg(*x));
+        }
+    }
+
+    /// `self *= c` for an integer constant `c` (reduced modulo each prime).
+    pub fn mul_scalar_assign(&mut self, c: u64) {
+        let n = self.degree();
+        for (m, a) in self
+            .basis
+            .moduli()
+            .iter()
+            .zip(self.data.chunks_exact_mut(n))
+        {
+            let w = m.shoup(c);
+            a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, w));
+        }
+    }
+
+    /// Keeps only the first `level` limbs (the residues modulo a divisor of Q).
+    pub fn truncate_level(&mut self, level: usize) -> Result<(), Error> {
+        if level == 0 || level > self.level {
+            return Err(Error::BadLevel {
+                level,
+                max: self.level,
+            });
+        }
+        self.data.truncate(level * self.degree());
+        self.level = level;
+        Ok(())
+    }
+}
+
+impl RnsPoly<Coeff> {
+    /// The polynomial with small signed coefficients `coeffs` (length n).
+    pub fn from_i64(basis: &Arc<RnsBasis>, level: usize, coeffs: &[i64]) -> Result<Self, Error> {
+        basis.check_level(level)?;
+        let n = basis.degree();
+        if coeffs.len() != n {
+            return Err(Error::WrongLength {
+                expected: n,
+                got: coeffs.len(),
+            });
+        }
+        let mut data = Vec::with_capacity(level * n);
+        for m in &basis.moduli()[..level] {
+            // Secret keys come through here: select by mask, not by branch.
+            data.extend(coeffs.iter().map(|&c| {
+                let r = m.reduce(c.unsigned_abs());
+                let negative = (c >> 63) as u64; // all ones when c < 0
+                (m.neg(r) & negative) | (r & !negative)
+            }));
+        }
+        Ok(Self::from_raw(basis, level, data))
+    }
+
+    /// The polynomial with coefficients `coeffs mod Q_level` (big integers).
+    pub fn from_biguints(
+        basis: &Arc<RnsBasis>,
+        level: usize,
+        coeffs: &[BigUint],
+    ) -> Result<Self, Error> {
+        basis.check_level(level)?;
+        let n = basis.degree();
+        if coeffs.len() != n {
+            return Err(Error::WrongLength {
+                expected: n,
+                got: coeffs.len(),
+            });
+        }
+        let mut data = vec![0u64; level * n];
+        for (j, c) in coeffs.iter().enumerate() {
+            for (i, r) in basis.decompose(c, level).into_iter().enumerate() {
+                data[i * n + j] = r;
+            }
+        }
+        Ok(Self::from_raw(basis, level, data))
+    }
+
+    /// The coefficients as integers in `[0, Q_level)` (exact CRT).
+    pub fn to_biguints(&self) -> Vec<BigUint> {
+        let n = self.degree();
+        (0..n)
+            .map(|j| {
+                let residues: Vec<u64> = (0..self.level).map(|i| self.data[i * n + j]).collect();
+                self.basis.compose(&residues, self.level)
+            })
+            .collect()
+    }
+
+    /// The coefficients as integers in `(-Q/2, Q/2]` (exact CRT).
+    pub fn to_centered(&self) -> Vec<BigInt> {
+        let q = self.basis.product(self.level);
+        let half = &q >> 1u32;
+        self.to_biguints()
+            .into_iter()
+            .map(|c| {
+                if c > half {
+                    BigInt::from_biguint(Sign::Minus, &q - c)
+                } else {
+                    BigInt::from_biguint(Sign::Plus, c)
+                }
+            })
+            .collect()
+    }
+
+    /// Forward NTT of every limb (in parallel).
+    pub fn into_ntt(mut self) -> RnsPoly<Ntt> {
+        self.basis
+            .ntt()
+            .forward(&mut self.data)
+            .expect("buffer holds `level` whole limbs");
+        RnsPoly {
+            basis: self.basis,
+            level: self.level,
+            data: self.data,
+            form: PhantomData,
+        }
+    }
+}
+
+impl RnsPoly<Ntt> {
+    /// Inverse NTT of every limb (in parallel).
+    pub fn into_coeff(mut self) -> RnsPoly<Coeff> {
+        self.basis
+            .ntt()
+            .inverse(&mut self.data)
+            .expect("buffer holds `level` whole limbs");
+        RnsPoly {
+            basis: self.basis,
+            level: self.level,
+            data: self.data,
+            form: PhantomData,
+        }
+    }
+
+    /// `self *= other` pointwise: the negacyclic product.
+    pub fn mul_assign(&mut self, other: &Self) -> Result<(), Error> {
+        self.zip_limbs(other, |m, a, b| {
+            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.mul(*x, y))
+        })
+    }
+
+    /// `self += a · b` pointwise (the inner products of tensoring and key switching).
+    pub fn mul_add_assign(&mut self, a: &Self, b: &Self) -> Result<(), Error> {
+        a.check_compatible(b)?;
+        self.zip_limbs(a, |_, _, _| {})?;
+        let n = self.degree();
+        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
+            let range = i * n..(i + 1) * n;
+            for ((x, &u), &v) in self.data[range.clone()]
+                .iter_mut()
+                .zip(&a.data[range.clone()])
+                .zip(&b.data[range])
+            {
+                *x = m.add(*x, m.mul(u, v));
+            }
+        }
+        Ok(())
+    }
+}
