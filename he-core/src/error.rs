@@ -4,7 +4,7 @@ use thiserror::Error;
 
 /// Everything that can go wrong in the ring layer. Each message says what was
 /// wrong and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[derive(Debug, Clone, PartialEq, Error)]
 pub enum Error {
     /// An error of the NTT layer (bad degree, non-NTT-friendly prime, …).
     #[error(transparent)]
@@ -20,6 +20,11 @@ pub enum Error {
         "the operands belong to different RNS bases: use objects made from the same parameters"
     )]
     BasisMismatch,
+    /// Objects made from different parameter sets were combined.
+    #[error(
+        "the objects were made from different parameters: keys, plaintexts and ciphertexts must share one parameter object (Arc)"
+    )]
+    ParameterMismatch,
     /// Two operands have different numbers of active limbs.
     #[error(
         "level mismatch: one operand has {left} limbs, the other {right}; bring them to the same level first"
@@ -46,6 +51,21 @@ pub enum Error {
         /// What was given.
         got: usize,
     },
+    /// The parameters miss the requested security level.
+    #[error("parameters are not {bits}-bit secure: log2(QP) = {log_qp:.1} at n = {n}, the HE Standard allows at most {}; use fewer or smaller primes, a larger degree, or the explicit insecure opt-out for experiments", max_log_qp.map_or("nothing (degree not covered)".to_string(), |m| m.to_string()))]
+    Insecure {
+        /// Ring degree.
+        n: usize,
+        /// `log2(Q·P)` of the parameters.
+        log_qp: f64,
+        /// Requested security in bits.
+        bits: u32,
+        /// The standard's bound at this degree, if it covers the degree.
+        max_log_qp: Option<u32>,
+    },
+    /// Parameters that cannot work, with the reason.
+    #[error("invalid parameters: {0}")]
+    InvalidParameters(String),
     /// A Galois element that is not an odd residue mod 2n.
     #[error("Galois element {g} is invalid for degree {n}: it must be odd and below 2n = {two_n}")]
     BadGaloisElement {

@@ -12,11 +12,13 @@
 
 mod base_conv;
 mod basis;
+pub mod bfv;
 mod error;
 mod form;
 mod galois;
 mod poly;
 mod sampling;
+mod security;
 
 pub use base_conv::BaseConverter;
 pub use basis::RnsBasis;
@@ -26,3 +28,4 @@ pub use galois::{check_galois_element, ntt_galois_permutation, rotation_galois_e
 pub use hefty_ntt as ntt;
 pub use poly::RnsPoly;
 pub use sampling::Sampler;
+pub use security::SecurityLevel;

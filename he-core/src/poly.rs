@@ -169,6 +169,25 @@ impl<F: Form> RnsPoly<F> {
         }
     }
 
+    /// Rewrites every limb with `f(limb index, modulus, limb)`.
+    pub(crate) fn set_limbs(&mut self, f: impl Fn(usize, &hefty_ntt::Modulus, &mut [u64])) {
+        let n = self.degree();
+        for (i, (m, limb)) in self
+            .basis
+            .moduli()
+            .iter()
+            .zip(self.data.chunks_exact_mut(n))
+            .enumerate()
+        {
+            f(i, m, limb);
+        }
+    }
+
+    /// Overwrites the buffer with zeros (for secret material being dropped).
+    pub(crate) fn zeroize_data(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.data);
+    }
+
     /// Keeps only the first `level` limbs (the residues modulo a divisor of Q).
     pub fn truncate_level(&mut self, level: usize) -> Result<(), Error> {
         if level == 0 || level > self.level {

@@ -1,0 +1,82 @@
+//! BFV ciphertexts.
+
+use std::sync::Arc;
+
+use crate::bfv::BfvParameters;
+use crate::{Coeff, Error, RnsPoly};
+
+/// A BFV ciphertext `(c_0, c_1, …)` in coefficient form at some level; it
+/// decrypts to `round(t/Q · [c_0 + c_1·s + c_2·s² + …]_Q)`.
+#[derive(Debug, Clone)]
+pub struct Ciphertext {
+    pub(crate) params: Arc<BfvParameters>,
+    pub(crate) polys: Vec<RnsPoly<Coeff>>,
+    /// For a fresh secret-key encryption: the seed `c_1` was expanded from,
+    /// so that serialization can store 32 bytes instead of `c_1`.
+    pub(crate) seed: Option<[u8; 32]>,
+}
+
+impl PartialEq for Ciphertext {
+    /// Equal when made from the same parameter object with equal polynomials.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.params, &other.params) && self.polys == other.polys
+    }
+}
+
+impl Eq for Ciphertext {}
+
+impl Ciphertext {
+    /// The parameters it belongs to.
+    pub fn params(&self) -> &Arc<BfvParameters> {
+        &self.params
+    }
+
+    /// The number of polynomials (2 fresh, 3 after a multiplication before relinearization).
+    pub fn len(&self) -> usize {
+        self.polys.len()
+    }
+
+    /// Always false: a ciphertext has at least two polynomials.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The number of active ciphertext primes.
+    pub fn level(&self) -> usize {
+        self.polys[0].level()
+    }
+
+    /// The polynomials.
+    pub fn polys(&self) -> &[RnsPoly<Coeff>] {
+        &self.polys
+    }
+
+    /// The seed of a fresh symmetric encryption, if this is one.
+    pub fn seed(&self) -> Option<[u8; 32]> {
+        self.seed
+    }
+
+    /// Fails unless `other` uses the same parameters and level.
+    pub(crate) fn check_compatible(&self, other: &Ciphertext) -> Result<(), Error> {
+        check_same_params(&self.params, &other.params)?;
+        if self.level() != other.level() {
+            return Err(Error::LevelMismatch {
+                left: self.level(),
+                right: other.level(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Fails with [`Error::ParameterMismatch`] unless both are the same parameter object.
+pub(crate) fn check_same_params(
+    a: &Arc<BfvParameters>,
+    b: &Arc<BfvParameters>,
+) -> Result<(), Error> {
+    if Arc::ptr_eq(a, b) {
+        Ok(())
+    } else {
+        Err(Error::ParameterMismatch)
+    }
+}

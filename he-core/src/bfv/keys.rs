@@ -1,0 +1,99 @@
+//! BFV secret and public keys.
+
+use std::sync::Arc;
+
+use zeroize::Zeroize;
+
+use crate::bfv::BfvParameters;
+use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
+
+/// A secret key: a uniform ternary polynomial `s`. Its coefficients and its
+/// NTT form are wiped from memory when the key is dropped.
+pub struct SecretKey {
+    params: Arc<BfvParameters>,
+    coeffs: Vec<i64>,
+    /// `s` in NTT form over the full ciphertext basis.
+    ntt: RnsPoly<Ntt>,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl Drop for SecretKey {
+    fn drop(&mut self) {
+        self.coeffs.zeroize();
+        self.ntt.zeroize_data();
+    }
+}
+
+impl SecretKey {
+    /// A fresh key from the sampler (use [`Sampler::from_os`] outside tests).
+    pub fn generate(params: &Arc<BfvParameters>, sampler: &mut Sampler) -> Self {
+        let coeffs = sampler.ternary(params.degree());
+        let basis = params.ciphertext_basis();
+        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)
+            .expect("degree and level match the parameters")
+            .into_ntt();
+        Self {
+            params: Arc::clone(params),
+            coeffs,
+            ntt,
+        }
+    }
+
+    /// The parameters the key belongs to.
+    pub fn params(&self) -> &Arc<BfvParameters> {
+        &self.params
+    }
+
+    /// `s` in NTT form, restricted to the first `level` primes.
+    pub(crate) fn ntt_at(&self, level: usize) -> RnsPoly<Ntt> {
+        let mut s = self.ntt.clone();
+        s.truncate_level(level)
+            .expect("level checked by the caller");
+        s
+    }
+
+    /// The ternary coefficients (crate-internal: key switching needs them mod P).
+    #[allow(dead_code)]
+    pub(crate) fn coeffs(&self) -> &[i64] {
+        &self.coeffs
+    }
+}
+
+/// A public key `(b, a) = (-a·s + e, a)` in NTT form.
+#[derive(Debug, Clone)]
+pub struct PublicKey {
+    params: Arc<BfvParameters>,
+    pub(crate) b: RnsPoly<Ntt>,
+    pub(crate) a: RnsPoly<Ntt>,
+}
+
+impl PublicKey {
+    /// The public key of `sk`.
+    pub fn new(sk: &SecretKey, sampler: &mut Sampler) -> Result<Self, Error> {
+        let params = sk.params();
+        let basis = params.ciphertext_basis();
+        let level = basis.len();
+        let a = sampler.uniform::<Ntt>(basis, level)?;
+        let e =
+            RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(params.degree()))?.into_ntt();
+        let mut b = a.clone();
+        b.mul_assign(&sk.ntt_at(level))?;
+        b.neg_assign();
+        b.add_assign(&e)?;
+        Ok(Self {
+            params: Arc::clone(params),
+            b,
+            a,
+        })
+    }
+
+    /// The parameters the key belongs to.
+    pub fn params(&self) -> &Arc<BfvParameters> {
+        &self.params
+    }
+}

@@ -1,0 +1,319 @@
+//! BFV parameters: ring degree, plaintext modulus, ciphertext and special
+//! primes, checked against the HE Standard.
+
+use std::sync::Arc;
+
+use num_bigint::BigUint;
+
+use hefty_ntt::{Modulus, NttPlan, ntt_primes};
+
+use crate::{Error, RnsBasis, SecurityLevel};
+
+/// Constants of one level (the first `ℓ` ciphertext primes) for encryption
+/// and HPS-style decryption.
+#[derive(Debug)]
+pub(crate) struct LevelConstants {
+    /// `Δ = floor(Q_ℓ / t)` modulo each prime.
+    pub delta: Vec<u64>,
+    /// `floor(q̃_i·t / q_i)` with `q̃_i = [(Q/q_i)^-1]_{q_i}`: integer parts, `< t`.
+    pub omega: Vec<u64>,
+    /// The fractional parts `frac(q̃_i·t / q_i)` as 128-bit fixed point.
+    pub theta: Vec<u128>,
+}
+
+/// The parameters of a BFV instance. Build them with
+/// [`BfvParameters::builder`] or take a preset; share them as `Arc`.
+///
+/// ```
+/// use hefty_core::bfv::BfvParameters;
+/// let params = BfvParameters::preset_128(8192)?;
+/// assert_eq!(params.degree(), 8192);
+/// assert_eq!(params.plaintext_modulus(), 65537);
+/// assert!(params.log_qp() <= 218.0);
+/// # Ok::<(), hefty_core::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BfvParameters {
+    n: usize,
+    t: Modulus,
+    q: Arc<RnsBasis>,
+    special: Vec<u64>,
+    security: Option<SecurityLevel>,
+    levels: Vec<LevelConstants>,
+    batching: Option<NttPlan>,
+}
+
+/// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
+#[derive(Debug, Clone)]
+pub struct BfvParametersBuilder {
+    n: usize,
+    t: u64,
+    q_bits: Vec<u32>,
+    q_primes: Vec<u64>,
+    special_bits: Vec<u32>,
+    security: Option<SecurityLevel>,
+}
+
+impl BfvParametersBuilder {
+    /// The ring degree `n` (a power of two; 2^10 … 2^17 for a secure set).
+    pub fn degree(mut self, n: usize) -> Self {
+        self.n = n;
+        self
+    }
+
+    /// The plaintext modulus `t` (batching needs a prime `t = 1 mod 2n`).
+    pub fn plaintext_modulus(mut self, t: u64) -> Self {
+        self.t = t;
+        self
+    }
+
+    /// Ciphertext primes by size: the largest NTT-friendly primes of each size.
+    pub fn ciphertext_moduli_bits(mut self, bits: &[u32]) -> Self {
+        self.q_bits = bits.to_vec();
+        self
+    }
+
+    /// Ciphertext primes given explicitly (overrides the sizes).
+    pub fn ciphertext_moduli(mut self, primes: &[u64]) -> Self {
+        self.q_primes = primes.to_vec();
+        self
+    }
+
+    /// Special primes `P` for hybrid key switching, by size.
+    pub fn special_moduli_bits(mut self, bits: &[u32]) -> Self {
+        self.special_bits = bits.to_vec();
+        self
+    }
+
+    /// The security level to enforce (128-bit unless told otherwise).
+    pub fn security(mut self, level: SecurityLevel) -> Self {
+        self.security = Some(level);
+        self
+    }
+
+    /// Disables the HE Standard check. **The resulting parameters may offer
+    /// no security at all**: for tests and experiments only.
+    pub fn insecure_disable_security_check_for_testing_only(mut self) -> Self {
+        self.security = None;
+        self
+    }
+
+    /// Validates everything and precomputes the constants.
+    pub fn build(self) -> Result<Arc<BfvParameters>, Error> {
+        let n = self.n;
+        if !n.is_power_of_two() || n < 2 {
+            return Err(hefty_ntt::Error::BadDegree(n).into());
+        }
+        if self.t < 2 || self.t >= 1 << 61 {
+            return Err(Error::InvalidParameters(format!(
+                "plaintext modulus t = {} must be between 2 and 2^61",
+                self.t
+            )));
+        }
+        let t = Modulus::new(self.t)?;
+        // Primes by size: distinct across Q and P and different from t.
+        let mut taken = vec![self.t];
+        for &p in &self.q_primes {
+            if taken.contains(&p) {
+                return Err(Error::InvalidParameters(format!(
+                    "prime {p} is repeated or equals t"
+                )));
+            }
+            taken.push(p);
+        }
+        let mut pick = |bits: u32| -> Result<u64, Error> {
+            let mut count = 1;
+            loop {
+                let candidates = ntt_primes(bits, n, count)?;
+                if let Some(&p) = candidates.iter().find(|p| !taken.contains(p)) {
+                    taken.push(p);
+                    return Ok(p);
+                }
+                count += 1;
+            }
+        };
+        let q_primes = if self.q_primes.is_empty() {
+            self.q_bits
+                .iter()
+                .map(|&b| pick(b))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            self.q_primes.clone()
+        };
+        if q_primes.is_empty() {
+            return Err(Error::InvalidParameters(
+                "no ciphertext primes: give their sizes or values".into(),
+            ));
+        }
+        let special = self
+            .special_bits
+            .iter()
+            .map(|&b| pick(b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let q = Arc::new(RnsBasis::new(n, &q_primes)?);
+        let log_qp: f64 = q_primes
+            .iter()
+            .chain(&special)
+            .map(|&p| (p as f64).log2())
+            .sum();
+        if let Some(level) = self.security {
+            level.check(n, log_qp)?;
+        }
+        if q.product(1) <= BigUint::from(self.t) {
+            return Err(Error::InvalidParameters(format!(
+                "t = {} is not smaller than the first ciphertext prime: no room for noise",
+                self.t
+            )));
+        }
+        let levels = (1..=q.len()).map(|l| level_constants(&q, l, &t)).collect();
+        let batching = NttPlan::new(n, self.t).ok();
+        Ok(Arc::new(BfvParameters {
+            n,
+            t,
+            q,
+            special,
+            security: self.security,
+            levels,
+            batching,
+        }))
+    }
+}
+
+fn level_constants(q: &RnsBasis, level: usize, t: &Modulus) -> LevelConstants {
+    let q_l = q.product(level);
+    let delta_big = &q_l / t.value();
+    let first = |x: BigUint| x.to_u64_digits().first().copied().unwrap_or(0);
+    let delta = q.moduli()[..level]
+        .iter()
+        .map(|m| first(&delta_big % m.value()))
+        .collect();
+    let q_hat_inv = q.q_hat_inv(level);
+    let mut omega = Vec::with_capacity(level);
+    let mut theta = Vec::with_capacity(level);
+    for (m, w) in q.moduli()[..level].iter().zip(&q_hat_inv) {
+        // q̃_i · t / q_i = omega + theta, omega < t because q̃_i < q_i.
+        let num = BigUint::from(w.value) * t.value();
+        omega.push(first(&num / m.value()));
+        let rem = &num % m.value();
+        let frac = (rem << 128u32) / m.value();
+        let digits = frac.to_u64_digits();
+        theta.push(
+            digits.first().copied().unwrap_or(0) as u128
+                | (digits.get(1).copied().unwrap_or(0) as u128) << 64,
+        );
+    }
+    LevelConstants {
+        delta,
+        omega,
+        theta,
+    }
+}
+
+/// 128-bit presets: `(n, ciphertext prime sizes, special prime sizes)`, with
+/// `log2(QP)` at the HE Standard's bound for each degree.
+const PRESETS_128: [(usize, &[u32], &[u32]); 4] = [
+    (4096, &[36, 36], &[37]),
+    (8192, &[43, 43, 44, 44], &[44]),
+    (16384, &[48, 48, 48, 49, 49, 49, 49, 49], &[49]),
+    (
+        32768,
+        &[55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55],
+        &[56],
+    ),
+];
+
+impl BfvParameters {
+    /// A builder with `t = 65537`, 128-bit security and no primes chosen yet.
+    pub fn builder() -> BfvParametersBuilder {
+        BfvParametersBuilder {
+            n: 8192,
+            t: 65537,
+            q_bits: vec![],
+            q_primes: vec![],
+            special_bits: vec![],
+            security: Some(SecurityLevel::Bits128),
+        }
+    }
+
+    /// The 128-bit preset at degree `n` (4096, 8192, 16384 or 32768) with
+    /// `t = 65537` (batching) and `log2(QP)` at the standard's bound.
+    pub fn preset_128(n: usize) -> Result<Arc<Self>, Error> {
+        let (_, q, p) = PRESETS_128
+            .iter()
+            .find(|(d, _, _)| *d == n)
+            .ok_or_else(|| {
+                Error::InvalidParameters(format!(
+                    "no 128-bit preset for n = {n}: use 4096, 8192, 16384 or 32768"
+                ))
+            })?;
+        Self::builder()
+            .degree(n)
+            .ciphertext_moduli_bits(q)
+            .special_moduli_bits(p)
+            .build()
+    }
+
+    /// The ring degree.
+    pub fn degree(&self) -> usize {
+        self.n
+    }
+
+    /// The plaintext modulus `t`.
+    pub fn plaintext_modulus(&self) -> u64 {
+        self.t.value()
+    }
+
+    /// The plaintext modulus with its arithmetic.
+    pub fn plaintext(&self) -> &Modulus {
+        &self.t
+    }
+
+    /// The ciphertext basis `Q`.
+    pub fn ciphertext_basis(&self) -> &Arc<RnsBasis> {
+        &self.q
+    }
+
+    /// The special primes `P` of key switching.
+    pub fn special_primes(&self) -> &[u64] {
+        &self.special
+    }
+
+    /// The enforced security level, `None` when the check was disabled.
+    pub fn security(&self) -> Option<SecurityLevel> {
+        self.security
+    }
+
+    /// `log2(Q·P)`.
+    pub fn log_qp(&self) -> f64 {
+        self.q
+            .moduli()
+            .iter()
+            .map(|m| m.value())
+            .chain(self.special.iter().copied())
+            .map(|p| (p as f64).log2())
+            .sum()
+    }
+
+    /// `log2(Q)` at the top level.
+    pub fn log_q(&self) -> f64 {
+        self.q
+            .moduli()
+            .iter()
+            .map(|m| (m.value() as f64).log2())
+            .sum()
+    }
+
+    /// The number of ciphertext primes (the top level).
+    pub fn max_level(&self) -> usize {
+        self.q.len()
+    }
+
+    /// The NTT mod t behind the batch encoder, when `t` is a prime `= 1 mod 2n`.
+    pub fn batching_plan(&self) -> Option<&NttPlan> {
+        self.batching.as_ref()
+    }
+
+    pub(crate) fn level_constants(&self, level: usize) -> &LevelConstants {
+        &self.levels[level - 1]
+    }
+}

@@ -1,0 +1,90 @@
+//! BFV plaintexts: polynomials with coefficients modulo t.
+
+use std::sync::Arc;
+
+use crate::Error;
+use crate::bfv::BfvParameters;
+
+/// A plaintext polynomial of `Z_t[x]/(x^n + 1)`, coefficients in `[0, t)`.
+#[derive(Debug, Clone)]
+pub struct Plaintext {
+    params: Arc<BfvParameters>,
+    coeffs: Vec<u64>,
+}
+
+impl PartialEq for Plaintext {
+    /// Equal when made from the same parameter object and equal coefficients.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.params, &other.params) && self.coeffs == other.coeffs
+    }
+}
+
+impl Eq for Plaintext {}
+
+impl Plaintext {
+    /// The plaintext with the given coefficients (at most n, each below t;
+    /// missing high coefficients are zero).
+    pub fn from_coeffs(params: &Arc<BfvParameters>, coeffs: &[u64]) -> Result<Self, Error> {
+        let (n, t) = (params.degree(), params.plaintext_modulus());
+        if coeffs.len() > n {
+            return Err(Error::WrongLength {
+                expected: n,
+                got: coeffs.len(),
+            });
+        }
+        if let Some(&bad) = coeffs.iter().find(|&&c| c >= t) {
+            return Err(Error::InvalidParameters(format!(
+                "plaintext coefficient {bad} is not below t = {t}"
+            )));
+        }
+        let mut all = coeffs.to_vec();
+        all.resize(n, 0);
+        Ok(Self {
+            params: Arc::clone(params),
+            coeffs: all,
+        })
+    }
+
+    /// The constant polynomial `c mod t` (every batching slot holds `c`).
+    pub fn constant(params: &Arc<BfvParameters>, c: u64) -> Self {
+        let mut coeffs = vec![0; params.degree()];
+        coeffs[0] = params.plaintext().reduce(c);
+        Self {
+            params: Arc::clone(params),
+            coeffs,
+        }
+    }
+
+    pub(crate) fn from_reduced(params: &Arc<BfvParameters>, coeffs: Vec<u64>) -> Self {
+        Self {
+            params: Arc::clone(params),
+            coeffs,
+        }
+    }
+
+    /// The coefficients, `n` of them, in `[0, t)`.
+    pub fn coeffs(&self) -> &[u64] {
+        &self.coeffs
+    }
+
+    /// The parameters it belongs to.
+    pub fn params(&self) -> &Arc<BfvParameters> {
+        &self.params
+    }
+
+    /// The coefficients lifted to `(-t/2, t/2]`: the smallest representatives,
+    /// which keep the noise of plaintext multiplication low.
+    pub(crate) fn centered(&self) -> Vec<i64> {
+        let t = self.params.plaintext_modulus();
+        self.coeffs
+            .iter()
+            .map(|&c| {
+                if c > t / 2 {
+                    c as i64 - t as i64
+                } else {
+                    c as i64
+                }
+            })
+            .collect()
+    }
+}

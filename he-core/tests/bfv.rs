@@ -1,0 +1,328 @@
+//! BFV against plaintext references: every result decrypts to the plaintext
+//! computation mod t, noise budgets meet their worst-case bounds, and misuse
+//! returns typed errors.
+
+use std::sync::Arc;
+
+use hefty_core::bfv::{
+    BatchEncoder, BfvParameters, Ciphertext, Evaluator, Plaintext, PublicKey, SecretKey,
+};
+use hefty_core::{Error, Sampler, SecurityLevel};
+use hefty_ntt::ntt_primes;
+use proptest::prelude::*;
+
+/// Maximum magnitude of one error coefficient (centred binomial, η = 21).
+const ETA: f64 = 21.0;
+
+/// Small, insecure parameters for fast property tests: degree n, plaintext
+/// modulus t, `k` ciphertext primes of `bits` bits.
+fn toy(n: usize, t: u64, k: usize, bits: u32) -> Arc<BfvParameters> {
+    BfvParameters::builder()
+        .degree(n)
+        .plaintext_modulus(t)
+        .ciphertext_moduli_bits(&vec![bits; k])
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap()
+}
+
+fn keys(params: &Arc<BfvParameters>, seed: u8) -> (SecretKey, PublicKey, Sampler) {
+    let mut rng = Sampler::from_seed([seed; 32]);
+    let sk = SecretKey::generate(params, &mut rng);
+    let pk = PublicKey::new(&sk, &mut rng).unwrap();
+    (sk, pk, rng)
+}
+
+fn negacyclic_mod_t(a: &[u64], b: &[u64], t: u64) -> Vec<u64> {
+    let n = a.len();
+    let mut c = vec![0u128; n];
+    let t = t as u128;
+    for (i, &x) in a.iter().enumerate() {
+        for (j, &y) in b.iter().enumerate() {
+            let p = x as u128 * y as u128 % t;
+            if i + j < n {
+                c[i + j] = (c[i + j] + p) % t
+            } else {
+                c[i + j - n] = (c[i + j - n] + t - p) % t
+            }
+        }
+    }
+    c.into_iter().map(|x| x as u64).collect()
+}
+
+/// Worst-case fresh budget of a public-key encryption:
+/// `log2 Q - log2(t·(2n+1)·η + t²) - 1`.
+fn fresh_pk_bound(params: &BfvParameters) -> f64 {
+    let (n, t) = (params.degree() as f64, params.plaintext_modulus() as f64);
+    params.log_q() - (t * (2.0 * n + 1.0) * ETA + t * t).log2() - 1.0
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    #[test]
+    fn batch_encoding_roundtrips(log_n in 4u32..=10, seed: [u8; 32]) {
+        let n = 1 << log_n;
+        let t = ntt_primes(20, n, 1).unwrap()[0];
+        let params = toy(n, t, 2, 50);
+        let enc = BatchEncoder::new(&params).unwrap();
+        let mut rng = Sampler::from_seed(seed);
+        let values: Vec<u64> = rng.uniform::<hefty_core::Coeff>(&Arc::new(hefty_core::RnsBasis::new(n, &[t]).unwrap()), 1).unwrap().limb(0).to_vec();
+        let pt = enc.encode(&values).unwrap();
+        prop_assert_eq!(enc.decode(&pt), values);
+    }
+
+    #[test]
+    fn encryption_roundtrips_and_linear_ops_match_plaintext(
+        log_n in 4u32..=9, k in 1usize..=3, t_kind in 0usize..3, seed: u8, scalar: u64,
+    ) {
+        let n = 1usize << log_n;
+        // A batching prime, a power of two, and an odd composite.
+        let t = [ntt_primes(17, n, 1).unwrap()[0], 1 << 10, 3 * 5 * 7 * 11][t_kind];
+        let params = toy(n, t, k, 55);
+        let (sk, pk, mut rng) = keys(&params, seed);
+        let eval = Evaluator::new(&params);
+        let rand_pt = |rng: &mut Sampler| {
+            let v: Vec<u64> = rng.ternary(n).iter().zip(rng.error(n)).map(|(a, b)| ((a * 1000 + b * 37).rem_euclid(t as i64)) as u64).collect();
+            Plaintext::from_coeffs(&params, &v).unwrap()
+        };
+        let (ma, mb) = (rand_pt(&mut rng), rand_pt(&mut rng));
+        let a = pk.encrypt(&ma, &mut rng).unwrap();
+        let b = sk.encrypt(&mb, &mut rng).unwrap();
+        prop_assert!(b.seed().is_some() && a.seed().is_none());
+        prop_assert_eq!(sk.decrypt(&a).unwrap(), ma.clone());
+        prop_assert_eq!(sk.decrypt(&b).unwrap(), mb.clone());
+
+        let coeff_op = |f: &dyn Fn(u64, u64) -> u64| -> Vec<u64> {
+            ma.coeffs().iter().zip(mb.coeffs()).map(|(&x, &y)| f(x, y)).collect()
+        };
+        let sum = eval.add(&a, &b).unwrap();
+        prop_assert_eq!(sk.decrypt(&sum).unwrap().coeffs().to_vec(), coeff_op(&|x, y| (x + y) % t));
+        prop_assert!(sum.seed().is_none());
+        let diff = eval.sub(&a, &b).unwrap();
+        prop_assert_eq!(sk.decrypt(&diff).unwrap().coeffs().to_vec(), coeff_op(&|x, y| (x + t - y) % t));
+        let neg = eval.negate(&a).unwrap();
+        prop_assert_eq!(sk.decrypt(&neg).unwrap().coeffs().to_vec(), coeff_op(&|x, _| (t - x) % t));
+        let plus_pt = eval.add_plain(&a, &mb).unwrap();
+        prop_assert_eq!(sk.decrypt(&plus_pt).unwrap().coeffs().to_vec(), coeff_op(&|x, y| (x + y) % t));
+        let minus_pt = eval.sub_plain(&a, &mb).unwrap();
+        prop_assert_eq!(sk.decrypt(&minus_pt).unwrap().coeffs().to_vec(), coeff_op(&|x, y| (x + t - y) % t));
+        let scaled = eval.mul_scalar(&a, scalar).unwrap();
+        let c = scalar % t;
+        prop_assert_eq!(sk.decrypt(&scaled).unwrap().coeffs().to_vec(), coeff_op(&|x, _| ((x as u128 * c as u128) % t as u128) as u64));
+        let prod = eval.mul_plain(&a, &mb).unwrap();
+        prop_assert_eq!(sk.decrypt(&prod).unwrap().coeffs().to_vec(), negacyclic_mod_t(ma.coeffs(), mb.coeffs(), t));
+    }
+}
+
+#[test]
+fn batch_slots_rotate_under_galois_five_and_swap_under_minus_one() {
+    // The slot layout rotation keys will rely on: σ_5 rotates both rows left
+    // by one, σ_{2n-1} swaps the rows.
+    let n = 64;
+    let t = ntt_primes(20, n, 1).unwrap()[0];
+    let params = toy(n, t, 1, 50);
+    let enc = BatchEncoder::new(&params).unwrap();
+    let values: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();
+    let pt = enc.encode(&values).unwrap();
+    let sigma = |g: usize| {
+        let mut out = vec![0u64; n];
+        for (i, &c) in pt.coeffs().iter().enumerate() {
+            let e = i * g % (2 * n);
+            if e < n {
+                out[e] = c
+            } else {
+                out[e - n] = (t - c) % t
+            }
+        }
+        enc.decode(&Plaintext::from_coeffs(&params, &out).unwrap())
+    };
+    let half = n / 2;
+    let rotated = sigma(5);
+    for j in 0..half {
+        assert_eq!(rotated[j], values[(j + 1) % half], "row 0 slot {j}");
+        assert_eq!(
+            rotated[half + j],
+            values[half + (j + 1) % half],
+            "row 1 slot {j}"
+        );
+    }
+    let swapped = sigma(2 * n - 1);
+    assert_eq!(&swapped[..half], &values[half..]);
+    assert_eq!(&swapped[half..], &values[..half]);
+}
+
+#[test]
+fn preset_8192_noise_meets_its_bounds() {
+    let params = BfvParameters::preset_128(8192).unwrap();
+    assert_eq!(params.security(), Some(SecurityLevel::Bits128));
+    assert!(
+        params.log_qp() <= 218.0 && params.log_qp() > 217.0,
+        "log QP = {}",
+        params.log_qp()
+    );
+    let (sk, pk, mut rng) = keys(&params, 42);
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let t = params.plaintext_modulus();
+    let xs: Vec<u64> = (0..8192u64).map(|i| (i * i + 7) % t).collect();
+    let ys: Vec<u64> = (0..8192u64).map(|i| (3 * i + 11) % t).collect();
+    let (px, py) = (enc.encode(&xs).unwrap(), enc.encode(&ys).unwrap());
+    let a = pk.encrypt(&px, &mut rng).unwrap();
+    let b = pk.encrypt(&py, &mut rng).unwrap();
+
+    let fresh = sk.noise_budget(&a).unwrap();
+    let bound = fresh_pk_bound(&params);
+    assert!(
+        fresh >= bound,
+        "fresh budget {fresh:.1} below the worst-case bound {bound:.1}"
+    );
+    assert!(fresh <= params.log_q(), "budget {fresh:.1} exceeds log2 Q");
+
+    let sum = eval.add(&a, &b).unwrap();
+    let after_add = sk.noise_budget(&sum).unwrap();
+    assert!(
+        after_add >= fresh.min(sk.noise_budget(&b).unwrap()) - 1.0,
+        "add spent more than one bit"
+    );
+    assert_eq!(
+        enc.decode(&sk.decrypt(&sum).unwrap()),
+        xs.iter()
+            .zip(&ys)
+            .map(|(x, y)| (x + y) % t)
+            .collect::<Vec<_>>()
+    );
+
+    let prod = eval.mul_plain(&a, &py).unwrap();
+    let after_mul = sk.noise_budget(&prod).unwrap();
+    let growth = (params.degree() as f64 * t as f64 / 2.0).log2() + 1.0;
+    assert!(
+        after_mul >= fresh - growth,
+        "mul_plain spent {:.1} bits, bound {growth:.1}",
+        fresh - after_mul
+    );
+    assert!(after_mul > 0.0);
+    assert_eq!(
+        enc.decode(&sk.decrypt(&prod).unwrap()),
+        xs.iter()
+            .zip(&ys)
+            .map(|(x, y)| x * y % t)
+            .collect::<Vec<_>>()
+    );
+
+    // Symmetric encryption has less noise: only e.
+    let c = sk.encrypt(&px, &mut rng).unwrap();
+    let sk_bound = params.log_q() - (t as f64 * ETA + (t * t) as f64).log2() - 1.0;
+    assert!(sk.noise_budget(&c).unwrap() >= sk_bound);
+}
+
+#[test]
+fn presets_build_for_every_supported_degree() {
+    for n in [4096, 8192, 16384, 32768] {
+        let p = BfvParameters::preset_128(n).unwrap();
+        let max = SecurityLevel::Bits128.max_log_qp(n).unwrap() as f64;
+        assert!(
+            p.log_qp() <= max && p.log_qp() > max - 2.0,
+            "n = {n}: log QP = {}",
+            p.log_qp()
+        );
+        assert!(p.batching_plan().is_some());
+    }
+    assert!(matches!(
+        BfvParameters::preset_128(2048),
+        Err(Error::InvalidParameters(_))
+    ));
+}
+
+#[test]
+fn misuse_returns_typed_errors() {
+    let p1 = toy(16, 97, 2, 40);
+    let p2 = toy(16, 97, 2, 40);
+    let (sk1, pk1, mut rng) = keys(&p1, 1);
+    let (_sk2, pk2, _) = keys(&p2, 2);
+    let pt1 = Plaintext::from_coeffs(&p1, &[1, 2, 3]).unwrap();
+    let pt2 = Plaintext::from_coeffs(&p2, &[1, 2, 3]).unwrap();
+    // Foreign plaintext, foreign key, foreign ciphertext.
+    assert_eq!(
+        pk1.encrypt(&pt2, &mut rng).unwrap_err(),
+        Error::ParameterMismatch
+    );
+    let c2 = pk2.encrypt(&pt2, &mut rng).unwrap();
+    assert_eq!(sk1.decrypt(&c2).unwrap_err(), Error::ParameterMismatch);
+    let c1: Ciphertext = pk1.encrypt(&pt1, &mut rng).unwrap();
+    let eval = Evaluator::new(&p1);
+    assert_eq!(eval.add(&c1, &c2).unwrap_err(), Error::ParameterMismatch);
+    assert_eq!(
+        eval.mul_plain(&c1, &pt2).unwrap_err(),
+        Error::ParameterMismatch
+    );
+    assert_eq!(
+        Evaluator::new(&p2).negate(&c1).unwrap_err(),
+        Error::ParameterMismatch
+    );
+    // Malformed plaintexts.
+    assert!(matches!(
+        Plaintext::from_coeffs(&p1, &[97]),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert_eq!(
+        Plaintext::from_coeffs(&p1, &[0; 17]).unwrap_err(),
+        Error::WrongLength {
+            expected: 16,
+            got: 17
+        }
+    );
+    // Batching needs t = 1 mod 2n.
+    let msg = BatchEncoder::new(&toy(16, 1 << 10, 1, 40))
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("batching") && msg.contains("65537"), "{msg}");
+    let batching = toy(16, 97, 1, 40);
+    let enc = BatchEncoder::new(&batching).unwrap();
+    assert!(matches!(
+        enc.encode(&[97]),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        enc.encode_i64(&[49]),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert_eq!(
+        enc.decode_i64(&enc.encode_i64(&[-48, 48, -1]).unwrap())[..3],
+        [-48, 48, -1]
+    );
+    // Insecure parameters without the opt-out.
+    let insecure = BfvParameters::builder()
+        .degree(4096)
+        .ciphertext_moduli_bits(&[60, 60])
+        .build();
+    assert!(matches!(
+        insecure,
+        Err(Error::Insecure {
+            n: 4096,
+            bits: 128,
+            max_log_qp: Some(109),
+            ..
+        })
+    ));
+    let tiny = BfvParameters::builder()
+        .degree(64)
+        .ciphertext_moduli_bits(&[30])
+        .build();
+    assert!(matches!(
+        tiny,
+        Err(Error::Insecure {
+            max_log_qp: None,
+            ..
+        })
+    ));
+    let too_big_t = BfvParameters::builder()
+        .degree(16)
+        .plaintext_modulus(1 << 45)
+        .ciphertext_moduli_bits(&[40])
+        .insecure_disable_security_check_for_testing_only()
+        .build();
+    assert!(matches!(too_big_t, Err(Error::InvalidParameters(_))));
+    // The secret key never prints its coefficients.
+    assert_eq!(format!("{sk1:?}"), "SecretKey(<redacted>)");
+}
