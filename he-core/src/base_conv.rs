@@ -26,8 +26,24 @@ impl BaseConverter {
     /// A converter from the first `level` primes of `from` to the primes `to`.
     pub fn new(from: &RnsBasis, level: usize, to: &[Modulus]) -> Result<Self, Error> {
         from.check_level(level)?;
-        let q = from.product(level);
-        let moduli = from.moduli()[..level].to_vec();
+        Ok(Self::between(&from.moduli()[..level], to))
+    }
+
+    /// A converter between any two sets of moduli (the source pairwise coprime).
+    pub fn between(from: &[Modulus], to: &[Modulus]) -> Self {
+        let moduli = from.to_vec();
+        let q: num_bigint::BigUint = moduli
+            .iter()
+            .map(|m| num_bigint::BigUint::from(m.value()))
+            .product();
+        let first = |x: num_bigint::BigUint| x.to_u64_digits().first().copied().unwrap_or(0);
+        let q_hat_inv = moduli
+            .iter()
+            .map(|m| {
+                let q_hat = first((&q / m.value()) % m.value());
+                m.shoup(m.inv(q_hat).expect("source moduli are pairwise coprime"))
+            })
+            .collect();
         let q_hat_mod_p = to
             .iter()
             .map(|p| {
@@ -40,12 +56,12 @@ impl BaseConverter {
                     .collect()
             })
             .collect();
-        Ok(Self {
-            q_hat_inv: from.q_hat_inv(level),
+        Self {
+            q_hat_inv,
             from: moduli,
             to: to.to_vec(),
             q_hat_mod_p,
-        })
+        }
     }
 
     /// The target moduli.

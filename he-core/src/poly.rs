@@ -312,6 +312,24 @@ impl RnsPoly<Ntt> {
         })
     }
 
+    /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
+    /// may hold more limbs: a key made for the full `Q` used at a lower level.
+    pub(crate) fn mul_add_prefix(&mut self, a: &Self, b: &Self) {
+        debug_assert!(Arc::ptr_eq(&self.basis, &a.basis) && Arc::ptr_eq(&self.basis, &b.basis));
+        debug_assert!(a.level == self.level && b.level >= self.level);
+        let n = self.degree();
+        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
+            let range = i * n..(i + 1) * n;
+            for ((x, &u), &v) in self.data[range.clone()]
+                .iter_mut()
+                .zip(&a.data[range.clone()])
+                .zip(&b.data[range])
+            {
+                *x = m.add(*x, m.mul(u, v));
+            }
+        }
+    }
+
     /// `self += a · b` pointwise (the inner products of tensoring and key switching).
     pub fn mul_add_assign(&mut self, a: &Self, b: &Self) -> Result<(), Error> {
         a.check_compatible(b)?;
