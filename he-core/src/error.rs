@@ -66,6 +66,22 @@ pub enum Error {
     /// Parameters that cannot work, with the reason.
     #[error("invalid parameters: {0}")]
     InvalidParameters(String),
+    /// A rotation was asked for without its Galois key.
+    #[error(
+        "no Galois key for element {g} (rotation by {steps:?}): generate GaloisKeys with this step (only the keys asked for are made)"
+    )]
+    MissingGaloisKey {
+        /// The rotation step, when the operation was a row rotation.
+        steps: Option<i64>,
+        /// The Galois element.
+        g: usize,
+    },
+    /// An operation that needs a two-polynomial ciphertext got a larger one.
+    #[error("the ciphertext has {len} polynomials; relinearize it to 2 first")]
+    NotRelinearized {
+        /// Polynomials in the ciphertext.
+        len: usize,
+    },
     /// A Galois element that is not an odd residue mod 2n.
     #[error("Galois element {g} is invalid for degree {n}: it must be odd and below 2n = {two_n}")]
     BadGaloisElement {

@@ -326,3 +326,121 @@ fn misuse_returns_typed_errors() {
     // The secret key never prints its coefficients.
     assert_eq!(format!("{sk1:?}"), "SecretKey(<redacted>)");
 }
+
+/// Toy parameters with a special prime, for key switching.
+fn toy_ks(n: usize, t: u64, k: usize) -> Arc<BfvParameters> {
+    BfvParameters::builder()
+        .degree(n)
+        .plaintext_modulus(t)
+        .ciphertext_moduli_bits(&vec![50; k])
+        .special_moduli_bits(&[55])
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap()
+}
+
+fn rotate_left(values: &[u64], steps: i64) -> Vec<u64> {
+    let half = values.len() / 2;
+    let r = steps.rem_euclid(half as i64) as usize;
+    let mut out = Vec::with_capacity(values.len());
+    for row in 0..2 {
+        let row_vals = &values[row * half..(row + 1) * half];
+        out.extend((0..half).map(|j| row_vals[(j + r) % half]));
+    }
+    out
+}
+
+#[test]
+fn rotations_match_plaintext_rotations() {
+    use hefty_core::bfv::GaloisKeys;
+    let n = 128;
+    let t = ntt_primes(20, n, 1).unwrap()[0];
+    let params = toy_ks(n, t, 3);
+    let (sk, pk, mut rng) = keys(&params, 11);
+    let steps = [1i64, -1, 3, 17, 63, -40];
+    let gk = GaloisKeys::new(&sk, &steps, true, &mut rng).unwrap();
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let values: Vec<u64> = (0..n as u64).map(|i| (i * 31 + 5) % t).collect();
+    let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
+    for s in steps {
+        let r = eval.rotate_rows(&ct, s, &gk).unwrap();
+        assert_eq!(
+            enc.decode(&sk.decrypt(&r).unwrap()),
+            rotate_left(&values, s),
+            "steps {s}"
+        );
+    }
+    // Rotations compose: 1 then -1 is the identity; 0 needs no key.
+    let back = eval
+        .rotate_rows(&eval.rotate_rows(&ct, 1, &gk).unwrap(), -1, &gk)
+        .unwrap();
+    assert_eq!(enc.decode(&sk.decrypt(&back).unwrap()), values);
+    assert_eq!(eval.rotate_rows(&ct, 0, &gk).unwrap(), ct);
+    let swapped = eval.rotate_columns(&ct, &gk).unwrap();
+    let dec = enc.decode(&sk.decrypt(&swapped).unwrap());
+    assert_eq!(&dec[..n / 2], &values[n / 2..]);
+    assert_eq!(&dec[n / 2..], &values[..n / 2]);
+    // Only the keys asked for exist.
+    let missing = eval.rotate_rows(&ct, 2, &gk).unwrap_err();
+    assert!(
+        matches!(missing, Error::MissingGaloisKey { steps: Some(2), .. }),
+        "{missing:?}"
+    );
+    assert!(missing.to_string().contains("generate GaloisKeys"));
+    let no_swap = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
+    assert!(matches!(
+        eval.rotate_columns(&ct, &no_swap),
+        Err(Error::MissingGaloisKey { steps: None, .. })
+    ));
+    assert_eq!(no_swap.elements().count(), 1);
+    // Parameters without special primes cannot make rotation keys.
+    let plain = toy(n, t, 2, 50);
+    let (sk2, _, mut rng2) = keys(&plain, 3);
+    assert!(matches!(
+        GaloisKeys::new(&sk2, &[1], false, &mut rng2),
+        Err(Error::InvalidParameters(_))
+    ));
+}
+
+#[test]
+fn preset_8192_rotation_noise_meets_its_bound() {
+    use hefty_core::bfv::GaloisKeys;
+    let params = BfvParameters::preset_128(8192).unwrap();
+    let (sk, pk, mut rng) = keys(&params, 12);
+    let gk = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let values: Vec<u64> = (0..8192u64)
+        .map(|i| i % params.plaintext_modulus())
+        .collect();
+    let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
+    let rotated = eval.rotate_rows(&ct, 1, &gk).unwrap();
+    assert_eq!(
+        enc.decode(&sk.decrypt(&rotated).unwrap()),
+        rotate_left(&values, 1)
+    );
+    // Key switching adds at most (Σ_digits n·α·η·ceil(D/P) + (n+1)·2)·t to
+    // [t·phase]_Q; with one 44-bit special prime (the largest prime chosen)
+    // and four digits of one prime each, every digit is below P.
+    let n = 8192.0;
+    let t = params.plaintext_modulus() as f64;
+    let ks_noise = (4.0 * n * ETA + (n + 1.0) * 2.0) * t;
+    let before = sk.noise_budget(&ct).unwrap();
+    let fresh_noise = 2f64.powf(params.log_q() - before - 1.0);
+    let bound = params.log_q() - (fresh_noise + ks_noise).log2() - 1.0;
+    let p = params.special_primes()[0];
+    assert!(
+        params
+            .ciphertext_basis()
+            .moduli()
+            .iter()
+            .all(|m| m.value() < p),
+        "digits below P"
+    );
+    let after = sk.noise_budget(&rotated).unwrap();
+    assert!(
+        after >= bound - 0.01,
+        "rotation budget {after:.1} below bound {bound:.1} (fresh {before:.1})"
+    );
+}

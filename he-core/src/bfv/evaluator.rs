@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use crate::bfv::ciphertext::check_same_params;
-use crate::bfv::{BfvParameters, Ciphertext, Plaintext};
-use crate::{Coeff, Error, RnsPoly};
+use crate::bfv::{BfvParameters, Ciphertext, GaloisKeys, Plaintext, RelinearizationKey};
+use crate::{Coeff, Error, RnsPoly, rotation_galois_element};
 
 /// Evaluates operations on ciphertexts of one parameter set. Cheap to build,
 /// `Send + Sync`: share one across threads.
@@ -157,5 +157,161 @@ impl Evaluator {
         }
         out.seed = None;
         Ok(out)
+    }
+
+    /// `(c_0, c_1, c_2) ↦ (c_0 + u_0, c_1 + u_1)` with `u_0 + u_1·s ≈ c_2·s²`:
+    /// back to two polynomials after a multiplication. Two-polynomial
+    /// ciphertexts are returned unchanged.
+    pub fn relinearize(
+        &self,
+        a: &Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &rk.params)?;
+        match a.polys.len() {
+            2 => Ok(a.clone()),
+            3 => {
+                let (u0, u1) = self.params.key_switcher()?.switch(&a.polys[2], &rk.key)?;
+                let mut c0 = a.polys[0].clone();
+                c0.add_assign(&u0)?;
+                let mut c1 = a.polys[1].clone();
+                c1.add_assign(&u1)?;
+                Ok(Ciphertext {
+                    params: Arc::clone(&self.params),
+                    polys: vec![c0, c1],
+                    seed: None,
+                })
+            }
+            len => Err(Error::NotRelinearized { len }),
+        }
+    }
+
+    /// Applies the Galois automorphism `σ_g` to the encrypted plaintext.
+    pub fn apply_galois(
+        &self,
+        a: &Ciphertext,
+        g: usize,
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext, Error> {
+        self.galois(a, g, None, gk)
+    }
+
+    fn galois(
+        &self,
+        a: &Ciphertext,
+        g: usize,
+        steps: Option<i64>,
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &gk.params)?;
+        crate::check_galois_element(self.params.degree(), g)?;
+        if a.polys.len() != 2 {
+            return Err(Error::NotRelinearized { len: a.polys.len() });
+        }
+        if g == 1 {
+            return Ok(a.clone());
+        }
+        let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
+        let mut c0 = a.polys[0].automorphism(g)?;
+        let c1 = a.polys[1].automorphism(g)?;
+        let (u0, u1) = self.params.key_switcher()?.switch(&c1, key)?;
+        c0.add_assign(&u0)?;
+        Ok(Ciphertext {
+            params: Arc::clone(&self.params),
+            polys: vec![c0, u1],
+            seed: None,
+        })
+    }
+
+    /// Rotates both rows of batched slots left by `steps` (right when
+    /// negative); needs the Galois key of `steps`.
+    pub fn rotate_rows(
+        &self,
+        a: &Ciphertext,
+        steps: i64,
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext, Error> {
+        let g = rotation_galois_element(self.params.degree(), steps);
+        self.galois(a, g, Some(steps), gk)
+    }
+
+    /// Swaps the two rows of batched slots; needs the column-swap key.
+    pub fn rotate_columns(&self, a: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext, Error> {
+        self.galois(a, 2 * self.params.degree() - 1, None, gk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sampler;
+    use crate::bfv::{BatchEncoder, PublicKey, SecretKey};
+
+    /// A valid three-polynomial ciphertext made by hand: `(c_0 - c_2·s², c_1, c_2)`
+    /// for random `c_2` decrypts like `(c_0, c_1)`.
+    #[test]
+    fn relinearization_preserves_the_plaintext() {
+        let params = BfvParameters::builder()
+            .degree(256)
+            .plaintext_modulus(ntt_prime())
+            .ciphertext_moduli_bits(&[50, 50, 50])
+            .special_moduli_bits(&[55])
+            .insecure_disable_security_check_for_testing_only()
+            .build()
+            .unwrap();
+        let mut rng = Sampler::from_seed([5; 32]);
+        let sk = SecretKey::generate(&params, &mut rng);
+        let pk = PublicKey::new(&sk, &mut rng).unwrap();
+        let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
+        let enc = BatchEncoder::new(&params).unwrap();
+        let values: Vec<u64> = (0..256)
+            .map(|i| i * 7 % params.plaintext_modulus())
+            .collect();
+        let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
+        let level = ct.level();
+        let c2 = rng
+            .uniform::<Coeff>(params.ciphertext_basis(), level)
+            .unwrap();
+        let s = sk.ntt_at(level);
+        let mut c2s2 = c2.clone().into_ntt();
+        c2s2.mul_assign(&s).unwrap();
+        c2s2.mul_assign(&s).unwrap();
+        let mut c0 = ct.polys[0].clone();
+        c0.sub_assign(&c2s2.into_coeff()).unwrap();
+        let three = Ciphertext {
+            params: Arc::clone(&params),
+            polys: vec![c0, ct.polys[1].clone(), c2],
+            seed: None,
+        };
+        assert_eq!(enc.decode(&sk.decrypt(&three).unwrap()), values);
+        let eval = Evaluator::new(&params);
+        let two = eval.relinearize(&three, &rk).unwrap();
+        assert_eq!(two.len(), 2);
+        assert_eq!(enc.decode(&sk.decrypt(&two).unwrap()), values);
+        // Key switching adds at most (dnum·n·η·α + (n+1)·2)·t to [t·phase]_Q.
+        let before = sk.noise_budget(&ct).unwrap();
+        let after = sk.noise_budget(&two).unwrap();
+        let ks_noise = (3.0 * 256.0 * 21.0 + 257.0 * 2.0) * params.plaintext_modulus() as f64;
+        let fresh_noise = 2f64.powf(params.log_q() - before - 1.0);
+        let bound = params.log_q() - (fresh_noise + ks_noise).log2() - 1.0;
+        assert!(
+            after >= bound - 0.01,
+            "budget {after:.1} below bound {bound:.1}"
+        );
+        let four = Ciphertext {
+            params: Arc::clone(&params),
+            polys: vec![two.polys[0].clone(); 4],
+            seed: None,
+        };
+        assert_eq!(
+            eval.relinearize(&four, &rk).unwrap_err(),
+            Error::NotRelinearized { len: 4 }
+        );
+    }
+
+    fn ntt_prime() -> u64 {
+        hefty_ntt::ntt_primes(20, 256, 1).unwrap()[0]
     }
 }

@@ -58,7 +58,6 @@ impl SecretKey {
     }
 
     /// The ternary coefficients (crate-internal: key switching needs them mod P).
-    #[allow(dead_code)]
     pub(crate) fn coeffs(&self) -> &[i64] {
         &self.coeffs
     }

@@ -7,7 +7,7 @@ use num_bigint::BigUint;
 
 use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
-use crate::{Error, RnsBasis, SecurityLevel};
+use crate::{Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// Constants of one level (the first `ℓ` ciphertext primes) for encryption
 /// and HPS-style decryption.
@@ -41,6 +41,7 @@ pub struct BfvParameters {
     security: Option<SecurityLevel>,
     levels: Vec<LevelConstants>,
     batching: Option<NttPlan>,
+    key_switcher: Option<KeySwitcher>,
 }
 
 /// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
@@ -51,6 +52,7 @@ pub struct BfvParametersBuilder {
     q_bits: Vec<u32>,
     q_primes: Vec<u64>,
     special_bits: Vec<u32>,
+    dnum: Option<usize>,
     security: Option<SecurityLevel>,
 }
 
@@ -82,6 +84,13 @@ impl BfvParametersBuilder {
     /// Special primes `P` for hybrid key switching, by size.
     pub fn special_moduli_bits(mut self, bits: &[u32]) -> Self {
         self.special_bits = bits.to_vec();
+        self
+    }
+
+    /// The number of key-switching digits (default: ciphertext primes divided
+    /// by special primes, rounded up, so that every digit is below `P`).
+    pub fn key_switching_digits(mut self, dnum: usize) -> Self {
+        self.dnum = Some(dnum);
         self
     }
 
@@ -132,6 +141,13 @@ impl BfvParametersBuilder {
                 count += 1;
             }
         };
+        // Special primes first: of equal sizes they get the largest primes, so
+        // that each key-switching digit stays below P.
+        let special = self
+            .special_bits
+            .iter()
+            .map(|&b| pick(b))
+            .collect::<Result<Vec<_>, _>>()?;
         let q_primes = if self.q_primes.is_empty() {
             self.q_bits
                 .iter()
@@ -145,11 +161,6 @@ impl BfvParametersBuilder {
                 "no ciphertext primes: give their sizes or values".into(),
             ));
         }
-        let special = self
-            .special_bits
-            .iter()
-            .map(|&b| pick(b))
-            .collect::<Result<Vec<_>, _>>()?;
         let q = Arc::new(RnsBasis::new(n, &q_primes)?);
         let log_qp: f64 = q_primes
             .iter()
@@ -167,6 +178,18 @@ impl BfvParametersBuilder {
         }
         let levels = (1..=q.len()).map(|l| level_constants(&q, l, &t)).collect();
         let batching = NttPlan::new(n, self.t).ok();
+        let key_switcher = if special.is_empty() {
+            if self.dnum.is_some() {
+                return Err(Error::InvalidParameters(
+                    "key-switching digits were set but there are no special primes".into(),
+                ));
+            }
+            None
+        } else {
+            let p = Arc::new(RnsBasis::new(n, &special)?);
+            let dnum = self.dnum.unwrap_or_else(|| q.len().div_ceil(special.len()));
+            Some(KeySwitcher::new(&q, &p, dnum)?)
+        };
         Ok(Arc::new(BfvParameters {
             n,
             t,
@@ -175,6 +198,7 @@ impl BfvParametersBuilder {
             security: self.security,
             levels,
             batching,
+            key_switcher,
         }))
     }
 }
@@ -231,6 +255,7 @@ impl BfvParameters {
             q_bits: vec![],
             q_primes: vec![],
             special_bits: vec![],
+            dnum: None,
             security: Some(SecurityLevel::Bits128),
         }
     }
@@ -311,6 +336,14 @@ impl BfvParameters {
     /// The NTT mod t behind the batch encoder, when `t` is a prime `= 1 mod 2n`.
     pub fn batching_plan(&self) -> Option<&NttPlan> {
         self.batching.as_ref()
+    }
+
+    /// The key switcher behind relinearization and rotations; fails when the
+    /// parameters have no special primes.
+    pub fn key_switcher(&self) -> Result<&KeySwitcher, Error> {
+        self.key_switcher.as_ref().ok_or_else(|| {
+            Error::InvalidParameters("these parameters have no special primes, so no relinearization or rotation keys: add special_moduli_bits".into())
+        })
     }
 
     pub(crate) fn level_constants(&self, level: usize) -> &LevelConstants {
