@@ -5,6 +5,7 @@ use std::sync::Arc;
 use num_bigint::BigUint;
 
 use crate::bfv::ciphertext::check_same_params;
+use crate::bfv::fixed_point::FixedAcc;
 use crate::bfv::{BfvParameters, Ciphertext, Plaintext, PublicKey, SecretKey};
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
@@ -115,21 +116,14 @@ impl SecretKey {
         let moduli = &params.ciphertext_basis().moduli()[..level];
         let coeffs = (0..n)
             .map(|j| {
-                let (mut int_part, mut frac) = (0u128, 0u128);
+                let mut acc = FixedAcc::default();
                 let mut whole = 0u64;
-                for (i, _) in moduli.iter().enumerate() {
+                for i in 0..moduli.len() {
                     let xi = x.limb(i)[j];
-                    // x_i · θ_i: a 64 × 128-bit product; bits >= 128 are integer.
-                    let lo = xi as u128 * (consts.theta[i] as u64) as u128;
-                    let hi = xi as u128 * (consts.theta[i] >> 64);
-                    let (low, carry1) = lo.overflowing_add(hi << 64);
-                    let (f, carry2) = frac.overflowing_add(low);
-                    frac = f;
-                    int_part += (hi >> 64) + carry1 as u128 + carry2 as u128;
+                    acc.add_mul(xi, consts.theta[i]);
                     whole = t.add(whole, t.mul(t.reduce(xi), consts.omega[i]));
                 }
-                let rounded = int_part + (frac >> 127);
-                t.add(whole, t.reduce_u128(rounded % t.value() as u128))
+                t.add(whole, t.reduce_u128(acc.round() % t.value() as u128))
             })
             .collect();
         Ok(Plaintext::from_reduced(params, coeffs))

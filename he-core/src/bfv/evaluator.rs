@@ -159,6 +159,32 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `a · b` without relinearization: `len(a) + len(b) - 1` polynomials
+    /// (3 for fresh inputs), `round(t/Q · a ⊗ b)` computed in full RNS.
+    pub fn multiply(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        a.check_compatible(b)?;
+        let polys = self
+            .params
+            .mul_context(a.level())
+            .multiply(&a.polys, &b.polys);
+        Ok(Ciphertext {
+            params: Arc::clone(&self.params),
+            polys,
+            seed: None,
+        })
+    }
+
+    /// `a · b` relinearized back to two polynomials.
+    pub fn multiply_relin(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
+        self.relinearize(&self.multiply(a, b)?, rk)
+    }
+
     /// `(c_0, c_1, c_2) ↦ (c_0 + u_0, c_1 + u_1)` with `u_0 + u_1·s ≈ c_2·s²`:
     /// back to two polynomials after a multiplication. Two-polynomial
     /// ciphertexts are returned unchanged.

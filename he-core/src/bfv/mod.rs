@@ -1,16 +1,17 @@
 //! BFV (FV-RNS): parameters, keys, batch encoding, encryption, decryption,
 //! noise measurement and homomorphic operations.
 //!
-//! Relinearization and rotations use the shared hybrid key switching
-//! ([`crate::KeySwitcher`]). Ciphertext-ciphertext multiplication and
-//! modulus switching build on these next (see docs/ARCHITECTURE.md).
+//! Ciphertext multiplication runs in full RNS (HPS); relinearization and
+//! rotations use the shared hybrid key switching ([`crate::KeySwitcher`]).
 
 mod ciphertext;
 mod encoder;
 mod encryption;
 mod eval_keys;
 mod evaluator;
+mod fixed_point;
 mod keys;
+mod multiply;
 mod params;
 mod plaintext;
 

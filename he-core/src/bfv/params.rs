@@ -7,6 +7,8 @@ use num_bigint::BigUint;
 
 use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
+use crate::bfv::fixed_point::fraction_128;
+use crate::bfv::multiply::MulContext;
 use crate::{Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// Constants of one level (the first `ℓ` ciphertext primes) for encryption
@@ -42,6 +44,8 @@ pub struct BfvParameters {
     levels: Vec<LevelConstants>,
     batching: Option<NttPlan>,
     key_switcher: Option<KeySwitcher>,
+    /// Per level: the constants of ciphertext multiplication.
+    mul: Vec<MulContext>,
 }
 
 /// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
@@ -161,6 +165,14 @@ impl BfvParametersBuilder {
                 "no ciphertext primes: give their sizes or values".into(),
             ));
         }
+        // Auxiliary primes for multiplication: R > t·n·Q with margin, primes
+        // below 2^50 so that their NTTs take the fast f64 path.
+        let log_q: f64 = q_primes.iter().map(|&p| (p as f64).log2()).sum();
+        let aux_bits = log_q + (n as f64).log2() + (self.t as f64).log2() + 4.0;
+        let mut aux = Vec::new();
+        while (aux.iter().map(|&p: &u64| (p as f64).log2()).sum::<f64>()) < aux_bits {
+            aux.push(pick(49)?);
+        }
         let q = Arc::new(RnsBasis::new(n, &q_primes)?);
         let log_qp: f64 = q_primes
             .iter()
@@ -178,6 +190,10 @@ impl BfvParametersBuilder {
         }
         let levels = (1..=q.len()).map(|l| level_constants(&q, l, &t)).collect();
         let batching = NttPlan::new(n, self.t).ok();
+        let r = Arc::new(RnsBasis::new(n, &aux)?);
+        let mul = (1..=q.len())
+            .map(|l| MulContext::new(&q.moduli()[..l], &r, self.t))
+            .collect();
         let key_switcher = if special.is_empty() {
             if self.dnum.is_some() {
                 return Err(Error::InvalidParameters(
@@ -199,6 +215,7 @@ impl BfvParametersBuilder {
             levels,
             batching,
             key_switcher,
+            mul,
         }))
     }
 }
@@ -218,13 +235,7 @@ fn level_constants(q: &RnsBasis, level: usize, t: &Modulus) -> LevelConstants {
         // q̃_i · t / q_i = omega + theta, omega < t because q̃_i < q_i.
         let num = BigUint::from(w.value) * t.value();
         omega.push(first(&num / m.value()));
-        let rem = &num % m.value();
-        let frac = (rem << 128u32) / m.value();
-        let digits = frac.to_u64_digits();
-        theta.push(
-            digits.first().copied().unwrap_or(0) as u128
-                | (digits.get(1).copied().unwrap_or(0) as u128) << 64,
-        );
+        theta.push(fraction_128(&(&num % m.value()), &BigUint::from(m.value())));
     }
     LevelConstants {
         delta,
@@ -344,6 +355,10 @@ impl BfvParameters {
         self.key_switcher.as_ref().ok_or_else(|| {
             Error::InvalidParameters("these parameters have no special primes, so no relinearization or rotation keys: add special_moduli_bits".into())
         })
+    }
+
+    pub(crate) fn mul_context(&self, level: usize) -> &MulContext {
+        &self.mul[level - 1]
     }
 
     pub(crate) fn level_constants(&self, level: usize) -> &LevelConstants {
