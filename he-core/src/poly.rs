@@ -203,6 +203,34 @@ impl<F: Form> RnsPoly<F> {
 }
 
 impl RnsPoly<Coeff> {
+    /// `round(self / q_last)` modulo the remaining primes: drops the last limb
+    /// (`(x - [x]_{q_last}) · q_last^-1` with the centred residue).
+    pub fn divide_round_by_last(&self) -> Result<Self, Error> {
+        let level = self.level;
+        if level < 2 {
+            return Err(Error::BadLevel {
+                level: level.saturating_sub(1),
+                max: self.basis.len(),
+            });
+        }
+        let n = self.degree();
+        let last = &self.basis.moduli()[level - 1];
+        let (q_last, half) = (last.value(), last.value() / 2);
+        let top = self.limb(level - 1);
+        let mut data = self.data[..(level - 1) * n].to_vec();
+        for (i, m) in self.basis.moduli()[..level - 1].iter().enumerate() {
+            let inv = m.shoup(m.inv(m.reduce(q_last)).expect("distinct primes"));
+            let q_last_mod = m.reduce(q_last);
+            for (x, &r) in data[i * n..(i + 1) * n].iter_mut().zip(top) {
+                // Centred residue r - q_last when r > q_last/2, reduced mod q_i.
+                let above = ((half.wrapping_sub(r)) >> 63).wrapping_neg(); // all ones when r > half
+                let r_mod = m.sub(m.reduce(r), q_last_mod & above);
+                *x = m.mul_shoup(m.sub(*x, r_mod), inv);
+            }
+        }
+        Ok(Self::from_raw(&self.basis, level - 1, data))
+    }
+
     /// The polynomial with small signed coefficients `coeffs` (length n).
     pub fn from_i64(basis: &Arc<RnsBasis>, level: usize, coeffs: &[i64]) -> Result<Self, Error> {
         basis.check_level(level)?;

@@ -511,3 +511,105 @@ fn preset_8192_depth_four_chain_decrypts() {
     }
     assert!(budgets[4] > 0.0, "budgets {budgets:?}");
 }
+
+#[test]
+fn modulus_switching_keeps_the_plaintext_at_every_level() {
+    use hefty_core::bfv::{GaloisKeys, RelinearizationKey};
+    let n = 64;
+    let t = ntt_primes(17, n, 1).unwrap()[0];
+    let params = toy_ks(n, t, 4);
+    let (sk, pk, mut rng) = keys(&params, 31);
+    let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
+    let gk = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let values: Vec<u64> = (0..n as u64).map(|i| (i * 5 + 3) % t).collect();
+    let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
+    let squared = eval.multiply_relin(&ct, &ct, &rk).unwrap();
+    let sq_values: Vec<u64> = values.iter().map(|v| v * v % t).collect();
+    for level in (1..=4).rev() {
+        let low = eval.mod_switch_to(&ct, level).unwrap();
+        assert_eq!(low.level(), level);
+        assert_eq!(
+            enc.decode(&sk.decrypt(&low).unwrap()),
+            values,
+            "level {level}"
+        );
+        let low_sq = eval.mod_switch_to(&squared, level).unwrap();
+        assert_eq!(
+            enc.decode(&sk.decrypt(&low_sq).unwrap()),
+            sq_values,
+            "squared at level {level}"
+        );
+        if level >= 2 {
+            // Every operation works at the lower level.
+            let prod = eval.multiply_relin(&low, &low, &rk).unwrap();
+            assert_eq!(
+                enc.decode(&sk.decrypt(&prod).unwrap()),
+                sq_values,
+                "multiply at level {level}"
+            );
+            let rot = eval.rotate_rows(&low, 1, &gk).unwrap();
+            assert_eq!(
+                enc.decode(&sk.decrypt(&rot).unwrap()),
+                rotate_left(&values, 1),
+                "rotate at level {level}"
+            );
+        }
+    }
+    let bottom = eval.mod_switch_to(&ct, 1).unwrap();
+    assert!(matches!(
+        eval.mod_switch_to_next(&bottom),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert_eq!(
+        eval.mod_switch_to(&ct, 5).unwrap_err(),
+        Error::BadLevel { level: 5, max: 4 }
+    );
+    // Mixing levels is an error, not a silent wrong answer.
+    assert_eq!(
+        eval.add(&ct, &bottom).unwrap_err(),
+        Error::LevelMismatch { left: 4, right: 1 }
+    );
+    assert_eq!(
+        eval.multiply(&ct, &bottom).unwrap_err(),
+        Error::LevelMismatch { left: 4, right: 1 }
+    );
+}
+
+#[test]
+fn evaluators_and_keys_are_send_and_sync_and_work_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Evaluator>();
+    assert_send_sync::<Ciphertext>();
+    assert_send_sync::<hefty_core::bfv::RelinearizationKey>();
+    assert_send_sync::<hefty_core::bfv::GaloisKeys>();
+    assert_send_sync::<SecretKey>();
+    assert_send_sync::<PublicKey>();
+    assert_send_sync::<BatchEncoder>();
+    let n = 64;
+    let t = ntt_primes(17, n, 1).unwrap()[0];
+    let params = toy_ks(n, t, 2);
+    let (sk, pk, mut rng) = keys(&params, 41);
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let cts: Vec<Ciphertext> = (0..4u64)
+        .map(|i| {
+            pk.encrypt(&enc.encode(&[i, i + 1]).unwrap(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    let doubled: Vec<Ciphertext> = std::thread::scope(|s| {
+        let handles: Vec<_> = cts
+            .iter()
+            .map(|c| s.spawn(|| eval.add(c, c).unwrap()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (i, c) in doubled.iter().enumerate() {
+        assert_eq!(
+            &enc.decode(&sk.decrypt(c).unwrap())[..2],
+            &[2 * i as u64, 2 * i as u64 + 2]
+        );
+    }
+}

@@ -271,3 +271,26 @@ fn small_signed_coefficients_roundtrip() {
         assert_eq!(got, &BigInt::from(*c));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn dropping_the_last_prime_divides_with_rounding(log_n in 2u32..=6, k in 2usize..=4, seed: [u8; 32]) {
+        let n = 1 << log_n;
+        let b = basis(n, 45, k);
+        let x = random_poly(&mut Sampler::from_seed(seed), &b, k);
+        let q_last = BigInt::from(b.moduli()[k - 1].value());
+        let q_low = BigInt::from(b.product(k - 1));
+        let got = x.divide_round_by_last().unwrap();
+        prop_assert_eq!(got.level(), k - 1);
+        for (xc, g) in x.to_centered().iter().zip(got.to_biguints()) {
+            // (x - [x]_{q_last}) / q_last with the centred residue, exactly.
+            let mut r = ((xc % &q_last) + &q_last) % &q_last;
+            if &r * 2 > q_last { r -= &q_last; }
+            let want = (xc - r) / &q_last;
+            let want = ((want % &q_low) + &q_low) % &q_low;
+            prop_assert_eq!(BigInt::from(g), want);
+        }
+    }
+}

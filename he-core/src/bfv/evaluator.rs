@@ -185,6 +185,45 @@ impl Evaluator {
         self.relinearize(&self.multiply(a, b)?, rk)
     }
 
+    /// Modulus switching: drops the last ciphertext prime, scaling the
+    /// ciphertext by `Q_{ℓ-1}/Q_ℓ` with rounding. The plaintext is unchanged;
+    /// the ciphertext gets smaller and later operations faster, at the cost
+    /// of `log2(q_last)` bits of modulus (the noise budget drops much less
+    /// when the noise is above the rounding floor).
+    pub fn mod_switch_to_next(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        if a.level() < 2 {
+            return Err(Error::InvalidParameters(
+                "the ciphertext is at level 1: there is no prime left to drop".into(),
+            ));
+        }
+        let polys = a
+            .polys
+            .iter()
+            .map(RnsPoly::divide_round_by_last)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ciphertext {
+            params: Arc::clone(&self.params),
+            polys,
+            seed: None,
+        })
+    }
+
+    /// Switches down to `level` (1 ≤ level ≤ the ciphertext's level).
+    pub fn mod_switch_to(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext, Error> {
+        if level == 0 || level > a.level() {
+            return Err(Error::BadLevel {
+                level,
+                max: a.level(),
+            });
+        }
+        let mut out = a.clone();
+        while out.level() > level {
+            out = self.mod_switch_to_next(&out)?;
+        }
+        Ok(out)
+    }
+
     /// `(c_0, c_1, c_2) ↦ (c_0 + u_0, c_1 + u_1)` with `u_0 + u_1·s ≈ c_2·s²`:
     /// back to two polynomials after a multiplication. Two-polynomial
     /// ciphertexts are returned unchanged.
