@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hefty::bench::{Record, Sampling, ntt_cases, plot_ntt_throughput, render_table};
+use hefty::bench::{
+    BFV_OPS, BfvBench, Record, Sampling, ntt_cases, plot_ntt_throughput, render_table,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Parser)]
@@ -37,9 +39,26 @@ struct BenchArgs {
     /// Sample briefly: checks that everything runs, numbers are rough.
     #[arg(long)]
     quick: bool,
-    /// Ring degrees to time (powers of two, 16 to 131072).
+    /// Which scheme's rows to time (default: all).
+    #[arg(long, value_enum)]
+    scheme: Option<SchemeArg>,
+    /// Worker threads for the scheme operations (NTT rows are single-threaded).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// BFV ring degree (a 128-bit preset: 4096, 8192, 16384 or 32768).
+    #[arg(long, default_value_t = 8192)]
+    bfv_degree: usize,
+    /// Ring degrees of the NTT rows (powers of two, 16 to 131072).
     #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536])]
     sizes: Vec<usize>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SchemeArg {
+    /// The single-prime NTT of hefty-ntt.
+    Ntt,
+    /// BFV at the 128-bit preset.
+    Bfv,
 }
 
 fn bench(args: &BenchArgs) -> Result<(), String> {
@@ -48,8 +67,17 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
     } else {
         Sampling::STANDARD
     };
-    let cases = ntt_cases(&args.sizes).map_err(|e| e.to_string())?;
-    let bar = ProgressBar::new(cases.len() as u64).with_style(
+    if args.threads == 0 {
+        return Err("--threads must be at least 1".into());
+    }
+    let want = |s: SchemeArg| args.scheme.is_none_or(|x| x == s);
+    let cases = if want(SchemeArg::Ntt) {
+        ntt_cases(&args.sizes).map_err(|e| e.to_string())?
+    } else {
+        vec![]
+    };
+    let bfv_ops: &[&str] = if want(SchemeArg::Bfv) { &BFV_OPS } else { &[] };
+    let bar = ProgressBar::new((cases.len() + bfv_ops.len()) as u64).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
             .expect("static template")
             .progress_chars("=> "),
@@ -61,8 +89,20 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         records.push(case.run(sampling).map_err(|e| e.to_string())?);
         bar.inc(1);
     }
+    if !bfv_ops.is_empty() {
+        bar.set_message(format!("bfv n={}: generating keys", args.bfv_degree));
+        let bfv = BfvBench::new(args.bfv_degree).map_err(|e| e.to_string())?;
+        for op in bfv_ops {
+            bar.set_message(format!("bfv {op}"));
+            records.push(
+                bfv.run(op, sampling, args.threads)
+                    .map_err(|e| e.to_string())?,
+            );
+            bar.inc(1);
+        }
+    }
     bar.finish_and_clear();
-    println!("hefty bench: single thread, median of per-call wall times\n");
+    println!("hefty bench: median of per-call wall times (NTT rows single-threaded)\n");
     print!("{}", render_table(&records));
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;

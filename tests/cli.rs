@@ -16,7 +16,9 @@ fn bench_writes_table_and_json_records() {
     let json = dir.join("bench.json");
     let svg = dir.join("ntt.svg");
     let out = hefty()
-        .args(["bench", "--quick", "--sizes", "16,1024", "--json"])
+        .args([
+            "bench", "--quick", "--scheme", "ntt", "--sizes", "16,1024", "--json",
+        ])
         .arg(&json)
         .arg("--svg")
         .arg(&svg)
@@ -81,4 +83,57 @@ fn bench_rejects_bad_sizes_with_a_message() {
     assert!(!out.status.success());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("power of two"), "{stderr}");
+}
+
+#[test]
+fn bench_bfv_rows_have_the_documented_names() {
+    let dir = std::env::temp_dir().join(format!("hefty-cli-bfv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("bfv.json");
+    let out = hefty()
+        .args([
+            "bench",
+            "--quick",
+            "--scheme",
+            "bfv",
+            "--bfv-degree",
+            "4096",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<Record> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ops: Vec<&str> = records.iter().map(|r| r.op.as_str()).collect();
+    assert_eq!(ops, hefty::bench::BFV_OPS);
+    for r in &records {
+        assert_eq!(r.scheme, Schema::Bfv);
+        assert_eq!(r.backend, "cpu");
+        assert_eq!(r.threads, 1);
+        assert!(r.median_ns > 0.0 && r.samples >= 3);
+        assert_eq!(r.params["n"], 4096);
+        assert_eq!(r.params["t"], 65537);
+        let log_qp = r.params["log_qp"].as_f64().unwrap();
+        assert!(log_qp <= 109.0 && log_qp > 107.0, "{log_qp}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let bad = hefty()
+        .args([
+            "bench",
+            "--quick",
+            "--scheme",
+            "bfv",
+            "--bfv-degree",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no 128-bit preset"));
 }

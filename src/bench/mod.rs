@@ -4,12 +4,14 @@
 //! table and can be written as a JSON array whose field names are stable
 //! (documented in `docs/BENCH_JSON.md`), so other tools can read them.
 
+mod bfv_cases;
 mod ntt_cases;
 mod plot;
 mod record;
 mod table;
 mod timer;
 
+pub use bfv_cases::{BFV_OPS, BfvBench};
 pub use ntt_cases::{NttCase, ntt_cases};
 pub use plot::plot_ntt_throughput;
 pub use record::{Record, Schema};

@@ -17,20 +17,38 @@ fn automorphism_i64(s: &[i64], g: usize) -> Vec<i64> {
     out
 }
 
-/// The negacyclic square `s²` in `Z[x]/(x^n + 1)` (coefficients up to n in magnitude).
-fn square_i64(s: &[i64]) -> Vec<i64> {
+/// The negacyclic square `s²` in `Z[x]/(x^n + 1)`: its coefficients lie in
+/// `[-n, n]`, so one NTT modulo a 30-bit prime (> 2n) computes them exactly.
+fn square_i64(s: &[i64]) -> Result<Vec<i64>, Error> {
     let n = s.len();
-    let mut out = vec![0i64; n];
-    for (i, &a) in s.iter().enumerate().filter(|(_, a)| **a != 0) {
-        for (j, &b) in s.iter().enumerate() {
-            if i + j < n {
-                out[i + j] += a * b
+    let p = hefty_ntt::ntt_primes(30, n, 1)?[0];
+    let plan = hefty_ntt::NttPlan::new(n, p)?;
+    let m = *plan.modulus();
+    let mut a: Vec<u64> = s
+        .iter()
+        .map(|&c| {
+            if c < 0 {
+                p - c.unsigned_abs()
             } else {
-                out[i + j - n] -= a * b
+                c as u64
             }
-        }
-    }
-    out
+        })
+        .collect();
+    plan.forward(&mut a)?;
+    a.iter_mut().for_each(|x| *x = m.mul(*x, *x));
+    plan.inverse(&mut a)?;
+    let centred = a
+        .iter()
+        .map(|&x| {
+            if x > p / 2 {
+                x as i64 - p as i64
+            } else {
+                x as i64
+            }
+        })
+        .collect();
+    zeroize::Zeroize::zeroize(&mut a);
+    Ok(centred)
 }
 
 /// The key that relinearizes `(c_0, c_1, c_2)` back to two polynomials:
@@ -46,9 +64,11 @@ impl RelinearizationKey {
     pub fn new(sk: &SecretKey, sampler: &mut Sampler) -> Result<Self, Error> {
         let params = sk.params();
         let s = sk.coeffs();
-        let key = params
-            .key_switcher()?
-            .generate(s, &square_i64(s), sampler)?;
+        // s² is as secret as s: wipe the temporary whatever happens.
+        let mut s2 = square_i64(s)?;
+        let key = params.key_switcher()?.generate(s, &s2, sampler);
+        zeroize::Zeroize::zeroize(&mut s2);
+        let key = key?;
         Ok(Self {
             params: Arc::clone(params),
             key,
@@ -95,10 +115,10 @@ impl GaloisKeys {
         for &g in elements {
             check_galois_element(params.degree(), g)?;
             if g != 1 && !keys.contains_key(&g) {
-                keys.insert(
-                    g,
-                    switcher.generate(sk.coeffs(), &automorphism_i64(sk.coeffs(), g), sampler)?,
-                );
+                let mut rotated = automorphism_i64(sk.coeffs(), g);
+                let key = switcher.generate(sk.coeffs(), &rotated, sampler);
+                zeroize::Zeroize::zeroize(&mut rotated);
+                keys.insert(g, key?);
             }
         }
         Ok(Self {
@@ -115,5 +135,29 @@ impl GaloisKeys {
     /// The Galois elements these keys cover.
     pub fn elements(&self) -> impl Iterator<Item = usize> + '_ {
         self.keys.keys().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn square_matches_schoolbook() {
+        let mut rng = Sampler::from_seed([4; 32]);
+        for n in [16usize, 256, 4096] {
+            let s = rng.ternary(n);
+            let mut want = vec![0i64; n];
+            for (i, &a) in s.iter().enumerate() {
+                for (j, &b) in s.iter().enumerate() {
+                    if i + j < n {
+                        want[i + j] += a * b
+                    } else {
+                        want[i + j - n] -= a * b
+                    }
+                }
+            }
+            assert_eq!(square_i64(&s).unwrap(), want);
+        }
     }
 }

@@ -1,0 +1,141 @@
+//! The BFV rows of `hefty bench`: every homomorphic operation at the 128-bit
+//! preset `n = 8192, t = 65537, log2 QP ≈ 218`.
+
+use std::sync::Arc;
+
+use hefty_core::bfv::{
+    BatchEncoder, BfvParameters, Evaluator, GaloisKeys, PublicKey, RelinearizationKey, SecretKey,
+};
+use hefty_core::{Error, Sampler};
+use serde_json::json;
+
+use super::{Record, Sampling, Schema, median_ns};
+
+/// The operations, in the order the table lists them (names are stable: see docs/BENCH_JSON.md).
+pub const BFV_OPS: [&str; 10] = [
+    "keygen",
+    "relin_keygen",
+    "galois_keygen",
+    "encrypt",
+    "decrypt",
+    "add",
+    "mul_plain",
+    "mul_relin",
+    "rotate",
+    "mod_switch",
+];
+
+/// Keys and ciphertexts shared by the BFV cases.
+pub struct BfvBench {
+    params: Arc<BfvParameters>,
+    sk: SecretKey,
+    pk: PublicKey,
+    rk: RelinearizationKey,
+    gk: GaloisKeys,
+    encoder: BatchEncoder,
+    eval: Evaluator,
+    values: Vec<u64>,
+}
+
+impl BfvBench {
+    /// Sets up the 128-bit preset of degree `n` (4096 … 32768).
+    pub fn new(n: usize) -> Result<Self, Error> {
+        let params = BfvParameters::preset_128(n)?;
+        let mut rng = Sampler::from_os();
+        let sk = SecretKey::generate(&params, &mut rng);
+        let pk = PublicKey::new(&sk, &mut rng)?;
+        let rk = RelinearizationKey::new(&sk, &mut rng)?;
+        let gk = GaloisKeys::new(&sk, &[1], false, &mut rng)?;
+        let encoder = BatchEncoder::new(&params)?;
+        let eval = Evaluator::new(&params);
+        let t = params.plaintext_modulus();
+        let values = (0..n as u64).map(|i| i * i % t).collect();
+        Ok(Self {
+            params,
+            sk,
+            pk,
+            rk,
+            gk,
+            encoder,
+            eval,
+            values,
+        })
+    }
+
+    /// Times `op` (one of [`BFV_OPS`]) with `threads` worker threads.
+    pub fn run(&self, op: &str, sampling: Sampling, threads: usize) -> Result<Record, Error> {
+        let mut rng = Sampler::from_os();
+        let pt = self.encoder.encode(&self.values)?;
+        let a = self.pk.encrypt(&pt, &mut rng)?;
+        let b = self.pk.encrypt(&pt, &mut rng)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let time = |f: &mut (dyn FnMut() + Send)| pool.install(|| median_ns(sampling, f));
+        let (median, samples) = match op {
+            "keygen" => time(&mut || {
+                let sk = SecretKey::generate(&self.params, &mut rng);
+                std::hint::black_box(PublicKey::new(&sk, &mut rng).expect("keygen"));
+            }),
+            "relin_keygen" => time(&mut || {
+                std::hint::black_box(
+                    RelinearizationKey::new(&self.sk, &mut rng).expect("relin keygen"),
+                );
+            }),
+            "galois_keygen" => time(&mut || {
+                std::hint::black_box(
+                    GaloisKeys::new(&self.sk, &[1], false, &mut rng).expect("galois keygen"),
+                );
+            }),
+            "encrypt" => time(&mut || {
+                let pt = self.encoder.encode(&self.values).expect("encode");
+                std::hint::black_box(self.pk.encrypt(&pt, &mut rng).expect("encrypt"));
+            }),
+            "decrypt" => time(&mut || {
+                std::hint::black_box(self.encoder.decode(&self.sk.decrypt(&a).expect("decrypt")));
+            }),
+            "add" => time(&mut || {
+                std::hint::black_box(self.eval.add(&a, &b).expect("add"));
+            }),
+            "mul_plain" => time(&mut || {
+                std::hint::black_box(self.eval.mul_plain(&a, &pt).expect("mul_plain"));
+            }),
+            "mul_relin" => time(&mut || {
+                std::hint::black_box(
+                    self.eval
+                        .multiply_relin(&a, &b, &self.rk)
+                        .expect("mul_relin"),
+                );
+            }),
+            "rotate" => time(&mut || {
+                std::hint::black_box(self.eval.rotate_rows(&a, 1, &self.gk).expect("rotate"));
+            }),
+            "mod_switch" => time(&mut || {
+                std::hint::black_box(self.eval.mod_switch_to_next(&a).expect("mod_switch"));
+            }),
+            other => {
+                return Err(Error::InvalidParameters(format!(
+                    "unknown BFV benchmark op {other:?}"
+                )));
+            }
+        };
+        Ok(Record {
+            scheme: Schema::Bfv,
+            op: op.into(),
+            params: json!({
+                "n": self.params.degree(),
+                "log_q": (self.params.log_q() * 10.0).round() / 10.0,
+                "log_qp": (self.params.log_qp() * 10.0).round() / 10.0,
+                "t": self.params.plaintext_modulus(),
+                "levels": self.params.max_level(),
+                "special_primes": self.params.special_primes().len(),
+            }),
+            backend: "cpu".into(),
+            threads,
+            median_ns: median,
+            samples,
+            butterflies_per_ns: None,
+        })
+    }
+}
