@@ -1,6 +1,6 @@
 //! Fast (approximate) base conversion between RNS bases.
 
-use hefty_ntt::{Modulus, ShoupConst};
+use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 
 use crate::{Coeff, Error, RnsBasis, RnsPoly};
 
@@ -74,19 +74,19 @@ impl BaseConverter {
     pub fn convert(&self, input: &[u64], n: usize) -> Vec<u64> {
         debug_assert_eq!(input.len(), self.from.len() * n);
         // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
-        let v: Vec<u64> = input
-            .chunks_exact(n)
-            .zip(&self.from)
-            .zip(&self.q_hat_inv)
-            .flat_map(|((limb, m), &w)| limb.iter().map(move |&x| m.mul_shoup(x, w)))
-            .collect();
+        let mut v = vec![0u64; input.len()];
+        for ((dst, limb), (m, &w)) in v
+            .chunks_exact_mut(n)
+            .zip(input.chunks_exact(n))
+            .zip(self.from.iter().zip(&self.q_hat_inv))
+        {
+            slice_ops::mul_scalar(m, dst, limb, w, m.value());
+        }
         let mut out = vec![0u64; self.to.len() * n];
         for ((dst, p), weights) in out.chunks_exact_mut(n).zip(&self.to).zip(&self.q_hat_mod_p) {
-            for (vi, &w) in v.chunks_exact(n).zip(weights) {
-                // v_i < q_i may exceed p_j: Shoup's product takes any u64.
-                for (d, &x) in dst.iter_mut().zip(vi) {
-                    *d = p.add(*d, p.mul_shoup(x, w));
-                }
+            // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
+            for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(&self.from) {
+                slice_ops::mul_scalar_add(p, dst, vi, w, m.value());
             }
         }
         out

@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use hefty_ntt::slice_ops;
 use num_bigint::{BigInt, BigUint, Sign};
 
 use crate::{Coeff, Error, Form, Ntt, RnsBasis};
@@ -164,8 +165,7 @@ impl<F: Form> RnsPoly<F> {
             .iter()
             .zip(self.data.chunks_exact_mut(n))
         {
-            let w = m.shoup(c);
-            a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, w));
+            slice_ops::mul_scalar_in_place(m, a, m.shoup(c));
         }
     }
 
@@ -335,9 +335,7 @@ impl RnsPoly<Ntt> {
 
     /// `self *= other` pointwise: the negacyclic product.
     pub fn mul_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, |m, a, b| {
-            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.mul(*x, y))
-        })
+        self.zip_limbs(other, |m, a, b| slice_ops::mul_in_place(m, a, b))
     }
 
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
@@ -348,31 +346,20 @@ impl RnsPoly<Ntt> {
         let n = self.degree();
         for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
             let range = i * n..(i + 1) * n;
-            for ((x, &u), &v) in self.data[range.clone()]
-                .iter_mut()
-                .zip(&a.data[range.clone()])
-                .zip(&b.data[range])
-            {
-                *x = m.add(*x, m.mul(u, v));
-            }
+            slice_ops::mul_add(
+                m,
+                &mut self.data[range.clone()],
+                &a.data[range.clone()],
+                &b.data[range],
+            );
         }
     }
 
     /// `self += a · b` pointwise (the inner products of tensoring and key switching).
     pub fn mul_add_assign(&mut self, a: &Self, b: &Self) -> Result<(), Error> {
         a.check_compatible(b)?;
-        self.zip_limbs(a, |_, _, _| {})?;
-        let n = self.degree();
-        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
-            let range = i * n..(i + 1) * n;
-            for ((x, &u), &v) in self.data[range.clone()]
-                .iter_mut()
-                .zip(&a.data[range.clone()])
-                .zip(&b.data[range])
-            {
-                *x = m.add(*x, m.mul(u, v));
-            }
-        }
+        self.check_compatible(a)?;
+        self.mul_add_prefix(a, b);
         Ok(())
     }
 }

@@ -12,6 +12,8 @@
 //!   AVX2 + FMA on exact `f64` arithmetic for primes below 2^50, AVX2 integer
 //!   Shoup arithmetic for wider primes, portable scalar code elsewhere.
 //! - [`RnsNttPlan`]: the same over every limb of a limb-major RNS buffer.
+//! - [`slice_ops`]: element-wise products and multiply-accumulates on slices
+//!   (vectorised like the NTT), the building blocks of RNS ring operations.
 //!
 //! ```
 //! use hefty_ntt::{NttPlan, ntt_primes};
@@ -47,6 +49,7 @@ mod rns;
 mod scalar;
 mod schedule;
 mod shoup;
+pub mod slice_ops;
 mod twiddles;
 
 pub use error::Error;

@@ -128,6 +128,12 @@ impl NttPath {
     }
 }
 
+/// Whether `HEFTY_NTT_PATH=scalar` forces portable code (read once per process).
+pub(crate) fn scalar_forced() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| std::env::var("HEFTY_NTT_PATH").is_ok_and(|v| v == "scalar"))
+}
+
 impl fmt::Display for NttPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use num_bigint::BigUint;
 
-use hefty_ntt::{Modulus, ShoupConst};
+use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 
 use crate::bfv::fixed_point::{FixedAcc, fraction_128};
 use crate::{Coeff, Ntt, RnsBasis, RnsPoly};
@@ -37,8 +37,8 @@ pub(crate) struct ExactLift {
     inv_frac: Vec<u128>,
     /// `[j][i]`: `(A/a_i) mod b_j`.
     a_hat_mod_b: Vec<Vec<ShoupConst>>,
-    /// `A mod b_j`.
-    a_mod_b: Vec<ShoupConst>,
+    /// `-A mod b_j`.
+    minus_a_mod_b: Vec<ShoupConst>,
 }
 
 impl ExactLift {
@@ -65,9 +65,9 @@ impl ExactLift {
                     .collect()
             })
             .collect();
-        let a_mod_b = to
+        let minus_a_mod_b = to
             .iter()
-            .map(|b| b.shoup(small(&(&a % b.value()))))
+            .map(|b| b.shoup(b.neg(small(&(&a % b.value())))))
             .collect();
         Self {
             from: from.to_vec(),
@@ -75,17 +75,20 @@ impl ExactLift {
             a_hat_inv,
             inv_frac,
             a_hat_mod_b,
-            a_mod_b,
+            minus_a_mod_b,
         }
     }
 
     /// Lifts a limb-major buffer (`from.len()` limbs of `n`) to `to.len()` limbs.
     pub fn lift(&self, input: &[u64], n: usize) -> Vec<u64> {
-        let y: Vec<u64> = input
-            .chunks_exact(n)
+        let mut y = vec![0u64; input.len()];
+        for ((dst, limb), (m, &w)) in y
+            .chunks_exact_mut(n)
+            .zip(input.chunks_exact(n))
             .zip(self.from.iter().zip(&self.a_hat_inv))
-            .flat_map(|(limb, (m, &w))| limb.iter().map(move |&x| m.mul_shoup(x, w)))
-            .collect();
+        {
+            slice_ops::mul_scalar(m, dst, limb, w, m.value());
+        }
         let v: Vec<u64> = (0..n)
             .map(|c| {
                 let mut acc = FixedAcc::default();
@@ -95,16 +98,14 @@ impl ExactLift {
                 acc.round() as u64
             })
             .collect();
+        let v_bound = self.from.len() as u64 + 1;
         let mut out = vec![0u64; self.to.len() * n];
         for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-            for (yi, &w) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]) {
-                for (d, &x) in dst.iter_mut().zip(yi) {
-                    *d = b.add(*d, b.mul_shoup(x, w));
-                }
+            for ((yi, &w), m) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]).zip(&self.from) {
+                slice_ops::mul_scalar_add(b, dst, yi, w, m.value());
             }
-            for (d, &vc) in dst.iter_mut().zip(&v) {
-                *d = b.sub(*d, b.mul_shoup(vc, self.a_mod_b[j]));
-            }
+            // - v·A mod b_j, as + v·(-A mod b_j).
+            slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound);
         }
         out
     }
@@ -212,6 +213,7 @@ impl MulContext {
     /// `round(t·e/Q) mod r_j` for `e` given modulo `Q ∪ R`.
     fn scale_round(&self, eq: &RnsPoly<Coeff>, er: &RnsPoly<Coeff>, n: usize) -> Vec<u64> {
         let k = eq.level();
+        let q_moduli = &eq.basis().moduli()[..k];
         let rounded: Vec<u64> = (0..n)
             .map(|c| {
                 let mut acc = FixedAcc::default();
@@ -232,15 +234,10 @@ impl MulContext {
             for (d, &x) in dst.iter_mut().zip(&rounded) {
                 *d = rj.reduce(x);
             }
-            for i in 0..k {
-                let w = self.omega[j][i];
-                for (d, &x) in dst.iter_mut().zip(eq.limb(i)) {
-                    *d = rj.add(*d, rj.mul_shoup(x, w));
-                }
+            for (i, q) in q_moduli.iter().enumerate() {
+                slice_ops::mul_scalar_add(rj, dst, eq.limb(i), self.omega[j][i], q.value());
             }
-            for (d, &x) in dst.iter_mut().zip(er.limb(j)) {
-                *d = rj.add(*d, rj.mul_shoup(x, self.c_r[j]));
-            }
+            slice_ops::mul_scalar_add(rj, dst, er.limb(j), self.c_r[j], rj.value());
         }
         out
     }

@@ -1,0 +1,366 @@
+//! Element-wise modular arithmetic on slices: the pointwise products and
+//! multiply-accumulates that RNS ring operations are made of.
+//!
+//! For a prime below 2^50 (and inputs below 2^50) on a CPU with AVX2 and FMA,
+//! the products run four at a time in exact `f64` arithmetic, as in the NTT
+//! kernel ([`crate::NttPath::Avx2Fma`]); otherwise portable Barrett/Shoup code
+//! runs. Both give identical results (every output is fully reduced).
+
+use crate::{Modulus, ShoupConst};
+
+/// Largest modulus (exclusive) and input bound of the vector path.
+const VECTOR_BOUND: u64 = 1 << 50;
+
+fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        m.value() < VECTOR_BOUND
+            && input_bound <= VECTOR_BOUND
+            && !crate::path::scalar_forced()
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (m, input_bound);
+        false
+    }
+}
+
+/// `dst[i] = a[i] · b[i] mod p` for `a[i], b[i] < p`.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops};
+/// let m = Modulus::new(97)?;
+/// let mut out = [0u64; 3];
+/// slice_ops::mul(&m, &mut out, &[2, 50, 96], &[3, 2, 96]);
+/// assert_eq!(out, [6, 3, 1]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
+    assert!(
+        dst.len() == a.len() && a.len() == b.len(),
+        "slices of equal length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        // SAFETY: AVX2 and FMA detected, p < 2^50 and inputs below p.
+        return unsafe {
+            fma::mul::<false>(
+                m.value(),
+                dst.as_mut_ptr(),
+                a.as_ptr(),
+                b.as_ptr(),
+                dst.len(),
+            )
+        };
+    }
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = m.mul(x, y);
+    }
+}
+
+/// `dst[i] = dst[i] · b[i] mod p` for `dst[i], b[i] < p`.
+pub fn mul_in_place(m: &Modulus, dst: &mut [u64], b: &[u64]) {
+    assert_eq!(dst.len(), b.len(), "slices of equal length");
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        let p = dst.as_mut_ptr();
+        // SAFETY: as in `mul`; the kernel loads each vector before storing it.
+        return unsafe { fma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
+    }
+    for (d, &y) in dst.iter_mut().zip(b) {
+        *d = m.mul(*d, y);
+    }
+}
+
+/// `dst[i] = dst[i] · w mod p` for `dst[i] < p`.
+pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        let p = dst.as_mut_ptr();
+        // SAFETY: as in `mul_scalar_add`; inputs below p; loads precede stores.
+        return unsafe { fma::mul_scalar::<false>(m.value(), p, p, w.value, dst.len()) };
+    }
+    for d in dst.iter_mut() {
+        *d = m.mul_shoup(*d, w);
+    }
+}
+
+/// `dst[i] = (dst[i] + a[i] · b[i]) mod p` for `dst[i], a[i], b[i] < p`.
+pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
+    assert!(
+        dst.len() == a.len() && a.len() == b.len(),
+        "slices of equal length"
+    );
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        // SAFETY: as in `mul`.
+        return unsafe {
+            fma::mul::<true>(
+                m.value(),
+                dst.as_mut_ptr(),
+                a.as_ptr(),
+                b.as_ptr(),
+                dst.len(),
+            )
+        };
+    }
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = m.add(*d, m.mul(x, y));
+    }
+}
+
+/// `dst[i] = (dst[i] + a[i] · w) mod p` for `dst[i] < p` and `a[i] < input_bound`
+/// (any `u64` on the portable path; the vector path needs `input_bound <= 2^50`).
+pub fn mul_scalar_add(m: &Modulus, dst: &mut [u64], a: &[u64], w: ShoupConst, input_bound: u64) {
+    assert_eq!(dst.len(), a.len(), "slices of equal length");
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, input_bound) {
+        // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, w < p.
+        return unsafe {
+            fma::mul_scalar::<true>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
+        };
+    }
+    for (d, &x) in dst.iter_mut().zip(a) {
+        *d = m.add(*d, m.mul_shoup(x, w));
+    }
+}
+
+/// `dst[i] = a[i] · w mod p` for `a[i] < input_bound` (see [`mul_scalar_add`]).
+pub fn mul_scalar(m: &Modulus, dst: &mut [u64], a: &[u64], w: ShoupConst, input_bound: u64) {
+    assert_eq!(dst.len(), a.len(), "slices of equal length");
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, input_bound) {
+        // SAFETY: as in `mul_scalar_add`.
+        return unsafe {
+            fma::mul_scalar::<false>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
+        };
+    }
+    for (d, &x) in dst.iter_mut().zip(a) {
+        *d = m.mul_shoup(x, w);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod fma {
+    //! Exact `f64` kernels: for `x, y < 2^50` and `p < 2^50`,
+    //! `hi = x·y`, `lo = fma(x, y, -hi)` is the exact product, `q = round(hi/p)`
+    //! is within 0.875 of `x·y/p` (three roundings of relative size 2^-53 on a
+    //! value below 2^50), so `r = fma(-q, p, hi) + lo` lies in `(-0.875p,
+    //! 0.875p)` and is exact; one conditional `+p` (and, when accumulating, one
+    //! conditional `-p`) gives the reduced result.
+
+    use std::arch::x86_64::*;
+
+    const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+    const MAGIC_BITS: i64 = 0x4330_0000_0000_0000;
+    const MAGIC: f64 = 4_503_599_627_370_496.0;
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn to_f64(v: __m256i) -> __m256d {
+        _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(v, _mm256_set1_epi64x(MAGIC_BITS))),
+            _mm256_set1_pd(MAGIC),
+        )
+    }
+
+    /// `x ∈ [0, 2^52)` (an exact integer) to `u64`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn to_u64(x: __m256d) -> __m256i {
+        _mm256_xor_si256(
+            _mm256_castpd_si256(_mm256_add_pd(x, _mm256_set1_pd(MAGIC))),
+            _mm256_set1_epi64x(MAGIC_BITS),
+        )
+    }
+
+    /// `r + p` where `r < 0`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn lift_negative(r: __m256d, p: __m256d) -> __m256d {
+        let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(r, _mm256_setzero_pd());
+        _mm256_add_pd(r, _mm256_and_pd(neg, p))
+    }
+
+    /// `r - p` where `r >= p`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn drop_excess(r: __m256d, p: __m256d) -> __m256d {
+        let ge = _mm256_cmp_pd::<_CMP_GE_OQ>(r, p);
+        _mm256_sub_pd(r, _mm256_and_pd(ge, p))
+    }
+
+    /// `x·y - round(x·y·q_scale)·p`, centred, where `q_scale` is `1/p`
+    /// (pointwise) or `w/p` with `y = w` (by a constant).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn product(x: __m256d, y: __m256d, q_est: __m256d, p: __m256d) -> __m256d {
+        let hi = _mm256_mul_pd(x, y);
+        let lo = _mm256_fmsub_pd(x, y, hi);
+        let q = _mm256_round_pd::<NEAREST>(q_est);
+        _mm256_add_pd(_mm256_fnmadd_pd(q, p, hi), lo)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn finish<const ACC: bool>(r: __m256d, d: *const u64, p: __m256d) -> __m256d {
+        if ACC {
+            // SAFETY: the caller's loop passes an in-bounds pointer to 4 words.
+            let acc = to_f64(unsafe { _mm256_loadu_si256(d as *const __m256i) });
+            drop_excess(lift_negative(_mm256_add_pd(r, acc), p), p)
+        } else {
+            lift_negative(r, p)
+        }
+    }
+
+    /// Pointwise product (accumulated into `dst` when `ACC`).
+    ///
+    /// # Safety
+    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; equal lengths.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn mul<const ACC: bool>(
+        p: u64,
+        dst: *mut u64,
+        a: *const u64,
+        b: *const u64,
+        len: usize,
+    ) {
+        let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+        let chunks = len / 4;
+        for i in 0..chunks {
+            // SAFETY: 4i + 4 <= len for all three buffers (which may alias:
+            // each vector is loaded before its result is stored).
+            unsafe {
+                let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
+                let y = to_f64(_mm256_loadu_si256(b.add(4 * i) as *const __m256i));
+                let r = product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv);
+                let d = dst.add(4 * i);
+                _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
+            }
+        }
+        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+        for j in 4 * chunks..len {
+            // SAFETY: j < len.
+            unsafe {
+                let prod = m.mul(*a.add(j), *b.add(j));
+                *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
+            }
+        }
+    }
+
+    /// Product by the constant `w < p` (accumulated into `dst` when `ACC`).
+    ///
+    /// # Safety
+    /// AVX2 and FMA present; `p < 2^50`; inputs below 2^50; `w < p`; equal lengths.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn mul_scalar<const ACC: bool>(
+        p: u64,
+        dst: *mut u64,
+        a: *const u64,
+        w: u64,
+        len: usize,
+    ) {
+        let pv = _mm256_set1_pd(p as f64);
+        let (wv, w_over_p) = (
+            _mm256_set1_pd(w as f64),
+            _mm256_set1_pd(w as f64 / p as f64),
+        );
+        let chunks = len / 4;
+        for i in 0..chunks {
+            // SAFETY: 4i + 4 <= len for both buffers (which may alias).
+            unsafe {
+                let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
+                let r = product(x, wv, _mm256_mul_pd(x, w_over_p), pv);
+                let d = dst.add(4 * i);
+                _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
+            }
+        }
+        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+        for j in 4 * chunks..len {
+            // SAFETY: j < len.
+            unsafe {
+                let prod = m.mul(m.reduce(*a.add(j)), w);
+                *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(m: &Modulus, acc: Option<&[u64]>, a: &[u64], b: &[u64]) -> Vec<u64> {
+        a.iter()
+            .zip(b)
+            .enumerate()
+            .map(|(i, (&x, &y))| {
+                let p = m.value() as u128;
+                let prod = (x as u128 % p) * (y as u128 % p) % p;
+                (acc.map_or(0, |d| d[i] as u128) + prod) as u64 % m.value()
+            })
+            .collect()
+    }
+
+    proptest! {
+        // Every path (the vector one where this CPU has it) against u128 arithmetic.
+        #[test]
+        fn slice_ops_match_u128(bits in 20u32..=62, len in 0usize..70, seed: u64) {
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            let a: Vec<u64> = (0..len).map(|_| next(p)).collect();
+            let b: Vec<u64> = (0..len).map(|_| next(p)).collect();
+            let acc: Vec<u64> = (0..len).map(|_| next(p)).collect();
+            let w = m.shoup(next(p));
+            let wide: Vec<u64> = (0..len).map(|_| next(1 << 50)).collect();
+
+            let mut out = vec![0; len];
+            mul(&m, &mut out, &a, &b);
+            prop_assert_eq!(&out, &reference(&m, None, &a, &b));
+            let mut out = acc.clone();
+            mul_add(&m, &mut out, &a, &b);
+            prop_assert_eq!(&out, &reference(&m, Some(&acc), &a, &b));
+            let ws = vec![w.value; len];
+            let mut out = acc.clone();
+            mul_scalar_add(&m, &mut out, &wide, w, 1 << 50);
+            prop_assert_eq!(&out, &reference(&m, Some(&acc), &wide, &ws));
+            let mut out = vec![0; len];
+            mul_scalar(&m, &mut out, &wide, w, 1 << 50);
+            prop_assert_eq!(&out, &reference(&m, None, &wide, &ws));
+            let mut out = a.clone();
+            mul_in_place(&m, &mut out, &b);
+            prop_assert_eq!(&out, &reference(&m, None, &a, &b));
+            let mut out = a.clone();
+            mul_scalar_in_place(&m, &mut out, w);
+            prop_assert_eq!(&out, &reference(&m, None, &a, &ws));
+            // Inputs of any size on the portable path.
+            let any: Vec<u64> = (0..len).map(|_| next(u64::MAX)).collect();
+            let mut out = vec![0; len];
+            mul_scalar(&m, &mut out, &any, w, u64::MAX);
+            prop_assert_eq!(&out, &reference(&m, None, &any, &ws));
+        }
+    }
+
+    #[test]
+    fn extreme_values_on_the_vector_path() {
+        let p = crate::ntt_primes(50, 16, 1).unwrap()[0];
+        let m = Modulus::new(p).unwrap();
+        let a = vec![p - 1; 9];
+        let mut out = vec![p - 1; 9];
+        mul_add(&m, &mut out, &a, &a);
+        assert_eq!(out, reference(&m, Some(&vec![p - 1; 9]), &a, &a));
+        let big = vec![(1 << 50) - 1; 9];
+        let w = m.shoup(p - 1);
+        let mut out = vec![p - 1; 9];
+        mul_scalar_add(&m, &mut out, &big, w, 1 << 50);
+        assert_eq!(
+            out,
+            reference(&m, Some(&vec![p - 1; 9]), &big, &vec![p - 1; 9])
+        );
+    }
+}
