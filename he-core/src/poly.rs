@@ -335,7 +335,7 @@ impl RnsPoly<Ntt> {
 
     /// `self *= other` pointwise: the negacyclic product.
     pub fn mul_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, |m, a, b| slice_ops::mul_in_place(m, a, b))
+        self.zip_limbs(other, slice_ops::mul_in_place)
     }
 
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)

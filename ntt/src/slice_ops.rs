@@ -353,14 +353,11 @@ mod tests {
         let a = vec![p - 1; 9];
         let mut out = vec![p - 1; 9];
         mul_add(&m, &mut out, &a, &a);
-        assert_eq!(out, reference(&m, Some(&vec![p - 1; 9]), &a, &a));
+        assert_eq!(out, reference(&m, Some(&[p - 1; 9]), &a, &a));
         let big = vec![(1 << 50) - 1; 9];
         let w = m.shoup(p - 1);
         let mut out = vec![p - 1; 9];
         mul_scalar_add(&m, &mut out, &big, w, 1 << 50);
-        assert_eq!(
-            out,
-            reference(&m, Some(&vec![p - 1; 9]), &big, &vec![p - 1; 9])
-        );
+        assert_eq!(out, reference(&m, Some(&[p - 1; 9]), &big, &[p - 1; 9]));
     }
 }
