@@ -59,15 +59,18 @@ impl RnsPoly<Coeff> {
         let n = self.degree();
         check_galois_element(n, g)?;
         let mut out = vec![0u64; self.level() * n];
+        // 2n is a power of two: step the exponent by g and mask, no division.
+        let mask = 2 * n - 1;
         for (i, m) in self.basis().moduli()[..self.level()].iter().enumerate() {
             let (src, dst) = (self.limb(i), &mut out[i * n..(i + 1) * n]);
-            for (j, &c) in src.iter().enumerate() {
-                let e = j * g % (2 * n);
+            let mut e = 0usize;
+            for &c in src {
                 if e < n {
                     dst[e] = c;
                 } else {
                     dst[e - n] = m.neg(c);
                 }
+                e = (e + g) & mask;
             }
         }
         Ok(Self::from_raw(self.basis(), self.level(), out))

@@ -243,9 +243,13 @@ impl RnsPoly<Coeff> {
         }
         let mut data = Vec::with_capacity(level * n);
         for m in &basis.moduli()[..level] {
-            // Secret keys come through here: select by mask, not by branch.
+            // Secret keys come through here. The sign is selected by mask; the
+            // magnitude branch is never taken for keys and errors (|c| <= 21,
+            // far below p), so its outcome is the same for every secret.
+            let p = m.value();
             data.extend(coeffs.iter().map(|&c| {
-                let r = m.reduce(c.unsigned_abs());
+                let a = c.unsigned_abs();
+                let r = if a < p { a } else { m.reduce(a) };
                 let negative = (c >> 63) as u64; // all ones when c < 0
                 (m.neg(r) & negative) | (r & !negative)
             }));
