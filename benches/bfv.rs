@@ -15,6 +15,11 @@ use fhe_traits::{FheDecoder, FheDecrypter, FheEncoder, FheEncrypter};
 use hefty::core::Sampler;
 use hefty::core::bfv as hb;
 
+/// The same allocator as the `hefty` command (see src/main.rs); fhe.rs runs
+/// under it too, so the comparison stays like for like.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const OPS: [&str; 5] = ["encrypt", "mul_relin", "mul_plain", "rotate", "decrypt"];
 
 fn bench_hefty(c: &mut Criterion) {

@@ -11,6 +11,11 @@ use hefty::bench::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Pooling allocator: HE operations allocate and free buffers of hundreds of
+/// kilobytes, which glibc maps and unmaps every time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "hefty",

@@ -75,9 +75,17 @@ impl RnsNttPlan {
                 got: buf.len(),
             });
         }
-        buf.par_chunks_exact_mut(self.n)
-            .zip(self.plans.par_iter())
-            .for_each(|(limb, plan)| f(plan, limb));
+        if limbs == 1 || rayon::current_num_threads() == 1 {
+            // No one to share with: dispatching to the pool would only add two
+            // context switches per call (measured: ~10% of a BFV multiplication).
+            buf.chunks_exact_mut(self.n)
+                .zip(&self.plans)
+                .for_each(|(limb, plan)| f(plan, limb));
+        } else {
+            buf.par_chunks_exact_mut(self.n)
+                .zip(self.plans.par_iter())
+                .for_each(|(limb, plan)| f(plan, limb));
+        }
         Ok(())
     }
 
