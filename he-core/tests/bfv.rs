@@ -613,3 +613,48 @@ fn evaluators_and_keys_are_send_and_sync_and_work_across_threads() {
         );
     }
 }
+
+#[test]
+fn monomial_multiplication_matches_plaintext_and_grows_noise_by_c_only() {
+    let n = 128;
+    let t = ntt_primes(20, n, 1).unwrap()[0];
+    let params = toy(n, t, 2, 50);
+    let (sk, pk, mut rng) = keys(&params, 51);
+    let eval = Evaluator::new(&params);
+    let m: Vec<u64> = (0..n as u64).map(|i| (i * 977 + 1) % t).collect();
+    let pt = Plaintext::from_coeffs(&params, &m).unwrap();
+    let ct = pk.encrypt(&pt, &mut rng).unwrap();
+    let before = sk.noise_budget(&ct).unwrap();
+    for (c, k) in [
+        (1i64, 0usize),
+        (1, 1),
+        (-1, 5),
+        (8, 127),
+        (-16, 128),
+        (1, 200),
+        (3, 255),
+        (-1, 256),
+    ] {
+        let mut mono = vec![0u64; n];
+        let e = k % (2 * n);
+        let cm = c.rem_euclid(t as i64) as u64;
+        if e < n {
+            mono[e] = cm
+        } else {
+            mono[e - n] = (t - cm) % t
+        }
+        let got = eval.mul_monomial(&ct, c, k).unwrap();
+        assert_eq!(
+            sk.decrypt(&got).unwrap().coeffs().to_vec(),
+            negacyclic_mod_t(&m, &mono, t),
+            "c={c} k={k}"
+        );
+        let after = sk.noise_budget(&got).unwrap();
+        let allowed = (c.unsigned_abs() as f64).log2() + 1.0;
+        assert!(
+            before - after <= allowed,
+            "c={c} k={k}: spent {:.2} bits, allowed {allowed:.2}",
+            before - after
+        );
+    }
+}

@@ -294,3 +294,21 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    #[test]
+    fn monomial_multiplication_is_a_signed_negacyclic_shift(log_n in 1u32..=7, k in 0usize..400, seed: [u8; 32]) {
+        let n = 1usize << log_n;
+        let b = basis(n, 40, 2);
+        let x = random_poly(&mut Sampler::from_seed(seed), &b, 2);
+        // Reference: multiply by the polynomial x^(k mod 2n) with the NTT.
+        let mut mono = vec![0i64; n];
+        let e = k % (2 * n);
+        if e < n { mono[e] = 1 } else { mono[e - n] = -1 }
+        let mut want = x.clone().into_ntt();
+        want.mul_assign(&RnsPoly::from_i64(&b, 2, &mono).unwrap().into_ntt()).unwrap();
+        prop_assert_eq!(x.mul_monomial(k), want.into_coeff());
+    }
+}

@@ -142,6 +142,27 @@ impl Evaluator {
         })
     }
 
+    /// `a · (c·x^k)`: multiplication by a monomial plaintext in O(n), without
+    /// NTTs — a negacyclic shift of every polynomial, then the small scalar
+    /// `c` (skipped when `c = ±1`). This is how Faster CryptoNets multiplies by
+    /// power-of-two weights under the base-2 integer encoder (`±2^k ↦ ±x^k`).
+    /// Noise grows by the factor `|c|` only.
+    pub fn mul_monomial(&self, a: &Ciphertext, c: i64, k: usize) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        let t = self.params.plaintext_modulus();
+        let mut out = Ciphertext {
+            params: Arc::clone(&self.params),
+            polys: a.polys.iter().map(|p| p.mul_monomial(k)).collect(),
+            seed: None,
+        };
+        match c {
+            1 => {}
+            -1 => out.polys.iter_mut().for_each(RnsPoly::neg_assign),
+            _ => out = self.mul_scalar(&out, c.rem_euclid(t as i64) as u64)?,
+        }
+        Ok(out)
+    }
+
     /// `a · c` for an integer `c` (taken mod t, lifted to `(-t/2, t/2]`).
     pub fn mul_scalar(&self, a: &Ciphertext, c: u64) -> Result<Ciphertext, Error> {
         self.check(a)?;
