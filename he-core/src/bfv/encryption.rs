@@ -16,16 +16,8 @@ fn scaled_message_plus_error(
     error: &[i64],
     level: usize,
 ) -> Result<RnsPoly<Coeff>, Error> {
-    let basis = params.ciphertext_basis();
-    let mut poly = RnsPoly::<Coeff>::from_i64(basis, level, error)?;
-    let mut scaled = RnsPoly::<Coeff>::zero(basis, level)?;
-    scaled.set_limbs(|i, m, limb| {
-        let delta = m.shoup(params.level_constants(level).delta[i]);
-        for (x, &c) in limb.iter_mut().zip(pt.coeffs()) {
-            *x = m.mul_shoup(c, delta);
-        }
-    });
-    poly.add_assign(&scaled)?;
+    let mut poly = RnsPoly::<Coeff>::from_i64(params.ciphertext_basis(), level, error)?;
+    poly.add_assign(&pt.scaled(level)?)?;
     Ok(poly)
 }
 

@@ -90,15 +90,7 @@ impl Evaluator {
     /// `Δ·m` at the ciphertext's level, without noise.
     fn scaled(&self, pt: &Plaintext, level: usize) -> Result<RnsPoly<Coeff>, Error> {
         check_same_params(&self.params, pt.params())?;
-        let mut poly = RnsPoly::<Coeff>::zero(self.params.ciphertext_basis(), level)?;
-        let delta = &self.params.level_constants(level).delta;
-        poly.set_limbs(|i, m, limb| {
-            let d = m.shoup(delta[i]);
-            limb.iter_mut()
-                .zip(pt.coeffs())
-                .for_each(|(x, &c)| *x = m.mul_shoup(c, d));
-        });
-        Ok(poly)
+        pt.scaled(level)
     }
 
     /// `a + pt`.

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::Error;
 use crate::bfv::BfvParameters;
+use crate::{Coeff, Error, RnsPoly};
 
 /// A plaintext polynomial of `Z_t[x]/(x^n + 1)`, coefficients in `[0, t)`.
 #[derive(Debug, Clone)]
@@ -70,6 +70,20 @@ impl Plaintext {
     /// The parameters it belongs to.
     pub fn params(&self) -> &Arc<BfvParameters> {
         &self.params
+    }
+
+    /// `Δ·m` at `level` in coefficient form, `Δ = floor(Q_ℓ/t)`: the plaintext
+    /// as it sits inside a ciphertext (without noise).
+    pub(crate) fn scaled(&self, level: usize) -> Result<RnsPoly<Coeff>, Error> {
+        let mut poly = RnsPoly::<Coeff>::zero(self.params.ciphertext_basis(), level)?;
+        let delta = &self.params.level_constants(level).delta;
+        poly.set_limbs(|i, m, limb| {
+            let d = m.shoup(delta[i]);
+            limb.iter_mut()
+                .zip(&self.coeffs)
+                .for_each(|(x, &c)| *x = m.mul_shoup(c, d));
+        });
+        Ok(poly)
     }
 
     /// The coefficients lifted to `(-t/2, t/2]`: the smallest representatives,
