@@ -80,13 +80,15 @@ impl BaseConverter {
             .zip(input.chunks_exact(n))
             .zip(self.from.iter().zip(&self.q_hat_inv))
         {
-            slice_ops::mul_scalar(m, dst, limb, w, m.value());
+            slice_ops::mul_scalar(m, dst, limb, w, m.value())
+                .expect("limbs of one ring have equal lengths");
         }
         let mut out = vec![0u64; self.to.len() * n];
         for ((dst, p), weights) in out.chunks_exact_mut(n).zip(&self.to).zip(&self.q_hat_mod_p) {
             // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
             for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(&self.from) {
-                slice_ops::mul_scalar_add(p, dst, vi, w, m.value());
+                slice_ops::mul_scalar_add(p, dst, vi, w, m.value())
+                    .expect("limbs of one ring have equal lengths");
             }
         }
         out

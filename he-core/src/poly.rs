@@ -372,7 +372,9 @@ impl RnsPoly<Ntt> {
 
     /// `self *= other` pointwise: the negacyclic product.
     pub fn mul_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, slice_ops::mul_in_place)
+        self.zip_limbs(other, |m, a, b| {
+            slice_ops::mul_in_place(m, a, b).expect("limbs of one ring have equal lengths")
+        })
     }
 
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
@@ -388,7 +390,8 @@ impl RnsPoly<Ntt> {
                 &mut self.data[range.clone()],
                 &a.data[range.clone()],
                 &b.data[range],
-            );
+            )
+            .expect("limbs of one ring have equal lengths");
         }
     }
 

@@ -80,24 +80,29 @@ impl Sampler {
 
     /// `n` coefficients from the centred binomial distribution with parameter
     /// `eta`: `popcount(a) - popcount(b)` for two `eta`-bit random words.
-    pub fn centered_binomial(&mut self, n: usize, eta: u32) -> Vec<i64> {
-        assert!((1..=32).contains(&eta), "eta must be 1..=32");
+    pub fn centered_binomial(&mut self, n: usize, eta: u32) -> Result<Vec<i64>, Error> {
+        if !(1..=32).contains(&eta) {
+            return Err(Error::InvalidParameters(format!(
+                "centred binomial parameter eta = {eta} must be 1..=32"
+            )));
+        }
         let mask = if eta == 32 {
             u32::MAX
         } else {
             (1u32 << eta) - 1
         };
-        (0..n)
+        Ok((0..n)
             .map(|_| {
                 let a = self.rng.next_u32() & mask;
                 let b = self.rng.next_u32() & mask;
                 a.count_ones() as i64 - b.count_ones() as i64
             })
-            .collect()
+            .collect())
     }
 
     /// `n` error coefficients (centred binomial, η = [`ERROR_ETA`], σ ≈ 3.24).
     pub fn error(&mut self, n: usize) -> Vec<i64> {
         self.centered_binomial(n, ERROR_ETA)
+            .expect("ERROR_ETA is within 1..=32")
     }
 }

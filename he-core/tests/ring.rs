@@ -199,6 +199,20 @@ fn samplers_have_the_right_distributions() {
             "limb {i}: normalised mean {mean}"
         );
     }
+    assert!(matches!(
+        s.centered_binomial(4, 0),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        s.centered_binomial(4, 33),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(
+        s.centered_binomial(4, 32)
+            .unwrap()
+            .iter()
+            .all(|x| x.abs() <= 32)
+    );
     // Seeds are reproducible; OS-seeded samplers differ.
     assert_eq!(
         Sampler::from_seed([9; 32]).ternary(64),

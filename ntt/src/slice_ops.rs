@@ -5,8 +5,21 @@
 //! the products run four at a time in exact `f64` arithmetic, as in the NTT
 //! kernel ([`crate::NttPath::Avx2Fma`]); otherwise portable Barrett/Shoup code
 //! runs. Both give identical results (every output is fully reduced).
+//!
+//! Slices of different lengths are an error ([`Error::WrongLength`]). The
+//! value preconditions (inputs below `p`, or below the stated `input_bound`)
+//! are the caller's: violating them gives unspecified values, never undefined
+//! behaviour or a panic.
 
-use crate::{Modulus, ShoupConst};
+use crate::{Error, Modulus, ShoupConst};
+
+/// Fails with [`Error::WrongLength`] unless every length equals `expected`.
+fn same_len(expected: usize, others: &[usize]) -> Result<(), Error> {
+    match others.iter().find(|&&l| l != expected) {
+        Some(&got) => Err(Error::WrongLength { expected, got }),
+        None => Ok(()),
+    }
+}
 
 /// Largest modulus (exclusive) and input bound of the vector path.
 const VECTOR_BOUND: u64 = 1 << 50;
@@ -33,19 +46,16 @@ fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
 /// use hefty_ntt::{Modulus, slice_ops};
 /// let m = Modulus::new(97)?;
 /// let mut out = [0u64; 3];
-/// slice_ops::mul(&m, &mut out, &[2, 50, 96], &[3, 2, 96]);
+/// slice_ops::mul(&m, &mut out, &[2, 50, 96], &[3, 2, 96])?;
 /// assert_eq!(out, [6, 3, 1]);
 /// # Ok::<(), hefty_ntt::Error>(())
 /// ```
-pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
-    assert!(
-        dst.len() == a.len() && a.len() == b.len(),
-        "slices of equal length"
-    );
+pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
+    same_len(dst.len(), &[a.len(), b.len()])?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         // SAFETY: AVX2 and FMA detected, p < 2^50 and inputs below p.
-        return unsafe {
+        unsafe {
             fma::mul::<false>(
                 m.value(),
                 dst.as_mut_ptr(),
@@ -54,24 +64,28 @@ pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
                 dst.len(),
             )
         };
+        return Ok(());
     }
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
         *d = m.mul(x, y);
     }
+    Ok(())
 }
 
 /// `dst[i] = dst[i] · b[i] mod p` for `dst[i], b[i] < p`.
-pub fn mul_in_place(m: &Modulus, dst: &mut [u64], b: &[u64]) {
-    assert_eq!(dst.len(), b.len(), "slices of equal length");
+pub fn mul_in_place(m: &Modulus, dst: &mut [u64], b: &[u64]) -> Result<(), Error> {
+    same_len(dst.len(), &[b.len()])?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         let p = dst.as_mut_ptr();
         // SAFETY: as in `mul`; the kernel loads each vector before storing it.
-        return unsafe { fma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
+        unsafe { fma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
+        return Ok(());
     }
     for (d, &y) in dst.iter_mut().zip(b) {
         *d = m.mul(*d, y);
     }
+    Ok(())
 }
 
 /// `dst[i] = dst[i] · w mod p` for `dst[i] < p`.
@@ -80,7 +94,8 @@ pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
     if vector_ok(m, m.value()) {
         let p = dst.as_mut_ptr();
         // SAFETY: as in `mul_scalar_add`; inputs below p; loads precede stores.
-        return unsafe { fma::mul_scalar::<false>(m.value(), p, p, w.value, dst.len()) };
+        unsafe { fma::mul_scalar::<false>(m.value(), p, p, w.value, dst.len()) };
+        return;
     }
     for d in dst.iter_mut() {
         *d = m.mul_shoup(*d, w);
@@ -88,15 +103,12 @@ pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
 }
 
 /// `dst[i] = (dst[i] + a[i] · b[i]) mod p` for `dst[i], a[i], b[i] < p`.
-pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
-    assert!(
-        dst.len() == a.len() && a.len() == b.len(),
-        "slices of equal length"
-    );
+pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
+    same_len(dst.len(), &[a.len(), b.len()])?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         // SAFETY: as in `mul`.
-        return unsafe {
+        unsafe {
             fma::mul::<true>(
                 m.value(),
                 dst.as_mut_ptr(),
@@ -105,41 +117,59 @@ pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) {
                 dst.len(),
             )
         };
+        return Ok(());
     }
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
         *d = m.add(*d, m.mul(x, y));
     }
+    Ok(())
 }
 
 /// `dst[i] = (dst[i] + a[i] · w) mod p` for `dst[i] < p` and `a[i] < input_bound`
 /// (any `u64` on the portable path; the vector path needs `input_bound <= 2^50`).
-pub fn mul_scalar_add(m: &Modulus, dst: &mut [u64], a: &[u64], w: ShoupConst, input_bound: u64) {
-    assert_eq!(dst.len(), a.len(), "slices of equal length");
+pub fn mul_scalar_add(
+    m: &Modulus,
+    dst: &mut [u64],
+    a: &[u64],
+    w: ShoupConst,
+    input_bound: u64,
+) -> Result<(), Error> {
+    same_len(dst.len(), &[a.len()])?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, input_bound) {
         // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, w < p.
-        return unsafe {
+        unsafe {
             fma::mul_scalar::<true>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
         };
+        return Ok(());
     }
     for (d, &x) in dst.iter_mut().zip(a) {
         *d = m.add(*d, m.mul_shoup(x, w));
     }
+    Ok(())
 }
 
 /// `dst[i] = a[i] · w mod p` for `a[i] < input_bound` (see [`mul_scalar_add`]).
-pub fn mul_scalar(m: &Modulus, dst: &mut [u64], a: &[u64], w: ShoupConst, input_bound: u64) {
-    assert_eq!(dst.len(), a.len(), "slices of equal length");
+pub fn mul_scalar(
+    m: &Modulus,
+    dst: &mut [u64],
+    a: &[u64],
+    w: ShoupConst,
+    input_bound: u64,
+) -> Result<(), Error> {
+    same_len(dst.len(), &[a.len()])?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, input_bound) {
         // SAFETY: as in `mul_scalar_add`.
-        return unsafe {
+        unsafe {
             fma::mul_scalar::<false>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
         };
+        return Ok(());
     }
     for (d, &x) in dst.iter_mut().zip(a) {
         *d = m.mul_shoup(x, w);
     }
+    Ok(())
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -320,20 +350,20 @@ mod tests {
             let wide: Vec<u64> = (0..len).map(|_| next(1 << 50)).collect();
 
             let mut out = vec![0; len];
-            mul(&m, &mut out, &a, &b);
+            mul(&m, &mut out, &a, &b).unwrap();
             prop_assert_eq!(&out, &reference(&m, None, &a, &b));
             let mut out = acc.clone();
-            mul_add(&m, &mut out, &a, &b);
+            mul_add(&m, &mut out, &a, &b).unwrap();
             prop_assert_eq!(&out, &reference(&m, Some(&acc), &a, &b));
             let ws = vec![w.value; len];
             let mut out = acc.clone();
-            mul_scalar_add(&m, &mut out, &wide, w, 1 << 50);
+            mul_scalar_add(&m, &mut out, &wide, w, 1 << 50).unwrap();
             prop_assert_eq!(&out, &reference(&m, Some(&acc), &wide, &ws));
             let mut out = vec![0; len];
-            mul_scalar(&m, &mut out, &wide, w, 1 << 50);
+            mul_scalar(&m, &mut out, &wide, w, 1 << 50).unwrap();
             prop_assert_eq!(&out, &reference(&m, None, &wide, &ws));
             let mut out = a.clone();
-            mul_in_place(&m, &mut out, &b);
+            mul_in_place(&m, &mut out, &b).unwrap();
             prop_assert_eq!(&out, &reference(&m, None, &a, &b));
             let mut out = a.clone();
             mul_scalar_in_place(&m, &mut out, w);
@@ -341,9 +371,26 @@ mod tests {
             // Inputs of any size on the portable path.
             let any: Vec<u64> = (0..len).map(|_| next(u64::MAX)).collect();
             let mut out = vec![0; len];
-            mul_scalar(&m, &mut out, &any, w, u64::MAX);
+            mul_scalar(&m, &mut out, &any, w, u64::MAX).unwrap();
             prop_assert_eq!(&out, &reference(&m, None, &any, &ws));
         }
+    }
+
+    #[test]
+    fn mismatched_lengths_are_errors() {
+        let m = Modulus::new(97).unwrap();
+        let w = m.shoup(3);
+        let mut out = vec![0u64; 3];
+        let err = Error::WrongLength {
+            expected: 3,
+            got: 2,
+        };
+        assert_eq!(mul(&m, &mut out, &[1, 2], &[1, 2, 3]), Err(err.clone()));
+        assert_eq!(mul_add(&m, &mut out, &[1, 2, 3], &[1, 2]), Err(err.clone()));
+        assert_eq!(mul_in_place(&m, &mut out, &[1, 2]), Err(err.clone()));
+        assert_eq!(mul_scalar(&m, &mut out, &[1, 2], w, 97), Err(err.clone()));
+        assert_eq!(mul_scalar_add(&m, &mut out, &[1, 2], w, 97), Err(err));
+        assert_eq!(out, vec![0; 3], "nothing written on error");
     }
 
     #[test]
@@ -352,12 +399,12 @@ mod tests {
         let m = Modulus::new(p).unwrap();
         let a = vec![p - 1; 9];
         let mut out = vec![p - 1; 9];
-        mul_add(&m, &mut out, &a, &a);
+        mul_add(&m, &mut out, &a, &a).unwrap();
         assert_eq!(out, reference(&m, Some(&[p - 1; 9]), &a, &a));
         let big = vec![(1 << 50) - 1; 9];
         let w = m.shoup(p - 1);
         let mut out = vec![p - 1; 9];
-        mul_scalar_add(&m, &mut out, &big, w, 1 << 50);
+        mul_scalar_add(&m, &mut out, &big, w, 1 << 50).unwrap();
         assert_eq!(out, reference(&m, Some(&[p - 1; 9]), &big, &[p - 1; 9]));
     }
 }

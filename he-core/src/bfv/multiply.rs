@@ -87,7 +87,8 @@ impl ExactLift {
             .zip(input.chunks_exact(n))
             .zip(self.from.iter().zip(&self.a_hat_inv))
         {
-            slice_ops::mul_scalar(m, dst, limb, w, m.value());
+            slice_ops::mul_scalar(m, dst, limb, w, m.value())
+                .expect("limbs of one ring have equal lengths");
         }
         let v: Vec<u64> = (0..n)
             .map(|c| {
@@ -102,10 +103,12 @@ impl ExactLift {
         let mut out = vec![0u64; self.to.len() * n];
         for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
             for ((yi, &w), m) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]).zip(&self.from) {
-                slice_ops::mul_scalar_add(b, dst, yi, w, m.value());
+                slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
+                    .expect("limbs of one ring have equal lengths");
             }
             // - v·A mod b_j, as + v·(-A mod b_j).
-            slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound);
+            slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound)
+                .expect("limbs of one ring have equal lengths");
         }
         out
     }
@@ -235,9 +238,11 @@ impl MulContext {
                 *d = rj.reduce(x);
             }
             for (i, q) in q_moduli.iter().enumerate() {
-                slice_ops::mul_scalar_add(rj, dst, eq.limb(i), self.omega[j][i], q.value());
+                slice_ops::mul_scalar_add(rj, dst, eq.limb(i), self.omega[j][i], q.value())
+                    .expect("limbs of one ring have equal lengths");
             }
-            slice_ops::mul_scalar_add(rj, dst, er.limb(j), self.c_r[j], rj.value());
+            slice_ops::mul_scalar_add(rj, dst, er.limb(j), self.c_r[j], rj.value())
+                .expect("limbs of one ring have equal lengths");
         }
         out
     }
