@@ -5,7 +5,7 @@
 //! coefficient form `σ_g` moves coefficient `i` to `i·g mod 2n` with a sign
 //! flip past `n`; in NTT form it is a pure permutation of the evaluations.
 
-use crate::{Coeff, Error, Ntt, RnsPoly};
+use crate::{Coeff, Error, Ntt, RnsPoly, buffer_pool};
 
 /// Fails unless `g` is odd and below `2n`.
 pub fn check_galois_element(n: usize, g: usize) -> Result<(), Error> {
@@ -58,7 +58,7 @@ impl RnsPoly<Coeff> {
     pub fn automorphism(&self, g: usize) -> Result<Self, Error> {
         let n = self.degree();
         check_galois_element(n, g)?;
-        let mut out = vec![0u64; self.level() * n];
+        let mut out = buffer_pool::take_zeroed(self.level() * n);
         // 2n is a power of two: step the exponent by g and mask, no division.
         let mask = 2 * n - 1;
         for (i, m) in self.basis().moduli()[..self.level()].iter().enumerate() {
@@ -87,7 +87,7 @@ impl RnsPoly<Ntt> {
     /// Applies a precomputed [`ntt_galois_permutation`] to every limb.
     pub fn permute(&self, perm: &[usize]) -> Self {
         let n = self.degree();
-        let mut out = Vec::with_capacity(self.level() * n);
+        let mut out = buffer_pool::take_empty(self.level() * n);
         for i in 0..self.level() {
             let limb = self.limb(i);
             out.extend(perm.iter().map(|&k| limb[k]));

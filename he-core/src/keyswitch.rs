@@ -191,7 +191,7 @@ impl KeySwitcher {
             let digit = &d.as_slice()[range.start * n..range.end * n];
             let converted = conv.convert(digit, n);
             // Reassemble Q_ℓ: the digit's own residues, the converted ones elsewhere.
-            let mut ext_q = Vec::with_capacity(level * n);
+            let mut ext_q = crate::buffer_pool::take_empty(level * n);
             let mut others = converted.chunks_exact(n);
             for i in 0..level {
                 if range.contains(&i) {
@@ -203,6 +203,7 @@ impl KeySwitcher {
                 }
             }
             let ext_p: Vec<u64> = others.flatten().copied().collect();
+            crate::buffer_pool::give(converted);
             let ext_q = RnsPoly::<Coeff>::from_raw(&self.q, level, ext_q).into_ntt();
             let ext_p = RnsPoly::<Coeff>::from_raw(&self.p, kp, ext_p).into_ntt();
             let digit_key = &key.digits[j];
@@ -229,6 +230,7 @@ impl KeySwitcher {
                 *x = m.mul_shoup(m.sub(*x, y), p_inv);
             }
         });
+        crate::buffer_pool::give(correction);
         out
     }
 }

@@ -13,6 +13,7 @@
 mod base_conv;
 mod basis;
 pub mod bfv;
+mod buffer_pool;
 mod error;
 mod form;
 mod galois;

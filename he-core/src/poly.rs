@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hefty_ntt::slice_ops;
 use num_bigint::{BigInt, BigUint, Sign};
 
-use crate::{Coeff, Error, Form, Ntt, RnsBasis};
+use crate::{Coeff, Error, Form, Ntt, RnsBasis, buffer_pool};
 
 /// An element of `Z_Q[x]/(x^n + 1)` in RNS form: limb `i` (modulo prime `i`
 /// of the basis) holds coefficients or evaluations `i*n .. (i+1)*n` of one
@@ -29,12 +29,31 @@ use crate::{Coeff, Error, Form, Ntt, RnsBasis};
 /// assert_eq!(a.into_coeff().to_centered()[0], (-1).into());
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RnsPoly<F: Form> {
     basis: Arc<RnsBasis>,
     level: usize,
     data: Vec<u64>,
     form: PhantomData<F>,
+}
+
+impl<F: Form> Clone for RnsPoly<F> {
+    fn clone(&self) -> Self {
+        let mut data = buffer_pool::take_empty(self.data.len());
+        data.extend_from_slice(&self.data);
+        Self {
+            basis: Arc::clone(&self.basis),
+            level: self.level,
+            data,
+            form: PhantomData,
+        }
+    }
+}
+
+impl<F: Form> Drop for RnsPoly<F> {
+    fn drop(&mut self) {
+        buffer_pool::give(std::mem::take(&mut self.data));
+    }
 }
 
 impl<F: Form> PartialEq for RnsPoly<F> {
@@ -54,7 +73,7 @@ impl<F: Form> RnsPoly<F> {
         Ok(Self::from_raw(
             basis,
             level,
-            vec![0; level * basis.degree()],
+            buffer_pool::take_zeroed(level * basis.degree()),
         ))
     }
 
@@ -220,7 +239,7 @@ impl RnsPoly<Coeff> {
         let (shift, flip_all) = if k >= n { (k - n, true) } else { (k, false) };
         // Written in order with `extend` (no zero-filled buffer first): the
         // operation is memory-bound, so one pass less is a third faster.
-        let mut data = Vec::with_capacity(self.data.len());
+        let mut data = buffer_pool::take_empty(self.data.len());
         for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
             let p = m.value();
             // Output [0, shift) comes from the wrapped tail, [shift, n) from the head.
@@ -274,7 +293,7 @@ impl RnsPoly<Coeff> {
                 got: coeffs.len(),
             });
         }
-        let mut data = Vec::with_capacity(level * n);
+        let mut data = buffer_pool::take_empty(level * n);
         for m in &basis.moduli()[..level] {
             // Secret keys come through here. The sign is selected by mask; the
             // magnitude branch is never taken for keys and errors (|c| <= 21,
@@ -346,10 +365,12 @@ impl RnsPoly<Coeff> {
             .ntt()
             .forward(&mut self.data)
             .expect("buffer holds `level` whole limbs");
+        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
+        let data = std::mem::take(&mut self.data);
         RnsPoly {
-            basis: self.basis,
+            basis: Arc::clone(&self.basis),
             level: self.level,
-            data: self.data,
+            data,
             form: PhantomData,
         }
     }
@@ -362,10 +383,12 @@ impl RnsPoly<Ntt> {
             .ntt()
             .inverse(&mut self.data)
             .expect("buffer holds `level` whole limbs");
+        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
+        let data = std::mem::take(&mut self.data);
         RnsPoly {
-            basis: self.basis,
+            basis: Arc::clone(&self.basis),
             level: self.level,
-            data: self.data,
+            data,
             form: PhantomData,
         }
     }

@@ -81,7 +81,7 @@ impl ExactLift {
 
     /// Lifts a limb-major buffer (`from.len()` limbs of `n`) to `to.len()` limbs.
     pub fn lift(&self, input: &[u64], n: usize) -> Vec<u64> {
-        let mut y = vec![0u64; input.len()];
+        let mut y = crate::buffer_pool::take_zeroed(input.len());
         for ((dst, limb), (m, &w)) in y
             .chunks_exact_mut(n)
             .zip(input.chunks_exact(n))
@@ -100,7 +100,7 @@ impl ExactLift {
             })
             .collect();
         let v_bound = self.from.len() as u64 + 1;
-        let mut out = vec![0u64; self.to.len() * n];
+        let mut out = crate::buffer_pool::take_zeroed(self.to.len() * n);
         for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
             for ((yi, &w), m) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]).zip(&self.from) {
                 slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
@@ -110,6 +110,7 @@ impl ExactLift {
             slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound)
                 .expect("limbs of one ring have equal lengths");
         }
+        crate::buffer_pool::give(y);
         out
     }
 }
@@ -208,7 +209,9 @@ impl MulContext {
             .map(|(eq, er)| {
                 let (eq, er) = (eq.into_coeff(), er.into_coeff());
                 let y_r = self.scale_round(&eq, &er, n);
-                RnsPoly::from_raw(q_basis, level, self.r_to_q.lift(&y_r, n))
+                let lifted = self.r_to_q.lift(&y_r, n);
+                crate::buffer_pool::give(y_r);
+                RnsPoly::from_raw(q_basis, level, lifted)
             })
             .collect()
     }
@@ -226,7 +229,7 @@ impl MulContext {
                 acc.round() as u64
             })
             .collect();
-        let mut out = vec![0u64; self.r.len() * n];
+        let mut out = crate::buffer_pool::take_zeroed(self.r.len() * n);
         for (j, (rj, dst)) in self
             .r
             .moduli()
