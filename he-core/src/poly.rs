@@ -202,6 +202,18 @@ impl<F: Form> RnsPoly<F> {
         }
     }
 
+    /// The same buffer as a polynomial of form `G` (after the caller transformed it).
+    fn reinterpret<G: Form>(mut self) -> RnsPoly<G> {
+        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
+        let data = std::mem::take(&mut self.data);
+        RnsPoly {
+            basis: Arc::clone(&self.basis),
+            level: self.level,
+            data,
+            form: PhantomData,
+        }
+    }
+
     /// Overwrites the buffer with zeros (for secret material being dropped).
     pub(crate) fn zeroize_data(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.data);
@@ -365,14 +377,7 @@ impl RnsPoly<Coeff> {
             .ntt()
             .forward(&mut self.data)
             .expect("buffer holds `level` whole limbs");
-        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
-        let data = std::mem::take(&mut self.data);
-        RnsPoly {
-            basis: Arc::clone(&self.basis),
-            level: self.level,
-            data,
-            form: PhantomData,
-        }
+        self.reinterpret()
     }
 }
 
@@ -383,14 +388,7 @@ impl RnsPoly<Ntt> {
             .ntt()
             .inverse(&mut self.data)
             .expect("buffer holds `level` whole limbs");
-        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
-        let data = std::mem::take(&mut self.data);
-        RnsPoly {
-            basis: Arc::clone(&self.basis),
-            level: self.level,
-            data,
-            form: PhantomData,
-        }
+        self.reinterpret()
     }
 
     /// `self *= other` pointwise: the negacyclic product.
