@@ -16,7 +16,7 @@ use std::sync::Arc;
 use hefty_ntt::{Modulus, ShoupConst};
 use num_bigint::BigUint;
 
-use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler};
+use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
 
 /// One digit of a switching key: its parts modulo Q (full) and modulo P.
 #[derive(Debug, Clone)]
@@ -186,7 +186,10 @@ impl KeySwitcher {
             RnsPoly::<Ntt>::zero(&self.p, kp)?,
             RnsPoly::<Ntt>::zero(&self.p, kp)?,
         ];
-        for (j, conv) in self.mod_up[level - 1].iter().enumerate() {
+        // ModUp of each digit is independent work; the accumulation is not.
+        let digits: Vec<usize> = (0..self.mod_up[level - 1].len()).collect();
+        let extended = parallel::map(&digits, |&j| {
+            let conv = &self.mod_up[level - 1][j];
             let range = j * self.alpha..((j + 1) * self.alpha).min(level);
             let digit = &d.as_slice()[range.start * n..range.end * n];
             let converted = conv.convert(digit, n);
@@ -204,17 +207,23 @@ impl KeySwitcher {
             }
             let ext_p: Vec<u64> = others.flatten().copied().collect();
             crate::buffer_pool::give(converted);
-            let ext_q = RnsPoly::<Coeff>::from_raw(&self.q, level, ext_q).into_ntt();
-            let ext_p = RnsPoly::<Coeff>::from_raw(&self.p, kp, ext_p).into_ntt();
-            let digit_key = &key.digits[j];
-            acc_q[0].mul_add_prefix(&ext_q, &digit_key.b_q);
-            acc_q[1].mul_add_prefix(&ext_q, &digit_key.a_q);
-            acc_p[0].mul_add_prefix(&ext_p, &digit_key.b_p);
-            acc_p[1].mul_add_prefix(&ext_p, &digit_key.a_p);
+            (
+                RnsPoly::<Coeff>::from_raw(&self.q, level, ext_q).into_ntt(),
+                RnsPoly::<Coeff>::from_raw(&self.p, kp, ext_p).into_ntt(),
+            )
+        });
+        for ((ext_q, ext_p), digit_key) in extended.iter().zip(&key.digits) {
+            acc_q[0].mul_add_prefix(ext_q, &digit_key.b_q);
+            acc_q[1].mul_add_prefix(ext_q, &digit_key.a_q);
+            acc_p[0].mul_add_prefix(ext_p, &digit_key.b_p);
+            acc_p[1].mul_add_prefix(ext_p, &digit_key.a_p);
         }
         let [q0, q1] = acc_q;
         let [p0, p1] = acc_p;
-        Ok((self.mod_down(q0, p0, level), self.mod_down(q1, p1, level)))
+        Ok(parallel::join(
+            || self.mod_down(q0, p0, level),
+            || self.mod_down(q1, p1, level),
+        ))
     }
 
     /// `round(u / P)` at level `ℓ` from `u`'s parts modulo `Q_ℓ` and `P`.

@@ -18,6 +18,7 @@ mod error;
 mod form;
 mod galois;
 mod keyswitch;
+mod parallel;
 mod poly;
 mod sampling;
 mod security;

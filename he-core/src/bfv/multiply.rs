@@ -15,7 +15,7 @@ use num_bigint::BigUint;
 use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 
 use crate::bfv::fixed_point::{FixedAcc, fraction_128};
-use crate::{Coeff, Ntt, RnsBasis, RnsPoly};
+use crate::{Coeff, Ntt, RnsBasis, RnsPoly, parallel};
 
 fn small(x: &BigUint) -> u64 {
     x.to_u64_digits().first().copied().unwrap_or(0)
@@ -178,17 +178,14 @@ impl MulContext {
     pub fn multiply(&self, a: &[RnsPoly<Coeff>], b: &[RnsPoly<Coeff>]) -> Vec<RnsPoly<Coeff>> {
         let q_basis = a[0].basis();
         let (level, n, kr) = (a[0].level(), a[0].degree(), self.r.len());
-        let extend = |polys: &[RnsPoly<Coeff>]| -> Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)> {
-            polys
-                .iter()
-                .map(|p| {
-                    let in_r =
-                        RnsPoly::<Coeff>::from_raw(&self.r, kr, self.q_to_r.lift(p.as_slice(), n));
-                    (p.clone().into_ntt(), in_r.into_ntt())
-                })
-                .collect()
-        };
-        let (ea, eb) = (extend(a), extend(b));
+        // Each input polynomial's extension to Q ∪ R is independent work.
+        let inputs: Vec<&RnsPoly<Coeff>> = a.iter().chain(b).collect();
+        let mut extended = parallel::map(&inputs, |p| {
+            let in_r = RnsPoly::<Coeff>::from_raw(&self.r, kr, self.q_to_r.lift(p.as_slice(), n));
+            ((*p).clone().into_ntt(), in_r.into_ntt())
+        });
+        let eb = extended.split_off(a.len());
+        let ea = extended;
         let out_len = a.len() + b.len() - 1;
         let mut tensor: Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)> = (0..out_len)
             .map(|_| {
@@ -204,16 +201,13 @@ impl MulContext {
                 tensor[i + j].1.mul_add_prefix(ar, br);
             }
         }
-        tensor
-            .into_iter()
-            .map(|(eq, er)| {
-                let (eq, er) = (eq.into_coeff(), er.into_coeff());
-                let y_r = self.scale_round(&eq, &er, n);
-                let lifted = self.r_to_q.lift(&y_r, n);
-                crate::buffer_pool::give(y_r);
-                RnsPoly::from_raw(q_basis, level, lifted)
-            })
-            .collect()
+        parallel::map_owned(tensor, |(eq, er)| {
+            let (eq, er) = (eq.into_coeff(), er.into_coeff());
+            let y_r = self.scale_round(&eq, &er, n);
+            let lifted = self.r_to_q.lift(&y_r, n);
+            crate::buffer_pool::give(y_r);
+            RnsPoly::from_raw(q_basis, level, lifted)
+        })
     }
 
     /// `round(t·e/Q) mod r_j` for `e` given modulo `Q ∪ R`.
