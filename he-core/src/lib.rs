@@ -7,8 +7,10 @@
 //!   with their form ([`Coeff`] / [`Ntt`]) as a type and their level tracked.
 //! - Galois automorphisms in both forms, fast base conversion
 //!   ([`BaseConverter`]), and sampling from a CSPRNG ([`Sampler`]).
+//! - [`KeySwitcher`]: hybrid key switching shared by every scheme.
+//! - [`bfv`]: the BFV scheme. [`HopCounter`]: counts of homomorphic operations.
 //!
-//! Keys, key switching, BFV and CKKS are built on these next.
+//! CKKS is built on these next.
 
 mod base_conv;
 mod basis;
@@ -17,6 +19,7 @@ mod buffer_pool;
 mod error;
 mod form;
 mod galois;
+mod hops;
 mod keyswitch;
 mod parallel;
 mod poly;
@@ -29,6 +32,7 @@ pub use error::Error;
 pub use form::{Coeff, Form, Ntt};
 pub use galois::{check_galois_element, ntt_galois_permutation, rotation_galois_element};
 pub use hefty_ntt as ntt;
+pub use hops::{Hop, HopCounter, HopCounts, HopScope, HopTable};
 pub use keyswitch::{KeySwitcher, SwitchingKey};
 pub use poly::RnsPoly;
 pub use sampling::Sampler;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::bfv::ciphertext::check_same_params;
 use crate::bfv::{BfvParameters, Ciphertext, GaloisKeys, Plaintext, RelinearizationKey};
-use crate::{Coeff, Error, RnsPoly, rotation_galois_element};
+use crate::{Coeff, Error, Hop, HopCounter, RnsPoly, rotation_galois_element};
 
 /// Evaluates operations on ciphertexts of one parameter set. Cheap to build,
 /// `Send + Sync`: share one across threads.
@@ -27,6 +27,7 @@ use crate::{Coeff, Error, RnsPoly, rotation_galois_element};
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     params: Arc<BfvParameters>,
+    hops: Option<Arc<HopCounter>>,
 }
 
 impl Evaluator {
@@ -34,6 +35,26 @@ impl Evaluator {
     pub fn new(params: &Arc<BfvParameters>) -> Self {
         Self {
             params: Arc::clone(params),
+            hops: None,
+        }
+    }
+
+    /// An evaluator that counts every operation into `counter` (see
+    /// [`crate::HopCounter`]): add and subtract count as PT-CT or CT-CT adds,
+    /// each product by its kind, `multiply_relin` as one multiplication and
+    /// one relinearization, `mod_switch_to` once per prime dropped. Negation
+    /// is free and not counted.
+    pub fn with_hop_counter(params: &Arc<BfvParameters>, counter: &Arc<HopCounter>) -> Self {
+        Self {
+            params: Arc::clone(params),
+            hops: Some(Arc::clone(counter)),
+        }
+    }
+
+    #[inline]
+    fn count(&self, hop: Hop) {
+        if let Some(c) = &self.hops {
+            c.record(hop);
         }
     }
 
@@ -75,10 +96,11 @@ impl Evaluator {
             }
         }
         a.seed = None;
+        self.count(Hop::CtCtAdd);
         Ok(())
     }
 
-    /// `-a`.
+    /// `-a` (free, not counted as a HOP).
     pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
         let mut out = a.clone();
@@ -99,6 +121,7 @@ impl Evaluator {
         let mut out = a.clone();
         out.polys[0].add_assign(&self.scaled(pt, a.level())?)?;
         out.seed = None;
+        self.count(Hop::PtCtAdd);
         Ok(out)
     }
 
@@ -108,6 +131,7 @@ impl Evaluator {
         let mut out = a.clone();
         out.polys[0].sub_assign(&self.scaled(pt, a.level())?)?;
         out.seed = None;
+        self.count(Hop::PtCtAdd);
         Ok(out)
     }
 
@@ -127,6 +151,7 @@ impl Evaluator {
                 Ok(x.into_coeff())
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        self.count(Hop::PtCtMulDense);
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
             polys,
@@ -150,14 +175,21 @@ impl Evaluator {
         match c {
             1 => {}
             -1 => out.polys.iter_mut().for_each(RnsPoly::neg_assign),
-            _ => out = self.mul_scalar(&out, c.rem_euclid(t as i64) as u64)?,
+            _ => out = self.scale(&out, c.rem_euclid(t as i64) as u64),
         }
+        self.count(Hop::PtCtMulMonomial);
         Ok(out)
     }
 
     /// `a · c` for an integer `c` (taken mod t, lifted to `(-t/2, t/2]`).
     pub fn mul_scalar(&self, a: &Ciphertext, c: u64) -> Result<Ciphertext, Error> {
         self.check(a)?;
+        self.count(Hop::PtCtMulScalar);
+        Ok(self.scale(a, c))
+    }
+
+    /// `a · c`, uncounted (shared by `mul_scalar` and `mul_monomial`).
+    fn scale(&self, a: &Ciphertext, c: u64) -> Ciphertext {
         let t = self.params.plaintext_modulus();
         let c = c % t;
         let (magnitude, negative) = if c > t / 2 { (t - c, true) } else { (c, false) };
@@ -169,7 +201,7 @@ impl Evaluator {
             }
         }
         out.seed = None;
-        Ok(out)
+        out
     }
 
     /// `a · b` without relinearization: `len(a) + len(b) - 1` polynomials
@@ -181,6 +213,7 @@ impl Evaluator {
             .params
             .mul_context(a.level())
             .multiply(&a.polys, &b.polys);
+        self.count(Hop::CtCtMul);
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
             polys,
@@ -215,6 +248,7 @@ impl Evaluator {
             .iter()
             .map(RnsPoly::divide_round_by_last)
             .collect::<Result<Vec<_>, _>>()?;
+        self.count(Hop::Rescale);
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
             polys,
@@ -255,6 +289,7 @@ impl Evaluator {
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
                 c1.add_assign(&u1)?;
+                self.count(Hop::Relinearize);
                 Ok(Ciphertext {
                     params: Arc::clone(&self.params),
                     polys: vec![c0, c1],
@@ -296,6 +331,7 @@ impl Evaluator {
         let c1 = a.polys[1].automorphism(g)?;
         let (u0, u1) = self.params.key_switcher()?.switch(&c1, key)?;
         c0.add_assign(&u0)?;
+        self.count(Hop::Rotate);
         Ok(Ciphertext {
             params: Arc::clone(&self.params),
             polys: vec![c0, u1],
