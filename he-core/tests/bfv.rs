@@ -658,3 +658,44 @@ fn monomial_multiplication_matches_plaintext_and_grows_noise_by_c_only() {
         );
     }
 }
+
+#[test]
+fn prepared_plaintexts_match_mul_plain_at_every_level() {
+    let n = 64;
+    let t = ntt_primes(17, n, 1).unwrap()[0];
+    let params = toy(n, t, 3, 50);
+    let (sk, pk, mut rng) = keys(&params, 61);
+    let enc = BatchEncoder::new(&params).unwrap();
+    let eval = Evaluator::new(&params);
+    let xs: Vec<u64> = (0..n as u64).map(|i| (i * 7 + 1) % t).collect();
+    let ws: Vec<u64> = (0..n as u64).map(|i| (i * 3 + 2) % t).collect();
+    let w = enc.encode(&ws).unwrap();
+    let ct = pk.encrypt(&enc.encode(&xs).unwrap(), &mut rng).unwrap();
+    let want: Vec<u64> = xs.iter().zip(&ws).map(|(x, w)| x * w % t).collect();
+    for level in (1..=3).rev() {
+        let low = eval.mod_switch_to(&ct, level).unwrap();
+        let prepared = eval.prepare_plain(&w, level).unwrap();
+        assert_eq!(prepared.level(), level);
+        let fast = eval.mul_plain_prepared(&low, &prepared).unwrap();
+        assert_eq!(fast, eval.mul_plain(&low, &w).unwrap(), "level {level}");
+        assert_eq!(enc.decode(&sk.decrypt(&fast).unwrap()), want);
+    }
+    let top = eval.prepare_plain(&w, 3).unwrap();
+    let low = eval.mod_switch_to(&ct, 2).unwrap();
+    assert_eq!(
+        eval.mul_plain_prepared(&low, &top).unwrap_err(),
+        Error::LevelMismatch { left: 2, right: 3 }
+    );
+    let other = toy(n, t, 3, 50);
+    let foreign = Evaluator::new(&other)
+        .prepare_plain(&Plaintext::from_coeffs(&other, &[1]).unwrap(), 3)
+        .unwrap();
+    assert_eq!(
+        eval.mul_plain_prepared(&ct, &foreign).unwrap_err(),
+        Error::ParameterMismatch
+    );
+    assert_eq!(
+        eval.prepare_plain(&w, 4).unwrap_err(),
+        Error::BadLevel { level: 4, max: 3 }
+    );
+}

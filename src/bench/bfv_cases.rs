@@ -12,7 +12,7 @@ use serde_json::json;
 use super::{Record, Sampling, Schema, median_ns};
 
 /// The operations, in the order the table lists them (names are stable: see docs/BENCH_JSON.md).
-pub const BFV_OPS: [&str; 11] = [
+pub const BFV_OPS: [&str; 12] = [
     "keygen",
     "relin_keygen",
     "galois_keygen",
@@ -20,6 +20,7 @@ pub const BFV_OPS: [&str; 11] = [
     "decrypt",
     "add",
     "mul_plain",
+    "mul_plain_prepared",
     "mul_monomial",
     "mul_relin",
     "rotate",
@@ -102,6 +103,16 @@ impl BfvBench {
             "mul_plain" => time(&mut || {
                 std::hint::black_box(self.eval.mul_plain(&a, &pt).expect("mul_plain"));
             }),
+            "mul_plain_prepared" => {
+                let prepared = self.eval.prepare_plain(&pt, a.level())?;
+                time(&mut || {
+                    std::hint::black_box(
+                        self.eval
+                            .mul_plain_prepared(&a, &prepared)
+                            .expect("mul_plain_prepared"),
+                    );
+                })
+            }
             "mul_monomial" => time(&mut || {
                 // -x^37: a power-of-two weight -2^37 under the base-2 integer encoder.
                 std::hint::black_box(self.eval.mul_monomial(&a, -1, 37).expect("mul_monomial"));

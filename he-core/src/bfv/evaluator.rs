@@ -6,6 +6,21 @@ use crate::bfv::ciphertext::check_same_params;
 use crate::bfv::{BfvParameters, Ciphertext, GaloisKeys, Plaintext, RelinearizationKey};
 use crate::{Coeff, Error, Hop, HopCounter, RnsPoly, rotation_galois_element};
 
+/// A plaintext prepared for repeated products at one level (see
+/// [`Evaluator::prepare_plain`]): its centred lift in NTT form.
+#[derive(Debug, Clone)]
+pub struct PreparedPlaintext {
+    params: Arc<BfvParameters>,
+    ntt: RnsPoly<crate::Ntt>,
+}
+
+impl PreparedPlaintext {
+    /// The level it was prepared for.
+    pub fn level(&self) -> usize {
+        self.ntt.level()
+    }
+}
+
 /// Evaluates operations on ciphertexts of one parameter set. Cheap to build,
 /// `Send + Sync`: share one across threads.
 ///
@@ -137,20 +152,47 @@ impl Evaluator {
 
     /// `a · pt` (a negacyclic product with the plaintext polynomial, lifted to
     /// its centred representative so that noise grows by at most `n·t/2`).
+    /// For a plaintext used many times, [`Evaluator::prepare_plain`] once and
+    /// [`Evaluator::mul_plain_prepared`] save its encoding on every call.
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
         self.check(a)?;
+        let prepared = self.prepare_plain(pt, a.level())?;
+        self.mul_plain_prepared(a, &prepared)
+    }
+
+    /// `pt` ready for products with ciphertexts at `level`: its centred lift
+    /// in NTT form.
+    pub fn prepare_plain(&self, pt: &Plaintext, level: usize) -> Result<PreparedPlaintext, Error> {
         check_same_params(&self.params, pt.params())?;
-        let m = RnsPoly::from_i64(self.params.ciphertext_basis(), a.level(), &pt.centered())?
-            .into_ntt();
-        let polys = a
-            .polys
-            .iter()
-            .map(|c| {
-                let mut x = c.clone().into_ntt();
-                x.mul_assign(&m)?;
-                Ok(x.into_coeff())
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let ntt =
+            RnsPoly::from_i64(self.params.ciphertext_basis(), level, &pt.centered())?.into_ntt();
+        Ok(PreparedPlaintext {
+            params: Arc::clone(&self.params),
+            ntt,
+        })
+    }
+
+    /// `a · pt` for a plaintext prepared at `a`'s level.
+    pub fn mul_plain_prepared(
+        &self,
+        a: &Ciphertext,
+        pt: &PreparedPlaintext,
+    ) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &pt.params)?;
+        if pt.ntt.level() != a.level() {
+            return Err(Error::LevelMismatch {
+                left: a.level(),
+                right: pt.ntt.level(),
+            });
+        }
+        let polys = crate::parallel::map(&a.polys, |c| {
+            let mut x = c.clone().into_ntt();
+            x.mul_assign(&pt.ntt)?;
+            Ok(x.into_coeff())
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, Error>>()?;
         self.count(Hop::PtCtMulDense);
         Ok(Ciphertext {
             params: Arc::clone(&self.params),

@@ -18,7 +18,7 @@ mod plaintext;
 pub use ciphertext::Ciphertext;
 pub use encoder::BatchEncoder;
 pub use eval_keys::{GaloisKeys, RelinearizationKey};
-pub use evaluator::Evaluator;
+pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use keys::{PublicKey, SecretKey};
 pub use params::{BfvParameters, BfvParametersBuilder};
 pub use plaintext::Plaintext;
