@@ -398,6 +398,18 @@ impl RnsPoly<Ntt> {
         })
     }
 
+    /// `self *= b` pointwise over `self`'s limbs, where `b` (same basis) may
+    /// hold more limbs: multiplies by a full-level key without copying it.
+    pub(crate) fn mul_prefix(&mut self, b: &Self) {
+        debug_assert!(Arc::ptr_eq(&self.basis, &b.basis) && b.level >= self.level);
+        let n = self.degree();
+        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
+            let range = i * n..(i + 1) * n;
+            slice_ops::mul_in_place(m, &mut self.data[range.clone()], &b.data[range])
+                .expect("limbs of one ring have equal lengths");
+        }
+    }
+
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
     /// may hold more limbs: a key made for the full `Q` used at a lower level.
     pub(crate) fn mul_add_prefix(&mut self, a: &Self, b: &Self) {

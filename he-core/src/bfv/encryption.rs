@@ -61,7 +61,7 @@ impl SecretKey {
         let seed = sampler.seed();
         let a = Sampler::from_seed(seed).uniform::<Ntt>(basis, level)?;
         let mut c0 = a.clone();
-        c0.mul_assign(&self.ntt_at(level))?;
+        c0.mul_prefix(self.ntt());
         c0.neg_assign();
         let mut c0 = c0.into_coeff();
         c0.add_assign(&scaled_message_plus_error(
@@ -80,7 +80,6 @@ impl SecretKey {
     /// `[c_0 + c_1·s + c_2·s² + …]_Q` in coefficient form.
     fn phase(&self, ct: &Ciphertext) -> Result<RnsPoly<Coeff>, Error> {
         check_same_params(self.params(), ct.params())?;
-        let s = self.ntt_at(ct.level());
         // Horner: ((c_k·s + c_{k-1})·s + …)·s + c_0.
         let mut polys = ct.polys.iter().rev();
         let mut acc = polys
@@ -89,7 +88,7 @@ impl SecretKey {
             .clone()
             .into_ntt();
         for c in polys {
-            acc.mul_assign(&s)?;
+            acc.mul_prefix(self.ntt());
             acc.add_assign(&c.clone().into_ntt())?;
         }
         Ok(acc.into_coeff())

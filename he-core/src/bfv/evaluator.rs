@@ -430,10 +430,9 @@ mod tests {
         let c2 = rng
             .uniform::<Coeff>(params.ciphertext_basis(), level)
             .unwrap();
-        let s = sk.ntt_at(level);
         let mut c2s2 = c2.clone().into_ntt();
-        c2s2.mul_assign(&s).unwrap();
-        c2s2.mul_assign(&s).unwrap();
+        c2s2.mul_prefix(sk.ntt());
+        c2s2.mul_prefix(sk.ntt());
         let mut c0 = ct.polys[0].clone();
         c0.sub_assign(&c2s2.into_coeff()).unwrap();
         let three = Ciphertext {

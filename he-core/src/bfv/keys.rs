@@ -49,12 +49,10 @@ impl SecretKey {
         &self.params
     }
 
-    /// `s` in NTT form, restricted to the first `level` primes.
-    pub(crate) fn ntt_at(&self, level: usize) -> RnsPoly<Ntt> {
-        let mut s = self.ntt.clone();
-        s.truncate_level(level)
-            .expect("level checked by the caller");
-        s
+    /// `s` in NTT form over the full ciphertext basis; lower levels use its
+    /// prefix (`RnsPoly::mul_prefix`), so the secret is never copied.
+    pub(crate) fn ntt(&self) -> &RnsPoly<Ntt> {
+        &self.ntt
     }
 
     /// The ternary coefficients (crate-internal: key switching needs them mod P).
@@ -81,7 +79,7 @@ impl PublicKey {
         let e =
             RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(params.degree()))?.into_ntt();
         let mut b = a.clone();
-        b.mul_assign(&sk.ntt_at(level))?;
+        b.mul_prefix(sk.ntt());
         b.neg_assign();
         b.add_assign(&e)?;
         Ok(Self {
