@@ -69,8 +69,23 @@ impl BaseConverter {
         &self.to
     }
 
-    /// Converts a limb-major buffer of `from.len()` limbs of `n` coefficients
-    /// into `to.len()` limbs (returned limb-major).
+    /// The source moduli.
+    pub fn from_moduli(&self) -> &[Modulus] {
+        &self.from
+    }
+
+    /// `[(Q/q_i)^-1]_{q_i}`.
+    pub fn q_hat_inv(&self) -> &[ShoupConst] {
+        &self.q_hat_inv
+    }
+
+    /// `(Q/q_i) mod p_j`, indexed `[j][i]`.
+    pub fn q_hat_mod_p(&self) -> &[Vec<ShoupConst>] {
+        &self.q_hat_mod_p
+    }
+
+    /// Host implementation (the CPU backend's): converts a limb-major buffer
+    /// of `from.len()` limbs of `n` coefficients into `to.len()` limbs.
     pub fn convert(&self, input: &[u64], n: usize) -> Vec<u64> {
         debug_assert_eq!(input.len(), self.from.len() * n);
         // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
@@ -104,6 +119,6 @@ impl BaseConverter {
                 right: self.from.len(),
             });
         }
-        Ok(self.convert(poly.as_slice(), poly.degree()))
+        Ok(self.convert(&poly.to_host()?, poly.degree()))
     }
 }

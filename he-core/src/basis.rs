@@ -1,11 +1,17 @@
 //! An RNS basis: pairwise distinct NTT-friendly primes, their NTT plans and
 //! CRT constants.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use num_bigint::BigUint;
 
 use hefty_ntt::{Modulus, NttPlan, RnsNttPlan, ShoupConst};
 
-use crate::Error;
+use crate::{Backend, Cpu, Error};
+
+/// Identities of bases, for device backends' caches.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// The primes `q_0 … q_{k-1}` of an RNS representation of `Z_Q[x]/(x^n + 1)`,
 /// `Q = ∏ q_i`, with one NTT plan per prime and the CRT constants.
@@ -21,16 +27,32 @@ use crate::Error;
 /// assert_eq!(basis.compose(&basis.decompose(&x, 3), 3), x);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
+///
+/// The basis also names the [`Backend`] that holds and computes on its
+/// polynomials ([`Cpu`] unless [`RnsBasis::with_backend`] says otherwise).
 #[derive(Debug)]
 pub struct RnsBasis {
     n: usize,
     moduli: Vec<Modulus>,
     ntt: RnsNttPlan,
+    backend: Arc<dyn Backend>,
+    id: u64,
 }
 
 impl RnsBasis {
-    /// A basis of degree `n` over `primes` (each NTT-friendly for `n`, all distinct).
+    /// A basis of degree `n` over `primes` (each NTT-friendly for `n`, all
+    /// distinct), computed on by the CPU backend.
     pub fn new(n: usize, primes: &[u64]) -> Result<Self, Error> {
+        Self::with_backend(n, primes, Cpu::shared())
+    }
+
+    /// A basis whose polynomials live on and are computed by `backend`
+    /// (fails when the backend cannot run these primes).
+    pub fn with_backend(
+        n: usize,
+        primes: &[u64],
+        backend: Arc<dyn Backend>,
+    ) -> Result<Self, Error> {
         if primes.is_empty() {
             return Err(Error::EmptyBasis);
         }
@@ -44,11 +66,25 @@ impl RnsBasis {
             .map(|&p| NttPlan::new(n, p))
             .collect::<Result<Vec<_>, _>>()?;
         let moduli = plans.iter().map(|plan| *plan.modulus()).collect();
-        Ok(Self {
+        let basis = Self {
             n,
             moduli,
             ntt: RnsNttPlan::from_plans(plans)?,
-        })
+            backend,
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        };
+        basis.backend.check_basis(&basis)?;
+        Ok(basis)
+    }
+
+    /// The backend that holds this basis's polynomials.
+    pub fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
+    /// A process-unique identity (device backends key cached tables by it).
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The ring degree `n`.

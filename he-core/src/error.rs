@@ -92,4 +92,22 @@ pub enum Error {
         /// 2n.
         two_n: usize,
     },
+    /// The backend cannot run these parameters.
+    #[error(
+        "the {backend} backend cannot run this basis: {reason}; pick parameters it supports or another backend"
+    )]
+    UnsupportedByBackend {
+        /// The backend's name.
+        backend: &'static str,
+        /// What it cannot do.
+        reason: String,
+    },
+    /// A device reported a failure (recorded at launch, returned at the next download).
+    #[error("the {backend} backend failed: {message}; results computed since the failure are lost")]
+    Device {
+        /// The backend's name.
+        backend: &'static str,
+        /// The device's message.
+        message: String,
+    },
 }

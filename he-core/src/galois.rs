@@ -5,7 +5,7 @@
 //! coefficient form `σ_g` moves coefficient `i` to `i·g mod 2n` with a sign
 //! flip past `n`; in NTT form it is a pure permutation of the evaluations.
 
-use crate::{Coeff, Error, Ntt, RnsPoly, buffer_pool};
+use crate::{Coeff, Error, Ntt, RnsPoly};
 
 /// Fails unless `g` is odd and below `2n`.
 pub fn check_galois_element(n: usize, g: usize) -> Result<(), Error> {
@@ -56,24 +56,11 @@ pub fn ntt_galois_permutation(n: usize, g: usize) -> Result<Vec<usize>, Error> {
 impl RnsPoly<Coeff> {
     /// `σ_g(self)`: coefficient `i` moves to `i·g mod 2n`, negated past `n`.
     pub fn automorphism(&self, g: usize) -> Result<Self, Error> {
-        let n = self.degree();
-        check_galois_element(n, g)?;
-        let mut out = buffer_pool::take_zeroed(self.level() * n);
-        // 2n is a power of two: step the exponent by g and mask, no division.
-        let mask = 2 * n - 1;
-        for (i, m) in self.basis().moduli()[..self.level()].iter().enumerate() {
-            let (src, dst) = (self.limb(i), &mut out[i * n..(i + 1) * n]);
-            let mut e = 0usize;
-            for &c in src {
-                if e < n {
-                    dst[e] = c;
-                } else {
-                    dst[e - n] = m.neg(c);
-                }
-                e = (e + g) & mask;
-            }
-        }
-        Ok(Self::from_raw(self.basis(), self.level(), out))
+        check_galois_element(self.degree(), g)?;
+        let buf = self
+            .backend()
+            .automorphism(self.basis(), self.level(), self.buffer(), g);
+        Ok(Self::from_buffer(self.basis(), self.level(), buf))
     }
 }
 
@@ -81,17 +68,26 @@ impl RnsPoly<Ntt> {
     /// `σ_g(self)` as a permutation of the evaluations.
     pub fn automorphism(&self, g: usize) -> Result<Self, Error> {
         let perm = ntt_galois_permutation(self.degree(), g)?;
-        Ok(self.permute(&perm))
+        self.permute(&perm)
     }
 
     /// Applies a precomputed [`ntt_galois_permutation`] to every limb.
-    pub fn permute(&self, perm: &[usize]) -> Self {
+    pub fn permute(&self, perm: &[usize]) -> Result<Self, Error> {
         let n = self.degree();
-        let mut out = buffer_pool::take_empty(self.level() * n);
-        for i in 0..self.level() {
-            let limb = self.limb(i);
-            out.extend(perm.iter().map(|&k| limb[k]));
+        if perm.len() != n {
+            return Err(Error::WrongLength {
+                expected: n,
+                got: perm.len(),
+            });
         }
-        Self::from_raw(self.basis(), self.level(), out)
+        if perm.iter().any(|&k| k >= n) {
+            return Err(Error::InvalidParameters(format!(
+                "a permutation of {n} evaluations has an index of {n} or more"
+            )));
+        }
+        let buf = self
+            .backend()
+            .permute(self.basis(), self.level(), self.buffer(), perm);
+        Ok(Self::from_buffer(self.basis(), self.level(), buf))
     }
 }

@@ -69,6 +69,11 @@ impl KeySwitcher {
                 "special and ciphertext bases have different degrees".into(),
             ));
         }
+        if !crate::backend::same_backend(q, p) {
+            return Err(Error::InvalidParameters(
+                "special and ciphertext bases use different backends".into(),
+            ));
+        }
         let alpha = k.div_ceil(dnum);
         let p_big: BigUint = p
             .moduli()
@@ -148,14 +153,16 @@ impl KeySwitcher {
                 b_q.add_assign(&RnsPoly::from_i64(&self.q, k, &e)?.into_ntt())?;
                 // + P·g_j·s': (P mod q_i)·s' on the digit's primes, 0 elsewhere.
                 let mut gadget = from_q.clone();
-                gadget.set_limbs(|i, m, limb| {
-                    let factor = if range.contains(&i) {
-                        m.shoup(self.p_mod_q[i])
-                    } else {
-                        m.shoup(0)
-                    };
-                    limb.iter_mut().for_each(|x| *x = m.mul_shoup(*x, factor));
-                });
+                let factors: Vec<u64> = (0..k)
+                    .map(|i| {
+                        if range.contains(&i) {
+                            self.p_mod_q[i]
+                        } else {
+                            0
+                        }
+                    })
+                    .collect();
+                gadget.mul_limb_constants(&factors);
                 b_q.add_assign(&gadget)?;
                 let mut b_p = a_p.clone();
                 b_p.mul_assign(&s_p)?;
@@ -177,7 +184,7 @@ impl KeySwitcher {
         if !Arc::ptr_eq(d.basis(), &self.q) {
             return Err(Error::BasisMismatch);
         }
-        let (level, n, kp) = (d.level(), d.degree(), self.p.len());
+        let (level, kp) = (d.level(), self.p.len());
         let mut acc_q = [
             RnsPoly::<Ntt>::zero(&self.q, level)?,
             RnsPoly::<Ntt>::zero(&self.q, level)?,
@@ -188,28 +195,14 @@ impl KeySwitcher {
         ];
         // ModUp of each digit is independent work; the accumulation is not.
         let digits: Vec<usize> = (0..self.mod_up[level - 1].len()).collect();
+        let backend = self.q.backend();
         let extended = parallel::map(&digits, |&j| {
             let conv = &self.mod_up[level - 1][j];
             let range = j * self.alpha..((j + 1) * self.alpha).min(level);
-            let digit = &d.as_slice()[range.start * n..range.end * n];
-            let converted = conv.convert(digit, n);
-            // Reassemble Q_ℓ: the digit's own residues, the converted ones elsewhere.
-            let mut ext_q = crate::buffer_pool::take_empty(level * n);
-            let mut others = converted.chunks_exact(n);
-            for i in 0..level {
-                if range.contains(&i) {
-                    ext_q.extend_from_slice(d.limb(i));
-                } else {
-                    ext_q.extend_from_slice(
-                        others.next().expect("one converted limb per other prime"),
-                    );
-                }
-            }
-            let ext_p: Vec<u64> = others.flatten().copied().collect();
-            crate::buffer_pool::give(converted);
+            let (ext_q, ext_p) = backend.mod_up(&self.q, level, d.buffer(), range, conv);
             (
-                RnsPoly::<Coeff>::from_raw(&self.q, level, ext_q).into_ntt(),
-                RnsPoly::<Coeff>::from_raw(&self.p, kp, ext_p).into_ntt(),
+                RnsPoly::<Coeff>::from_buffer(&self.q, level, ext_q).into_ntt(),
+                RnsPoly::<Coeff>::from_buffer(&self.p, kp, ext_p).into_ntt(),
             )
         });
         for ((ext_q, ext_p), digit_key) in extended.iter().zip(&key.digits) {
@@ -228,18 +221,16 @@ impl KeySwitcher {
 
     /// `round(u / P)` at level `ℓ` from `u`'s parts modulo `Q_ℓ` and `P`.
     fn mod_down(&self, u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>, level: usize) -> RnsPoly<Coeff> {
-        let n = self.q.degree();
         let u_p = u_p.into_coeff();
-        let correction = self.mod_down[level - 1].convert(u_p.as_slice(), n);
         let mut out = u_q.into_coeff();
-        out.set_limbs(|i, m, limb| {
-            let c = &correction[i * n..(i + 1) * n];
-            let p_inv = self.p_inv_mod_q[i];
-            for (x, &y) in limb.iter_mut().zip(c) {
-                *x = m.mul_shoup(m.sub(*x, y), p_inv);
-            }
-        });
-        crate::buffer_pool::give(correction);
+        self.q.backend().mod_down(
+            &self.q,
+            level,
+            out.buffer_mut(),
+            u_p.buffer(),
+            &self.mod_down[level - 1],
+            &self.p_inv_mod_q,
+        );
         out
     }
 }

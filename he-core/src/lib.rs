@@ -8,15 +8,20 @@
 //! - Galois automorphisms in both forms, fast base conversion
 //!   ([`BaseConverter`]), and sampling from a CSPRNG ([`Sampler`]).
 //! - [`KeySwitcher`]: hybrid key switching shared by every scheme.
+//! - [`Backend`]: the ring primitives every scheme is written against, and
+//!   the CPU backend [`Cpu`] (GPU backends live in `hefty-kernels`).
 //! - [`bfv`]: the BFV scheme. [`HopCounter`]: counts of homomorphic operations.
 //!
 //! CKKS is built on these next.
 
+pub mod backend;
 mod base_conv;
 mod basis;
 pub mod bfv;
 mod buffer_pool;
 mod error;
+mod exact_lift;
+mod fixed_point;
 mod form;
 mod galois;
 mod hops;
@@ -26,9 +31,12 @@ mod poly;
 mod sampling;
 mod security;
 
+pub use backend::{Backend, Buffer, Cpu};
 pub use base_conv::BaseConverter;
 pub use basis::RnsBasis;
+pub use bfv::ScaleRound;
 pub use error::Error;
+pub use exact_lift::ExactLift;
 pub use form::{Coeff, Form, Ntt};
 pub use galois::{check_galois_element, ntt_galois_permutation, rotation_galois_element};
 pub use hefty_ntt as ntt;

@@ -3,10 +3,10 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use hefty_ntt::slice_ops;
 use num_bigint::{BigInt, BigUint, Sign};
 
-use crate::{Coeff, Error, Form, Ntt, RnsBasis, buffer_pool};
+use crate::bfv::ScaleRound;
+use crate::{Backend, Buffer, Coeff, Error, ExactLift, Form, Ntt, RnsBasis, buffer_pool};
 
 /// An element of `Z_Q[x]/(x^n + 1)` in RNS form: limb `i` (modulo prime `i`
 /// of the basis) holds coefficients or evaluations `i*n .. (i+1)*n` of one
@@ -14,6 +14,10 @@ use crate::{Coeff, Error, Form, Ntt, RnsBasis, buffer_pool};
 ///
 /// The form `F` ([`Coeff`] or [`Ntt`]) is part of the type: pointwise
 /// multiplication exists only for [`Ntt`], and conversions consume the value.
+/// The buffer lives wherever the basis's [`Backend`] keeps it (host memory
+/// for the CPU backend, device memory for a GPU backend); every operation is
+/// one call of that backend, and only [`RnsPoly::to_host`] and the big-integer
+/// conversions copy residues back.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -26,25 +30,23 @@ use crate::{Coeff, Error, Form, Ntt, RnsBasis, buffer_pool};
 /// x7[7] = 1;
 /// let mut a = RnsPoly::from_i64(&basis, 2, &x)?.into_ntt();
 /// a.mul_assign(&RnsPoly::from_i64(&basis, 2, &x7)?.into_ntt())?;
-/// assert_eq!(a.into_coeff().to_centered()[0], (-1).into());
+/// assert_eq!(a.into_coeff().to_centered()?[0], (-1).into());
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct RnsPoly<F: Form> {
     basis: Arc<RnsBasis>,
     level: usize,
-    data: Vec<u64>,
+    buf: Buffer,
     form: PhantomData<F>,
 }
 
 impl<F: Form> Clone for RnsPoly<F> {
     fn clone(&self) -> Self {
-        let mut data = buffer_pool::take_empty(self.data.len());
-        data.extend_from_slice(&self.data);
         Self {
             basis: Arc::clone(&self.basis),
             level: self.level,
-            data,
+            buf: self.backend().duplicate(&self.buf),
             form: PhantomData,
         }
     }
@@ -52,15 +54,17 @@ impl<F: Form> Clone for RnsPoly<F> {
 
 impl<F: Form> Drop for RnsPoly<F> {
     fn drop(&mut self) {
-        buffer_pool::give(std::mem::take(&mut self.data));
+        let buf = std::mem::replace(&mut self.buf, Buffer::host(Vec::new()));
+        self.basis.backend().release(buf);
     }
 }
 
 impl<F: Form> PartialEq for RnsPoly<F> {
+    /// Same basis, level and residues (a device backend downloads both).
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.basis, &other.basis)
             && self.level == other.level
-            && self.data == other.data
+            && matches!((self.to_host(), other.to_host()), (Ok(a), Ok(b)) if a == b)
     }
 }
 
@@ -70,22 +74,40 @@ impl<F: Form> RnsPoly<F> {
     /// The zero polynomial at `level`.
     pub fn zero(basis: &Arc<RnsBasis>, level: usize) -> Result<Self, Error> {
         basis.check_level(level)?;
-        Ok(Self::from_raw(
-            basis,
-            level,
-            buffer_pool::take_zeroed(level * basis.degree()),
-        ))
+        let buf = basis.backend().alloc(level * basis.degree());
+        Ok(Self::from_buffer(basis, level, buf))
     }
 
-    /// Wraps a buffer whose limbs are already reduced modulo their primes.
+    /// Uploads host words whose limbs are already reduced modulo their primes.
     pub(crate) fn from_raw(basis: &Arc<RnsBasis>, level: usize, data: Vec<u64>) -> Self {
         debug_assert_eq!(data.len(), level * basis.degree());
+        let buf = basis.backend().upload(data);
+        Self::from_buffer(basis, level, buf)
+    }
+
+    /// Wraps a backend buffer of `level` limbs.
+    pub(crate) fn from_buffer(basis: &Arc<RnsBasis>, level: usize, buf: Buffer) -> Self {
         Self {
             basis: Arc::clone(basis),
             level,
-            data,
+            buf,
             form: PhantomData,
         }
+    }
+
+    /// The backend buffer.
+    pub(crate) fn buffer(&self) -> &Buffer {
+        &self.buf
+    }
+
+    /// The backend buffer, mutably.
+    pub(crate) fn buffer_mut(&mut self) -> &mut Buffer {
+        &mut self.buf
+    }
+
+    /// The backend that holds this polynomial.
+    pub fn backend(&self) -> &dyn Backend {
+        self.basis.backend().as_ref()
     }
 
     /// The basis this polynomial belongs to.
@@ -103,15 +125,12 @@ impl<F: Form> RnsPoly<F> {
         self.basis.degree()
     }
 
-    /// Limb `i`: residues modulo prime `i`.
-    pub fn limb(&self, i: usize) -> &[u64] {
-        let n = self.degree();
-        &self.data[i * n..(i + 1) * n]
-    }
-
-    /// The whole limb-major buffer.
-    pub fn as_slice(&self) -> &[u64] {
-        &self.data
+    /// The residues, limb-major (`level` limbs of `n`), copied to the host.
+    /// Fails only when a device backend reports a failure.
+    pub fn to_host(&self) -> Result<Vec<u64>, Error> {
+        let mut v = self.backend().download(&self.buf)?;
+        v.truncate(self.level * self.degree());
+        Ok(v)
     }
 
     /// Fails unless `other` has the same basis and level.
@@ -128,95 +147,60 @@ impl<F: Form> RnsPoly<F> {
         Ok(())
     }
 
-    /// Applies `f(modulus, self_limb, other_limb)` limb by limb.
-    fn zip_limbs(
-        &mut self,
-        other: &Self,
-        f: impl Fn(&hefty_ntt::Modulus, &mut [u64], &[u64]),
-    ) -> Result<(), Error> {
-        self.check_compatible(other)?;
-        let n = self.degree();
-        for ((m, a), b) in self
-            .basis
-            .moduli()
-            .iter()
-            .zip(self.data.chunks_exact_mut(n))
-            .zip(other.data.chunks_exact(n))
-        {
-            f(m, a, b);
-        }
-        Ok(())
-    }
-
     /// `self += other`.
     pub fn add_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, |m, a, b| {
-            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.add(*x, y))
-        })
+        self.check_compatible(other)?;
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .add(&basis, self.level, &mut self.buf, &other.buf);
+        Ok(())
     }
 
     /// `self -= other`.
     pub fn sub_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, |m, a, b| {
-            a.iter_mut().zip(b).for_each(|(x, &y)| *x = m.sub(*x, y))
-        })
+        self.check_compatible(other)?;
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .sub(&basis, self.level, &mut self.buf, &other.buf);
+        Ok(())
     }
 
     /// `self = -self`.
     pub fn neg_assign(&mut self) {
-        let n = self.degree();
-        for (m, a) in self
-            .basis
-            .moduli()
-            .iter()
-            .zip(self.data.chunks_exact_mut(n))
-        {
-            a.iter_mut().for_each(|x| *x = m.neg(*x));
-        }
+        let basis = Arc::clone(&self.basis);
+        basis.backend().neg(&basis, self.level, &mut self.buf);
     }
 
     /// `self *= c` for an integer constant `c` (reduced modulo each prime).
     pub fn mul_scalar_assign(&mut self, c: u64) {
-        let n = self.degree();
-        for (m, a) in self
-            .basis
-            .moduli()
+        let consts: Vec<u64> = self.basis.moduli()[..self.level]
             .iter()
-            .zip(self.data.chunks_exact_mut(n))
-        {
-            slice_ops::mul_scalar_in_place(m, a, m.shoup(c));
-        }
+            .map(|m| m.reduce(c))
+            .collect();
+        self.mul_limb_constants(&consts);
     }
 
-    /// Rewrites every limb with `f(limb index, modulus, limb)`.
-    pub(crate) fn set_limbs(&mut self, f: impl Fn(usize, &hefty_ntt::Modulus, &mut [u64])) {
-        let n = self.degree();
-        for (i, (m, limb)) in self
-            .basis
-            .moduli()
-            .iter()
-            .zip(self.data.chunks_exact_mut(n))
-            .enumerate()
-        {
-            f(i, m, limb);
-        }
+    /// `self_i *= c_i`: one constant per limb (`c_i < q_i`), e.g. `P mod q_i`.
+    pub(crate) fn mul_limb_constants(&mut self, c: &[u64]) {
+        debug_assert!(c.len() >= self.level);
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .mul_limb_constants(&basis, self.level, &mut self.buf, c);
     }
 
     /// The same buffer as a polynomial of form `G` (after the caller transformed it).
     fn reinterpret<G: Form>(mut self) -> RnsPoly<G> {
-        // `Self` implements Drop (buffer recycling), so move the buffer out by `take`.
-        let data = std::mem::take(&mut self.data);
-        RnsPoly {
-            basis: Arc::clone(&self.basis),
-            level: self.level,
-            data,
-            form: PhantomData,
-        }
+        // `Self` implements Drop (buffer recycling), so move the buffer out.
+        let buf = std::mem::replace(&mut self.buf, Buffer::host(Vec::new()));
+        RnsPoly::from_buffer(&self.basis, self.level, buf)
     }
 
     /// Overwrites the buffer with zeros (for secret material being dropped).
     pub(crate) fn zeroize_data(&mut self) {
-        zeroize::Zeroize::zeroize(&mut self.data);
+        self.basis.backend().zeroize(&mut self.buf);
     }
 
     /// Keeps only the first `level` limbs (the residues modulo a divisor of Q).
@@ -227,17 +211,11 @@ impl<F: Form> RnsPoly<F> {
                 max: self.level,
             });
         }
-        self.data.truncate(level * self.degree());
+        let words = level * self.degree();
+        self.basis.backend().truncate(&mut self.buf, words);
         self.level = level;
         Ok(())
     }
-}
-
-/// `-c mod p` for `c < p` as a mask (`p - c`, or 0 for 0), which vectorises:
-/// `Modulus::neg`'s unsigned `min` has no AVX2 instruction.
-#[inline(always)]
-fn neg_mod(c: u64, p: u64) -> u64 {
-    (p - c) & ((c != 0) as u64).wrapping_neg()
 }
 
 impl RnsPoly<Coeff> {
@@ -246,25 +224,11 @@ impl RnsPoly<Coeff> {
     /// O(n) per limb, no NTT (Algorithm 1 of Faster CryptoNets). Any `k`
     /// works (`x^(2n) = 1`).
     pub fn mul_monomial(&self, k: usize) -> Self {
-        let n = self.degree();
-        let k = k % (2 * n);
-        let (shift, flip_all) = if k >= n { (k - n, true) } else { (k, false) };
-        // Written in order with `extend` (no zero-filled buffer first): the
-        // operation is memory-bound, so one pass less is a third faster.
-        let mut data = buffer_pool::take_empty(self.data.len());
-        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
-            let p = m.value();
-            // Output [0, shift) comes from the wrapped tail, [shift, n) from the head.
-            let (stay, wrap) = self.limb(i).split_at(n - shift);
-            if flip_all {
-                data.extend_from_slice(wrap);
-                data.extend(stay.iter().map(|&c| neg_mod(c, p)));
-            } else {
-                data.extend(wrap.iter().map(|&c| neg_mod(c, p)));
-                data.extend_from_slice(stay);
-            }
-        }
-        Self::from_raw(&self.basis, self.level, data)
+        let k = k % (2 * self.degree());
+        let buf = self
+            .backend()
+            .monomial(&self.basis, self.level, &self.buf, k);
+        Self::from_buffer(&self.basis, self.level, buf)
     }
 
     /// `round(self / q_last)` modulo the remaining primes: drops the last limb
@@ -277,22 +241,27 @@ impl RnsPoly<Coeff> {
                 max: self.basis.len(),
             });
         }
-        let n = self.degree();
-        let last = &self.basis.moduli()[level - 1];
-        let (q_last, half) = (last.value(), last.value() / 2);
-        let top = self.limb(level - 1);
-        let mut data = self.data[..(level - 1) * n].to_vec();
-        for (i, m) in self.basis.moduli()[..level - 1].iter().enumerate() {
-            let inv = m.shoup(m.inv(m.reduce(q_last)).expect("distinct primes"));
-            let q_last_mod = m.reduce(q_last);
-            for (x, &r) in data[i * n..(i + 1) * n].iter_mut().zip(top) {
-                // Centred residue r - q_last when r > q_last/2, reduced mod q_i.
-                let above = ((half.wrapping_sub(r)) >> 63).wrapping_neg(); // all ones when r > half
-                let r_mod = m.sub(m.reduce(r), q_last_mod & above);
-                *x = m.mul_shoup(m.sub(*x, r_mod), inv);
-            }
-        }
-        Ok(Self::from_raw(&self.basis, level - 1, data))
+        let buf = self
+            .backend()
+            .divide_round_by_last(&self.basis, level, &self.buf);
+        Ok(Self::from_buffer(&self.basis, level - 1, buf))
+    }
+
+    /// The exact lift of the centred representative to `to` (whose first
+    /// `to_level` primes must be `lift`'s targets).
+    pub(crate) fn exact_lift(&self, lift: &ExactLift, to: &Arc<RnsBasis>, to_level: usize) -> Self {
+        debug_assert_eq!(lift.to_moduli().len(), to_level);
+        let buf = self.backend().exact_lift(self.degree(), lift, &self.buf);
+        Self::from_buffer(to, to_level, buf)
+    }
+
+    /// BFV's `round(t·self/Q) mod R` with `er` the same value modulo `R`:
+    /// returned modulo `R` (the basis of `er`).
+    pub(crate) fn scale_round(&self, er: &Self, consts: &ScaleRound) -> Self {
+        let buf = self
+            .backend()
+            .scale_round(self.degree(), self.level, consts, &self.buf, &er.buf);
+        Self::from_buffer(&er.basis, er.level, buf)
     }
 
     /// The polynomial with small signed coefficients `coeffs` (length n).
@@ -345,21 +314,23 @@ impl RnsPoly<Coeff> {
     }
 
     /// The coefficients as integers in `[0, Q_level)` (exact CRT).
-    pub fn to_biguints(&self) -> Vec<BigUint> {
+    pub fn to_biguints(&self) -> Result<Vec<BigUint>, Error> {
         let n = self.degree();
-        (0..n)
+        let data = self.to_host()?;
+        Ok((0..n)
             .map(|j| {
-                let residues: Vec<u64> = (0..self.level).map(|i| self.data[i * n + j]).collect();
+                let residues: Vec<u64> = (0..self.level).map(|i| data[i * n + j]).collect();
                 self.basis.compose(&residues, self.level)
             })
-            .collect()
+            .collect())
     }
 
     /// The coefficients as integers in `(-Q/2, Q/2]` (exact CRT).
-    pub fn to_centered(&self) -> Vec<BigInt> {
+    pub fn to_centered(&self) -> Result<Vec<BigInt>, Error> {
         let q = self.basis.product(self.level);
         let half = &q >> 1u32;
-        self.to_biguints()
+        Ok(self
+            .to_biguints()?
             .into_iter()
             .map(|c| {
                 if c > half {
@@ -368,15 +339,15 @@ impl RnsPoly<Coeff> {
                     BigInt::from_biguint(Sign::Plus, c)
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// Forward NTT of every limb (in parallel).
     pub fn into_ntt(mut self) -> RnsPoly<Ntt> {
-        self.basis
-            .ntt()
-            .forward(&mut self.data)
-            .expect("buffer holds `level` whole limbs");
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .ntt_forward(&basis, self.level, &mut self.buf);
         self.reinterpret()
     }
 }
@@ -384,30 +355,28 @@ impl RnsPoly<Coeff> {
 impl RnsPoly<Ntt> {
     /// Inverse NTT of every limb (in parallel).
     pub fn into_coeff(mut self) -> RnsPoly<Coeff> {
-        self.basis
-            .ntt()
-            .inverse(&mut self.data)
-            .expect("buffer holds `level` whole limbs");
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .ntt_inverse(&basis, self.level, &mut self.buf);
         self.reinterpret()
     }
 
     /// `self *= other` pointwise: the negacyclic product.
     pub fn mul_assign(&mut self, other: &Self) -> Result<(), Error> {
-        self.zip_limbs(other, |m, a, b| {
-            slice_ops::mul_in_place(m, a, b).expect("limbs of one ring have equal lengths")
-        })
+        self.check_compatible(other)?;
+        self.mul_prefix(other);
+        Ok(())
     }
 
     /// `self *= b` pointwise over `self`'s limbs, where `b` (same basis) may
     /// hold more limbs: multiplies by a full-level key without copying it.
     pub(crate) fn mul_prefix(&mut self, b: &Self) {
         debug_assert!(Arc::ptr_eq(&self.basis, &b.basis) && b.level >= self.level);
-        let n = self.degree();
-        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
-            let range = i * n..(i + 1) * n;
-            slice_ops::mul_in_place(m, &mut self.data[range.clone()], &b.data[range])
-                .expect("limbs of one ring have equal lengths");
-        }
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .mul(&basis, self.level, &mut self.buf, &b.buf);
     }
 
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
@@ -415,17 +384,10 @@ impl RnsPoly<Ntt> {
     pub(crate) fn mul_add_prefix(&mut self, a: &Self, b: &Self) {
         debug_assert!(Arc::ptr_eq(&self.basis, &a.basis) && Arc::ptr_eq(&self.basis, &b.basis));
         debug_assert!(a.level == self.level && b.level >= self.level);
-        let n = self.degree();
-        for (i, m) in self.basis.moduli()[..self.level].iter().enumerate() {
-            let range = i * n..(i + 1) * n;
-            slice_ops::mul_add(
-                m,
-                &mut self.data[range.clone()],
-                &a.data[range.clone()],
-                &b.data[range],
-            )
-            .expect("limbs of one ring have equal lengths");
-        }
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .mul_add(&basis, self.level, &mut self.buf, &a.buf, &b.buf);
     }
 
     /// `self += a · b` pointwise (the inner products of tensoring and key switching).

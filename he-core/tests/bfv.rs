@@ -67,7 +67,7 @@ proptest! {
         let params = toy(n, t, 2, 50);
         let enc = BatchEncoder::new(&params).unwrap();
         let mut rng = Sampler::from_seed(seed);
-        let values: Vec<u64> = rng.uniform::<hefty_core::Coeff>(&Arc::new(hefty_core::RnsBasis::new(n, &[t]).unwrap()), 1).unwrap().limb(0).to_vec();
+        let values: Vec<u64> = rng.uniform::<hefty_core::Coeff>(&Arc::new(hefty_core::RnsBasis::new(n, &[t]).unwrap()), 1).unwrap().to_host().unwrap();
         let pt = enc.encode(&values).unwrap();
         prop_assert_eq!(enc.decode(&pt), values);
     }

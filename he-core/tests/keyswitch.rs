@@ -56,6 +56,7 @@ fn check(q_bits: u32, k: usize, p_bits: u32, kp: usize, dnum: usize) {
         let max = phase
             .into_coeff()
             .to_centered()
+            .unwrap()
             .into_iter()
             .map(|c| c.magnitude().clone())
             .max()

@@ -147,7 +147,7 @@ impl BfvBench {
                 "levels": self.params.max_level(),
                 "special_primes": self.params.special_primes().len(),
             }),
-            backend: "cpu".into(),
+            backend: self.params.ciphertext_basis().backend().name().into(),
             threads,
             median_ns: median,
             samples,

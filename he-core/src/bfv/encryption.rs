@@ -5,8 +5,8 @@ use std::sync::Arc;
 use num_bigint::BigUint;
 
 use crate::bfv::ciphertext::check_same_params;
-use crate::bfv::fixed_point::FixedAcc;
 use crate::bfv::{BfvParameters, Ciphertext, Plaintext, PublicKey, SecretKey};
+use crate::fixed_point::FixedAcc;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 /// `Δ·m + e` in coefficient form at `level`, `Δ = floor(Q_ℓ/t)`.
@@ -99,7 +99,8 @@ impl SecretKey {
     /// `t·x/Q = Σ_i x_i·(q̃_i·t/q_i) mod t`, and each `q̃_i·t/q_i` is kept as
     /// an integer part mod t and a 128-bit fraction.
     pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, Error> {
-        let x = self.phase(ct)?;
+        // Decryption crosses the bus: the phase comes to the host once.
+        let x = self.phase(ct)?.to_host()?;
         let params = self.params();
         let (n, level) = (params.degree(), ct.level());
         let consts = params.level_constants(level);
@@ -110,7 +111,7 @@ impl SecretKey {
                 let mut acc = FixedAcc::default();
                 let mut whole = 0u64;
                 for i in 0..moduli.len() {
-                    let xi = x.limb(i)[j];
+                    let xi = x[i * n + j];
                     acc.add_mul(xi, consts.theta[i]);
                     whole = t.add(whole, t.mul(t.reduce(xi), consts.omega[i]));
                 }
@@ -128,7 +129,7 @@ impl SecretKey {
         x.mul_scalar_assign(self.params().plaintext_modulus());
         let q = self.params().ciphertext_basis().product(ct.level());
         let max = x
-            .to_centered()
+            .to_centered()?
             .into_iter()
             .map(|c| c.magnitude().clone())
             .max()

@@ -9,11 +9,11 @@ mod encoder;
 mod encryption;
 mod eval_keys;
 mod evaluator;
-mod fixed_point;
 mod keys;
 mod multiply;
 mod params;
 mod plaintext;
+mod scale_round;
 
 pub use ciphertext::Ciphertext;
 pub use encoder::BatchEncoder;
@@ -22,3 +22,4 @@ pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use keys::{PublicKey, SecretKey};
 pub use params::{BfvParameters, BfvParametersBuilder};
 pub use plaintext::Plaintext;
+pub use scale_round::ScaleRound;

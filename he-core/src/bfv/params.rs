@@ -7,9 +7,9 @@ use num_bigint::BigUint;
 
 use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
-use crate::bfv::fixed_point::fraction_128;
 use crate::bfv::multiply::MulContext;
-use crate::{Error, KeySwitcher, RnsBasis, SecurityLevel};
+use crate::fixed_point::fraction_128;
+use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// Constants of one level (the first `ℓ` ciphertext primes) for encryption
 /// and HPS-style decryption.
@@ -58,9 +58,17 @@ pub struct BfvParametersBuilder {
     special_bits: Vec<u32>,
     dnum: Option<usize>,
     security: Option<SecurityLevel>,
+    backend: Arc<dyn Backend>,
 }
 
 impl BfvParametersBuilder {
+    /// The backend that holds and computes on every polynomial of these
+    /// parameters (default: the CPU backend).
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = backend;
+        self
+    }
+
     /// The ring degree `n` (a power of two; 2^10 … 2^17 for a secure set).
     pub fn degree(mut self, n: usize) -> Self {
         self.n = n;
@@ -173,7 +181,11 @@ impl BfvParametersBuilder {
         while (aux.iter().map(|&p: &u64| (p as f64).log2()).sum::<f64>()) < aux_bits {
             aux.push(pick(49)?);
         }
-        let q = Arc::new(RnsBasis::new(n, &q_primes)?);
+        let q = Arc::new(RnsBasis::with_backend(
+            n,
+            &q_primes,
+            Arc::clone(&self.backend),
+        )?);
         let log_qp: f64 = q_primes
             .iter()
             .chain(&special)
@@ -190,7 +202,7 @@ impl BfvParametersBuilder {
         }
         let levels = (1..=q.len()).map(|l| level_constants(&q, l, &t)).collect();
         let batching = NttPlan::new(n, self.t).ok();
-        let r = Arc::new(RnsBasis::new(n, &aux)?);
+        let r = Arc::new(RnsBasis::with_backend(n, &aux, Arc::clone(&self.backend))?);
         let mul = (1..=q.len())
             .map(|l| MulContext::new(&q.moduli()[..l], &r, self.t))
             .collect();
@@ -202,7 +214,11 @@ impl BfvParametersBuilder {
             }
             None
         } else {
-            let p = Arc::new(RnsBasis::new(n, &special)?);
+            let p = Arc::new(RnsBasis::with_backend(
+                n,
+                &special,
+                Arc::clone(&self.backend),
+            )?);
             let dnum = self.dnum.unwrap_or_else(|| q.len().div_ceil(special.len()));
             Some(KeySwitcher::new(&q, &p, dnum)?)
         };
@@ -268,6 +284,7 @@ impl BfvParameters {
             special_bits: vec![],
             dnum: None,
             security: Some(SecurityLevel::Bits128),
+            backend: crate::Cpu::shared(),
         }
     }
 

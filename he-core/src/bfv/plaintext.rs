@@ -75,15 +75,16 @@ impl Plaintext {
     /// `Δ·m` at `level` in coefficient form, `Δ = floor(Q_ℓ/t)`: the plaintext
     /// as it sits inside a ciphertext (without noise).
     pub(crate) fn scaled(&self, level: usize) -> Result<RnsPoly<Coeff>, Error> {
-        let mut poly = RnsPoly::<Coeff>::zero(self.params.ciphertext_basis(), level)?;
+        let basis = self.params.ciphertext_basis();
+        basis.check_level(level)?;
         let delta = &self.params.level_constants(level).delta;
-        poly.set_limbs(|i, m, limb| {
-            let d = m.shoup(delta[i]);
-            limb.iter_mut()
-                .zip(&self.coeffs)
-                .for_each(|(x, &c)| *x = m.mul_shoup(c, d));
-        });
-        Ok(poly)
+        // Encoding crosses the bus: computed on the host, uploaded once.
+        let mut data = Vec::with_capacity(level * basis.degree());
+        for (m, &d) in basis.moduli()[..level].iter().zip(delta) {
+            let d = m.shoup(d);
+            data.extend(self.coeffs.iter().map(|&c| m.mul_shoup(c, d)));
+        }
+        Ok(RnsPoly::from_raw(basis, level, data))
     }
 
     /// The coefficients lifted to `(-t/2, t/2]`: the smallest representatives,
