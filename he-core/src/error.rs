@@ -110,4 +110,24 @@ pub enum Error {
         /// The device's message.
         message: String,
     },
+    /// CKKS operands whose scales differ and cannot be aligned.
+    #[error("scale mismatch: 2^{left:.4} against 2^{right:.4}; {hint}")]
+    ScaleMismatch {
+        /// log2 of the left operand's scale.
+        left: f64,
+        /// log2 of the right operand's scale.
+        right: f64,
+        /// How to fix it.
+        hint: &'static str,
+    },
+    /// A rescale (or an operation needing one) at the last level.
+    #[error(
+        "no level left: the ciphertext is at level {level}, the lowest ({min}); use parameters with a larger depth or fewer multiplications"
+    )]
+    OutOfLevels {
+        /// The ciphertext's level.
+        level: usize,
+        /// The lowest level of the chain.
+        min: usize,
+    },
 }

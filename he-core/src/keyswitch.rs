@@ -34,6 +34,21 @@ pub struct SwitchingKey {
     digits: Vec<KeyDigit>,
 }
 
+/// The digits of one polynomial extended for key switching (see
+/// [`KeySwitcher::decompose`]).
+#[derive(Debug)]
+pub struct Decomposition {
+    level: usize,
+    digits: Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)>,
+}
+
+impl Decomposition {
+    /// The level of the decomposed polynomial.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+}
+
 /// The precomputation of key switching for one pair of bases `Q`, `P`.
 #[derive(Debug)]
 pub struct KeySwitcher {
@@ -181,22 +196,22 @@ impl KeySwitcher {
         d: &RnsPoly<Coeff>,
         key: &SwitchingKey,
     ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
+        let decomposed = self.decompose(d)?;
+        self.switch_decomposed(&decomposed, key, None)
+    }
+
+    /// The digits of `d` extended to `Q_ℓ ∪ P` in NTT form (ModUp): the part
+    /// of key switching that depends only on `d`, shared by every rotation of
+    /// one ciphertext (hoisting).
+    pub fn decompose(&self, d: &RnsPoly<Coeff>) -> Result<Decomposition, Error> {
         if !Arc::ptr_eq(d.basis(), &self.q) {
             return Err(Error::BasisMismatch);
         }
         let (level, kp) = (d.level(), self.p.len());
-        let mut acc_q = [
-            RnsPoly::<Ntt>::zero(&self.q, level)?,
-            RnsPoly::<Ntt>::zero(&self.q, level)?,
-        ];
-        let mut acc_p = [
-            RnsPoly::<Ntt>::zero(&self.p, kp)?,
-            RnsPoly::<Ntt>::zero(&self.p, kp)?,
-        ];
-        // ModUp of each digit is independent work; the accumulation is not.
+        // ModUp of each digit is independent work.
         let digits: Vec<usize> = (0..self.mod_up[level - 1].len()).collect();
         let backend = self.q.backend();
-        let extended = parallel::map(&digits, |&j| {
+        let digits = parallel::map(&digits, |&j| {
             let conv = &self.mod_up[level - 1][j];
             let range = j * self.alpha..((j + 1) * self.alpha).min(level);
             let (ext_q, ext_p) = backend.mod_up(&self.q, level, d.buffer(), range, conv);
@@ -205,7 +220,45 @@ impl KeySwitcher {
                 RnsPoly::<Coeff>::from_buffer(&self.p, kp, ext_p).into_ntt(),
             )
         });
-        for ((ext_q, ext_p), digit_key) in extended.iter().zip(&key.digits) {
+        Ok(Decomposition { level, digits })
+    }
+
+    /// Finishes a switch from a [`Decomposition`] of `d`: the key inner
+    /// product and ModDown. With `perm` (an [`ntt_galois_permutation`]) the
+    /// digits are first permuted, which switches `σ_g(d)` instead: a hoisted
+    /// rotation. (`σ_g` commutes with base extension up to the `α·Q`
+    /// overflow key switching already tolerates.)
+    ///
+    /// [`ntt_galois_permutation`]: crate::ntt_galois_permutation
+    pub fn switch_decomposed(
+        &self,
+        dec: &Decomposition,
+        key: &SwitchingKey,
+        perm: Option<&[usize]>,
+    ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
+        let (level, kp) = (dec.level, self.p.len());
+        if key.digits.len() < dec.digits.len() {
+            return Err(Error::InvalidParameters(
+                "the switching key has fewer digits than the decomposition: it belongs to other parameters".into(),
+            ));
+        }
+        let mut acc_q = [
+            RnsPoly::<Ntt>::zero(&self.q, level)?,
+            RnsPoly::<Ntt>::zero(&self.q, level)?,
+        ];
+        let mut acc_p = [
+            RnsPoly::<Ntt>::zero(&self.p, kp)?,
+            RnsPoly::<Ntt>::zero(&self.p, kp)?,
+        ];
+        for ((ext_q, ext_p), digit_key) in dec.digits.iter().zip(&key.digits) {
+            let permuted;
+            let (ext_q, ext_p) = match perm {
+                Some(perm) => {
+                    permuted = (ext_q.permute(perm)?, ext_p.permute(perm)?);
+                    (&permuted.0, &permuted.1)
+                }
+                None => (ext_q, ext_p),
+            };
             acc_q[0].mul_add_prefix(ext_q, &digit_key.b_q);
             acc_q[1].mul_add_prefix(ext_q, &digit_key.a_q);
             acc_p[0].mul_add_prefix(ext_p, &digit_key.b_p);

@@ -1,0 +1,550 @@
+//! Homomorphic operations on CKKS ciphertexts, with level and scale
+//! alignment done for the caller.
+
+use std::sync::Arc;
+
+use num_complex::Complex64;
+
+use crate::ckks::encoder::encode_scaled;
+use crate::ckks::plaintext::check_same_params;
+use crate::ckks::{CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksRelinKey};
+use crate::{
+    Coeff, Error, Hop, HopCounter, RnsPoly, ntt_galois_permutation, parallel,
+    rotation_galois_element,
+};
+
+/// Scales closer than this (relative) are treated as equal: the error of
+/// adding a message at a scale off by 2^-32 is far below CKKS precision.
+const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 32) as f64;
+
+fn same_scale(a: f64, b: f64) -> bool {
+    (a / b - 1.0).abs() <= SCALE_TOLERANCE
+}
+
+/// Evaluates operations on CKKS ciphertexts of one parameter set.
+///
+/// Binary operations bring their operands to a common level (dropping primes
+/// of the higher one, which leaves the message unchanged) and, for additions,
+/// a common scale: when the scales differ beyond 2^-32 (relative), the
+/// operand with more levels left is multiplied by `round(s_a/s_b · q_last)`
+/// and rescaled, which costs it one level and matches the scales to 2^-40.
+/// When no level is left for that, the result is a [`Error::ScaleMismatch`].
+///
+/// ```
+/// use hefty_core::ckks::*;
+/// use hefty_core::Sampler;
+/// let params = CkksParameters::builder()
+///     .degree(1 << 11).depth(2)
+///     .insecure_disable_security_check_for_testing_only()
+///     .build()?;
+/// let mut rng = Sampler::from_os();
+/// let sk = CkksSecretKey::generate(&params, &mut rng);
+/// let rk = CkksRelinKey::new(&sk, &mut rng)?;
+/// let enc = CkksEncoder::new(&params);
+/// let ev = CkksEvaluator::new(&params);
+/// let (top, scale) = (params.max_level(), params.default_scale());
+/// let x = sk.encrypt(&enc.encode_real(&[0.5, -0.25], top, scale)?, &mut rng)?;
+/// let y = sk.encrypt(&enc.encode_real(&[0.8, 0.4], top, scale)?, &mut rng)?;
+/// let xy = ev.multiply_relin_rescale(&x, &y, &rk)?;
+/// let out = enc.decode_real(&sk.decrypt(&xy)?)?;
+/// assert!((out[0] - 0.4).abs() < 1e-6 && (out[1] + 0.1).abs() < 1e-6);
+/// # Ok::<(), hefty_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CkksEvaluator {
+    params: Arc<CkksParameters>,
+    hops: Option<Arc<HopCounter>>,
+}
+
+impl CkksEvaluator {
+    /// An evaluator for `params`.
+    pub fn new(params: &Arc<CkksParameters>) -> Self {
+        Self {
+            params: Arc::clone(params),
+            hops: None,
+        }
+    }
+
+    /// An evaluator that counts every operation into `counter` (rescales and
+    /// the rescales of scale alignment included).
+    pub fn with_hop_counter(params: &Arc<CkksParameters>, counter: &Arc<HopCounter>) -> Self {
+        Self {
+            params: Arc::clone(params),
+            hops: Some(Arc::clone(counter)),
+        }
+    }
+
+    #[inline]
+    fn count(&self, hop: Hop) {
+        if let Some(c) = &self.hops {
+            c.record(hop);
+        }
+    }
+
+    fn check(&self, ct: &CkksCiphertext) -> Result<(), Error> {
+        check_same_params(&self.params, ct.params())
+    }
+
+    /// A ciphertext of these parameters from its polynomials and scale.
+    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Coeff>>, scale: f64) -> CkksCiphertext {
+        self.build(polys, scale)
+    }
+
+    fn build(&self, polys: Vec<RnsPoly<Coeff>>, scale: f64) -> CkksCiphertext {
+        CkksCiphertext {
+            params: Arc::clone(&self.params),
+            polys,
+            scale,
+            seed: None,
+        }
+    }
+
+    /// `a` with its primes above `level` dropped (message and scale unchanged).
+    pub fn drop_to_level(&self, a: &CkksCiphertext, level: usize) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        if level < self.params.min_level() || level > a.level() {
+            return Err(Error::BadLevel {
+                level,
+                max: a.level(),
+            });
+        }
+        let mut out = a.clone();
+        for p in &mut out.polys {
+            p.truncate_level(level)?;
+        }
+        out.seed = None;
+        Ok(out)
+    }
+
+    /// Divides by the last prime(s) of the level: the scale shrinks by their
+    /// product and one level is spent.
+    pub fn rescale(&self, a: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        let (level, ppl) = (a.level(), self.params.primes_per_level());
+        if level < self.params.min_level() + ppl {
+            return Err(Error::OutOfLevels {
+                level,
+                min: self.params.min_level(),
+            });
+        }
+        let moduli = self.params.ciphertext_basis().moduli();
+        let dropped: f64 = moduli[level - ppl..level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product();
+        let polys = parallel::map(&a.polys, |p| {
+            let mut p = p.divide_round_by_last()?;
+            for _ in 1..ppl {
+                p = p.divide_round_by_last()?;
+            }
+            Ok::<_, Error>(p)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        self.count(Hop::Rescale);
+        Ok(self.build(polys, a.scale / dropped))
+    }
+
+    /// `a` multiplied by `round(target/scale · q_last)` and rescaled: the
+    /// same message at a scale within 2^-40 of `target`, one level lower.
+    pub fn adjust_scale(&self, a: &CkksCiphertext, target: f64) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        let (level, ppl) = (a.level(), self.params.primes_per_level());
+        if level < self.params.min_level() + ppl {
+            return Err(Error::ScaleMismatch {
+                left: a.scale.log2(),
+                right: target.log2(),
+                hint: "aligning the scales needs one level and none is left; encode or rescale so that the operands' scales agree",
+            });
+        }
+        let moduli = self.params.ciphertext_basis().moduli();
+        let dropped: f64 = moduli[level - ppl..level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product();
+        let c = (target / a.scale * dropped).round();
+        if !(1.0..9.2e18).contains(&c) {
+            return Err(Error::ScaleMismatch {
+                left: a.scale.log2(),
+                right: target.log2(),
+                hint: "the scales are too far apart to align with one rescale",
+            });
+        }
+        let mut scaled = a.clone();
+        for p in &mut scaled.polys {
+            p.mul_scalar_assign(c as u64);
+        }
+        scaled.scale *= c;
+        self.count(Hop::PtCtMulScalar);
+        self.rescale(&scaled)
+    }
+
+    /// Brings `a` and `b` to one level and (if `scales`) one scale.
+    fn align(
+        &self,
+        a: &CkksCiphertext,
+        b: &CkksCiphertext,
+        scales: bool,
+    ) -> Result<(CkksCiphertext, CkksCiphertext), Error> {
+        self.check(a)?;
+        self.check(b)?;
+        let (mut a, mut b) = (a.clone(), b.clone());
+        if scales && !same_scale(a.scale, b.scale) {
+            // Spend the level on the operand that has more of them.
+            if a.level() > b.level() {
+                a = self.adjust_scale(&a, b.scale)?;
+            } else {
+                b = self.adjust_scale(&b, a.scale)?;
+            }
+        }
+        let level = a.level().min(b.level());
+        if a.level() > level {
+            a = self.drop_to_level(&a, level)?;
+        }
+        if b.level() > level {
+            b = self.drop_to_level(&b, level)?;
+        }
+        Ok((a, b))
+    }
+
+    fn add_sub(
+        &self,
+        a: &CkksCiphertext,
+        b: &CkksCiphertext,
+        sub: bool,
+    ) -> Result<CkksCiphertext, Error> {
+        let (a, b) = self.align(a, b, true)?;
+        let len = a.polys.len().max(b.polys.len());
+        let mut polys = Vec::with_capacity(len);
+        for i in 0..len {
+            let p = match (a.polys.get(i), b.polys.get(i)) {
+                (Some(x), Some(y)) => {
+                    let mut x = x.clone();
+                    if sub {
+                        x.sub_assign(y)?
+                    } else {
+                        x.add_assign(y)?
+                    }
+                    x
+                }
+                (Some(x), None) => x.clone(),
+                (None, Some(y)) => {
+                    let mut y = y.clone();
+                    if sub {
+                        y.neg_assign();
+                    }
+                    y
+                }
+                (None, None) => unreachable!("i < the longer length"),
+            };
+            polys.push(p);
+        }
+        self.count(Hop::CtCtAdd);
+        Ok(self.build(polys, a.scale))
+    }
+
+    /// `a + b`.
+    pub fn add(&self, a: &CkksCiphertext, b: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+        self.add_sub(a, b, false)
+    }
+
+    /// `a - b`.
+    pub fn sub(&self, a: &CkksCiphertext, b: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+        self.add_sub(a, b, true)
+    }
+
+    /// `-a`.
+    pub fn negate(&self, a: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        let mut out = a.clone();
+        out.polys.iter_mut().for_each(|p| p.neg_assign());
+        out.seed = None;
+        Ok(out)
+    }
+
+    /// A plaintext brought to `level` (it must be at least that high).
+    fn plain_at(&self, pt: &CkksPlaintext, level: usize) -> Result<RnsPoly<Coeff>, Error> {
+        check_same_params(&self.params, pt.params())?;
+        if pt.level() < level {
+            return Err(Error::LevelMismatch {
+                left: level,
+                right: pt.level(),
+            });
+        }
+        let mut p = pt.poly().clone();
+        p.truncate_level(level)?;
+        Ok(p)
+    }
+
+    /// `a + pt` (the plaintext's scale must match; encode it at `a.scale()`).
+    pub fn add_plain(
+        &self,
+        a: &CkksCiphertext,
+        pt: &CkksPlaintext,
+    ) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        if !same_scale(a.scale, pt.scale()) {
+            return Err(Error::ScaleMismatch {
+                left: a.scale.log2(),
+                right: pt.scale().log2(),
+                hint: "encode the plaintext at the ciphertext's scale (ct.scale())",
+            });
+        }
+        let p = self.plain_at(pt, a.level())?;
+        let mut out = a.clone();
+        out.polys[0].add_assign(&p)?;
+        out.seed = None;
+        self.count(Hop::PtCtAdd);
+        Ok(out)
+    }
+
+    /// `a + c` in every slot, exact at `a`'s scale (no level spent).
+    pub fn add_const(&self, a: &CkksCiphertext, c: Complex64) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
+        let n = self.params.degree();
+        let mut coeffs = vec![0.0; n];
+        coeffs[0] = c.re;
+        coeffs[n / 2] = c.im;
+        let p = encode_scaled(self.params.ciphertext_basis(), a.level(), &coeffs, a.scale)?;
+        let mut out = a.clone();
+        out.polys[0].add_assign(&p)?;
+        out.seed = None;
+        self.count(Hop::PtCtAdd);
+        Ok(out)
+    }
+
+    /// `a · pt` (scales multiply; rescale afterwards).
+    pub fn mul_plain(
+        &self,
+        a: &CkksCiphertext,
+        pt: &CkksPlaintext,
+    ) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        let level = a.level().min(pt.level());
+        let a = if a.level() > level {
+            self.drop_to_level(a, level)?
+        } else {
+            a.clone()
+        };
+        let p = self.plain_at(pt, level)?.into_ntt();
+        let polys = parallel::map(&a.polys, |c| {
+            let mut c = c.clone().into_ntt();
+            c.mul_assign(&p)?;
+            Ok::<_, Error>(c.into_coeff())
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        self.count(Hop::PtCtMulDense);
+        self.check_scale_room(a.scale * pt.scale(), level)?;
+        Ok(self.build(polys, a.scale * pt.scale()))
+    }
+
+    /// `a · c` for a real constant, rescaled: `c` is encoded at the scale of
+    /// the prime(s) the rescale drops, so the scale is unchanged exactly and
+    /// one level is spent.
+    pub fn mul_const(&self, a: &CkksCiphertext, c: f64) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        let (level, ppl) = (a.level(), self.params.primes_per_level());
+        if level < self.params.min_level() + ppl {
+            return Err(Error::OutOfLevels {
+                level,
+                min: self.params.min_level(),
+            });
+        }
+        let moduli = self.params.ciphertext_basis().moduli();
+        let dropped: f64 = moduli[level - ppl..level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product();
+        if !c.is_finite() || (c * dropped).abs() >= 9.2e18 {
+            return Err(Error::InvalidParameters(format!(
+                "constant {c} is not finite or too large for an integer multiple of the scale"
+            )));
+        }
+        let k = (c * dropped).round() as i64;
+        let mut out = a.clone();
+        for p in &mut out.polys {
+            p.mul_scalar_assign(k.unsigned_abs());
+            if k < 0 {
+                p.neg_assign();
+            }
+        }
+        out.scale *= dropped;
+        self.count(Hop::PtCtMulScalar);
+        self.rescale(&out)
+    }
+
+    fn check_scale_room(&self, scale: f64, level: usize) -> Result<(), Error> {
+        if scale.log2() + 2.0 >= self.params.log_q_at(level) {
+            return Err(Error::ScaleMismatch {
+                left: scale.log2(),
+                right: self.params.log_q_at(level),
+                hint: "the product's scale would not fit the modulus at this level: rescale the operands first",
+            });
+        }
+        Ok(())
+    }
+
+    /// `a · b` without relinearization: three polynomials, scales multiplied.
+    pub fn multiply(
+        &self,
+        a: &CkksCiphertext,
+        b: &CkksCiphertext,
+    ) -> Result<CkksCiphertext, Error> {
+        let (a, b) = self.align(a, b, false)?;
+        for c in [&a, &b] {
+            if c.polys.len() != 2 {
+                return Err(Error::NotRelinearized { len: c.polys.len() });
+            }
+        }
+        let scale = a.scale * b.scale;
+        self.check_scale_room(scale, a.level())?;
+        let inputs = [&a.polys[0], &a.polys[1], &b.polys[0], &b.polys[1]];
+        let ntt = parallel::map(&inputs, |p| (*p).clone().into_ntt());
+        let [a0, a1, b0, b1] = <[_; 4]>::try_from(ntt).expect("four inputs");
+        let mut d0 = a0.clone();
+        d0.mul_assign(&b0)?;
+        let mut d1 = a0;
+        d1.mul_assign(&b1)?;
+        d1.mul_add_assign(&a1, &b0)?;
+        let mut d2 = a1;
+        d2.mul_assign(&b1)?;
+        let polys = parallel::map_owned(vec![d0, d1, d2], |d| d.into_coeff());
+        self.count(Hop::CtCtMul);
+        Ok(self.build(polys, scale))
+    }
+
+    /// Switches a three-polynomial ciphertext back to two.
+    pub fn relinearize(
+        &self,
+        a: &CkksCiphertext,
+        rk: &CkksRelinKey,
+    ) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &rk.params)?;
+        match a.polys.len() {
+            2 => Ok(a.clone()),
+            3 => {
+                let (u0, u1) = self.params.key_switcher().switch(&a.polys[2], &rk.key)?;
+                let mut c0 = a.polys[0].clone();
+                c0.add_assign(&u0)?;
+                let mut c1 = a.polys[1].clone();
+                c1.add_assign(&u1)?;
+                self.count(Hop::Relinearize);
+                Ok(self.build(vec![c0, c1], a.scale))
+            }
+            len => Err(Error::NotRelinearized { len }),
+        }
+    }
+
+    /// `a · b`, relinearized and rescaled: the usual multiplication.
+    pub fn multiply_relin_rescale(
+        &self,
+        a: &CkksCiphertext,
+        b: &CkksCiphertext,
+        rk: &CkksRelinKey,
+    ) -> Result<CkksCiphertext, Error> {
+        let level = a.level().min(b.level());
+        if level < self.params.min_level() + self.params.primes_per_level() {
+            return Err(Error::OutOfLevels {
+                level,
+                min: self.params.min_level(),
+            });
+        }
+        let prod = self.multiply(a, b)?;
+        self.rescale(&self.relinearize(&prod, rk)?)
+    }
+
+    fn galois(
+        &self,
+        a: &CkksCiphertext,
+        g: usize,
+        steps: Option<i64>,
+        gk: &CkksGaloisKeys,
+    ) -> Result<CkksCiphertext, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &gk.params)?;
+        if a.polys.len() != 2 {
+            return Err(Error::NotRelinearized { len: a.polys.len() });
+        }
+        if g == 1 {
+            return Ok(a.clone());
+        }
+        let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
+        let mut c0 = a.polys[0].automorphism(g)?;
+        let c1 = a.polys[1].automorphism(g)?;
+        let (u0, u1) = self.params.key_switcher().switch(&c1, key)?;
+        c0.add_assign(&u0)?;
+        self.count(Hop::Rotate);
+        Ok(self.build(vec![c0, u1], a.scale))
+    }
+
+    /// Rotates the slots left by `steps` (right when negative).
+    pub fn rotate(
+        &self,
+        a: &CkksCiphertext,
+        steps: i64,
+        gk: &CkksGaloisKeys,
+    ) -> Result<CkksCiphertext, Error> {
+        let g = rotation_galois_element(self.params.degree(), steps);
+        self.galois(a, g, Some(steps), gk)
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(
+        &self,
+        a: &CkksCiphertext,
+        gk: &CkksGaloisKeys,
+    ) -> Result<CkksCiphertext, Error> {
+        self.galois(a, 2 * self.params.degree() - 1, None, gk)
+    }
+
+    /// Several rotations of one ciphertext sharing one decomposition of
+    /// `c_1` (hoisting): the ModUp is paid once, each rotation costs only a
+    /// permutation, the key inner product and ModDown.
+    pub fn rotate_hoisted(
+        &self,
+        a: &CkksCiphertext,
+        steps: &[i64],
+        gk: &CkksGaloisKeys,
+    ) -> Result<Vec<CkksCiphertext>, Error> {
+        self.check(a)?;
+        check_same_params(&self.params, &gk.params)?;
+        if a.polys.len() != 2 {
+            return Err(Error::NotRelinearized { len: a.polys.len() });
+        }
+        let n = self.params.degree();
+        // Every key first: a missing one fails before any work.
+        let keys = steps
+            .iter()
+            .map(|&s| {
+                let g = rotation_galois_element(n, s);
+                if g == 1 {
+                    return Ok((g, None));
+                }
+                gk.get(g)
+                    .map(|k| (g, Some(k)))
+                    .ok_or(Error::MissingGaloisKey { steps: Some(s), g })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let switcher = self.params.key_switcher();
+        let dec = switcher.decompose(&a.polys[1])?;
+        let out = parallel::map(&keys, |&(g, key)| {
+            let Some(key) = key else {
+                return Ok(a.clone());
+            };
+            let perm = ntt_galois_permutation(n, g)?;
+            let (u0, u1) = switcher.switch_decomposed(&dec, key, Some(&perm))?;
+            let mut c0 = a.polys[0].automorphism(g)?;
+            c0.add_assign(&u0)?;
+            Ok(self.build(vec![c0, u1], a.scale))
+        });
+        for r in &out {
+            if r.is_ok() {
+                self.count(Hop::Rotate);
+            }
+        }
+        out.into_iter().collect()
+    }
+}

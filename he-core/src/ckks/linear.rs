@@ -1,0 +1,209 @@
+//! Plaintext matrix × encrypted vector: the diagonal method with baby-step
+//! giant-step and hoisted baby rotations (Halevi–Shoup).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use num_complex::Complex64;
+
+use crate::ckks::{CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters};
+use crate::{Error, Ntt, RnsPoly};
+
+/// A linear map on the `N/2` slots, `y = M·x`, prepared for one level.
+///
+/// With `diag_k[t] = M[t][(t+k) mod s]`, `M·x = Σ_k diag_k ⊙ rot_k(x)`.
+/// Writing `k = g·j + i`, that is `Σ_j rot_{gj}(Σ_i rot_{-gj}(diag_k) ⊙ rot_i(x))`:
+/// the baby rotations `rot_i(x)` share one decomposition (hoisting), and only
+/// one giant rotation per `j` remains, about `2·√d` rotations for `d`
+/// diagonals. The diagonals are encoded at the scale of the prime(s) the
+/// final rescale drops, so the output has the input's scale exactly and is
+/// one level lower.
+#[derive(Debug)]
+pub struct LinearTransform {
+    params: Arc<CkksParameters>,
+    level: usize,
+    baby: usize,
+    /// `(j, i)` → `rot_{-gj}(diag_{gj+i})` in NTT form at `level`.
+    diags: BTreeMap<(usize, usize), RnsPoly<Ntt>>,
+}
+
+impl LinearTransform {
+    /// From a dense `s × s` matrix (`s = N/2`), skipping all-zero diagonals.
+    pub fn from_dense(
+        encoder: &CkksEncoder,
+        matrix: &[Vec<f64>],
+        level: usize,
+    ) -> Result<Self, Error> {
+        let s = encoder.slots();
+        if matrix.len() != s || matrix.iter().any(|row| row.len() != s) {
+            return Err(Error::InvalidParameters(format!(
+                "the matrix must be {s} × {s} (the slot count); pad it with zeros"
+            )));
+        }
+        let mut diags = BTreeMap::new();
+        for k in 0..s {
+            let d: Vec<Complex64> = (0..s)
+                .map(|t| Complex64::new(matrix[t][(t + k) % s], 0.0))
+                .collect();
+            if d.iter().any(|z| z.re != 0.0) {
+                diags.insert(k, d);
+            }
+        }
+        Self::from_diagonals(encoder, &diags, level)
+    }
+
+    /// From its non-zero diagonals `k → diag_k` (each of `N/2` values).
+    pub fn from_diagonals(
+        encoder: &CkksEncoder,
+        diagonals: &BTreeMap<usize, Vec<Complex64>>,
+        level: usize,
+    ) -> Result<Self, Error> {
+        let params = encoder.params();
+        let s = encoder.slots();
+        let ppl = params.primes_per_level();
+        if level < params.min_level() + ppl || level > params.max_level() {
+            return Err(Error::OutOfLevels {
+                level,
+                min: params.min_level(),
+            });
+        }
+        if let Some((&k, _)) = diagonals.iter().find(|(k, d)| **k >= s || d.len() != s) {
+            return Err(Error::InvalidParameters(format!(
+                "diagonal {k} must have an index below {s} and {s} values"
+            )));
+        }
+        let span = diagonals.keys().next_back().map_or(1, |&k| k + 1);
+        let baby = (span as f64).sqrt().ceil().max(1.0) as usize;
+        let moduli = params.ciphertext_basis().moduli();
+        let scale: f64 = moduli[level - ppl..level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product();
+        let mut diags = BTreeMap::new();
+        for (&k, d) in diagonals {
+            let (j, i) = (k / baby, k % baby);
+            let shift = baby * j;
+            // rot_{-gj}(d)[t] = d[(t - gj) mod s].
+            let rotated: Vec<Complex64> = (0..s).map(|t| d[(t + s - shift % s) % s]).collect();
+            let pt = encoder.encode_at_scale(&rotated, level, scale)?;
+            diags.insert((j, i), pt.into_ntt());
+        }
+        Ok(Self {
+            params: Arc::clone(params),
+            level,
+            baby,
+            diags,
+        })
+    }
+
+    /// The rotation steps whose Galois keys [`Self::apply`] needs.
+    pub fn rotations(&self) -> Vec<i64> {
+        let mut steps: Vec<i64> = self
+            .diags
+            .keys()
+            .flat_map(|&(j, i)| [(i) as i64, (self.baby * j) as i64])
+            .filter(|&r| r != 0)
+            .collect();
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    }
+
+    /// The level the diagonals were prepared for (inputs above it are dropped to it).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// `M·x` for an encrypted `x`: one level lower, same scale.
+    pub fn apply(
+        &self,
+        ev: &CkksEvaluator,
+        x: &CkksCiphertext,
+        gk: &CkksGaloisKeys,
+    ) -> Result<CkksCiphertext, Error> {
+        crate::ckks::plaintext::check_same_params(&self.params, x.params())?;
+        if x.level() < self.level {
+            return Err(Error::LevelMismatch {
+                left: x.level(),
+                right: self.level,
+            });
+        }
+        let x = ev.drop_to_level(x, self.level)?;
+        let mut babies: Vec<usize> = self.diags.keys().map(|&(_, i)| i).collect();
+        babies.sort_unstable();
+        babies.dedup();
+        let steps: Vec<i64> = babies.iter().map(|&i| i as i64).collect();
+        let rotated = ev.rotate_hoisted(&x, &steps, gk)?;
+        // Baby-step ciphertexts in NTT form, once each.
+        let rotated_ntt: BTreeMap<usize, [RnsPoly<Ntt>; 2]> = babies
+            .iter()
+            .zip(rotated)
+            .map(|(&i, ct)| {
+                let [c0, c1] = <[_; 2]>::try_from(ct.polys).expect("relinearized");
+                (i, [c0.into_ntt(), c1.into_ntt()])
+            })
+            .collect();
+        let mut giants: Vec<usize> = self.diags.keys().map(|&(j, _)| j).collect();
+        giants.dedup();
+        let mut acc: Option<CkksCiphertext> = None;
+        for j in giants {
+            let mut inner: Option<[RnsPoly<Ntt>; 2]> = None;
+            for ((_, i), d) in self.diags.range((j, 0)..(j + 1, 0)) {
+                let [c0, c1] = &rotated_ntt[i];
+                match &mut inner {
+                    None => {
+                        let (mut p0, mut p1) = (c0.clone(), c1.clone());
+                        p0.mul_assign(d)?;
+                        p1.mul_assign(d)?;
+                        inner = Some([p0, p1]);
+                    }
+                    Some([p0, p1]) => {
+                        p0.mul_add_assign(c0, d)?;
+                        p1.mul_add_assign(c1, d)?;
+                    }
+                }
+            }
+            let [p0, p1] = inner.expect("every giant step has a diagonal");
+            let block = ev.ciphertext_from(
+                vec![p0.into_coeff(), p1.into_coeff()],
+                x.scale() * self.diag_scale(),
+            );
+            let block = if j == 0 {
+                block
+            } else {
+                ev.rotate(&block, (self.baby * j) as i64, gk)?
+            };
+            acc = Some(match acc {
+                None => block,
+                Some(a) => ev.add(&a, &block)?,
+            });
+        }
+        match acc {
+            Some(a) => ev.rescale(&a),
+            None => Err(Error::InvalidParameters(
+                "the linear transform has no non-zero diagonal".into(),
+            )),
+        }
+    }
+
+    fn diag_scale(&self) -> f64 {
+        let ppl = self.params.primes_per_level();
+        self.params.ciphertext_basis().moduli()[self.level - ppl..self.level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product()
+    }
+}
+
+impl CkksEncoder {
+    /// `values` encoded at `level` and `scale` as a raw polynomial.
+    pub(crate) fn encode_at_scale(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<RnsPoly<crate::Coeff>, Error> {
+        let pt = self.encode(values, level, scale)?;
+        Ok(pt.poly().clone())
+    }
+}

@@ -1,0 +1,396 @@
+//! CKKS parameters: ring degree, modulus chain, scale, special primes, word profile.
+
+use std::sync::Arc;
+
+use hefty_ntt::{is_prime, ntt_primes};
+
+use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
+
+/// The machine word the primes must fit: the CPU takes either; wgpu needs
+/// [`Word::W32`] (WGSL has no 64-bit integers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Word {
+    /// Primes up to 61 bits: one prime per level.
+    W64,
+    /// Primes below 2^31: a scale near 2^40 takes two primes per level.
+    W32,
+}
+
+impl Word {
+    /// `"w64"` or `"w32"` (benchmark records use it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Word::W64 => "w64",
+            Word::W32 => "w32",
+        }
+    }
+
+    fn max_bits(self) -> u32 {
+        match self {
+            Word::W64 => 61,
+            Word::W32 => 31,
+        }
+    }
+}
+
+/// RNS-CKKS parameters. Build with [`CkksParameters::builder`] or take a
+/// [`CkksParameters::preset_128`].
+///
+/// The ciphertext modulus is a chain: `base` primes holding the final result
+/// (about 60 bits in all), then `depth` levels of primes near the scale
+/// (one per level, or two for [`Word::W32`]), dropped one level per rescale.
+/// A *level* counts active primes, as for BFV; [`CkksParameters::depth_at`]
+/// tells how many rescales a level still allows.
+#[derive(Debug)]
+pub struct CkksParameters {
+    n: usize,
+    q: Arc<RnsBasis>,
+    special: Vec<u64>,
+    key_switcher: KeySwitcher,
+    scale_bits: u32,
+    base_primes: usize,
+    primes_per_level: usize,
+    word: Word,
+    security: Option<SecurityLevel>,
+}
+
+/// Builds [`CkksParameters`].
+#[derive(Debug, Clone)]
+pub struct CkksParametersBuilder {
+    n: usize,
+    base_bits: u32,
+    scale_bits: u32,
+    depth: usize,
+    special_bits: u32,
+    special_count: usize,
+    dnum: Option<usize>,
+    word: Word,
+    security: Option<SecurityLevel>,
+    backend: Arc<dyn Backend>,
+}
+
+/// The prime `= 1 mod 2n` nearest `2^bits` not yet taken, alternating below
+/// and above (`above` says which side to try first) so the product of a
+/// chain stays near `2^(bits·count)`.
+fn nearest_prime(bits: u32, n: usize, above: bool, taken: &[u64]) -> Option<u64> {
+    let step = 2 * n as u64;
+    let centre = 1u64 << bits;
+    // Candidates k·2n + 1 on the chosen side, walking outwards.
+    let mut below = (centre - 1) / step * step + 1;
+    let mut up = below + step;
+    for _ in 0..1_000_000 {
+        let candidate = if above { up } else { below };
+        if candidate > step && is_prime(candidate) && !taken.contains(&candidate) {
+            return Some(candidate);
+        }
+        if above {
+            up += step;
+        } else {
+            below = below.checked_sub(step)?;
+        }
+    }
+    None
+}
+
+impl CkksParametersBuilder {
+    /// The ring degree (a power of two; 2^13 … 2^16 for the presets).
+    pub fn degree(mut self, n: usize) -> Self {
+        self.n = n;
+        self
+    }
+
+    /// The scale `Δ = 2^bits` (default 40), also the size of the level primes.
+    pub fn scale_bits(mut self, bits: u32) -> Self {
+        self.scale_bits = bits;
+        self
+    }
+
+    /// Bits of the base modulus that holds the final result (default 60).
+    pub fn base_bits(mut self, bits: u32) -> Self {
+        self.base_bits = bits;
+        self
+    }
+
+    /// The multiplicative depth: how many rescales the chain allows.
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.depth = depth;
+        self
+    }
+
+    /// `count` special primes of `bits` bits for key switching (default 1 × 60).
+    pub fn special_primes(mut self, count: usize, bits: u32) -> Self {
+        self.special_count = count;
+        self.special_bits = bits;
+        self
+    }
+
+    /// Key-switching digits (default: as few as keep every digit below `P`).
+    pub fn key_switching_digits(mut self, dnum: usize) -> Self {
+        self.dnum = Some(dnum);
+        self
+    }
+
+    /// The word profile (default [`Word::W64`]).
+    pub fn word(mut self, word: Word) -> Self {
+        self.word = word;
+        self
+    }
+
+    /// The security level to enforce (default 128 bits).
+    pub fn security(mut self, level: SecurityLevel) -> Self {
+        self.security = Some(level);
+        self
+    }
+
+    /// Disables the HE Standard check. **The resulting parameters may offer
+    /// no security at all**: for tests and experiments only.
+    pub fn insecure_disable_security_check_for_testing_only(mut self) -> Self {
+        self.security = None;
+        self
+    }
+
+    /// The backend holding every polynomial (default: the CPU).
+    pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// Validates everything, picks the primes and precomputes key switching.
+    pub fn build(self) -> Result<Arc<CkksParameters>, Error> {
+        let n = self.n;
+        if !n.is_power_of_two() || n < 4 {
+            return Err(hefty_ntt::Error::BadDegree(n).into());
+        }
+        let max = self.word.max_bits();
+        let ppl = match self.word {
+            Word::W64 => 1,
+            Word::W32 => 2,
+        };
+        let level_prime_bits = self.scale_bits.div_ceil(ppl as u32);
+        if !(10..=60).contains(&self.scale_bits) || level_prime_bits > max {
+            return Err(Error::InvalidParameters(format!(
+                "scale 2^{} does not fit {} primes ({} per level of at most {max} bits); use a scale between 2^10 and 2^{}",
+                self.scale_bits,
+                self.word.name(),
+                ppl,
+                (max * ppl as u32).min(60)
+            )));
+        }
+        if self.special_count == 0 || self.special_bits > max || self.special_bits < 20 {
+            return Err(Error::InvalidParameters(format!(
+                "key switching needs at least one special prime of 20..={max} bits for {}",
+                self.word.name()
+            )));
+        }
+        if self.base_bits < self.scale_bits || self.base_bits > 200 {
+            return Err(Error::InvalidParameters(format!(
+                "the base modulus ({} bits) must be at least the scale (2^{}) and at most 200 bits",
+                self.base_bits, self.scale_bits
+            )));
+        }
+        let no_room = |what: &str| {
+            Error::InvalidParameters(format!(
+                "not enough NTT-friendly primes for {what} at degree {n}; use a smaller degree, fewer levels, or W64"
+            ))
+        };
+        let mut taken = Vec::new();
+        let pick_below = |bits: u32, taken: &mut Vec<u64>| -> Result<u64, Error> {
+            let mut count = 1;
+            loop {
+                let candidates = ntt_primes(bits, n, count)
+                    .map_err(|_| no_room("the base and special primes"))?;
+                if let Some(&p) = candidates.iter().find(|p| !taken.contains(p)) {
+                    taken.push(p);
+                    return Ok(p);
+                }
+                count += 1;
+            }
+        };
+        // Special primes first: the largest, so every digit stays below P.
+        let special = (0..self.special_count)
+            .map(|_| pick_below(self.special_bits, &mut taken))
+            .collect::<Result<Vec<_>, _>>()?;
+        let base_count = self.base_bits.div_ceil(max) as usize;
+        let base_each = self.base_bits.div_ceil(base_count as u32);
+        let mut q_primes = (0..base_count)
+            .map(|_| pick_below(base_each, &mut taken))
+            .collect::<Result<Vec<_>, _>>()?;
+        for i in 0..self.depth * ppl {
+            let p = nearest_prime(level_prime_bits, n, i % 2 == 1, &taken)
+                .ok_or_else(|| no_room("the scale primes"))?;
+            taken.push(p);
+            q_primes.push(p);
+        }
+        let log_qp: f64 = q_primes
+            .iter()
+            .chain(&special)
+            .map(|&p| (p as f64).log2())
+            .sum();
+        if let Some(level) = self.security {
+            level.check(n, log_qp)?;
+        }
+        let q = Arc::new(RnsBasis::with_backend(
+            n,
+            &q_primes,
+            Arc::clone(&self.backend),
+        )?);
+        let p = Arc::new(RnsBasis::with_backend(
+            n,
+            &special,
+            Arc::clone(&self.backend),
+        )?);
+        let dnum = match self.dnum {
+            Some(d) => d,
+            None => {
+                // The largest digit size whose every digit stays below P.
+                let log_p: f64 = special.iter().map(|&p| (p as f64).log2()).sum();
+                let bits: Vec<f64> = q_primes.iter().map(|&p| (p as f64).log2()).collect();
+                let fits = |alpha: usize| bits.chunks(alpha).all(|c| c.iter().sum::<f64>() < log_p);
+                let alpha = (1..=bits.len()).rev().find(|&a| fits(a)).unwrap_or(1);
+                bits.len().div_ceil(alpha)
+            }
+        };
+        let key_switcher = KeySwitcher::new(&q, &p, dnum)?;
+        Ok(Arc::new(CkksParameters {
+            n,
+            q,
+            special,
+            key_switcher,
+            scale_bits: self.scale_bits,
+            base_primes: base_count,
+            primes_per_level: ppl,
+            word: self.word,
+            security: self.security,
+        }))
+    }
+}
+
+impl CkksParameters {
+    /// A builder: degree 2^14, scale 2^40, base 60 bits, depth 6, one 60-bit
+    /// special prime, W64, 128-bit security, the CPU backend.
+    pub fn builder() -> CkksParametersBuilder {
+        CkksParametersBuilder {
+            n: 1 << 14,
+            base_bits: 60,
+            scale_bits: 40,
+            depth: 6,
+            special_bits: 60,
+            special_count: 1,
+            dnum: None,
+            word: Word::W64,
+            security: Some(SecurityLevel::Bits128),
+            backend: crate::Cpu::shared(),
+        }
+    }
+
+    /// The 128-bit preset at degree `n`, scale 2^40, base prime 60 bits:
+    ///
+    /// | n | depth | special primes | log QP |
+    /// |---|---|---|---|
+    /// | 2^13 | 2 | 1 × 60 | 200 |
+    /// | 2^14 | 6 | 1 × 60 | 360 (SEAL's `[60, 40×6, 60]`) |
+    /// | 2^15 | 16 | 3 × 60 | 880 |
+    /// | 2^16 | 20 | 6 × 60 | 1220 |
+    pub fn preset_128(n: usize) -> Result<Arc<Self>, Error> {
+        let (depth, special) = match n {
+            8192 => (2, 1),
+            16384 => (6, 1),
+            32768 => (16, 3),
+            65536 => (20, 6),
+            _ => {
+                return Err(Error::InvalidParameters(format!(
+                    "no CKKS preset for degree {n}: presets exist for 8192, 16384, 32768 and 65536"
+                )));
+            }
+        };
+        Self::builder()
+            .degree(n)
+            .depth(depth)
+            .special_primes(special, 60)
+            .build()
+    }
+
+    /// The ring degree `N` (`N/2` complex slots).
+    pub fn degree(&self) -> usize {
+        self.n
+    }
+
+    /// The number of complex slots, `N/2`.
+    pub fn slots(&self) -> usize {
+        self.n / 2
+    }
+
+    /// The ciphertext basis (the whole chain).
+    pub fn ciphertext_basis(&self) -> &Arc<RnsBasis> {
+        &self.q
+    }
+
+    /// The special primes of key switching.
+    pub fn special_primes(&self) -> &[u64] {
+        &self.special
+    }
+
+    /// The key switcher behind relinearization and rotations.
+    pub fn key_switcher(&self) -> &KeySwitcher {
+        &self.key_switcher
+    }
+
+    /// The default scale `2^scale_bits`.
+    pub fn default_scale(&self) -> f64 {
+        (self.scale_bits as f64).exp2()
+    }
+
+    /// `log2` of the default scale.
+    pub fn scale_bits(&self) -> u32 {
+        self.scale_bits
+    }
+
+    /// Primes dropped by one rescale (1 for W64, 2 for W32).
+    pub fn primes_per_level(&self) -> usize {
+        self.primes_per_level
+    }
+
+    /// The word profile.
+    pub fn word(&self) -> Word {
+        self.word
+    }
+
+    /// The top level (all primes active).
+    pub fn max_level(&self) -> usize {
+        self.q.len()
+    }
+
+    /// The lowest level: only the base primes.
+    pub fn min_level(&self) -> usize {
+        self.base_primes
+    }
+
+    /// Rescales still possible at `level`.
+    pub fn depth_at(&self, level: usize) -> usize {
+        level.saturating_sub(self.base_primes) / self.primes_per_level
+    }
+
+    /// The multiplicative depth of the whole chain.
+    pub fn depth(&self) -> usize {
+        self.depth_at(self.max_level())
+    }
+
+    /// The enforced security level, `None` when the check was disabled.
+    pub fn security(&self) -> Option<SecurityLevel> {
+        self.security
+    }
+
+    /// `log2(Q)` at `level`.
+    pub fn log_q_at(&self, level: usize) -> f64 {
+        self.q.moduli()[..level.min(self.q.len())]
+            .iter()
+            .map(|m| (m.value() as f64).log2())
+            .sum()
+    }
+
+    /// `log2(Q·P)`.
+    pub fn log_qp(&self) -> f64 {
+        self.log_q_at(self.max_level())
+            + self.special.iter().map(|&p| (p as f64).log2()).sum::<f64>()
+    }
+}

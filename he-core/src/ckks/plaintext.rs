@@ -1,0 +1,103 @@
+//! CKKS plaintexts and ciphertexts.
+
+use std::sync::Arc;
+
+use crate::ckks::CkksParameters;
+use crate::{Coeff, Error, RnsPoly};
+
+/// An encoded vector: `round(Δ·m)` at a level, with its scale `Δ`.
+#[derive(Debug, Clone)]
+pub struct CkksPlaintext {
+    params: Arc<CkksParameters>,
+    poly: RnsPoly<Coeff>,
+    scale: f64,
+}
+
+impl CkksPlaintext {
+    pub(crate) fn new(params: &Arc<CkksParameters>, poly: RnsPoly<Coeff>, scale: f64) -> Self {
+        Self {
+            params: Arc::clone(params),
+            poly,
+            scale,
+        }
+    }
+
+    /// The parameters it belongs to.
+    pub fn params(&self) -> &Arc<CkksParameters> {
+        &self.params
+    }
+
+    /// Its level (active primes).
+    pub fn level(&self) -> usize {
+        self.poly.level()
+    }
+
+    /// Its scale `Δ`.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The encoded polynomial.
+    pub fn poly(&self) -> &RnsPoly<Coeff> {
+        &self.poly
+    }
+}
+
+/// A CKKS ciphertext: polynomials `(c_0, c_1[, c_2])` in coefficient form at
+/// one level, with the scale of the message inside.
+#[derive(Debug, Clone)]
+pub struct CkksCiphertext {
+    pub(crate) params: Arc<CkksParameters>,
+    pub(crate) polys: Vec<RnsPoly<Coeff>>,
+    pub(crate) scale: f64,
+    pub(crate) seed: Option<[u8; 32]>,
+}
+
+impl CkksCiphertext {
+    /// The parameters it belongs to.
+    pub fn params(&self) -> &Arc<CkksParameters> {
+        &self.params
+    }
+
+    /// Its level (active primes).
+    pub fn level(&self) -> usize {
+        self.polys[0].level()
+    }
+
+    /// The scale `Δ` of the message inside.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The number of polynomials (2, or 3 before relinearization).
+    pub fn len(&self) -> usize {
+        self.polys.len()
+    }
+
+    /// Always false: a ciphertext has at least two polynomials.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The polynomials.
+    pub fn polys(&self) -> &[RnsPoly<Coeff>] {
+        &self.polys
+    }
+
+    /// The seed of `c_1` for a fresh secret-key encryption (compact storage).
+    pub fn seed(&self) -> Option<[u8; 32]> {
+        self.seed
+    }
+}
+
+/// Fails unless both objects were made for the same parameters.
+pub(crate) fn check_same_params(
+    a: &Arc<CkksParameters>,
+    b: &Arc<CkksParameters>,
+) -> Result<(), Error> {
+    if Arc::ptr_eq(a, b) {
+        Ok(())
+    } else {
+        Err(Error::ParameterMismatch)
+    }
+}

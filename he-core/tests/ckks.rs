@@ -1,0 +1,475 @@
+//! CKKS against f64 references: precision asserted as bounds after every
+//! operation, rotations against plaintext rotations, typed errors for misuse.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hefty_core::ckks::{
+    CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksPublicKey,
+    CkksRelinKey, CkksSecretKey, Complex64, LinearTransform, Word,
+};
+use hefty_core::{Error, Sampler};
+use proptest::prelude::*;
+
+fn toy(n: usize, depth: usize) -> Arc<CkksParameters> {
+    CkksParameters::builder()
+        .degree(n)
+        .depth(depth)
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap()
+}
+
+struct Keys {
+    sk: CkksSecretKey,
+    rk: CkksRelinKey,
+    rng: Sampler,
+}
+
+fn keys(params: &Arc<CkksParameters>, seed: u8) -> Keys {
+    let mut rng = Sampler::from_seed([seed; 32]);
+    let sk = CkksSecretKey::generate(params, &mut rng);
+    let rk = CkksRelinKey::new(&sk, &mut rng).unwrap();
+    Keys { sk, rk, rng }
+}
+
+fn values(seed: u64, len: usize) -> Vec<f64> {
+    // A fixed pseudo-random vector in [-1, 1].
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn encrypt(k: &mut Keys, enc: &CkksEncoder, v: &[f64]) -> CkksCiphertext {
+    let p = enc.params().clone();
+    let pt = enc
+        .encode_real(v, p.max_level(), p.default_scale())
+        .unwrap();
+    k.sk.encrypt(&pt, &mut k.rng).unwrap()
+}
+
+fn decrypt(k: &Keys, enc: &CkksEncoder, ct: &CkksCiphertext) -> Vec<f64> {
+    enc.decode_real(&k.sk.decrypt(ct).unwrap()).unwrap()
+}
+
+fn max_err(got: &[f64], want: &[f64]) -> f64 {
+    got.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max)
+}
+
+/// The slots are the values at ζ^(5^j): checked by evaluating the encoded
+/// integer polynomial directly (O(n²)), independent of the FFT.
+#[test]
+fn encoding_is_the_canonical_embedding() {
+    let params = toy(64, 1);
+    let enc = CkksEncoder::new(&params);
+    let z: Vec<Complex64> = (0..32)
+        .map(|j| Complex64::new((j as f64 * 0.37).sin(), (j as f64 * 0.11).cos()))
+        .collect();
+    let scale = 2f64.powi(40);
+    let pt = enc.encode(&z, params.max_level(), scale).unwrap();
+    let q0 = params.ciphertext_basis().moduli()[0].value();
+    let coeffs: Vec<f64> = pt.poly().to_host().unwrap()[..64]
+        .iter()
+        .map(|&x| {
+            if x > q0 / 2 {
+                -((q0 - x) as f64)
+            } else {
+                x as f64
+            }
+        })
+        .collect();
+    let mut g = 1usize;
+    for (j, want) in z.iter().enumerate() {
+        let value: Complex64 = coeffs
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                let angle = std::f64::consts::PI * ((k * g) % 128) as f64 / 64.0;
+                Complex64::from_polar(c, angle)
+            })
+            .sum::<Complex64>()
+            / scale;
+        assert!((value - want).norm() < 1e-9, "slot {j}: {value} vs {want}");
+        g = g * 5 % 128;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    #[test]
+    fn encode_decode_roundtrip(seed: u64, log_n in 4u32..=12, bits in 25u32..=50) {
+        let params = CkksParameters::builder()
+            .degree(1 << log_n)
+            .depth(1)
+            .scale_bits(bits)
+            .insecure_disable_security_check_for_testing_only()
+            .build()
+            .unwrap();
+        let enc = CkksEncoder::new(&params);
+        let re = values(seed, enc.slots());
+        let im = values(seed ^ 1, enc.slots());
+        let z: Vec<Complex64> = re.iter().zip(&im).map(|(&a, &b)| Complex64::new(a, b)).collect();
+        let pt = enc.encode(&z, params.max_level(), params.default_scale()).unwrap();
+        let back = enc.decode(&pt).unwrap();
+        let err = z.iter().zip(&back).map(|(a, b)| (a - b).norm()).fold(0.0, f64::max);
+        // Rounding adds at most n/2 per slot before dividing by the scale.
+        prop_assert!(err < (1u64 << log_n) as f64 / params.default_scale(), "error {err}");
+    }
+
+    #[test]
+    fn multiplication_precision(seed: u64) {
+        let params = toy(1 << 12, 2);
+        let mut k = keys(&params, 1);
+        let enc = CkksEncoder::new(&params);
+        let ev = CkksEvaluator::new(&params);
+        let (x, y) = (values(seed, 2048), values(seed ^ 7, 2048));
+        let (cx, cy) = (encrypt(&mut k, &enc, &x), encrypt(&mut k, &enc, &y));
+        let xy = ev.multiply_relin_rescale(&cx, &cy, &k.rk).unwrap();
+        prop_assert_eq!(xy.level(), params.max_level() - 1);
+        let want: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
+        let err = max_err(&decrypt(&k, &enc, &xy), &want);
+        prop_assert!(err < 2f64.powi(-25), "x·y error 2^{:.1}", err.log2());
+        let sum = ev.add(&cx, &cy).unwrap();
+        let want: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
+        prop_assert!(max_err(&decrypt(&k, &enc, &sum), &want) < 2f64.powi(-25));
+    }
+}
+
+#[test]
+fn public_key_encryption_and_plaintext_operations() {
+    let params = toy(1 << 12, 3);
+    let mut k = keys(&params, 2);
+    let pk = CkksPublicKey::new(&k.sk, &mut k.rng).unwrap();
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let (x, w) = (values(3, 2048), values(4, 2048));
+    let (top, scale) = (params.max_level(), params.default_scale());
+    let cx = pk
+        .encrypt(&enc.encode_real(&x, top, scale).unwrap(), &mut k.rng)
+        .unwrap();
+    // Public-key noise e·u + e_1 + s·e_2 has σ ≈ 3.2·√(4n/3) per coefficient,
+    // ≈ 2^13.9 per slot at n = 2^12: below 2^-22 of a 2^40 scale with margin.
+    assert!(max_err(&decrypt(&k, &enc, &cx), &x) < 2f64.powi(-22));
+    // mul_plain then rescale.
+    let pw = enc.encode_real(&w, top, scale).unwrap();
+    let prod = ev.rescale(&ev.mul_plain(&cx, &pw).unwrap()).unwrap();
+    let want: Vec<f64> = x.iter().zip(&w).map(|(a, b)| a * b).collect();
+    assert!(max_err(&decrypt(&k, &enc, &prod), &want) < 2f64.powi(-22));
+    // add_plain at the ciphertext's scale and level.
+    let pw2 = enc.encode_real(&w, top, prod.scale()).unwrap();
+    let sum = ev.add_plain(&prod, &pw2).unwrap();
+    let want2: Vec<f64> = want.iter().zip(&w).map(|(a, b)| a + b).collect();
+    assert!(max_err(&decrypt(&k, &enc, &sum), &want2) < 2f64.powi(-22));
+    // Constants: exact scale, one level for the product.
+    let c = ev.mul_const(&cx, -0.75).unwrap();
+    assert_eq!(c.scale(), cx.scale());
+    assert_eq!(c.level(), cx.level() - 1);
+    let want3: Vec<f64> = x.iter().map(|a| a * -0.75 + 0.5).collect();
+    let c = ev.add_const(&c, Complex64::new(0.5, 0.0)).unwrap();
+    assert!(max_err(&decrypt(&k, &enc, &c), &want3) < 2f64.powi(-22));
+    // A complex constant lands in the imaginary part.
+    let ci = ev.add_const(&cx, Complex64::new(0.0, 0.25)).unwrap();
+    let out = enc.decode(&k.sk.decrypt(&ci).unwrap()).unwrap();
+    assert!(
+        out.iter()
+            .zip(&x)
+            .all(|(z, &a)| (z.re - a).abs() < 1e-6 && (z.im - 0.25).abs() < 1e-6)
+    );
+    // Negate and subtract.
+    let d = ev.sub(&ev.negate(&cx).unwrap(), &cx).unwrap();
+    let want4: Vec<f64> = x.iter().map(|a| -2.0 * a).collect();
+    assert!(max_err(&decrypt(&k, &enc, &d), &want4) < 2f64.powi(-21));
+}
+
+#[test]
+fn rotations_conjugation_and_hoisting_match_plaintext() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 3);
+    let steps = [1i64, 5, -3, 100];
+    let gk = CkksGaloisKeys::new(&k.sk, &steps, true, &mut k.rng).unwrap();
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let s = enc.slots();
+    let re = values(5, s);
+    let im = values(6, s);
+    let z: Vec<Complex64> = re
+        .iter()
+        .zip(&im)
+        .map(|(&a, &b)| Complex64::new(a, b))
+        .collect();
+    let ct =
+        k.sk.encrypt(
+            &enc.encode(&z, params.max_level(), params.default_scale())
+                .unwrap(),
+            &mut k.rng,
+        )
+        .unwrap();
+    let hoisted = ev.rotate_hoisted(&ct, &steps, &gk).unwrap();
+    for (&r, h) in steps.iter().zip(&hoisted) {
+        let want: Vec<Complex64> = (0..s)
+            .map(|t| z[(t as i64 + r).rem_euclid(s as i64) as usize])
+            .collect();
+        for got in [ev.rotate(&ct, r, &gk).unwrap(), h.clone()] {
+            let out = enc.decode(&k.sk.decrypt(&got).unwrap()).unwrap();
+            let err = out
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).norm())
+                .fold(0.0, f64::max);
+            // Key switching adds ≈ (digit/P)·σ·n per coefficient; with the
+            // 60-bit base prime as one digit and one 60-bit special prime
+            // that is ≈ 2^13 at n = 2^11, ≈ 2^-22 of the scale per slot.
+            assert!(
+                err < 2f64.powi(-20),
+                "rotation {r}: error 2^{:.1}",
+                err.log2()
+            );
+        }
+    }
+    let conj = ev.conjugate(&ct, &gk).unwrap();
+    let out = enc.decode(&k.sk.decrypt(&conj).unwrap()).unwrap();
+    let err = out
+        .iter()
+        .zip(&z)
+        .map(|(a, b)| (a - b.conj()).norm())
+        .fold(0.0, f64::max);
+    assert!(err < 2f64.powi(-20));
+    // A rotation without its key.
+    assert!(matches!(
+        ev.rotate(&ct, 2, &gk),
+        Err(Error::MissingGaloisKey { steps: Some(2), .. })
+    ));
+    assert!(matches!(
+        ev.rotate_hoisted(&ct, &[1, 7], &gk),
+        Err(Error::MissingGaloisKey { steps: Some(7), .. })
+    ));
+}
+
+#[test]
+fn matrix_vector_product_with_baby_step_giant_step() {
+    let params = toy(1 << 8, 2);
+    let mut k = keys(&params, 4);
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let s = enc.slots();
+    // A banded matrix (diagonals 0..9 and s-2): a sparse transform.
+    let mut m = vec![vec![0.0; s]; s];
+    for (t, row) in m.iter_mut().enumerate() {
+        for k in (0..9).chain([s - 2]) {
+            row[(t + k) % s] = ((t * 31 + k * 7) % 17) as f64 / 17.0 - 0.5;
+        }
+    }
+    let lt = LinearTransform::from_dense(&enc, &m, params.max_level()).unwrap();
+    let gk = CkksGaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
+    let x = values(8, s);
+    let cx = encrypt(&mut k, &enc, &x);
+    let y = lt.apply(&ev, &cx, &gk).unwrap();
+    assert_eq!(y.scale(), cx.scale());
+    assert_eq!(y.level(), cx.level() - 1);
+    let want: Vec<f64> = m
+        .iter()
+        .map(|row| row.iter().zip(&x).map(|(a, b)| a * b).sum())
+        .collect();
+    let err = max_err(&decrypt(&k, &enc, &y), &want);
+    assert!(err < 2f64.powi(-20), "M·x error 2^{:.1}", err.log2());
+    // Fewer rotations than diagonals: baby-step giant-step at work.
+    assert!(lt.rotations().len() < 10, "{:?}", lt.rotations());
+    // A dense random matrix too.
+    let dense: Vec<Vec<f64>> = (0..s).map(|t| values(100 + t as u64, s)).collect();
+    let lt = LinearTransform::from_diagonals(
+        &enc,
+        &(0..s)
+            .map(|k| {
+                (
+                    k,
+                    (0..s)
+                        .map(|t| Complex64::new(dense[t][(t + k) % s], 0.0))
+                        .collect(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+        params.max_level(),
+    )
+    .unwrap();
+    let gk = CkksGaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
+    let y = lt.apply(&ev, &cx, &gk).unwrap();
+    let want: Vec<f64> = dense
+        .iter()
+        .map(|row| row.iter().zip(&x).map(|(a, b)| a * b).sum())
+        .collect();
+    let err = max_err(&decrypt(&k, &enc, &y), &want);
+    assert!(err < 2f64.powi(-18), "dense M·x error 2^{:.1}", err.log2());
+}
+
+/// `x·y_1·y_2⋯y_L` through every level of a parameter set, against f64:
+/// the error may grow by about one fresh-multiplication error per level.
+/// `fresh_bits` is the bound at n = 2^14; fresh noise per slot grows as √n.
+fn chain(params: &Arc<CkksParameters>, seed: u8, fresh_bits: i32) {
+    let mut k = keys(params, seed);
+    let enc = CkksEncoder::new(params);
+    let ev = CkksEvaluator::new(params);
+    let x = values(seed as u64, enc.slots());
+    let mut ct = encrypt(&mut k, &enc, &x);
+    let mut want = x.clone();
+    for depth in 0..params.depth() {
+        let y = values(seed as u64 + 1000 + depth as u64, enc.slots());
+        let cy = encrypt(&mut k, &enc, &y);
+        ct = ev.multiply_relin_rescale(&ct, &cy, &k.rk).unwrap();
+        want.iter_mut().zip(&y).for_each(|(v, b)| *v *= b);
+        let err = max_err(&decrypt(&k, &enc, &ct), &want);
+        let bound =
+            (depth + 1) as f64 * 2f64.powi(fresh_bits) * (params.degree() as f64 / 16384.0).sqrt();
+        assert!(
+            err < bound,
+            "n = {}, depth {}: error 2^{:.1} above 2^{:.1}",
+            params.degree(),
+            depth + 1,
+            err.log2(),
+            bound.log2()
+        );
+    }
+    assert!(matches!(
+        ev.multiply_relin_rescale(&ct, &ct, &k.rk),
+        Err(Error::OutOfLevels { .. })
+    ));
+}
+
+#[test]
+fn depth_chains_at_the_presets() {
+    for n in [1 << 13, 1 << 14, 1 << 15, 1 << 16] {
+        let params = CkksParameters::preset_128(n).unwrap();
+        assert!(
+            params.log_qp() <= hefty_core::SecurityLevel::Bits128.max_log_qp(n).unwrap() as f64
+        );
+        chain(&params, 5, -23);
+    }
+}
+
+#[test]
+fn word32_chains_use_two_primes_per_level() {
+    let params = CkksParameters::builder()
+        .degree(1 << 12)
+        .depth(3)
+        .word(Word::W32)
+        .special_primes(2, 30)
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap();
+    assert!(
+        params
+            .ciphertext_basis()
+            .moduli()
+            .iter()
+            .all(|m| m.value() < 1 << 31)
+    );
+    assert_eq!(params.primes_per_level(), 2);
+    assert_eq!(params.depth(), 3);
+    chain(&params, 6, -21);
+}
+
+#[test]
+fn scales_and_levels_are_aligned_for_the_caller() {
+    let params = toy(1 << 11, 3);
+    let mut k = keys(&params, 7);
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let (x, y, z) = (values(1, 1024), values(2, 1024), values(3, 1024));
+    let (cx, cy, cz) = (
+        encrypt(&mut k, &enc, &x),
+        encrypt(&mut k, &enc, &y),
+        encrypt(&mut k, &enc, &z),
+    );
+    // x·y is one level lower and at scale Δ²/q, not Δ: z is adjusted.
+    let xy = ev.multiply_relin_rescale(&cx, &cy, &k.rk).unwrap();
+    assert_ne!(xy.scale(), cz.scale());
+    let sum = ev.add(&xy, &cz).unwrap();
+    let want: Vec<f64> = (0..1024).map(|i| x[i] * y[i] + z[i]).collect();
+    assert!(max_err(&decrypt(&k, &enc, &sum), &want) < 2f64.powi(-24));
+    // Multiplying operands at different levels drops the higher one.
+    let p = ev.multiply_relin_rescale(&xy, &cz, &k.rk).unwrap();
+    let want: Vec<f64> = (0..1024).map(|i| x[i] * y[i] * z[i]).collect();
+    assert!(max_err(&decrypt(&k, &enc, &p), &want) < 2f64.powi(-22));
+}
+
+#[test]
+fn misuse_returns_typed_errors() {
+    let params = toy(1 << 10, 1);
+    let mut k = keys(&params, 8);
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let ct = encrypt(&mut k, &enc, &[0.5]);
+    // Scale mismatch on a plaintext.
+    let pt = enc
+        .encode_real(&[1.0], params.max_level(), 2f64.powi(30))
+        .unwrap();
+    let err = ev.add_plain(&ct, &pt).unwrap_err();
+    assert!(matches!(err, Error::ScaleMismatch { .. }) && err.to_string().contains("ct.scale()"));
+    // Too deep.
+    let low = ev.multiply_relin_rescale(&ct, &ct, &k.rk).unwrap();
+    assert!(matches!(ev.rescale(&low), Err(Error::OutOfLevels { .. })));
+    assert!(matches!(
+        ev.mul_const(&low, 2.0),
+        Err(Error::OutOfLevels { .. })
+    ));
+    // Scales that cannot be aligned without a level.
+    let other = ev.drop_to_level(&ct, low.level()).unwrap();
+    assert!(matches!(
+        ev.add(&low, &other),
+        Err(Error::ScaleMismatch { .. })
+    ));
+    // A plaintext below the ciphertext's level.
+    let pt_low = enc.encode_real(&[1.0], 1, ct.scale()).unwrap();
+    assert!(matches!(
+        ev.add_plain(&ct, &pt_low),
+        Err(Error::LevelMismatch { .. })
+    ));
+    // Foreign parameters.
+    let other_params = toy(1 << 10, 1);
+    let mut k2 = keys(&other_params, 9);
+    let enc2 = CkksEncoder::new(&other_params);
+    let foreign = encrypt(&mut k2, &enc2, &[0.5]);
+    assert_eq!(ev.add(&ct, &foreign).unwrap_err(), Error::ParameterMismatch);
+    assert_eq!(
+        k.sk.decrypt(&foreign).unwrap_err(),
+        Error::ParameterMismatch
+    );
+    // Values that would wrap the modulus, NaN, too many values.
+    assert!(matches!(
+        enc.encode_real(&[1e30], 1, 2f64.powi(40)),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        enc.encode_real(&[f64::NAN], 1, 2f64.powi(40)),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        enc.encode_real(&vec![0.0; 513], 1, 2f64.powi(40)),
+        Err(Error::InvalidParameters(_))
+    ));
+    // Insecure parameters without the opt-out; W32 with a scale it cannot hold.
+    assert!(matches!(
+        CkksParameters::builder().degree(1 << 13).depth(10).build(),
+        Err(Error::Insecure { .. })
+    ));
+    assert!(matches!(
+        CkksParameters::builder()
+            .degree(1 << 12)
+            .word(Word::W32)
+            .scale_bits(64)
+            .build(),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        CkksParameters::preset_128(1000),
+        Err(Error::InvalidParameters(_))
+    ));
+}
