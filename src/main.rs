@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use hefty::bench::{
-    BFV_OPS, BfvBench, Record, Sampling, ntt_cases, plot_ntt_throughput, render_table,
+    BFV_OPS, BfvBench, CKKS_OPS, CkksBench, Record, Sampling, ntt_cases, plot_ntt_throughput,
+    render_table,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -53,6 +54,9 @@ struct BenchArgs {
     /// BFV ring degree (a 128-bit preset: 4096, 8192, 16384 or 32768).
     #[arg(long, default_value_t = 8192)]
     bfv_degree: usize,
+    /// CKKS ring degrees (128-bit presets: 8192, 16384, 32768, 65536).
+    #[arg(long, value_delimiter = ',', default_values_t = [16384usize, 65536])]
+    ckks_degrees: Vec<usize>,
     /// Ring degrees of the NTT rows (powers of two, 16 to 131072).
     #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536])]
     sizes: Vec<usize>,
@@ -64,6 +68,8 @@ enum SchemeArg {
     Ntt,
     /// BFV at the 128-bit preset.
     Bfv,
+    /// CKKS at the 128-bit presets.
+    Ckks,
 }
 
 fn bench(args: &BenchArgs) -> Result<(), String> {
@@ -82,7 +88,13 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         vec![]
     };
     let bfv_ops: &[&str] = if want(SchemeArg::Bfv) { &BFV_OPS } else { &[] };
-    let bar = ProgressBar::new((cases.len() + bfv_ops.len()) as u64).with_style(
+    let ckks_degrees: &[usize] = if want(SchemeArg::Ckks) {
+        &args.ckks_degrees
+    } else {
+        &[]
+    };
+    let total = cases.len() + bfv_ops.len() + ckks_degrees.len() * CKKS_OPS.len();
+    let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
             .expect("static template")
             .progress_chars("=> "),
@@ -101,6 +113,18 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
             bar.set_message(format!("bfv {op}"));
             records.push(
                 bfv.run(op, sampling, args.threads)
+                    .map_err(|e| e.to_string())?,
+            );
+            bar.inc(1);
+        }
+    }
+    for &n in ckks_degrees {
+        bar.set_message(format!("ckks n={n}: generating keys"));
+        let ckks = CkksBench::new(n).map_err(|e| e.to_string())?;
+        for op in CKKS_OPS {
+            bar.set_message(format!("ckks n={n} {op}"));
+            records.push(
+                ckks.run(op, sampling, args.threads)
                     .map_err(|e| e.to_string())?,
             );
             bar.inc(1);

@@ -137,3 +137,56 @@ fn bench_bfv_rows_have_the_documented_names() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no 128-bit preset"));
 }
+
+#[test]
+fn bench_ckks_rows_have_the_documented_names() {
+    let dir = std::env::temp_dir().join(format!("hefty-cli-ckks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = dir.join("ckks.json");
+    let out = hefty()
+        .args([
+            "bench",
+            "--quick",
+            "--scheme",
+            "ckks",
+            "--ckks-degrees",
+            "8192",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: Vec<Record> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ops: Vec<&str> = records.iter().map(|r| r.op.as_str()).collect();
+    assert_eq!(ops, hefty::bench::CKKS_OPS);
+    for r in &records {
+        assert_eq!(r.scheme, Schema::Ckks);
+        assert_eq!(r.backend, "cpu");
+        assert!(r.median_ns > 0.0 && r.samples >= 3);
+        assert_eq!(r.params["n"], 8192);
+        assert_eq!(r.params["scale_bits"], 40);
+        assert_eq!(r.params["word"], "w64");
+        assert_eq!(r.params["levels"], 3);
+        assert!(r.params["log_qp"].as_f64().unwrap() <= 218.0);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    let bad = hefty()
+        .args([
+            "bench",
+            "--quick",
+            "--scheme",
+            "ckks",
+            "--ckks-degrees",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no CKKS preset"));
+}

@@ -5,6 +5,7 @@
 //! (documented in `docs/BENCH_JSON.md`), so other tools can read them.
 
 mod bfv_cases;
+mod ckks_cases;
 mod ntt_cases;
 mod plot;
 mod record;
@@ -12,6 +13,7 @@ mod table;
 mod timer;
 
 pub use bfv_cases::{BFV_OPS, BfvBench};
+pub use ckks_cases::{CKKS_OPS, CkksBench};
 pub use ntt_cases::{NttCase, ntt_cases};
 pub use plot::plot_ntt_throughput;
 pub use record::{Record, Schema};

@@ -1,6 +1,7 @@
 //! Homomorphic operations on CKKS ciphertexts, with level and scale
 //! alignment done for the caller.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use num_complex::Complex64;
@@ -179,30 +180,31 @@ impl CkksEvaluator {
         self.rescale(&scaled)
     }
 
-    /// Brings `a` and `b` to one level and (if `scales`) one scale.
-    fn align(
+    /// Brings `a` and `b` to one level and (if `scales`) one scale,
+    /// borrowing whatever needs no change.
+    fn align<'a>(
         &self,
-        a: &CkksCiphertext,
-        b: &CkksCiphertext,
+        a: &'a CkksCiphertext,
+        b: &'a CkksCiphertext,
         scales: bool,
-    ) -> Result<(CkksCiphertext, CkksCiphertext), Error> {
+    ) -> Result<(Cow<'a, CkksCiphertext>, Cow<'a, CkksCiphertext>), Error> {
         self.check(a)?;
         self.check(b)?;
-        let (mut a, mut b) = (a.clone(), b.clone());
+        let (mut a, mut b) = (Cow::Borrowed(a), Cow::Borrowed(b));
         if scales && !same_scale(a.scale, b.scale) {
             // Spend the level on the operand that has more of them.
             if a.level() > b.level() {
-                a = self.adjust_scale(&a, b.scale)?;
+                a = Cow::Owned(self.adjust_scale(&a, b.scale)?);
             } else {
-                b = self.adjust_scale(&b, a.scale)?;
+                b = Cow::Owned(self.adjust_scale(&b, a.scale)?);
             }
         }
         let level = a.level().min(b.level());
         if a.level() > level {
-            a = self.drop_to_level(&a, level)?;
+            a = Cow::Owned(self.drop_to_level(&a, level)?);
         }
         if b.level() > level {
-            b = self.drop_to_level(&b, level)?;
+            b = Cow::Owned(self.drop_to_level(&b, level)?);
         }
         Ok((a, b))
     }
@@ -322,10 +324,10 @@ impl CkksEvaluator {
     ) -> Result<CkksCiphertext, Error> {
         self.check(a)?;
         let level = a.level().min(pt.level());
-        let a = if a.level() > level {
-            self.drop_to_level(a, level)?
+        let a: Cow<'_, CkksCiphertext> = if a.level() > level {
+            Cow::Owned(self.drop_to_level(a, level)?)
         } else {
-            a.clone()
+            Cow::Borrowed(a)
         };
         let p = self.plain_at(pt, level)?.into_ntt();
         let polys = parallel::map(&a.polys, |c| {

@@ -1,0 +1,145 @@
+//! The CKKS rows of `hefty bench`: every homomorphic operation at the 128-bit
+//! presets (N = 2^14: 7 primes `[60, 40×6]` + one 60-bit special prime, as
+//! SEAL's usual set; N = 2^16: `[60, 40×20]` + six 60-bit special primes).
+
+use std::sync::Arc;
+
+use hefty_core::ckks::{
+    CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksPublicKey, CkksRelinKey,
+    CkksSecretKey,
+};
+use hefty_core::{Error, Sampler};
+use serde_json::json;
+
+use super::{Record, Sampling, Schema, median_ns};
+
+/// The operations, in table order (stable names: see docs/BENCH_JSON.md).
+pub const CKKS_OPS: [&str; 7] = [
+    "encode_encrypt",
+    "decrypt_decode",
+    "add",
+    "mul_plain",
+    "mul_relin_rescale",
+    "rotate",
+    "rotate_hoisted",
+];
+
+/// Rotations sharing one decomposition in the `rotate_hoisted` row.
+const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/// Keys and inputs shared by the CKKS cases.
+pub struct CkksBench {
+    params: Arc<CkksParameters>,
+    sk: CkksSecretKey,
+    pk: CkksPublicKey,
+    rk: CkksRelinKey,
+    gk: CkksGaloisKeys,
+    encoder: CkksEncoder,
+    eval: CkksEvaluator,
+    values: Vec<f64>,
+}
+
+impl CkksBench {
+    /// Sets up the 128-bit preset of degree `n` (8192 … 65536).
+    pub fn new(n: usize) -> Result<Self, Error> {
+        let params = CkksParameters::preset_128(n)?;
+        let mut rng = Sampler::from_os();
+        let sk = CkksSecretKey::generate(&params, &mut rng);
+        let pk = CkksPublicKey::new(&sk, &mut rng)?;
+        let rk = CkksRelinKey::new(&sk, &mut rng)?;
+        let gk = CkksGaloisKeys::new(&sk, &HOISTED, false, &mut rng)?;
+        let encoder = CkksEncoder::new(&params);
+        let eval = CkksEvaluator::new(&params);
+        let values = (0..params.slots())
+            .map(|i| (i as f64 * 0.001).sin())
+            .collect();
+        Ok(Self {
+            params,
+            sk,
+            pk,
+            rk,
+            gk,
+            encoder,
+            eval,
+            values,
+        })
+    }
+
+    /// Times `op` (one of [`CKKS_OPS`]) with `threads` worker threads, on
+    /// fresh ciphertexts at the top level.
+    pub fn run(&self, op: &str, sampling: Sampling, threads: usize) -> Result<Record, Error> {
+        let mut rng = Sampler::from_os();
+        let (top, scale) = (self.params.max_level(), self.params.default_scale());
+        let pt = self.encoder.encode_real(&self.values, top, scale)?;
+        let a = self.pk.encrypt(&pt, &mut rng)?;
+        let b = self.pk.encrypt(&pt, &mut rng)?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("thread pool");
+        let time = |f: &mut (dyn FnMut() + Send)| pool.install(|| median_ns(sampling, f));
+        let (median, samples) = match op {
+            "encode_encrypt" => time(&mut || {
+                let pt = self
+                    .encoder
+                    .encode_real(&self.values, top, scale)
+                    .expect("encode");
+                std::hint::black_box(self.pk.encrypt(&pt, &mut rng).expect("encrypt"));
+            }),
+            "decrypt_decode" => time(&mut || {
+                let pt = self.sk.decrypt(&a).expect("decrypt");
+                std::hint::black_box(self.encoder.decode(&pt).expect("decode"));
+            }),
+            "add" => time(&mut || {
+                std::hint::black_box(self.eval.add(&a, &b).expect("add"));
+            }),
+            "mul_plain" => time(&mut || {
+                std::hint::black_box(self.eval.mul_plain(&a, &pt).expect("mul_plain"));
+            }),
+            "mul_relin_rescale" => time(&mut || {
+                std::hint::black_box(
+                    self.eval
+                        .multiply_relin_rescale(&a, &b, &self.rk)
+                        .expect("mul_relin_rescale"),
+                );
+            }),
+            "rotate" => time(&mut || {
+                std::hint::black_box(self.eval.rotate(&a, 1, &self.gk).expect("rotate"));
+            }),
+            "rotate_hoisted" => {
+                let (total, samples) = time(&mut || {
+                    std::hint::black_box(
+                        self.eval
+                            .rotate_hoisted(&a, &HOISTED, &self.gk)
+                            .expect("rotate_hoisted"),
+                    );
+                });
+                (total / HOISTED.len() as f64, samples)
+            }
+            other => {
+                return Err(Error::InvalidParameters(format!(
+                    "unknown CKKS benchmark op {other:?}"
+                )));
+            }
+        };
+        Ok(Record {
+            scheme: Schema::Ckks,
+            op: op.into(),
+            params: json!({
+                "n": self.params.degree(),
+                "levels": self.params.max_level(),
+                "log_q": (self.params.log_q_at(top) * 10.0).round() / 10.0,
+                "log_qp": (self.params.log_qp() * 10.0).round() / 10.0,
+                "scale_bits": self.params.scale_bits(),
+                "word": self.params.word().name(),
+                "special_primes": self.params.special_primes().len(),
+                "dnum": self.params.key_switcher().dnum(),
+            }),
+            backend: self.params.ciphertext_basis().backend().name().into(),
+            threads,
+            median_ns: median,
+            samples,
+            butterflies_per_ns: None,
+        })
+    }
+}
