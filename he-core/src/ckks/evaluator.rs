@@ -128,11 +128,7 @@ impl CkksEvaluator {
                 min: self.params.min_level(),
             });
         }
-        let moduli = self.params.ciphertext_basis().moduli();
-        let dropped: f64 = moduli[level - ppl..level]
-            .iter()
-            .map(|m| m.value() as f64)
-            .product();
+        let dropped = self.params.rescale_divisor(level);
         let polys = parallel::map(&a.polys, |p| {
             let mut p = p.divide_round_by_last()?;
             for _ in 1..ppl {
@@ -158,11 +154,7 @@ impl CkksEvaluator {
                 hint: "aligning the scales needs one level and none is left; encode or rescale so that the operands' scales agree",
             });
         }
-        let moduli = self.params.ciphertext_basis().moduli();
-        let dropped: f64 = moduli[level - ppl..level]
-            .iter()
-            .map(|m| m.value() as f64)
-            .product();
+        let dropped = self.params.rescale_divisor(level);
         let c = (target / a.scale * dropped).round();
         if !(1.0..9.2e18).contains(&c) {
             return Err(Error::ScaleMismatch {
@@ -354,11 +346,7 @@ impl CkksEvaluator {
                 min: self.params.min_level(),
             });
         }
-        let moduli = self.params.ciphertext_basis().moduli();
-        let dropped: f64 = moduli[level - ppl..level]
-            .iter()
-            .map(|m| m.value() as f64)
-            .product();
+        let dropped = self.params.rescale_divisor(level);
         if !c.is_finite() || (c * dropped).abs() >= 9.2e18 {
             return Err(Error::InvalidParameters(format!(
                 "constant {c} is not finite or too large for an integer multiple of the scale"

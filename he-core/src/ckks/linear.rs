@@ -74,11 +74,7 @@ impl LinearTransform {
         }
         let span = diagonals.keys().next_back().map_or(1, |&k| k + 1);
         let baby = (span as f64).sqrt().ceil().max(1.0) as usize;
-        let moduli = params.ciphertext_basis().moduli();
-        let scale: f64 = moduli[level - ppl..level]
-            .iter()
-            .map(|m| m.value() as f64)
-            .product();
+        let scale = params.rescale_divisor(level);
         let mut diags = BTreeMap::new();
         for (&k, d) in diagonals {
             let (j, i) = (k / baby, k % baby);
@@ -166,7 +162,7 @@ impl LinearTransform {
             let [p0, p1] = inner.expect("every giant step has a diagonal");
             let block = ev.ciphertext_from(
                 vec![p0.into_coeff(), p1.into_coeff()],
-                x.scale() * self.diag_scale(),
+                x.scale() * self.params.rescale_divisor(self.level),
             );
             let block = if j == 0 {
                 block
@@ -185,14 +181,6 @@ impl LinearTransform {
             )),
         }
     }
-
-    fn diag_scale(&self) -> f64 {
-        let ppl = self.params.primes_per_level();
-        self.params.ciphertext_basis().moduli()[self.level - ppl..self.level]
-            .iter()
-            .map(|m| m.value() as f64)
-            .product()
-    }
 }
 
 impl CkksEncoder {
@@ -203,7 +191,6 @@ impl CkksEncoder {
         level: usize,
         scale: f64,
     ) -> Result<RnsPoly<crate::Coeff>, Error> {
-        let pt = self.encode(values, level, scale)?;
-        Ok(pt.poly().clone())
+        Ok(self.encode(values, level, scale)?.into_poly())
     }
 }

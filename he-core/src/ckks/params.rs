@@ -370,6 +370,16 @@ impl CkksParameters {
         level.saturating_sub(self.base_primes) / self.primes_per_level
     }
 
+    /// The product of the prime(s) one rescale at `level` drops (`level`
+    /// must allow a rescale): the factor the scale shrinks by.
+    pub fn rescale_divisor(&self, level: usize) -> f64 {
+        let ppl = self.primes_per_level;
+        self.q.moduli()[level - ppl..level]
+            .iter()
+            .map(|m| m.value() as f64)
+            .product()
+    }
+
     /// The multiplicative depth of the whole chain.
     pub fn depth(&self) -> usize {
         self.depth_at(self.max_level())

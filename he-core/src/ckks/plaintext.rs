@@ -41,6 +41,11 @@ impl CkksPlaintext {
     pub fn poly(&self) -> &RnsPoly<Coeff> {
         &self.poly
     }
+
+    /// The encoded polynomial, by value.
+    pub(crate) fn into_poly(self) -> RnsPoly<Coeff> {
+        self.poly
+    }
 }
 
 /// A CKKS ciphertext: polynomials `(c_0, c_1[, c_2])` in coefficient form at
