@@ -11,11 +11,13 @@
 //! Keys are made once for the full `Q`; at level `ℓ` the same keys serve,
 //! restricted to the primes of `Q_ℓ`.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use hefty_ntt::{Modulus, ShoupConst};
 use num_bigint::BigUint;
 
+use crate::divide_round::RoundingDivider;
 use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
 
 /// One digit of a switching key: its parts modulo Q (full) and modulo P.
@@ -32,6 +34,23 @@ struct KeyDigit {
 #[derive(Debug, Clone)]
 pub struct SwitchingKey {
     digits: Vec<KeyDigit>,
+}
+
+/// The inner product of a decomposition with a key: `([u_0, u_1] mod Q_ℓ,
+/// [u_0, u_1] mod P)`, NTT form.
+pub(crate) type KeyProduct = ([RnsPoly<Ntt>; 2], [RnsPoly<Ntt>; 2]);
+
+/// The backend buffers of some polynomials.
+fn buffers<'a>(polys: impl Iterator<Item = &'a RnsPoly<Ntt>>) -> Vec<&'a crate::Buffer> {
+    polys.map(RnsPoly::buffer).collect()
+}
+
+/// The parts below `level` of the top-level digit ranges.
+fn digits_at(digits: &[Range<usize>], level: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+    digits
+        .iter()
+        .filter(move |r| r.start < level)
+        .map(move |r| r.start..r.end.min(level))
 }
 
 /// The digits of one polynomial extended for key switching (see
@@ -54,8 +73,9 @@ impl Decomposition {
 pub struct KeySwitcher {
     q: Arc<RnsBasis>,
     p: Arc<RnsBasis>,
-    /// Primes per digit.
-    alpha: usize,
+    /// The digits at the top level: consecutive ranges of ciphertext primes
+    /// (at level `ℓ`, their parts below `ℓ`).
+    digits: Vec<Range<usize>>,
     /// `P mod q_i`.
     p_mod_q: Vec<u64>,
     /// `P^-1 mod q_i`.
@@ -64,6 +84,8 @@ pub struct KeySwitcher {
     mod_up: Vec<Vec<BaseConverter>>,
     /// `[level - 1]`: `P` → `Q_ℓ`.
     mod_down: Vec<BaseConverter>,
+    /// Exact, rounding division by `P` for NTT-form results.
+    divide_by_p: RoundingDivider,
 }
 
 impl KeySwitcher {
@@ -79,6 +101,27 @@ impl KeySwitcher {
                 "dnum = {dnum} must be between 1 and the number of ciphertext primes ({k})"
             )));
         }
+        let alpha = k.div_ceil(dnum);
+        let sizes: Vec<usize> = (0..k.div_ceil(alpha))
+            .map(|j| alpha.min(k - j * alpha))
+            .collect();
+        Self::with_digit_sizes(q, p, &sizes)
+    }
+
+    /// Key switching with digits of the given sizes (consecutive ciphertext
+    /// primes, in order; the sizes add up to `len(q)`). Uneven digits let a
+    /// large first prime sit alone while the scale primes pair up below `P`.
+    pub fn with_digit_sizes(
+        q: &Arc<RnsBasis>,
+        p: &Arc<RnsBasis>,
+        sizes: &[usize],
+    ) -> Result<Self, Error> {
+        let k = q.len();
+        if sizes.contains(&0) || sizes.iter().sum::<usize>() != k {
+            return Err(Error::InvalidParameters(format!(
+                "digit sizes {sizes:?} must be positive and add up to the number of ciphertext primes ({k})"
+            )));
+        }
         if p.degree() != q.degree() {
             return Err(Error::InvalidParameters(
                 "special and ciphertext bases have different degrees".into(),
@@ -89,7 +132,12 @@ impl KeySwitcher {
                 "special and ciphertext bases use different backends".into(),
             ));
         }
-        let alpha = k.div_ceil(dnum);
+        let mut digits = Vec::with_capacity(sizes.len());
+        let mut start = 0;
+        for &size in sizes {
+            digits.push(start..start + size);
+            start += size;
+        }
         let p_big: BigUint = p
             .moduli()
             .iter()
@@ -112,9 +160,8 @@ impl KeySwitcher {
         let mut mod_down = Vec::with_capacity(k);
         for level in 1..=k {
             let q_l = &q.moduli()[..level];
-            let digits = (0..level.div_ceil(alpha))
-                .map(|j| {
-                    let range = j * alpha..((j + 1) * alpha).min(level);
+            let convs = digits_at(&digits, level)
+                .map(|range| {
                     let targets: Vec<Modulus> = q_l
                         .iter()
                         .enumerate()
@@ -125,23 +172,44 @@ impl KeySwitcher {
                     BaseConverter::between(&q_l[range], &targets)
                 })
                 .collect();
-            mod_up.push(digits);
+            mod_up.push(convs);
             mod_down.push(BaseConverter::between(p.moduli(), q_l));
         }
         Ok(Self {
             q: Arc::clone(q),
             p: Arc::clone(p),
-            alpha,
+            digits,
             p_mod_q,
             p_inv_mod_q,
             mod_up,
             mod_down,
+            divide_by_p: RoundingDivider::new(q, Some(p), 0),
         })
+    }
+
+    /// The special basis `P`.
+    pub fn special_basis(&self) -> &Arc<RnsBasis> {
+        &self.p
+    }
+
+    /// `P mod q_i` for every ciphertext prime.
+    pub(crate) fn p_mod_q(&self) -> &[u64] {
+        &self.p_mod_q
+    }
+
+    /// Exact, rounding division by `P`.
+    pub(crate) fn divide_by_p(&self) -> &RoundingDivider {
+        &self.divide_by_p
+    }
+
+    /// The sizes of the digits at the top level.
+    pub fn digit_sizes(&self) -> Vec<usize> {
+        self.digits.iter().map(Range::len).collect()
     }
 
     /// The number of digits at the top level.
     pub fn dnum(&self) -> usize {
-        self.q.len().div_ceil(self.alpha)
+        self.digits.len()
     }
 
     /// A key switching from `s_from` to `s` (both given by their small signed
@@ -156,9 +224,10 @@ impl KeySwitcher {
         let s_q = RnsPoly::from_i64(&self.q, k, s)?.into_ntt();
         let s_p = RnsPoly::from_i64(&self.p, kp, s)?.into_ntt();
         let from_q = RnsPoly::from_i64(&self.q, k, s_from)?.into_ntt();
-        let digits = (0..self.dnum())
-            .map(|j| {
-                let range = j * self.alpha..((j + 1) * self.alpha).min(k);
+        let digits = self
+            .digits
+            .iter()
+            .map(|range| {
                 let a_q = sampler.uniform::<Ntt>(&self.q, k)?;
                 let a_p = sampler.uniform::<Ntt>(&self.p, kp)?;
                 let e = sampler.error(n);
@@ -204,19 +273,46 @@ impl KeySwitcher {
     /// of key switching that depends only on `d`, shared by every rotation of
     /// one ciphertext (hoisting).
     pub fn decompose(&self, d: &RnsPoly<Coeff>) -> Result<Decomposition, Error> {
+        self.decompose_with(d, None)
+    }
+
+    /// [`Self::decompose`] for `d` in NTT form: each digit's own limbs are
+    /// taken as they are, so only the limbs it is extended to are transformed.
+    pub fn decompose_ntt(&self, d: &RnsPoly<Ntt>) -> Result<Decomposition, Error> {
         if !Arc::ptr_eq(d.basis(), &self.q) {
             return Err(Error::BasisMismatch);
         }
-        let (level, kp) = (d.level(), self.p.len());
-        // ModUp of each digit is independent work.
-        let digits: Vec<usize> = (0..self.mod_up[level - 1].len()).collect();
+        self.decompose_with(&d.clone().into_coeff(), Some(d))
+    }
+
+    fn decompose_with(
+        &self,
+        d: &RnsPoly<Coeff>,
+        d_ntt: Option<&RnsPoly<Ntt>>,
+    ) -> Result<Decomposition, Error> {
+        if !Arc::ptr_eq(d.basis(), &self.q) {
+            return Err(Error::BasisMismatch);
+        }
+        let (level, kp, n) = (d.level(), self.p.len(), self.q.degree());
+        let ranges: Vec<Range<usize>> = digits_at(&self.digits, level).collect();
+        let indices: Vec<usize> = (0..ranges.len()).collect();
         let backend = self.q.backend();
-        let digits = parallel::map(&digits, |&j| {
-            let conv = &self.mod_up[level - 1][j];
-            let range = j * self.alpha..((j + 1) * self.alpha).min(level);
-            let (ext_q, ext_p) = backend.mod_up(&self.q, level, d.buffer(), range, conv);
+        // ModUp of each digit is independent work.
+        let digits = parallel::map(&indices, |&j| {
+            let (conv, range) = (&self.mod_up[level - 1][j], ranges[j].clone());
+            let (mut ext_q, ext_p) =
+                backend.mod_up(&self.q, level, d.buffer(), range.clone(), conv);
+            match d_ntt {
+                Some(d_ntt) => {
+                    let (at, len) = (range.start * n, range.len() * n);
+                    backend.copy_words(&mut ext_q, at, d_ntt.buffer(), at, len);
+                    backend.ntt_forward(&self.q, 0..range.start, &mut ext_q);
+                    backend.ntt_forward(&self.q, range.end..level, &mut ext_q);
+                }
+                None => backend.ntt_forward(&self.q, 0..level, &mut ext_q),
+            }
             (
-                RnsPoly::<Coeff>::from_buffer(&self.q, level, ext_q).into_ntt(),
+                RnsPoly::<Ntt>::from_buffer(&self.q, level, ext_q),
                 RnsPoly::<Coeff>::from_buffer(&self.p, kp, ext_p).into_ntt(),
             )
         });
@@ -236,40 +332,86 @@ impl KeySwitcher {
         key: &SwitchingKey,
         perm: Option<&[usize]>,
     ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
+        let ([q0, q1], [p0, p1]) = self.inner_product(dec, key, perm)?;
+        let level = dec.level;
+        Ok(parallel::join(
+            || self.mod_down(q0, p0, level),
+            || self.mod_down(q1, p1, level),
+        ))
+    }
+
+    /// [`Self::switch_decomposed`] with NTT-form results (ModDown by exact
+    /// rounding division, [`RoundingDivider`]).
+    pub fn switch_decomposed_ntt(
+        &self,
+        dec: &Decomposition,
+        key: &SwitchingKey,
+        perm: Option<&[usize]>,
+    ) -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
+        let ([q0, q1], [p0, p1]) = self.inner_product(dec, key, perm)?;
+        let (u0, u1) = parallel::join(
+            || self.divide_by_p.divide_ntt(q0, Some(p0)),
+            || self.divide_by_p.divide_ntt(q1, Some(p1)),
+        );
+        Ok((u0?, u1?))
+    }
+
+    /// The key inner product `Σ_j ext_j · key_j` over `Q_ℓ` and `P` (NTT
+    /// form), before any division by `P`: the two polynomials' `Q_ℓ` parts,
+    /// then their `P` parts.
+    pub(crate) fn inner_product(
+        &self,
+        dec: &Decomposition,
+        key: &SwitchingKey,
+        perm: Option<&[usize]>,
+    ) -> Result<KeyProduct, Error> {
         let (level, kp) = (dec.level, self.p.len());
         if key.digits.len() < dec.digits.len() {
             return Err(Error::InvalidParameters(
                 "the switching key has fewer digits than the decomposition: it belongs to other parameters".into(),
             ));
         }
-        let mut acc_q = [
-            RnsPoly::<Ntt>::zero(&self.q, level)?,
-            RnsPoly::<Ntt>::zero(&self.q, level)?,
-        ];
-        let mut acc_p = [
-            RnsPoly::<Ntt>::zero(&self.p, kp)?,
-            RnsPoly::<Ntt>::zero(&self.p, kp)?,
-        ];
-        for ((ext_q, ext_p), digit_key) in dec.digits.iter().zip(&key.digits) {
-            let permuted;
-            let (ext_q, ext_p) = match perm {
-                Some(perm) => {
-                    permuted = (ext_q.permute(perm)?, ext_p.permute(perm)?);
-                    (&permuted.0, &permuted.1)
-                }
-                None => (ext_q, ext_p),
-            };
-            acc_q[0].mul_add_prefix(ext_q, &digit_key.b_q);
-            acc_q[1].mul_add_prefix(ext_q, &digit_key.a_q);
-            acc_p[0].mul_add_prefix(ext_p, &digit_key.b_p);
-            acc_p[1].mul_add_prefix(ext_p, &digit_key.a_p);
-        }
-        let [q0, q1] = acc_q;
-        let [p0, p1] = acc_p;
-        Ok(parallel::join(
-            || self.mod_down(q0, p0, level),
-            || self.mod_down(q1, p1, level),
-        ))
+        let permuted: Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)>;
+        let digits = match perm {
+            Some(perm) => {
+                permuted = dec
+                    .digits
+                    .iter()
+                    .map(|(q, p)| Ok((q.permute(perm)?, p.permute(perm)?)))
+                    .collect::<Result<_, Error>>()?;
+                &permuted
+            }
+            None => &dec.digits,
+        };
+        let keys = &key.digits[..digits.len()];
+        let product = |basis: &Arc<RnsBasis>,
+                       level: usize,
+                       ext: Vec<&crate::Buffer>,
+                       key_b: Vec<&crate::Buffer>,
+                       key_a: Vec<&crate::Buffer>| {
+            let (b, a) = basis
+                .backend()
+                .key_inner_product(basis, level, &ext, &key_b, &key_a);
+            [
+                RnsPoly::<Ntt>::from_buffer(basis, level, b),
+                RnsPoly::<Ntt>::from_buffer(basis, level, a),
+            ]
+        };
+        let acc_q = product(
+            &self.q,
+            level,
+            buffers(digits.iter().map(|d| &d.0)),
+            buffers(keys.iter().map(|k| &k.b_q)),
+            buffers(keys.iter().map(|k| &k.a_q)),
+        );
+        let acc_p = product(
+            &self.p,
+            kp,
+            buffers(digits.iter().map(|d| &d.1)),
+            buffers(keys.iter().map(|k| &k.b_p)),
+            buffers(keys.iter().map(|k| &k.a_p)),
+        );
+        Ok((acc_q, acc_p))
     }
 
     /// `round(u / P)` at level `ℓ` from `u`'s parts modulo `Q_ℓ` and `P`.

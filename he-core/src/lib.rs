@@ -20,6 +20,7 @@ mod basis;
 pub mod bfv;
 mod buffer_pool;
 pub mod ckks;
+mod divide_round;
 mod error;
 mod exact_lift;
 mod fixed_point;

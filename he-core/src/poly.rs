@@ -347,7 +347,7 @@ impl RnsPoly<Coeff> {
         let basis = Arc::clone(&self.basis);
         basis
             .backend()
-            .ntt_forward(&basis, self.level, &mut self.buf);
+            .ntt_forward(&basis, 0..self.level, &mut self.buf);
         self.reinterpret()
     }
 }
@@ -358,7 +358,7 @@ impl RnsPoly<Ntt> {
         let basis = Arc::clone(&self.basis);
         basis
             .backend()
-            .ntt_inverse(&basis, self.level, &mut self.buf);
+            .ntt_inverse(&basis, 0..self.level, &mut self.buf);
         self.reinterpret()
     }
 

@@ -94,11 +94,44 @@ impl Backend for ResidentBackend {
         words_mut(buf).iter_mut().for_each(|x| *x = 0);
     }
     fn release(&self, _buf: Buffer) {}
-    fn ntt_forward(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer) {
-        in_place(buf, |b| Cpu.ntt_forward(basis, level, b));
+    fn ntt_forward(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
+        in_place(buf, |b| Cpu.ntt_forward(basis, limbs, b));
     }
-    fn ntt_inverse(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer) {
-        in_place(buf, |b| Cpu.ntt_inverse(basis, level, b));
+    fn ntt_inverse(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
+        in_place(buf, |b| Cpu.ntt_inverse(basis, limbs, b));
+    }
+    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize) {
+        let src = &words(src)[src_at..src_at + len];
+        words_mut(dst)[dst_at..dst_at + len].copy_from_slice(src);
+    }
+    fn key_inner_product(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        ext: &[&Buffer],
+        key_b: &[&Buffer],
+        key_a: &[&Buffer],
+    ) -> (Buffer, Buffer) {
+        let copies = |bufs: &[&Buffer]| bufs.iter().map(|b| host_copy(b)).collect::<Vec<_>>();
+        let (ext, key_b, key_a) = (copies(ext), copies(key_b), copies(key_a));
+        let (ext, key_b, key_a): (Vec<&Buffer>, Vec<&Buffer>, Vec<&Buffer>) = (
+            ext.iter().collect(),
+            key_b.iter().collect(),
+            key_a.iter().collect(),
+        );
+        let (b, a) = Cpu.key_inner_product(basis, level, &ext, &key_b, &key_a);
+        (resident(b), resident(a))
+    }
+    fn sub_scale(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: &mut Buffer,
+        b: &Buffer,
+        c: &[ShoupConst],
+    ) {
+        let b = host_copy(b);
+        in_place(a, |a| Cpu.sub_scale(basis, level, a, &b, c));
     }
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
         let b = host_copy(b);

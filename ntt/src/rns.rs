@@ -60,18 +60,21 @@ impl RnsNttPlan {
         &self.plans
     }
 
-    /// Applies `f(plan_i, limb_i)` to every limb of `buf`, which must hold
-    /// between one and `plans().len()` limbs (a polynomial at a lower level
-    /// uses only the first primes).
+    /// Applies `f(plan_{first+i}, limb_i)` to every limb of `buf`, which must
+    /// hold between one and `plans().len() - first` limbs (a polynomial at a
+    /// lower level uses only the first primes; a range of limbs starts at
+    /// `first`).
     fn each_limb(
         &self,
+        first: usize,
         buf: &mut [u64],
         f: impl Fn(&NttPlan, &mut [u64]) + Sync,
     ) -> Result<(), Error> {
         let limbs = buf.len() / self.n;
-        if !buf.len().is_multiple_of(self.n) || limbs == 0 || limbs > self.plans.len() {
+        let plans = self.plans.get(first..).unwrap_or(&[]);
+        if !buf.len().is_multiple_of(self.n) || limbs == 0 || limbs > plans.len() {
             return Err(Error::WrongLength {
-                expected: self.n * self.plans.len(),
+                expected: self.n * plans.len(),
                 got: buf.len(),
             });
         }
@@ -79,33 +82,56 @@ impl RnsNttPlan {
             // No one to share with: dispatching to the pool would only add two
             // context switches per call (measured: ~10% of a BFV multiplication).
             buf.chunks_exact_mut(self.n)
-                .zip(&self.plans)
+                .zip(plans)
                 .for_each(|(limb, plan)| f(plan, limb));
         } else {
             buf.par_chunks_exact_mut(self.n)
-                .zip(self.plans.par_iter())
+                .zip(plans.par_iter())
                 .for_each(|(limb, plan)| f(plan, limb));
         }
         Ok(())
     }
 
+    /// Forward transform of limbs `first..first + buf.len()/n` of a
+    /// polynomial, given only those limbs.
+    ///
+    /// ```
+    /// # use hefty_ntt::RnsNttPlan;
+    /// let plan = RnsNttPlan::new(8, &[17, 97])?;
+    /// let mut both = vec![1u64; 16];
+    /// plan.forward(&mut both)?;
+    /// let mut second = vec![1u64; 8];
+    /// plan.forward_at(1, &mut second)?;
+    /// assert_eq!(second, both[8..]);
+    /// # Ok::<(), hefty_ntt::Error>(())
+    /// ```
+    pub fn forward_at(&self, first: usize, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(first, buf, |plan, limb| plan.run_forward(limb, false))
+    }
+
+    /// Inverse transform of limbs `first..first + buf.len()/n` (see
+    /// [`Self::forward_at`]).
+    pub fn inverse_at(&self, first: usize, buf: &mut [u64]) -> Result<(), Error> {
+        self.each_limb(first, buf, |plan, limb| plan.run_inverse(limb, false))
+    }
+
     /// Forward transform of every limb (values in `[0, p_i)`).
     pub fn forward(&self, buf: &mut [u64]) -> Result<(), Error> {
-        self.each_limb(buf, |plan, limb| plan.run_forward(limb, false))
+        self.each_limb(0, buf, |plan, limb| plan.run_forward(limb, false))
     }
 
     /// Forward transform of every limb, `[0, 2p_i)` in and out.
     pub fn forward_lazy(&self, buf: &mut [u64]) -> Result<(), Error> {
-        self.each_limb(buf, |plan, limb| plan.run_forward(limb, true))
+        self.each_limb(0, buf, |plan, limb| plan.run_forward(limb, true))
     }
 
     /// Inverse transform of every limb (values in `[0, p_i)`).
     pub fn inverse(&self, buf: &mut [u64]) -> Result<(), Error> {
-        self.each_limb(buf, |plan, limb| plan.run_inverse(limb, false))
+        self.each_limb(0, buf, |plan, limb| plan.run_inverse(limb, false))
     }
 
     /// Inverse transform of every limb, `[0, 2p_i)` in and out.
     pub fn inverse_lazy(&self, buf: &mut [u64]) -> Result<(), Error> {
-        self.each_limb(buf, |plan, limb| plan.run_inverse(limb, true))
+        self.each_limb(0, buf, |plan, limb| plan.run_inverse(limb, true))
     }
 }

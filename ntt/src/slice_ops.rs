@@ -125,6 +125,51 @@ pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(),
     Ok(())
 }
 
+/// `dst[i] = Σ_j a[j][i] · b[j][i] mod p` for inputs below `p`: a dot
+/// product across slices (the inner product of key switching), reduced once
+/// per output instead of once per term.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops};
+/// let m = Modulus::new(97)?;
+/// let mut out = [0u64; 2];
+/// slice_ops::mul_sum(&m, &mut out, &[&[2, 50], &[10, 1]], &[&[3, 2], &[10, 96]])?;
+/// assert_eq!(out, [(6 + 100) % 97, (100 + 96) % 97]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Result<(), Error> {
+    if a.len() != b.len() {
+        return Err(Error::WrongLength {
+            expected: a.len(),
+            got: b.len(),
+        });
+    }
+    let lens: Vec<usize> = a.iter().chain(b).map(|s| s.len()).collect();
+    same_len(dst.len(), &lens)?;
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        let a: Vec<*const u64> = a.iter().map(|s| s.as_ptr()).collect();
+        let b: Vec<*const u64> = b.iter().map(|s| s.as_ptr()).collect();
+        // SAFETY: AVX2 and FMA detected, p < 2^50, every slice has dst's length.
+        unsafe { fma::mul_sum(m.value(), dst.as_mut_ptr(), &a, &b, dst.len()) };
+        return Ok(());
+    }
+    // Products below 2^124: fifteen of them and a reduced carry fit a u128.
+    const GROUP: usize = 15;
+    for (i, d) in dst.iter_mut().enumerate() {
+        let mut r = 0u64;
+        for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
+            let mut acc = r as u128;
+            for (x, y) in ga.iter().zip(gb) {
+                acc += x[i] as u128 * y[i] as u128;
+            }
+            r = m.reduce_u128(acc);
+        }
+        *d = r;
+    }
+    Ok(())
+}
+
 /// `dst[i] = (dst[i] + a[i] · w) mod p` for `dst[i] < p` and `a[i] < input_bound`
 /// (any `u64` on the portable path; the vector path needs `input_bound <= 2^50`).
 pub fn mul_scalar_add(
@@ -280,6 +325,55 @@ mod fma {
         }
     }
 
+    /// `dst = Σ_j a_j·b_j`: centred exact products summed in `f64` (seven
+    /// of magnitude below `0.875p < 2^50`, plus a reduced carry, stay below
+    /// 2^53, so every sum is exact), one reduction per group of seven.
+    ///
+    /// # Safety
+    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; every pointer
+    /// valid for `len` words.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[*const u64], b: &[*const u64], len: usize) {
+        const GROUP: usize = 7;
+        let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+        let chunks = len / 4;
+        for i in 0..chunks {
+            let mut r = _mm256_setzero_pd();
+            for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
+                let mut sum = r;
+                for (&x, &y) in ga.iter().zip(gb) {
+                    // SAFETY: 4i + 4 <= len for every input.
+                    let (x, y) = unsafe {
+                        (
+                            to_f64(_mm256_loadu_si256(x.add(4 * i) as *const __m256i)),
+                            to_f64(_mm256_loadu_si256(y.add(4 * i) as *const __m256i)),
+                        )
+                    };
+                    sum = _mm256_add_pd(
+                        sum,
+                        product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv),
+                    );
+                }
+                // |sum| < 8p: q = round(sum/p) leaves |sum - q·p| <= p/2 + 8,
+                // computed exactly by one fused multiply-add.
+                let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));
+                r = lift_negative(_mm256_fnmadd_pd(q, pv, sum), pv);
+            }
+            // SAFETY: 4i + 4 <= len.
+            unsafe { _mm256_storeu_si256(dst.add(4 * i) as *mut __m256i, to_u64(r)) };
+        }
+        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+        for j in 4 * chunks..len {
+            let mut r = 0;
+            for (&x, &y) in a.iter().zip(b) {
+                // SAFETY: j < len for every input and dst.
+                r = m.add(r, m.mul(unsafe { *x.add(j) }, unsafe { *y.add(j) }));
+            }
+            // SAFETY: j < len.
+            unsafe { *dst.add(j) = r };
+        }
+    }
+
     /// Product by the constant `w < p` (accumulated into `dst` when `ACC`).
     ///
     /// # Safety
@@ -336,6 +430,28 @@ mod tests {
     }
 
     proptest! {
+        /// Dot products of 0..20 terms (groups of seven and fifteen, and
+        /// their carries) against u128 arithmetic, on both paths.
+        #[test]
+        fn mul_sum_matches_u128(bits in 20u32..=62, len in 0usize..40, terms in 0usize..20, seed: u64) {
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            // Extremes as well as random values.
+            let mut value = |k: usize| match k % 5 { 0 => p - 1, _ => next(p) };
+            let a: Vec<Vec<u64>> = (0..terms).map(|t| (0..len).map(|i| value(t + i)).collect()).collect();
+            let b: Vec<Vec<u64>> = (0..terms).map(|t| (0..len).map(|i| value(t * 3 + i)).collect()).collect();
+            let want: Vec<u64> = (0..len)
+                .map(|i| (0..terms).fold(0u128, |acc, t| (acc + a[t][i] as u128 * b[t][i] as u128) % p as u128) as u64)
+                .collect();
+            let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
+            let br: Vec<&[u64]> = b.iter().map(Vec::as_slice).collect();
+            let mut out = vec![7; len];
+            mul_sum(&m, &mut out, &ar, &br).unwrap();
+            prop_assert_eq!(out, want);
+        }
+
         // Every path (the vector one where this CPU has it) against u128 arithmetic.
         #[test]
         fn slice_ops_match_u128(bits in 20u32..=62, len in 0usize..70, seed: u64) {

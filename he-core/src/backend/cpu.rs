@@ -1,6 +1,7 @@
 //! The CPU backend: host vectors, the vectorised kernels of `hefty-ntt`,
 //! rayon across limbs inside the NTT.
 
+use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
 use hefty_ntt::{Modulus, ShoupConst, slice_ops};
@@ -38,7 +39,7 @@ fn zip_limbs(
     level: usize,
     a: &mut Buffer,
     b: &Buffer,
-    f: impl Fn(&Modulus, &mut [u64], &[u64]),
+    mut f: impl FnMut(&Modulus, &mut [u64], &[u64]),
 ) {
     let n = basis.degree();
     let (a, b) = (host_mut(a), host(b));
@@ -101,20 +102,36 @@ impl Backend for Cpu {
         }
     }
 
-    fn ntt_forward(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer) {
+    fn ntt_forward(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
+        if limbs.is_empty() {
+            return;
+        }
         let n = basis.degree();
         basis
             .ntt()
-            .forward(&mut host_mut(buf)[..level * n])
-            .expect("the buffer holds `level` whole limbs");
+            .forward_at(
+                limbs.start,
+                &mut host_mut(buf)[limbs.start * n..limbs.end * n],
+            )
+            .expect("the buffer holds the limbs and the basis their primes");
     }
 
-    fn ntt_inverse(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer) {
+    fn ntt_inverse(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
+        if limbs.is_empty() {
+            return;
+        }
         let n = basis.degree();
         basis
             .ntt()
-            .inverse(&mut host_mut(buf)[..level * n])
-            .expect("the buffer holds `level` whole limbs");
+            .inverse_at(
+                limbs.start,
+                &mut host_mut(buf)[limbs.start * n..limbs.end * n],
+            )
+            .expect("the buffer holds the limbs and the basis their primes");
+    }
+
+    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize) {
+        host_mut(dst)[dst_at..dst_at + len].copy_from_slice(&host(src)[src_at..src_at + len]);
     }
 
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
@@ -154,6 +171,57 @@ impl Backend for Cpu {
             slice_ops::mul_add(m, &mut acc[r.clone()], &a[r.clone()], &b[r])
                 .expect("limbs of one ring have equal lengths");
         }
+    }
+
+    fn key_inner_product(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        ext: &[&Buffer],
+        key_b: &[&Buffer],
+        key_a: &[&Buffer],
+    ) -> (Buffer, Buffer) {
+        // Blocks small enough that a digit block read for the first sum is
+        // still in L1 for the second; the sums go straight into the output.
+        const BLOCK: usize = 1024;
+        let n = basis.degree();
+        let ext: Vec<&[u64]> = ext.iter().map(|b| host(b)).collect();
+        let key_b: Vec<&[u64]> = key_b.iter().map(|b| host(b)).collect();
+        let key_a: Vec<&[u64]> = key_a.iter().map(|b| host(b)).collect();
+        let (mut out_b, mut out_a) = (
+            buffer_pool::take_empty(level * n),
+            buffer_pool::take_empty(level * n),
+        );
+        let mut sum = [0u64; BLOCK];
+        for (i, m) in basis.moduli()[..level].iter().enumerate() {
+            for start in (i * n..(i + 1) * n).step_by(BLOCK) {
+                let range = start..(start + BLOCK).min((i + 1) * n);
+                let sum = &mut sum[..range.len()];
+                let x: Vec<&[u64]> = ext.iter().map(|e| &e[range.clone()]).collect();
+                for (keys, out) in [(&key_b, &mut out_b), (&key_a, &mut out_a)] {
+                    let y: Vec<&[u64]> = keys.iter().map(|k| &k[range.clone()]).collect();
+                    slice_ops::mul_sum(m, sum, &x, &y).expect("blocks of equal length");
+                    out.extend_from_slice(sum);
+                }
+            }
+        }
+        (Buffer::host(out_b), Buffer::host(out_a))
+    }
+
+    fn sub_scale(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: &mut Buffer,
+        b: &Buffer,
+        c: &[ShoupConst],
+    ) {
+        let mut limb = 0;
+        zip_limbs(basis, level, a, b, |m, x, y| {
+            x.iter_mut().zip(y).for_each(|(x, &y)| *x = m.sub(*x, y));
+            slice_ops::mul_scalar_in_place(m, x, c[limb]);
+            limb += 1;
+        });
     }
 
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {

@@ -28,6 +28,7 @@ mod buffer;
 mod cpu;
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 pub use buffer::Buffer;
@@ -69,10 +70,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Takes a buffer back (to pool or free it).
     fn release(&self, buf: Buffer);
 
-    /// Forward NTT of the first `level` limbs.
-    fn ntt_forward(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer);
-    /// Inverse NTT of the first `level` limbs.
-    fn ntt_inverse(&self, basis: &RnsBasis, level: usize, buf: &mut Buffer);
+    /// Forward NTT of the limbs `limbs` of a polynomial held in `buf`
+    /// (limb `i` at words `i·n..(i+1)·n`); the others are left alone.
+    fn ntt_forward(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer);
+    /// Inverse NTT of the limbs `limbs` (see [`Backend::ntt_forward`]).
+    fn ntt_inverse(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer);
+    /// `dst[dst_at..dst_at + len] = src[src_at..src_at + len]` (words): gathers
+    /// limbs of different polynomials into one buffer.
+    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize);
 
     /// `a += b`.
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer);
@@ -84,6 +89,29 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn mul(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer);
     /// `acc += a · b` pointwise (NTT form): tensoring and key-switch inner products.
     fn mul_add(&self, basis: &RnsBasis, level: usize, acc: &mut Buffer, a: &Buffer, b: &Buffer);
+    /// `a_i = (a_i - b_i) · c_i` limb by limb: the last step of dividing by
+    /// dropped primes (`b` the lifted remainder, `c_i` their inverse mod `q_i`).
+    fn sub_scale(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: &mut Buffer,
+        b: &Buffer,
+        c: &[ShoupConst],
+    );
+    /// The key-switching inner product over the first `level` limbs (NTT
+    /// form): `(Σ_j ext_j·key_b_j, Σ_j ext_j·key_a_j)` as two new buffers.
+    /// The key buffers may hold more limbs (a full-level key used lower).
+    /// One pass reads every digit once, instead of a multiply-accumulate
+    /// pass per digit and key part.
+    fn key_inner_product(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        ext: &[&Buffer],
+        key_b: &[&Buffer],
+        key_a: &[&Buffer],
+    ) -> (Buffer, Buffer);
     /// `a_i *= c_i` with one constant per limb (`c_i < q_i`).
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]);
 
@@ -107,7 +135,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         basis: &RnsBasis,
         level: usize,
         src: &Buffer,
-        digit: std::ops::Range<usize>,
+        digit: Range<usize>,
         conv: &BaseConverter,
     ) -> (Buffer, Buffer);
     /// ModDown: `u_q = (u_q - conv(u_p)) · p_inv` limb by limb, where `conv`

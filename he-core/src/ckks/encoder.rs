@@ -163,7 +163,7 @@ impl CkksEncoder {
     ) -> Result<CkksPlaintext, Error> {
         let coeffs = self.coefficients(values)?;
         let poly = encode_scaled(self.params.ciphertext_basis(), level, &coeffs, scale)?;
-        Ok(CkksPlaintext::new(&self.params, poly, scale))
+        Ok(CkksPlaintext::new(&self.params, poly.into_ntt(), scale))
     }
 
     /// Encodes real `values` (up to `N/2`, the rest zero) at `level` and `scale`.
@@ -179,7 +179,10 @@ impl CkksEncoder {
 
     /// Decodes all `N/2` slots (the scale divided out).
     pub fn decode(&self, pt: &CkksPlaintext) -> Result<Vec<Complex64>, Error> {
-        let coeffs = centred_coefficients(pt.poly(), pt.scale())?;
+        // Only the primes that hold the message leave NTT form.
+        let mut low = pt.poly().clone();
+        low.truncate_level(limbs_for_scale(low.basis(), low.level(), pt.scale()))?;
+        let coeffs = centred_coefficients(&low.into_coeff(), pt.scale())?;
         let slots = self.slots();
         let inv = 1.0 / pt.scale();
         let mut v: Vec<Complex64> = (0..slots)

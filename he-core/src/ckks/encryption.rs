@@ -5,10 +5,12 @@ use std::sync::Arc;
 use crate::ckks::encoder::limbs_for_scale;
 use crate::ckks::plaintext::check_same_params;
 use crate::ckks::{CkksCiphertext, CkksPlaintext, CkksPublicKey, CkksSecretKey};
-use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
+use crate::{Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
 
 impl CkksPublicKey {
-    /// Encrypts `pt` at its level: `(b·u + e_0 + m, a·u + e_1)`, ternary `u`.
+    /// Encrypts `pt` at its level: `round((b·u + e_0, a·u + e_1) / P) + (m, 0)`
+    /// computed modulo `Q_ℓ·P` with ternary `u`, so the encryption noise is
+    /// divided by `P` (see [`CkksPublicKey`]).
     pub fn encrypt(
         &self,
         pt: &CkksPlaintext,
@@ -16,20 +18,42 @@ impl CkksPublicKey {
     ) -> Result<CkksCiphertext, Error> {
         let params = self.params();
         check_same_params(params, pt.params())?;
-        let (n, basis, level) = (params.degree(), params.ciphertext_basis(), pt.level());
-        let u = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.ternary(n))?.into_ntt();
-        let mut c0 = u.clone();
-        c0.mul_prefix(&self.b);
-        let mut c1 = u;
-        c1.mul_prefix(&self.a);
-        let mut c0 = c0.into_coeff();
-        c0.add_assign(&RnsPoly::from_i64(basis, level, &sampler.error(n))?)?;
+        let (n, level) = (params.degree(), pt.level());
+        let switcher = params.key_switcher();
+        let (q, p) = (params.ciphertext_basis(), switcher.special_basis());
+        let u = sampler.ternary(n);
+        let (e0, e1) = (sampler.error(n), sampler.error(n));
+        // (key · u + e) on one basis, coefficient form.
+        let times_u = |basis: &Arc<RnsBasis>,
+                       level: usize,
+                       key: &RnsPoly<Ntt>,
+                       e: &[i64]|
+         -> Result<RnsPoly<Coeff>, Error> {
+            let mut c = RnsPoly::<Coeff>::from_i64(basis, level, &u)?.into_ntt();
+            c.mul_prefix(key);
+            let mut c = c.into_coeff();
+            c.add_assign(&RnsPoly::from_i64(basis, level, e)?)?;
+            Ok(c)
+        };
+        let half = |b: &RnsPoly<Ntt>, b_p: &RnsPoly<Ntt>, e: &[i64]| {
+            let c_q = times_u(q, level, b, e)?;
+            let c_p = times_u(p, p.len(), b_p, e)?;
+            Ok::<_, Error>(
+                switcher
+                    .divide_by_p()
+                    .divide_coeff(c_q, Some(c_p))?
+                    .into_ntt(),
+            )
+        };
+        let (c0, c1) = parallel::join(
+            || half(&self.b, &self.b_p, &e0),
+            || half(&self.a, &self.a_p, &e1),
+        );
+        let mut c0 = c0?;
         c0.add_assign(pt.poly())?;
-        let mut c1 = c1.into_coeff();
-        c1.add_assign(&RnsPoly::from_i64(basis, level, &sampler.error(n))?)?;
         Ok(CkksCiphertext {
             params: Arc::clone(params),
-            polys: vec![c0, c1],
+            polys: vec![c0, c1?],
             scale: pt.scale(),
             seed: None,
         })
@@ -49,15 +73,14 @@ impl CkksSecretKey {
         let (n, basis, level) = (params.degree(), params.ciphertext_basis(), pt.level());
         let seed = sampler.seed();
         let a = Sampler::from_seed(seed).uniform::<Ntt>(basis, level)?;
-        let mut c0 = a.clone();
-        c0.mul_prefix(self.ntt());
-        c0.neg_assign();
-        let mut c0 = c0.into_coeff();
-        c0.add_assign(&RnsPoly::from_i64(basis, level, &sampler.error(n))?)?;
+        let mut c0 = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(n))?.into_ntt();
         c0.add_assign(pt.poly())?;
+        let mut a_s = a.clone();
+        a_s.mul_prefix(self.ntt());
+        c0.sub_assign(&a_s)?;
         Ok(CkksCiphertext {
             params: Arc::clone(params),
-            polys: vec![c0, a.into_coeff()],
+            polys: vec![c0, a],
             scale: pt.scale(),
             seed: Some(seed),
         })
@@ -72,10 +95,10 @@ impl CkksSecretKey {
         check_same_params(self.params(), ct.params())?;
         let basis = self.params().ciphertext_basis();
         let level = limbs_for_scale(basis, ct.level(), ct.scale);
-        let low = |p: &RnsPoly<crate::Coeff>| -> Result<RnsPoly<Ntt>, Error> {
+        let low = |p: &RnsPoly<Ntt>| -> Result<RnsPoly<Ntt>, Error> {
             let mut p = p.clone();
             p.truncate_level(level)?;
-            Ok(p.into_ntt())
+            Ok(p)
         };
         let mut polys = ct.polys.iter().rev();
         let mut acc = low(polys.next().expect("ciphertexts are non-empty"))?;
@@ -83,10 +106,6 @@ impl CkksSecretKey {
             acc.mul_prefix(self.ntt());
             acc.add_assign(&low(c)?)?;
         }
-        Ok(CkksPlaintext::new(
-            self.params(),
-            acc.into_coeff(),
-            ct.scale,
-        ))
+        Ok(CkksPlaintext::new(self.params(), acc, ct.scale))
     }
 }

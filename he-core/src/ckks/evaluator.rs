@@ -10,8 +10,7 @@ use crate::ckks::encoder::encode_scaled;
 use crate::ckks::plaintext::check_same_params;
 use crate::ckks::{CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksRelinKey};
 use crate::{
-    Coeff, Error, Hop, HopCounter, RnsPoly, ntt_galois_permutation, parallel,
-    rotation_galois_element,
+    Error, Hop, HopCounter, Ntt, RnsPoly, ntt_galois_permutation, parallel, rotation_galois_element,
 };
 
 /// Scales closer than this (relative) are treated as equal: the error of
@@ -87,11 +86,11 @@ impl CkksEvaluator {
     }
 
     /// A ciphertext of these parameters from its polynomials and scale.
-    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Coeff>>, scale: f64) -> CkksCiphertext {
+    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> CkksCiphertext {
         self.build(polys, scale)
     }
 
-    fn build(&self, polys: Vec<RnsPoly<Coeff>>, scale: f64) -> CkksCiphertext {
+    fn build(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> CkksCiphertext {
         CkksCiphertext {
             params: Arc::clone(&self.params),
             polys,
@@ -130,11 +129,7 @@ impl CkksEvaluator {
         }
         let dropped = self.params.rescale_divisor(level);
         let polys = parallel::map(&a.polys, |p| {
-            let mut p = p.divide_round_by_last()?;
-            for _ in 1..ppl {
-                p = p.divide_round_by_last()?;
-            }
-            Ok::<_, Error>(p)
+            self.params.rescaler().divide_ntt(p.clone(), None)
         })
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
@@ -257,7 +252,7 @@ impl CkksEvaluator {
     }
 
     /// A plaintext brought to `level` (it must be at least that high).
-    fn plain_at(&self, pt: &CkksPlaintext, level: usize) -> Result<RnsPoly<Coeff>, Error> {
+    fn plain_at(&self, pt: &CkksPlaintext, level: usize) -> Result<RnsPoly<Ntt>, Error> {
         check_same_params(&self.params, pt.params())?;
         if pt.level() < level {
             return Err(Error::LevelMismatch {
@@ -300,7 +295,8 @@ impl CkksEvaluator {
         let mut coeffs = vec![0.0; n];
         coeffs[0] = c.re;
         coeffs[n / 2] = c.im;
-        let p = encode_scaled(self.params.ciphertext_basis(), a.level(), &coeffs, a.scale)?;
+        let p =
+            encode_scaled(self.params.ciphertext_basis(), a.level(), &coeffs, a.scale)?.into_ntt();
         let mut out = a.clone();
         out.polys[0].add_assign(&p)?;
         out.seed = None;
@@ -321,14 +317,16 @@ impl CkksEvaluator {
         } else {
             Cow::Borrowed(a)
         };
-        let p = self.plain_at(pt, level)?.into_ntt();
-        let polys = parallel::map(&a.polys, |c| {
-            let mut c = c.clone().into_ntt();
-            c.mul_assign(&p)?;
-            Ok::<_, Error>(c.into_coeff())
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+        let p = self.plain_at(pt, level)?;
+        let polys = a
+            .polys
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.mul_assign(&p)?;
+                Ok(c)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
         self.count(Hop::PtCtMulDense);
         self.check_scale_room(a.scale * pt.scale(), level)?;
         Ok(self.build(polys, a.scale * pt.scale()))
@@ -382,6 +380,18 @@ impl CkksEvaluator {
         a: &CkksCiphertext,
         b: &CkksCiphertext,
     ) -> Result<CkksCiphertext, Error> {
+        let (polys, scale) = self.tensor(a, b)?;
+        self.count(Hop::CtCtMul);
+        Ok(self.build(polys.into(), scale))
+    }
+
+    /// The tensor product `(a_0·b_0, a_0·b_1 + a_1·b_0, a_1·b_1)` (pointwise)
+    /// of aligned two-polynomial operands, and its scale.
+    fn tensor(
+        &self,
+        a: &CkksCiphertext,
+        b: &CkksCiphertext,
+    ) -> Result<([RnsPoly<Ntt>; 3], f64), Error> {
         let (a, b) = self.align(a, b, false)?;
         for c in [&a, &b] {
             if c.polys.len() != 2 {
@@ -390,19 +400,15 @@ impl CkksEvaluator {
         }
         let scale = a.scale * b.scale;
         self.check_scale_room(scale, a.level())?;
-        let inputs = [&a.polys[0], &a.polys[1], &b.polys[0], &b.polys[1]];
-        let ntt = parallel::map(&inputs, |p| (*p).clone().into_ntt());
-        let [a0, a1, b0, b1] = <[_; 4]>::try_from(ntt).expect("four inputs");
+        let (a0, a1, b0, b1) = (&a.polys[0], &a.polys[1], &b.polys[0], &b.polys[1]);
         let mut d0 = a0.clone();
-        d0.mul_assign(&b0)?;
-        let mut d1 = a0;
-        d1.mul_assign(&b1)?;
-        d1.mul_add_assign(&a1, &b0)?;
-        let mut d2 = a1;
-        d2.mul_assign(&b1)?;
-        let polys = parallel::map_owned(vec![d0, d1, d2], |d| d.into_coeff());
-        self.count(Hop::CtCtMul);
-        Ok(self.build(polys, scale))
+        d0.mul_assign(b0)?;
+        let mut d1 = a0.clone();
+        d1.mul_assign(b1)?;
+        d1.mul_add_assign(a1, b0)?;
+        let mut d2 = a1.clone();
+        d2.mul_assign(b1)?;
+        Ok(([d0, d1, d2], scale))
     }
 
     /// Switches a three-polynomial ciphertext back to two.
@@ -416,7 +422,9 @@ impl CkksEvaluator {
         match a.polys.len() {
             2 => Ok(a.clone()),
             3 => {
-                let (u0, u1) = self.params.key_switcher().switch(&a.polys[2], &rk.key)?;
+                let switcher = self.params.key_switcher();
+                let dec = switcher.decompose_ntt(&a.polys[2])?;
+                let (u0, u1) = switcher.switch_decomposed_ntt(&dec, &rk.key, None)?;
                 let mut c0 = a.polys[0].clone();
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
@@ -429,12 +437,17 @@ impl CkksEvaluator {
     }
 
     /// `a · b`, relinearized and rescaled: the usual multiplication.
+    ///
+    /// The ModDown of relinearization and the rescale are one division by
+    /// `P·q_ℓ`: `round((P·d_i + u_i) / (P·q_ℓ))` (exact rounding, see
+    /// `RoundingDivider`), which saves the forward NTTs of a separate ModDown.
     pub fn multiply_relin_rescale(
         &self,
         a: &CkksCiphertext,
         b: &CkksCiphertext,
         rk: &CkksRelinKey,
     ) -> Result<CkksCiphertext, Error> {
+        check_same_params(&self.params, &rk.params)?;
         let level = a.level().min(b.level());
         if level < self.params.min_level() + self.params.primes_per_level() {
             return Err(Error::OutOfLevels {
@@ -442,8 +455,22 @@ impl CkksEvaluator {
                 min: self.params.min_level(),
             });
         }
-        let prod = self.multiply(a, b)?;
-        self.rescale(&self.relinearize(&prod, rk)?)
+        let ([d0, d1, d2], scale) = self.tensor(a, b)?;
+        let switcher = self.params.key_switcher();
+        let dec = switcher.decompose_ntt(&d2)?;
+        drop(d2);
+        let ([q0, q1], [p0, p1]) = switcher.inner_product(&dec, &rk.key, None)?;
+        drop(dec);
+        let finish = |mut d: RnsPoly<Ntt>, mut u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>| {
+            d.mul_limb_constants(switcher.p_mod_q());
+            u_q.add_assign(&d)?;
+            self.params.relin_rescaler().divide_ntt(u_q, Some(u_p))
+        };
+        let (c0, c1) = parallel::join(|| finish(d0, q0, p0), || finish(d1, q1, p1));
+        self.count(Hop::CtCtMul);
+        self.count(Hop::Relinearize);
+        self.count(Hop::Rescale);
+        Ok(self.build(vec![c0?, c1?], scale / self.params.rescale_divisor(level)))
     }
 
     fn galois(
@@ -462,9 +489,13 @@ impl CkksEvaluator {
             return Ok(a.clone());
         }
         let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
-        let mut c0 = a.polys[0].automorphism(g)?;
-        let c1 = a.polys[1].automorphism(g)?;
-        let (u0, u1) = self.params.key_switcher().switch(&c1, key)?;
+        let perm = ntt_galois_permutation(self.params.degree(), g)?;
+        let mut c0 = a.polys[0].permute(&perm)?;
+        let c1 = a.polys[1].permute(&perm)?;
+        let switcher = self.params.key_switcher();
+        let dec = switcher.decompose_ntt(&c1)?;
+        drop(c1);
+        let (u0, u1) = switcher.switch_decomposed_ntt(&dec, key, None)?;
         c0.add_assign(&u0)?;
         self.count(Hop::Rotate);
         Ok(self.build(vec![c0, u1], a.scale))
@@ -519,14 +550,14 @@ impl CkksEvaluator {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let switcher = self.params.key_switcher();
-        let dec = switcher.decompose(&a.polys[1])?;
+        let dec = switcher.decompose_ntt(&a.polys[1])?;
         let out = parallel::map(&keys, |&(g, key)| {
             let Some(key) = key else {
                 return Ok(a.clone());
             };
             let perm = ntt_galois_permutation(n, g)?;
-            let (u0, u1) = switcher.switch_decomposed(&dec, key, Some(&perm))?;
-            let mut c0 = a.polys[0].automorphism(g)?;
+            let (u0, u1) = switcher.switch_decomposed_ntt(&dec, key, Some(&perm))?;
+            let mut c0 = a.polys[0].permute(&perm)?;
             c0.add_assign(&u0)?;
             Ok(self.build(vec![c0, u1], a.scale))
         });

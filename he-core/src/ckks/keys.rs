@@ -8,7 +8,7 @@ use zeroize::Zeroize;
 use crate::ckks::CkksParameters;
 use crate::small_poly::{automorphism_i64, square_i64};
 use crate::{
-    Coeff, Error, Ntt, RnsPoly, Sampler, SwitchingKey, check_galois_element,
+    Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, SwitchingKey, check_galois_element,
     rotation_galois_element,
 };
 
@@ -61,31 +61,52 @@ impl CkksSecretKey {
     }
 }
 
-/// A CKKS public key `(-a·s + e, a)` in NTT form.
+/// A CKKS public key `(-a·s + e, a)` modulo `Q·P` in NTT form.
+///
+/// It extends to the special primes `P` (as SEAL's does) so encryption can
+/// run modulo `Q·P` and divide by `P`: the noise `e·u + e_0 + e_1·s` of a
+/// public-key encryption shrinks to the rounding of that division, and
+/// fresh public-key ciphertexts are about as precise as secret-key ones.
 #[derive(Debug, Clone)]
 pub struct CkksPublicKey {
     params: Arc<CkksParameters>,
     pub(crate) b: RnsPoly<Ntt>,
     pub(crate) a: RnsPoly<Ntt>,
+    pub(crate) b_p: RnsPoly<Ntt>,
+    pub(crate) a_p: RnsPoly<Ntt>,
 }
 
 impl CkksPublicKey {
     /// The public key of `sk`.
     pub fn new(sk: &CkksSecretKey, sampler: &mut Sampler) -> Result<Self, Error> {
         let params = sk.params();
-        let basis = params.ciphertext_basis();
-        let level = basis.len();
-        let a = sampler.uniform::<Ntt>(basis, level)?;
-        let e =
-            RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(params.degree()))?.into_ntt();
-        let mut b = a.clone();
-        b.mul_prefix(sk.ntt());
-        b.neg_assign();
-        b.add_assign(&e)?;
+        let (q, p) = (
+            params.ciphertext_basis(),
+            params.key_switcher().special_basis(),
+        );
+        let e = sampler.error(params.degree());
+        // One polynomial pair modulo Q·P, kept as its Q and P residues.
+        let part = |basis: &Arc<RnsBasis>,
+                    s: &RnsPoly<Ntt>,
+                    sampler: &mut Sampler|
+         -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
+            let a = sampler.uniform::<Ntt>(basis, basis.len())?;
+            let mut b = a.clone();
+            b.mul_prefix(s);
+            b.neg_assign();
+            b.add_assign(&RnsPoly::<Coeff>::from_i64(basis, basis.len(), &e)?.into_ntt())?;
+            Ok((b, a))
+        };
+        let (b, a) = part(q, sk.ntt(), sampler)?;
+        let mut s_p = RnsPoly::<Coeff>::from_i64(p, p.len(), sk.coeffs())?.into_ntt();
+        let (b_p, a_p) = part(p, &s_p, sampler)?;
+        s_p.zeroize_data();
         Ok(Self {
             params: Arc::clone(params),
             b,
             a,
+            b_p,
+            a_p,
         })
     }
 

@@ -82,7 +82,7 @@ impl LinearTransform {
             // rot_{-gj}(d)[t] = d[(t - gj) mod s].
             let rotated: Vec<Complex64> = (0..s).map(|t| d[(t + s - shift % s) % s]).collect();
             let pt = encoder.encode_at_scale(&rotated, level, scale)?;
-            diags.insert((j, i), pt.into_ntt());
+            diags.insert((j, i), pt);
         }
         Ok(Self {
             params: Arc::clone(params),
@@ -130,13 +130,12 @@ impl LinearTransform {
         babies.dedup();
         let steps: Vec<i64> = babies.iter().map(|&i| i as i64).collect();
         let rotated = ev.rotate_hoisted(&x, &steps, gk)?;
-        // Baby-step ciphertexts in NTT form, once each.
         let rotated_ntt: BTreeMap<usize, [RnsPoly<Ntt>; 2]> = babies
             .iter()
             .zip(rotated)
             .map(|(&i, ct)| {
                 let [c0, c1] = <[_; 2]>::try_from(ct.polys).expect("relinearized");
-                (i, [c0.into_ntt(), c1.into_ntt()])
+                (i, [c0, c1])
             })
             .collect();
         let mut giants: Vec<usize> = self.diags.keys().map(|&(j, _)| j).collect();
@@ -161,7 +160,7 @@ impl LinearTransform {
             }
             let [p0, p1] = inner.expect("every giant step has a diagonal");
             let block = ev.ciphertext_from(
-                vec![p0.into_coeff(), p1.into_coeff()],
+                vec![p0, p1],
                 x.scale() * self.params.rescale_divisor(self.level),
             );
             let block = if j == 0 {
@@ -190,7 +189,7 @@ impl CkksEncoder {
         values: &[Complex64],
         level: usize,
         scale: f64,
-    ) -> Result<RnsPoly<crate::Coeff>, Error> {
+    ) -> Result<RnsPoly<Ntt>, Error> {
         Ok(self.encode(values, level, scale)?.into_poly())
     }
 }

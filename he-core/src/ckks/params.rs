@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use hefty_ntt::{is_prime, ntt_primes};
 
+use crate::divide_round::RoundingDivider;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// The machine word the primes must fit: the CPU takes either; wgpu needs
@@ -47,6 +48,11 @@ pub struct CkksParameters {
     q: Arc<RnsBasis>,
     special: Vec<u64>,
     key_switcher: KeySwitcher,
+    /// Divides by the primes of one level (rescale).
+    rescaler: RoundingDivider,
+    /// Divides by `P` and the primes of one level at once (relinearize +
+    /// rescale).
+    relin_rescaler: RoundingDivider,
     scale_bits: u32,
     base_primes: usize,
     primes_per_level: usize,
@@ -67,6 +73,31 @@ pub struct CkksParametersBuilder {
     word: Word,
     security: Option<SecurityLevel>,
     backend: Arc<dyn Backend>,
+}
+
+/// Key-switching noise is `Σ_j D_j·e_j / P` for digits `D_j`: digits at
+/// least this many bits below `P` make it negligible next to ModDown's
+/// rounding.
+const DIGIT_MARGIN_BITS: f64 = 10.0;
+
+/// The fewest digits of consecutive primes, each `DIGIT_MARGIN_BITS` below
+/// `P` (a prime too large for that sits alone): uneven digits let a large
+/// base prime stand alone while scale primes pair up.
+fn digit_sizes(primes: &[u64], log_p: f64) -> Vec<usize> {
+    let limit = log_p - DIGIT_MARGIN_BITS;
+    let mut sizes = Vec::new();
+    let (mut size, mut bits) = (0usize, 0.0);
+    for &q in primes {
+        let b = (q as f64).log2();
+        if size > 0 && bits + b > limit {
+            sizes.push(size);
+            (size, bits) = (0, 0.0);
+        }
+        size += 1;
+        bits += b;
+    }
+    sizes.push(size);
+    sizes
 }
 
 /// The prime `= 1 mod 2n` nearest `2^bits` not yet taken, alternating below
@@ -239,23 +270,22 @@ impl CkksParametersBuilder {
             &special,
             Arc::clone(&self.backend),
         )?);
-        let dnum = match self.dnum {
-            Some(d) => d,
+        let key_switcher = match self.dnum {
+            Some(d) => KeySwitcher::new(&q, &p, d)?,
             None => {
-                // The largest digit size whose every digit stays below P.
                 let log_p: f64 = special.iter().map(|&p| (p as f64).log2()).sum();
-                let bits: Vec<f64> = q_primes.iter().map(|&p| (p as f64).log2()).collect();
-                let fits = |alpha: usize| bits.chunks(alpha).all(|c| c.iter().sum::<f64>() < log_p);
-                let alpha = (1..=bits.len()).rev().find(|&a| fits(a)).unwrap_or(1);
-                bits.len().div_ceil(alpha)
+                KeySwitcher::with_digit_sizes(&q, &p, &digit_sizes(&q_primes, log_p))?
             }
         };
-        let key_switcher = KeySwitcher::new(&q, &p, dnum)?;
+        let rescaler = RoundingDivider::new(&q, None, ppl);
+        let relin_rescaler = RoundingDivider::new(&q, Some(&p), ppl);
         Ok(Arc::new(CkksParameters {
             n,
             q,
             special,
             key_switcher,
+            rescaler,
+            relin_rescaler,
             scale_bits: self.scale_bits,
             base_primes: base_count,
             primes_per_level: ppl,
@@ -292,11 +322,11 @@ impl CkksParameters {
     /// | 2^15 | 16 | 3 × 60 | 880 |
     /// | 2^16 | 20 | 6 × 60 | 1220 |
     pub fn preset_128(n: usize) -> Result<Arc<Self>, Error> {
-        let (depth, special) = match n {
-            8192 => (2, 1),
-            16384 => (6, 1),
-            32768 => (16, 3),
-            65536 => (20, 6),
+        let (depth, special, special_bits) = match n {
+            8192 => (2, 1, 60),
+            16384 => (6, 2, 50),
+            32768 => (16, 3, 60),
+            65536 => (20, 6, 60),
             _ => {
                 return Err(Error::InvalidParameters(format!(
                     "no CKKS preset for degree {n}: presets exist for 8192, 16384, 32768 and 65536"
@@ -306,7 +336,7 @@ impl CkksParameters {
         Self::builder()
             .degree(n)
             .depth(depth)
-            .special_primes(special, 60)
+            .special_primes(special, special_bits)
             .build()
     }
 
@@ -333,6 +363,16 @@ impl CkksParameters {
     /// The key switcher behind relinearization and rotations.
     pub fn key_switcher(&self) -> &KeySwitcher {
         &self.key_switcher
+    }
+
+    /// Division by the primes of one level.
+    pub(crate) fn rescaler(&self) -> &RoundingDivider {
+        &self.rescaler
+    }
+
+    /// Division by `P` and the primes of one level in one step.
+    pub(crate) fn relin_rescaler(&self) -> &RoundingDivider {
+        &self.relin_rescaler
     }
 
     /// The default scale `2^scale_bits`.

@@ -3,18 +3,19 @@
 use std::sync::Arc;
 
 use crate::ckks::CkksParameters;
-use crate::{Coeff, Error, RnsPoly};
+use crate::{Error, Ntt, RnsPoly};
 
-/// An encoded vector: `round(Δ·m)` at a level, with its scale `Δ`.
+/// An encoded vector: `round(Δ·m)` at a level, with its scale `Δ`, held in
+/// NTT form (ready for products with ciphertexts).
 #[derive(Debug, Clone)]
 pub struct CkksPlaintext {
     params: Arc<CkksParameters>,
-    poly: RnsPoly<Coeff>,
+    poly: RnsPoly<Ntt>,
     scale: f64,
 }
 
 impl CkksPlaintext {
-    pub(crate) fn new(params: &Arc<CkksParameters>, poly: RnsPoly<Coeff>, scale: f64) -> Self {
+    pub(crate) fn new(params: &Arc<CkksParameters>, poly: RnsPoly<Ntt>, scale: f64) -> Self {
         Self {
             params: Arc::clone(params),
             poly,
@@ -37,23 +38,25 @@ impl CkksPlaintext {
         self.scale
     }
 
-    /// The encoded polynomial.
-    pub fn poly(&self) -> &RnsPoly<Coeff> {
+    /// The encoded polynomial (NTT form).
+    pub fn poly(&self) -> &RnsPoly<Ntt> {
         &self.poly
     }
 
     /// The encoded polynomial, by value.
-    pub(crate) fn into_poly(self) -> RnsPoly<Coeff> {
+    pub(crate) fn into_poly(self) -> RnsPoly<Ntt> {
         self.poly
     }
 }
 
-/// A CKKS ciphertext: polynomials `(c_0, c_1[, c_2])` in coefficient form at
-/// one level, with the scale of the message inside.
+/// A CKKS ciphertext: polynomials `(c_0, c_1[, c_2])` in NTT form at one
+/// level, with the scale of the message inside. (NTT form, as in SEAL and
+/// Lattigo: products are pointwise, and only rescaling and key switching
+/// transform the few limbs they must.)
 #[derive(Debug, Clone)]
 pub struct CkksCiphertext {
     pub(crate) params: Arc<CkksParameters>,
-    pub(crate) polys: Vec<RnsPoly<Coeff>>,
+    pub(crate) polys: Vec<RnsPoly<Ntt>>,
     pub(crate) scale: f64,
     pub(crate) seed: Option<[u8; 32]>,
 }
@@ -84,8 +87,8 @@ impl CkksCiphertext {
         false
     }
 
-    /// The polynomials.
-    pub fn polys(&self) -> &[RnsPoly<Coeff>] {
+    /// The polynomials (NTT form).
+    pub fn polys(&self) -> &[RnsPoly<Ntt>] {
         &self.polys
     }
 
