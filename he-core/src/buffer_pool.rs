@@ -23,7 +23,11 @@ pub(crate) fn take_empty(cap: usize) -> Vec<u64> {
     if cap >= MIN_POOLED {
         let reused = POOL.with(|p| {
             let mut pool = p.borrow_mut();
-            let pos = pool.iter().position(|v| v.capacity() >= cap)?;
+            // Best fit: a large buffer spent on a small request would leave
+            // the next large one to the allocator.
+            let pos = (0..pool.len())
+                .filter(|&i| pool[i].capacity() >= cap)
+                .min_by_key(|&i| pool[i].capacity())?;
             Some(pool.swap_remove(pos))
         });
         if let Some(mut v) = reused {

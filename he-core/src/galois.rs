@@ -47,7 +47,8 @@ pub fn ntt_galois_permutation(n: usize, g: usize) -> Result<Vec<usize>, Error> {
     Ok((0..n)
         .map(|k| {
             // Output k evaluates at ψ^(2·bitrev(k)+1); σ_g(a) there is a at ψ^((2·bitrev(k)+1)·g).
-            let e = ((2 * bit_reverse(k, bits) + 1) * g) % (2 * n);
+            // 2n is a power of two: a mask, not a division per element.
+            let e = ((2 * bit_reverse(k, bits) + 1) * g) & (2 * n - 1);
             bit_reverse((e - 1) / 2, bits)
         })
         .collect())

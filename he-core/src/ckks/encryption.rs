@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::ckks::encoder::limbs_for_scale;
 use crate::ckks::plaintext::check_same_params;
 use crate::ckks::{CkksCiphertext, CkksPlaintext, CkksPublicKey, CkksSecretKey};
-use crate::{Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
+use crate::{Coeff, Error, Ntt, RnsPoly, Sampler, parallel};
 
 impl CkksPublicKey {
     /// Encrypts `pt` at its level: `round((b·u + e_0, a·u + e_1) / P) + (m, 0)`
@@ -23,21 +23,19 @@ impl CkksPublicKey {
         let (q, p) = (params.ciphertext_basis(), switcher.special_basis());
         let u = sampler.ternary(n);
         let (e0, e1) = (sampler.error(n), sampler.error(n));
+        let u_q = RnsPoly::<Coeff>::from_i64(q, level, &u)?.into_ntt();
+        let u_p = RnsPoly::<Coeff>::from_i64(p, p.len(), &u)?.into_ntt();
         // (key · u + e) on one basis, coefficient form.
-        let times_u = |basis: &Arc<RnsBasis>,
-                       level: usize,
-                       key: &RnsPoly<Ntt>,
-                       e: &[i64]|
-         -> Result<RnsPoly<Coeff>, Error> {
-            let mut c = RnsPoly::<Coeff>::from_i64(basis, level, &u)?.into_ntt();
+        let times_u = |u: &RnsPoly<Ntt>, key: &RnsPoly<Ntt>, e: &[i64]| {
+            let mut c = u.clone();
             c.mul_prefix(key);
             let mut c = c.into_coeff();
-            c.add_assign(&RnsPoly::from_i64(basis, level, e)?)?;
-            Ok(c)
+            c.add_assign(&RnsPoly::from_i64(c.basis(), c.level(), e)?)?;
+            Ok::<_, Error>(c)
         };
         let half = |b: &RnsPoly<Ntt>, b_p: &RnsPoly<Ntt>, e: &[i64]| {
-            let c_q = times_u(q, level, b, e)?;
-            let c_p = times_u(p, p.len(), b_p, e)?;
+            let c_q = times_u(&u_q, b, e)?;
+            let c_p = times_u(&u_p, b_p, e)?;
             Ok::<_, Error>(
                 switcher
                     .divide_by_p()
