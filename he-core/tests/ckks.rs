@@ -221,6 +221,42 @@ fn public_key_products_at_the_2_14_preset_are_as_precise_as_seal() {
     assert!(errors[1] <= 2.5e-8 && errors[2] < 3.5e-8, "{errors:?}");
 }
 
+/// The presets' key-switching digits (uneven, each at least 10 bits below
+/// P), and a rotation at the 2^14 preset: with digits that far below P the
+/// key-switching noise is negligible and a rotation adds only ModDown's
+/// rounding, `r_0 + r_1·s` (≈ 2^-26 per slot at 2^14, bound 2^-24).
+#[test]
+fn preset_digits_and_rotation_precision() {
+    for (n, digits) in [
+        (8192, vec![1, 1, 1]),
+        (16384, vec![1, 2, 2, 2]),
+        (32768, vec![3, 4, 4, 4, 2]),
+        (65536, vec![8, 8, 5]),
+    ] {
+        let params = CkksParameters::preset_128(n).unwrap();
+        assert_eq!(params.key_switcher().digit_sizes(), digits, "n = {n}");
+    }
+    let params = CkksParameters::preset_128(16384).unwrap();
+    let mut k = keys(&params, 11);
+    let gk = CkksGaloisKeys::new(&k.sk, &[1, -3], false, &mut k.rng).unwrap();
+    let enc = CkksEncoder::new(&params);
+    let ev = CkksEvaluator::new(&params);
+    let x = values(7, 8192);
+    let ct = encrypt(&mut k, &enc, &x);
+    for r in [1i64, -3] {
+        let got = decrypt(&k, &enc, &ev.rotate(&ct, r, &gk).unwrap());
+        let want: Vec<f64> = (0..8192)
+            .map(|t| x[(t as i64 + r).rem_euclid(8192) as usize])
+            .collect();
+        let err = max_err(&got, &want);
+        assert!(
+            err < 2f64.powi(-24),
+            "rotation {r}: error 2^{:.1}",
+            err.log2()
+        );
+    }
+}
+
 #[test]
 fn rotations_conjugation_and_hoisting_match_plaintext() {
     let params = toy(1 << 11, 2);
