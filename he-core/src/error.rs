@@ -130,4 +130,10 @@ pub enum Error {
         /// The lowest level of the chain.
         min: usize,
     },
+
+    /// An integer encoding or decoding that does not fit the plaintext
+    /// space (coefficients reaching `t`, degree reaching `n`, or a value
+    /// beyond 127 bits).
+    #[error("integer overflow: {0}")]
+    IntegerOverflow(String),
 }

@@ -231,6 +231,25 @@ impl RnsPoly<Coeff> {
         Self::from_buffer(&self.basis, self.level, buf)
     }
 
+    /// `self += c·x^k·src` for a signed integer `c` (reduced modulo each
+    /// prime): one term of a sparse product, O(n) per limb, no NTT.
+    pub fn monomial_mul_add(&mut self, src: &Self, c: i64, k: usize) -> Result<(), Error> {
+        self.check_compatible(src)?;
+        let k = k % (2 * self.degree());
+        let consts: Vec<u64> = self.basis.moduli()[..self.level]
+            .iter()
+            .map(|m| {
+                let r = m.reduce(c.unsigned_abs());
+                if c < 0 { m.neg(r) } else { r }
+            })
+            .collect();
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .monomial_mul_add(&basis, self.level, &mut self.buf, &src.buf, k, &consts);
+        Ok(())
+    }
+
     /// `round(self / q_last)` modulo the remaining primes: drops the last limb
     /// (`(x - [x]_{q_last}) · q_last^-1` with the centred residue).
     pub fn divide_round_by_last(&self) -> Result<Self, Error> {

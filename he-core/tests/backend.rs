@@ -161,6 +161,20 @@ impl Backend for ResidentBackend {
     fn permute(&self, basis: &RnsBasis, level: usize, src: &Buffer, perm: &[usize]) -> Buffer {
         resident(Cpu.permute(basis, level, &host_copy(src), perm))
     }
+    fn monomial_mul_add(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        acc: &mut Buffer,
+        src: &Buffer,
+        k: usize,
+        c: &[u64],
+    ) {
+        let src = host_copy(src);
+        in_place(acc, |acc| {
+            Cpu.monomial_mul_add(basis, level, acc, &src, k, c)
+        });
+    }
     fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer {
         resident(Cpu.monomial(basis, level, &host_copy(src), k))
     }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Evaluator, GaloisKeys, PublicKey, RelinearizationKey, SecretKey,
+    BatchEncoder, BfvParameters, Evaluator, GaloisKeys, Plaintext, PublicKey, RelinearizationKey,
+    SecretKey,
 };
 use hefty_core::{Error, Sampler};
 use serde_json::json;
@@ -12,7 +13,7 @@ use serde_json::json;
 use super::{Record, Sampling, Schema, median_ns};
 
 /// The operations, in the order the table lists them (names are stable: see docs/BENCH_JSON.md).
-pub const BFV_OPS: [&str; 12] = [
+pub const BFV_OPS: [&str; 13] = [
     "keygen",
     "relin_keygen",
     "galois_keygen",
@@ -22,10 +23,14 @@ pub const BFV_OPS: [&str; 12] = [
     "mul_plain",
     "mul_plain_prepared",
     "mul_monomial",
+    "mul_sparse",
     "mul_relin",
     "rotate",
     "mod_switch",
 ];
+
+/// Non-zero coefficients of the `mul_sparse` row's plaintext.
+pub const SPARSE_NNZ: usize = 8;
 
 /// Keys and ciphertexts shared by the BFV cases.
 pub struct BfvBench {
@@ -62,6 +67,18 @@ impl BfvBench {
             eval,
             values,
         })
+    }
+
+    /// A plaintext with [`SPARSE_NNZ`] non-zero coefficients (small signed
+    /// integers at scattered degrees, as an integer-encoded weight row).
+    fn sparse_plaintext(&self) -> Result<Plaintext, Error> {
+        let (n, t) = (self.params.degree(), self.params.plaintext_modulus());
+        let mut coeffs = vec![0u64; n];
+        for j in 0..SPARSE_NNZ {
+            let c = (j as u64 % 3) + 1;
+            coeffs[(j * 997 + 11) % n] = if j % 2 == 0 { c } else { t - c };
+        }
+        Plaintext::from_coeffs(&self.params, &coeffs)
     }
 
     /// Times `op` (one of [`BFV_OPS`]) with `threads` worker threads.
@@ -117,6 +134,12 @@ impl BfvBench {
                 // -x^37: a power-of-two weight -2^37 under the base-2 integer encoder.
                 std::hint::black_box(self.eval.mul_monomial(&a, -1, 37).expect("mul_monomial"));
             }),
+            "mul_sparse" => {
+                let sparse = self.sparse_plaintext()?;
+                time(&mut || {
+                    std::hint::black_box(self.eval.mul_sparse(&a, &sparse).expect("mul_sparse"));
+                })
+            }
             "mul_relin" => time(&mut || {
                 std::hint::black_box(
                     self.eval
@@ -136,17 +159,21 @@ impl BfvBench {
                 )));
             }
         };
-        Ok(Record {
-            scheme: Schema::Bfv,
-            op: op.into(),
-            params: json!({
+        let mut params = json!({
                 "n": self.params.degree(),
                 "log_q": (self.params.log_q() * 10.0).round() / 10.0,
                 "log_qp": (self.params.log_qp() * 10.0).round() / 10.0,
                 "t": self.params.plaintext_modulus(),
                 "levels": self.params.max_level(),
                 "special_primes": self.params.special_primes().len(),
-            }),
+        });
+        if op == "mul_sparse" {
+            params["nnz"] = json!(SPARSE_NNZ);
+        }
+        Ok(Record {
+            scheme: Schema::Bfv,
+            op: op.into(),
+            params,
             backend: self.params.ciphertext_basis().backend().name().into(),
             threads,
             median_ns: median,

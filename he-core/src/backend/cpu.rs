@@ -266,6 +266,33 @@ impl Backend for Cpu {
         Buffer::host(out)
     }
 
+    fn monomial_mul_add(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        acc: &mut Buffer,
+        src: &Buffer,
+        k: usize,
+        c: &[u64],
+    ) {
+        let n = basis.degree();
+        let (shift, flip_all) = if k >= n { (k - n, true) } else { (k, false) };
+        let mut limb = 0;
+        zip_limbs(basis, level, acc, src, |m, acc, src| {
+            let p = m.value();
+            // x^shift moves src[i] to i + shift, negated when it wraps past n;
+            // x^n = -1 flips every sign for k >= n.
+            let (c, neg_c) = (c[limb], neg_mod(c[limb], p));
+            let (stay, wrap) = if flip_all { (neg_c, c) } else { (c, neg_c) };
+            let (head, tail) = src.split_at(n - shift);
+            slice_ops::mul_scalar_add(m, &mut acc[shift..], head, m.shoup(stay), p)
+                .expect("limbs of one ring have equal lengths");
+            slice_ops::mul_scalar_add(m, &mut acc[..shift], tail, m.shoup(wrap), p)
+                .expect("limbs of one ring have equal lengths");
+            limb += 1;
+        });
+    }
+
     fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer {
         let n = basis.degree();
         let src = host(src);

@@ -122,6 +122,17 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn permute(&self, basis: &RnsBasis, level: usize, src: &Buffer, perm: &[usize]) -> Buffer;
     /// `src · x^k` (coefficient form): a negacyclic shift with sign, `k < 2n`.
     fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer;
+    /// `acc += c·x^k·src` (coefficient form, `k < 2n`, `c_i = c mod q_i`): one
+    /// term of a sparse plaintext product, in one pass.
+    fn monomial_mul_add(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        acc: &mut Buffer,
+        src: &Buffer,
+        k: usize,
+        c: &[u64],
+    );
     /// `round(src / q_{level-1})` modulo the first `level - 1` primes
     /// (coefficient form, `level >= 2`): rescaling and modulus switching.
     fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer) -> Buffer;

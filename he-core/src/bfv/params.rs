@@ -7,6 +7,7 @@ use num_bigint::BigUint;
 
 use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
+use crate::bfv::PlainProductCosts;
 use crate::bfv::multiply::MulContext;
 use crate::fixed_point::fraction_128;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
@@ -46,6 +47,8 @@ pub struct BfvParameters {
     key_switcher: Option<KeySwitcher>,
     /// Per level: the constants of ciphertext multiplication.
     mul: Vec<MulContext>,
+    /// Plaintext-product costs on this backend, measured on first use.
+    plain_costs: std::sync::OnceLock<PlainProductCosts>,
 }
 
 /// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
@@ -232,6 +235,7 @@ impl BfvParametersBuilder {
             batching,
             key_switcher,
             mul,
+            plain_costs: std::sync::OnceLock::new(),
         }))
     }
 }
@@ -364,6 +368,20 @@ impl BfvParameters {
     /// The NTT mod t behind the batch encoder, when `t` is a prime `= 1 mod 2n`.
     pub fn batching_plan(&self) -> Option<&NttPlan> {
         self.batching.as_ref()
+    }
+
+    /// What a dense and a sparse-term plaintext product cost on this
+    /// backend (measured once, on first use, in about three dense products).
+    pub fn plain_product_costs(&self) -> PlainProductCosts {
+        *self.plain_costs.get_or_init(|| {
+            PlainProductCosts::measure(&self.q, self.q.len())
+                // Zero polynomials of the full basis always exist; should the
+                // backend fail, fall back to "dense unless very sparse".
+                .unwrap_or(PlainProductCosts {
+                    dense_ns: 8.0,
+                    sparse_term_ns: 1.0,
+                })
+        })
     }
 
     /// The key switcher behind relinearization and rotations; fails when the

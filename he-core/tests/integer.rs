@@ -1,0 +1,232 @@
+//! The Faster CryptoNets toolkit on BFV: the integer encoder (binary, base-B,
+//! balanced) against integer arithmetic, sparse/monomial/dense plaintext
+//! products (bit-identical, chosen by measured cost, counted by kind),
+//! overflow detection, and several plaintext moduli recombined by CRT.
+
+use std::sync::Arc;
+
+use hefty_core::bfv::{
+    BfvParameters, CrtBfv, Evaluator, FASTER_CRYPTONETS_MODULI, IntegerEncoder, PlainProduct,
+    Plaintext, SecretKey,
+};
+use hefty_core::{Error, Hop, HopCounter, Sampler};
+use num_bigint::BigInt;
+use proptest::prelude::*;
+
+fn params(t: u64) -> Arc<BfvParameters> {
+    BfvParameters::builder()
+        .degree(1024)
+        .plaintext_modulus(t)
+        .ciphertext_moduli_bits(&[60, 60, 60])
+        .special_moduli_bits(&[61])
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap()
+}
+
+fn encoders(p: &Arc<BfvParameters>) -> Vec<IntegerEncoder> {
+    vec![
+        IntegerEncoder::new(p),
+        IntegerEncoder::with_base(p, 3).unwrap(),
+        IntegerEncoder::with_base(p, 16).unwrap(),
+        IntegerEncoder::balanced(p, 5).unwrap(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// decode(encode(z)) = z in every digit style, and fixed point rounds to
+    /// the nearest multiple of 2^-f.
+    #[test]
+    fn encode_decode_roundtrip(z in -(1i64 << 45)..(1i64 << 45), x in -1e6f64..1e6) {
+        let p = params(1 << 20);
+        for enc in encoders(&p) {
+            let pt = enc.encode_integer(z).unwrap();
+            prop_assert_eq!(enc.decode_integer(&pt).unwrap(), z as i128);
+            let f = enc.fractional_bits();
+            let got = enc.decode_fixed(&enc.encode_fixed(x).unwrap(), f).unwrap();
+            prop_assert_eq!(got, (x * (f as f64).exp2()).round() / (f as f64).exp2());
+        }
+    }
+
+    /// Encrypted Σ w_i·x_i with integer-encoded weights (sparse, monomial and
+    /// dense products alike) decodes to the integer dot product exactly.
+    #[test]
+    fn encrypted_dot_products_are_exact(
+        xs in proptest::collection::vec(-4.0f64..4.0, 1..5),
+        ws in proptest::collection::vec(-2.0f64..2.0, 5),
+        seed: u8,
+    ) {
+        let p = params(1 << 40 | 1 << 20 | 1);
+        let enc = IntegerEncoder::new(&p);
+        let ev = Evaluator::new(&p);
+        let mut rng = Sampler::from_seed([seed; 32]);
+        let sk = SecretKey::generate(&p, &mut rng);
+        let scale = (enc.fractional_bits() as f64).exp2();
+        let mut acc = None;
+        let mut want: i128 = 0;
+        for (&x, &w) in xs.iter().zip(&ws) {
+            let ct = sk.encrypt(&enc.encode_fixed(x).unwrap(), &mut rng).unwrap();
+            let prod = ev.mul_plain(&ct, &enc.encode_fixed(w).unwrap()).unwrap();
+            want += (x * scale).round() as i128 * (w * scale).round() as i128;
+            acc = Some(match acc {
+                None => prod,
+                Some(a) => ev.add(&a, &prod).unwrap(),
+            });
+        }
+        let pt = sk.decrypt(&acc.unwrap()).unwrap();
+        prop_assert_eq!(enc.decode_integer(&pt).unwrap(), want);
+    }
+}
+
+#[test]
+fn plaintext_products_choose_their_kind_and_agree() {
+    let p = params(65537);
+    let counter = Arc::new(HopCounter::default());
+    let ev = Evaluator::with_hop_counter(&p, &counter);
+    let plain = Evaluator::new(&p);
+    let mut rng = Sampler::from_seed([3; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let msg: Vec<u64> = (0..1024).map(|i| (i * 7 + 1) % 65537).collect();
+    let ct = sk
+        .encrypt(&Plaintext::from_coeffs(&p, &msg).unwrap(), &mut rng)
+        .unwrap();
+    let costs = p.plain_product_costs();
+    assert!(costs.dense_ns > 0.0 && costs.sparse_term_ns > 0.0);
+    let mut coeffs = vec![0u64; 1024];
+    coeffs[0] = 5;
+    let scalar = Plaintext::from_coeffs(&p, &coeffs).unwrap();
+    coeffs[0] = 0;
+    coeffs[700] = 65537 - 4;
+    let monomial = Plaintext::from_coeffs(&p, &coeffs).unwrap();
+    coeffs[3] = 2;
+    coeffs[999] = 1;
+    let sparse = Plaintext::from_coeffs(&p, &coeffs).unwrap();
+    let dense = Plaintext::from_coeffs(&p, &msg).unwrap();
+    assert_eq!(ev.plain_product(&scalar), PlainProduct::Scalar { c: 5 });
+    assert_eq!(
+        ev.plain_product(&monomial),
+        PlainProduct::Monomial { c: -4, k: 700 }
+    );
+    assert_eq!(ev.plain_product(&dense), PlainProduct::Dense);
+    // Three terms are cheaper than an NTT product on any backend we run.
+    assert_eq!(
+        ev.plain_product(&sparse),
+        PlainProduct::Sparse { nonzero: 3 }
+    );
+    for pt in [&scalar, &monomial, &sparse, &dense] {
+        let auto = ev.mul_plain(&ct, pt).unwrap();
+        let forced_dense = plain
+            .mul_plain_prepared(&ct, &plain.prepare_plain(pt, ct.level()).unwrap())
+            .unwrap();
+        let forced_sparse = plain.mul_sparse(&ct, pt).unwrap();
+        for (a, (b, c)) in auto
+            .polys()
+            .iter()
+            .zip(forced_dense.polys().iter().zip(forced_sparse.polys()))
+        {
+            assert_eq!(a, b, "automatic and dense products differ");
+            assert_eq!(a, c, "sparse and dense products differ");
+        }
+    }
+    let counts = counter.totals();
+    for kind in [
+        Hop::PtCtMulScalar,
+        Hop::PtCtMulMonomial,
+        Hop::PtCtMulSparse,
+        Hop::PtCtMulDense,
+    ] {
+        assert_eq!(counts.get(kind), 1, "{kind:?}");
+    }
+}
+
+#[test]
+fn overflow_is_detected_not_wrapped() {
+    let p = params(65537);
+    let enc = IntegerEncoder::new(&p);
+    // Bounds: a product whose degree reaches n, coefficients reaching t/2.
+    let x = enc.range_of(&enc.encode_integer((1 << 40) - 1).unwrap());
+    assert_eq!((x.max_abs(), x.degree(), x.nonzero()), (1, 39, 40));
+    assert!(enc.check(&x.mul(&x)).is_ok());
+    let mut r = x;
+    for _ in 0..30 {
+        r = r.mul(&x);
+    }
+    // Degree 39·31 ≥ n = 1024: the product wrapped around x^n = -1.
+    assert!(matches!(enc.check(&r), Err(Error::IntegerOverflow(m)) if m.contains("degree")));
+    let wide = enc.range_of(&enc.encode_integer(3).unwrap()).scale(40_000);
+    assert!(matches!(enc.check(&wide), Err(Error::IntegerOverflow(m)) if m.contains("t/2")));
+    // A decrypted coefficient beyond t/4 is a wrap, reported.
+    let mut coeffs = vec![0u64; 1024];
+    coeffs[2] = 65537 / 4 + 1;
+    let wrapped = Plaintext::from_coeffs(&p, &coeffs).unwrap();
+    assert!(matches!(
+        enc.decode_integer(&wrapped),
+        Err(Error::IntegerOverflow(_))
+    ));
+    // Encrypted, base 2^14 (one coefficient per value): 200·600 exceeds
+    // t/2. The tracked range says so before decryption; after it, the wrapped
+    // coefficient (120000 - t = 54463 ≡ -11074) looks legitimate, which is
+    // why the range check is the guarantee. 200·230 wraps to -19537, beyond
+    // t/4, and decoding refuses it.
+    let enc14 = IntegerEncoder::with_base(&p, 1 << 14).unwrap();
+    let ev = Evaluator::new(&p);
+    let mut rng = Sampler::from_seed([4; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let (a, b) = (
+        enc14.encode_integer(200).unwrap(),
+        enc14.encode_integer(600).unwrap(),
+    );
+    assert!(
+        enc14
+            .check(&enc14.range_of(&a).mul(&enc14.range_of(&b)))
+            .is_err()
+    );
+    let ct = sk.encrypt(&a, &mut rng).unwrap();
+    let prod = ev
+        .mul_plain(&ct, &enc14.encode_integer(230).unwrap())
+        .unwrap();
+    assert!(matches!(
+        enc14.decode_integer(&sk.decrypt(&prod).unwrap()),
+        Err(Error::IntegerOverflow(_))
+    ));
+    // Bad encoders.
+    assert!(IntegerEncoder::with_base(&p, 1).is_err());
+    assert!(IntegerEncoder::with_base(&p, 40_000).is_err());
+    assert!(IntegerEncoder::balanced(&p, 4).is_err());
+    assert!(IntegerEncoder::new(&p).with_fractional_bits(60).is_err());
+    assert!(matches!(
+        enc.encode_fixed(f64::NAN),
+        Err(Error::IntegerOverflow(_))
+    ));
+}
+
+#[test]
+fn crt_recombines_beyond_each_plaintext_modulus() {
+    let crt = CrtBfv::faster_cryptonets().unwrap();
+    assert_eq!(crt.parts().len(), 2);
+    let mut rng = Sampler::from_seed([5; 32]);
+    let sk = crt.secret_key(&mut rng);
+    let pk = crt.public_key(&sk, &mut rng).unwrap();
+    // (x0 + x1·X)·(y0): coefficients near 2^60 and 2^61, beyond either t
+    // (~2^40) but inside their product (~2^80).
+    let (x, y) = ([1i64 << 30, -(3i64 << 30)], [1i64 << 30]);
+    let cx = crt.encrypt_public(&pk, &x, &mut rng).unwrap();
+    let cy = crt.encrypt(&sk, &y, &mut rng).unwrap();
+    let prod = crt.evaluate(|i, ev| ev.multiply(&cx[i], &cy[i])).unwrap();
+    let out = crt.decrypt(&sk, &prod).unwrap();
+    assert_eq!(out[0], BigInt::from(1i64 << 60));
+    assert_eq!(out[1], BigInt::from(-(3i64 << 60)));
+    assert!(out[2..].iter().all(|c| *c == BigInt::from(0)));
+    assert_eq!(
+        crt.plaintext_product(),
+        &(num_bigint::BigUint::from(FASTER_CRYPTONETS_MODULI[0]) * FASTER_CRYPTONETS_MODULI[1])
+    );
+    // Misuse: wrong number of parts, moduli sharing a factor.
+    assert!(crt.decrypt(&sk[..1], &prod).is_err());
+    let builder = BfvParameters::builder()
+        .degree(1024)
+        .insecure_disable_security_check_for_testing_only();
+    assert!(CrtBfv::new(builder, &[65537, 65537 * 3]).is_err());
+}
