@@ -226,7 +226,7 @@ impl IntegerEncoder {
     /// The exact range of an encoded plaintext (its coefficients centred
     /// modulo `t`).
     pub fn range_of(&self, pt: &Plaintext) -> IntegerRange {
-        let centred = self.centred(pt);
+        let centred = pt.centered();
         IntegerRange {
             max_abs: centred
                 .iter()
@@ -258,20 +258,6 @@ impl IntegerEncoder {
         Ok(())
     }
 
-    fn centred(&self, pt: &Plaintext) -> Vec<i64> {
-        let t = self.params.plaintext_modulus();
-        pt.coeffs()
-            .iter()
-            .map(|&c| {
-                if c > t / 2 {
-                    -((t - c) as i64)
-                } else {
-                    c as i64
-                }
-            })
-            .collect()
-    }
-
     /// The integer `p(B)` of a (decrypted) plaintext.
     ///
     /// Fails with [`Error::IntegerOverflow`] when a coefficient reached `t/4`
@@ -282,7 +268,7 @@ impl IntegerEncoder {
             return Err(Error::ParameterMismatch);
         }
         let t = self.params.plaintext_modulus();
-        let centred = self.centred(pt);
+        let centred = pt.centered();
         if let Some(c) = centred.iter().find(|c| c.unsigned_abs() >= t / 4) {
             return Err(Error::IntegerOverflow(format!(
                 "a coefficient reached {c}, beyond t/4 = {}: the computation wrapped modulo t (or the noise budget ran out); track it with IntegerRange and use a larger t or CRT",
