@@ -104,24 +104,34 @@ impl ExactLift {
     /// Host implementation (the CPU backend's): lifts a limb-major buffer of
     /// `from.len()` limbs of `n` words to `to.len()` limbs.
     pub fn lift(&self, input: &[u64], n: usize) -> Vec<u64> {
-        let mut y = crate::buffer_pool::take_zeroed(input.len());
-        for ((dst, limb), (m, &w)) in y
-            .chunks_exact_mut(n)
-            .zip(input.chunks_exact(n))
-            .zip(self.from.iter().zip(&self.a_hat_inv))
-        {
-            slice_ops::mul_scalar(m, dst, limb, w, m.value())
-                .expect("limbs of one ring have equal lengths");
-        }
-        let v: Vec<u64> = (0..n)
-            .map(|c| {
-                let mut acc = FixedAcc::default();
-                for (i, &f) in self.inv_frac.iter().enumerate() {
-                    acc.add_mul(y[i * n + c], f);
-                }
-                acc.round() as u64
-            })
-            .collect();
+        let (y, v): (Vec<u64>, Vec<u64>) = if let [m] = self.from.as_slice() {
+            // One source prime (a rescale, a one-prime ModDown): A/a_0 = 1, so
+            // y = x and v = [x > p/2] without multiplies or fixed point.
+            let mut y = crate::buffer_pool::take_empty(n);
+            y.extend_from_slice(&input[..n]);
+            let half = m.value() / 2;
+            (y, input[..n].iter().map(|&x| (x > half) as u64).collect())
+        } else {
+            let mut y = crate::buffer_pool::take_zeroed(input.len());
+            for ((dst, limb), (m, &w)) in y
+                .chunks_exact_mut(n)
+                .zip(input.chunks_exact(n))
+                .zip(self.from.iter().zip(&self.a_hat_inv))
+            {
+                slice_ops::mul_scalar(m, dst, limb, w, m.value())
+                    .expect("limbs of one ring have equal lengths");
+            }
+            let v = (0..n)
+                .map(|c| {
+                    let mut acc = FixedAcc::default();
+                    for (i, &f) in self.inv_frac.iter().enumerate() {
+                        acc.add_mul(y[i * n + c], f);
+                    }
+                    acc.round() as u64
+                })
+                .collect();
+            (y, v)
+        };
         let v_bound = self.from.len() as u64 + 1;
         let mut out = crate::buffer_pool::take_zeroed(self.to.len() * n);
         for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {

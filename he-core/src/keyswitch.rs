@@ -14,7 +14,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use hefty_ntt::{Modulus, ShoupConst};
+use hefty_ntt::Modulus;
 use num_bigint::BigUint;
 
 use crate::divide_round::RoundingDivider;
@@ -78,13 +78,9 @@ pub struct KeySwitcher {
     digits: Vec<Range<usize>>,
     /// `P mod q_i`.
     p_mod_q: Vec<u64>,
-    /// `P^-1 mod q_i`.
-    p_inv_mod_q: Vec<ShoupConst>,
     /// `[level - 1][digit]`: digit primes → the other primes of `Q_ℓ`, then `P`.
     mod_up: Vec<Vec<BaseConverter>>,
-    /// `[level - 1]`: `P` → `Q_ℓ`.
-    mod_down: Vec<BaseConverter>,
-    /// Exact, rounding division by `P` for NTT-form results.
+    /// Exact, rounding division by `P` (ModDown).
     divide_by_p: RoundingDivider,
 }
 
@@ -149,15 +145,13 @@ impl KeySwitcher {
             .iter()
             .map(|m| first(&p_big % m.value()))
             .collect();
-        let mut p_inv_mod_q = Vec::with_capacity(k);
-        for (m, &r) in q.moduli().iter().zip(&p_mod_q) {
-            let inv = m.inv(r).ok_or_else(|| {
-                Error::InvalidParameters("a special prime equals a ciphertext prime".into())
-            })?;
-            p_inv_mod_q.push(m.shoup(inv));
+        if let Some(m) = q.moduli().iter().zip(&p_mod_q).find(|(_, r)| **r == 0) {
+            return Err(Error::InvalidParameters(format!(
+                "special prime equals ciphertext prime {}",
+                m.0.value()
+            )));
         }
         let mut mod_up = Vec::with_capacity(k);
-        let mut mod_down = Vec::with_capacity(k);
         for level in 1..=k {
             let q_l = &q.moduli()[..level];
             let convs = digits_at(&digits, level)
@@ -173,16 +167,13 @@ impl KeySwitcher {
                 })
                 .collect();
             mod_up.push(convs);
-            mod_down.push(BaseConverter::between(p.moduli(), q_l));
         }
         Ok(Self {
             q: Arc::clone(q),
             p: Arc::clone(p),
             digits,
             p_mod_q,
-            p_inv_mod_q,
             mod_up,
-            mod_down,
             divide_by_p: RoundingDivider::new(q, Some(p), 0),
         })
     }
@@ -333,11 +324,12 @@ impl KeySwitcher {
         perm: Option<&[usize]>,
     ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
         let ([q0, q1], [p0, p1]) = self.inner_product(dec, key, perm)?;
-        let level = dec.level;
-        Ok(parallel::join(
-            || self.mod_down(q0, p0, level),
-            || self.mod_down(q1, p1, level),
-        ))
+        let mod_down = |u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>| {
+            self.divide_by_p
+                .divide_coeff(u_q.into_coeff(), Some(u_p.into_coeff()))
+        };
+        let (u0, u1) = parallel::join(|| mod_down(q0, p0), || mod_down(q1, p1));
+        Ok((u0?, u1?))
     }
 
     /// [`Self::switch_decomposed`] with NTT-form results (ModDown by exact
@@ -412,20 +404,5 @@ impl KeySwitcher {
             buffers(keys.iter().map(|k| &k.a_p)),
         );
         Ok((acc_q, acc_p))
-    }
-
-    /// `round(u / P)` at level `ℓ` from `u`'s parts modulo `Q_ℓ` and `P`.
-    fn mod_down(&self, u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>, level: usize) -> RnsPoly<Coeff> {
-        let u_p = u_p.into_coeff();
-        let mut out = u_q.into_coeff();
-        self.q.backend().mod_down(
-            &self.q,
-            level,
-            out.buffer_mut(),
-            u_p.buffer(),
-            &self.mod_down[level - 1],
-            &self.p_inv_mod_q,
-        );
-        out
     }
 }

@@ -192,20 +192,6 @@ impl Backend for ResidentBackend {
         let (q, p) = Cpu.mod_up(basis, level, &host_copy(src), digit, conv);
         (resident(q), resident(p))
     }
-    fn mod_down(
-        &self,
-        basis: &RnsBasis,
-        level: usize,
-        u_q: &mut Buffer,
-        u_p: &Buffer,
-        conv: &BaseConverter,
-        p_inv: &[ShoupConst],
-    ) {
-        let u_p = host_copy(u_p);
-        in_place(u_q, |u_q| {
-            Cpu.mod_down(basis, level, u_q, &u_p, conv, p_inv)
-        });
-    }
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer) -> Buffer {
         resident(Cpu.exact_lift(n, lift, &host_copy(src)))
     }

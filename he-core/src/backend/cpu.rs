@@ -367,29 +367,6 @@ impl Backend for Cpu {
         (Buffer::host(ext_q), Buffer::host(ext_p))
     }
 
-    fn mod_down(
-        &self,
-        basis: &RnsBasis,
-        level: usize,
-        u_q: &mut Buffer,
-        u_p: &Buffer,
-        conv: &BaseConverter,
-        p_inv: &[ShoupConst],
-    ) {
-        let n = basis.degree();
-        let correction = conv.convert(host(u_p), n);
-        for ((m, limb), (c, &p_inv)) in basis.moduli()[..level]
-            .iter()
-            .zip(host_mut(u_q).chunks_exact_mut(n))
-            .zip(correction.chunks_exact(n).zip(p_inv))
-        {
-            for (x, &y) in limb.iter_mut().zip(c) {
-                *x = m.mul_shoup(m.sub(*x, y), p_inv);
-            }
-        }
-        buffer_pool::give(correction);
-    }
-
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer) -> Buffer {
         Buffer::host(lift.lift(host(src), n))
     }

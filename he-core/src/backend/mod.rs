@@ -149,17 +149,6 @@ pub trait Backend: Send + Sync + fmt::Debug {
         digit: Range<usize>,
         conv: &BaseConverter,
     ) -> (Buffer, Buffer);
-    /// ModDown: `u_q = (u_q - conv(u_p)) · p_inv` limb by limb, where `conv`
-    /// converts the special part `u_p` to `Q_ℓ` (both coefficient form).
-    fn mod_down(
-        &self,
-        basis: &RnsBasis,
-        level: usize,
-        u_q: &mut Buffer,
-        u_p: &Buffer,
-        conv: &BaseConverter,
-        p_inv: &[ShoupConst],
-    );
 
     /// The exact lift of the centred representative of `src` (`lift`'s source
     /// primes, coefficient form) to `lift`'s target primes.
