@@ -203,6 +203,22 @@ impl<F: Form> RnsPoly<F> {
         self.basis.backend().zeroize(&mut self.buf);
     }
 
+    /// A copy of the first `level` limbs only (cheaper than cloning and
+    /// truncating when few limbs are kept).
+    pub fn prefix(&self, level: usize) -> Result<Self, Error> {
+        if level == 0 || level > self.level {
+            return Err(Error::BadLevel {
+                level,
+                max: self.level,
+            });
+        }
+        let words = level * self.degree();
+        let backend = self.basis.backend();
+        let mut buf = backend.alloc(words);
+        backend.copy_words(&mut buf, 0, &self.buf, 0, words);
+        Ok(Self::from_buffer(&self.basis, level, buf))
+    }
+
     /// Keeps only the first `level` limbs (the residues modulo a divisor of Q).
     pub fn truncate_level(&mut self, level: usize) -> Result<(), Error> {
         if level == 0 || level > self.level {

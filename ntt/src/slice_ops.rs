@@ -148,10 +148,8 @@ pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Resu
     same_len(dst.len(), &lens)?;
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
-        let a: Vec<*const u64> = a.iter().map(|s| s.as_ptr()).collect();
-        let b: Vec<*const u64> = b.iter().map(|s| s.as_ptr()).collect();
         // SAFETY: AVX2 and FMA detected, p < 2^50, every slice has dst's length.
-        unsafe { fma::mul_sum(m.value(), dst.as_mut_ptr(), &a, &b, dst.len()) };
+        unsafe { fma::mul_sum(m.value(), dst.as_mut_ptr(), a, b, dst.len()) };
         return Ok(());
     }
     // Products below 2^124: fifteen of them and a reduced carry fit a u128.
@@ -330,10 +328,10 @@ mod fma {
     /// 2^53, so every sum is exact), one reduction per group of seven.
     ///
     /// # Safety
-    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; every pointer
-    /// valid for `len` words.
+    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; every input
+    /// slice and `dst` at least `len` words long.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[*const u64], b: &[*const u64], len: usize) {
+    pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[&[u64]], b: &[&[u64]], len: usize) {
         const GROUP: usize = 7;
         let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
         let chunks = len / 4;
@@ -341,7 +339,8 @@ mod fma {
             let mut r = _mm256_setzero_pd();
             for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
                 let mut sum = r;
-                for (&x, &y) in ga.iter().zip(gb) {
+                for (x, y) in ga.iter().zip(gb) {
+                    let (x, y) = (x.as_ptr(), y.as_ptr());
                     // SAFETY: 4i + 4 <= len for every input.
                     let (x, y) = unsafe {
                         (
@@ -365,9 +364,8 @@ mod fma {
         let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
         for j in 4 * chunks..len {
             let mut r = 0;
-            for (&x, &y) in a.iter().zip(b) {
-                // SAFETY: j < len for every input and dst.
-                r = m.add(r, m.mul(unsafe { *x.add(j) }, unsafe { *y.add(j) }));
+            for (x, y) in a.iter().zip(b) {
+                r = m.add(r, m.mul(x[j], y[j]));
             }
             // SAFETY: j < len.
             unsafe { *dst.add(j) = r };

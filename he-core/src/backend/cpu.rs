@@ -193,13 +193,18 @@ impl Backend for Cpu {
             buffer_pool::take_empty(level * n),
         );
         let mut sum = [0u64; BLOCK];
+        // Slice lists refilled per block, allocated once.
+        let (mut x, mut y): (Vec<&[u64]>, Vec<&[u64]>) =
+            (Vec::with_capacity(ext.len()), Vec::with_capacity(ext.len()));
         for (i, m) in basis.moduli()[..level].iter().enumerate() {
             for start in (i * n..(i + 1) * n).step_by(BLOCK) {
                 let range = start..(start + BLOCK).min((i + 1) * n);
                 let sum = &mut sum[..range.len()];
-                let x: Vec<&[u64]> = ext.iter().map(|e| &e[range.clone()]).collect();
+                x.clear();
+                x.extend(ext.iter().map(|e| &e[range.clone()]));
                 for (keys, out) in [(&key_b, &mut out_b), (&key_a, &mut out_a)] {
-                    let y: Vec<&[u64]> = keys.iter().map(|k| &k[range.clone()]).collect();
+                    y.clear();
+                    y.extend(keys.iter().map(|k| &k[range.clone()]));
                     slice_ops::mul_sum(m, sum, &x, &y).expect("blocks of equal length");
                     out.extend_from_slice(sum);
                 }

@@ -44,6 +44,8 @@ pub struct CrtBfv {
     parts: Vec<Arc<BfvParameters>>,
     evaluators: Vec<Evaluator>,
     product: BigUint,
+    /// `(T/t_i)·[(T/t_i)^-1]_{t_i}`: the CRT basis, 1 mod `t_i`, 0 mod the others.
+    weights: Vec<BigUint>,
 }
 
 impl CrtBfv {
@@ -69,8 +71,21 @@ impl CrtBfv {
             .map(|&t| builder.clone().plaintext_modulus(t).build())
             .collect::<Result<Vec<_>, _>>()?;
         let evaluators = parts.iter().map(Evaluator::new).collect();
+        let product: BigUint = moduli.iter().map(|&t| BigUint::from(t)).product();
+        let weights = moduli
+            .iter()
+            .map(|&t| {
+                let t = BigUint::from(t);
+                let t_hat = &product / &t;
+                let inv = (&t_hat % &t)
+                    .modinv(&t)
+                    .expect("the moduli were checked pairwise coprime");
+                t_hat * inv
+            })
+            .collect();
         Ok(Self {
-            product: moduli.iter().map(|&t| BigUint::from(t)).product(),
+            product,
+            weights,
             parts,
             evaluators,
         })
@@ -148,11 +163,7 @@ impl CrtBfv {
         sampler: &mut Sampler,
     ) -> Result<Vec<Ciphertext>, Error> {
         self.check_parts(sk.len())?;
-        self.plaintexts(coeffs)?
-            .iter()
-            .zip(sk)
-            .map(|(pt, k)| k.encrypt(pt, sampler))
-            .collect()
+        self.encrypt_with(coeffs, |i, pt| sk[i].encrypt(pt, sampler))
     }
 
     /// Encrypts the integer polynomial `coeffs` under every part (public key).
@@ -163,10 +174,18 @@ impl CrtBfv {
         sampler: &mut Sampler,
     ) -> Result<Vec<Ciphertext>, Error> {
         self.check_parts(pk.len())?;
+        self.encrypt_with(coeffs, |i, pt| pk[i].encrypt(pt, sampler))
+    }
+
+    fn encrypt_with(
+        &self,
+        coeffs: &[i64],
+        mut encrypt: impl FnMut(usize, &Plaintext) -> Result<Ciphertext, Error>,
+    ) -> Result<Vec<Ciphertext>, Error> {
         self.plaintexts(coeffs)?
             .iter()
-            .zip(pk)
-            .map(|(pt, k)| k.encrypt(pt, sampler))
+            .enumerate()
+            .map(|(i, pt)| encrypt(i, pt))
             .collect()
     }
 
@@ -203,38 +222,25 @@ impl CrtBfv {
                 return Err(Error::ParameterMismatch);
             }
         }
-        // x = Σ c_i · (T/t_i) · [(T/t_i)^-1]_{t_i} mod T.
-        let weights: Vec<BigUint> = self
-            .parts
-            .iter()
-            .map(|p| {
-                let t = BigUint::from(p.plaintext_modulus());
-                let t_hat = &self.product / &t;
-                let inv = (&t_hat % &t)
-                    .modinv(&t)
-                    .expect("the moduli were checked pairwise coprime");
-                t_hat * inv
-            })
-            .collect();
         let n = self.parts[0].degree();
         let half = &self.product >> 1u32;
         let t_big = BigInt::from(self.product.clone());
-        (0..n)
+        // x = Σ c_i · weight_i mod T, centred.
+        Ok((0..n)
             .map(|j| {
                 let x: BigUint = pts
                     .iter()
-                    .zip(&weights)
+                    .zip(&self.weights)
                     .map(|(pt, w)| w * pt.coeffs()[j])
                     .sum::<BigUint>()
                     % &self.product;
-                let x = if x > half {
+                if x > half {
                     BigInt::from(x) - &t_big
                 } else {
                     BigInt::from(x)
-                };
-                Ok(x)
+                }
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -180,8 +180,8 @@ impl CkksEncoder {
     /// Decodes all `N/2` slots (the scale divided out).
     pub fn decode(&self, pt: &CkksPlaintext) -> Result<Vec<Complex64>, Error> {
         // Only the primes that hold the message leave NTT form.
-        let mut low = pt.poly().clone();
-        low.truncate_level(limbs_for_scale(low.basis(), low.level(), pt.scale()))?;
+        let poly = pt.poly();
+        let low = poly.prefix(limbs_for_scale(poly.basis(), poly.level(), pt.scale()))?;
         let coeffs = centred_coefficients(&low.into_coeff(), pt.scale())?;
         let slots = self.slots();
         let inv = 1.0 / pt.scale();

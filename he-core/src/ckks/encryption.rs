@@ -93,16 +93,14 @@ impl CkksSecretKey {
         check_same_params(self.params(), ct.params())?;
         let basis = self.params().ciphertext_basis();
         let level = limbs_for_scale(basis, ct.level(), ct.scale);
-        let low = |p: &RnsPoly<Ntt>| -> Result<RnsPoly<Ntt>, Error> {
-            let mut p = p.clone();
-            p.truncate_level(level)?;
-            Ok(p)
-        };
         let mut polys = ct.polys.iter().rev();
-        let mut acc = low(polys.next().expect("ciphertexts are non-empty"))?;
+        let mut acc = polys
+            .next()
+            .expect("ciphertexts are non-empty")
+            .prefix(level)?;
         for c in polys {
             acc.mul_prefix(self.ntt());
-            acc.add_assign(&low(c)?)?;
+            acc.add_assign(&c.prefix(level)?)?;
         }
         Ok(CkksPlaintext::new(self.params(), acc, ct.scale))
     }

@@ -108,12 +108,12 @@ impl CkksEvaluator {
                 max: a.level(),
             });
         }
-        let mut out = a.clone();
-        for p in &mut out.polys {
-            p.truncate_level(level)?;
-        }
-        out.seed = None;
-        Ok(out)
+        let polys = a
+            .polys
+            .iter()
+            .map(|p| p.prefix(level))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.build(polys, a.scale))
     }
 
     /// Divides by the last prime(s) of the level: the scale shrinks by their
@@ -260,9 +260,7 @@ impl CkksEvaluator {
                 right: pt.level(),
             });
         }
-        let mut p = pt.poly().clone();
-        p.truncate_level(level)?;
-        Ok(p)
+        pt.poly().prefix(level)
     }
 
     /// `a + pt` (the plaintext's scale must match; encode it at `a.scale()`).
