@@ -136,4 +136,47 @@ pub enum Error {
     /// beyond 127 bits).
     #[error("integer overflow: {0}")]
     IntegerOverflow(String),
+
+    /// Serialized bytes that cannot be decoded.
+    #[error(
+        "malformed {object} bytes: {reason}; the bytes are truncated, corrupted, or not a serialized {object}"
+    )]
+    Malformed {
+        /// What was being decoded.
+        object: &'static str,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Serialized bytes of a format version this build does not read.
+    #[error(
+        "{object} bytes use format version {found}, this hefty reads version {supported}; serialize them again with a matching hefty"
+    )]
+    UnsupportedFormat {
+        /// What was being decoded.
+        object: &'static str,
+        /// The version in the bytes.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+    /// Serialized bytes of another kind of object.
+    #[error("the bytes hold a {found}, not a {expected}: decode them with {found}::from_bytes")]
+    WrongObject {
+        /// The kind asked for.
+        expected: &'static str,
+        /// The kind in the bytes.
+        found: &'static str,
+    },
+    /// A serialized object made under other parameters.
+    #[error(
+        "the {object} was saved under other parameters (fingerprint {found}, these parameters are {expected}); load it with the parameters it was made with"
+    )]
+    ForeignObject {
+        /// What was being decoded.
+        object: &'static str,
+        /// The fingerprint of the parameters given.
+        expected: String,
+        /// The fingerprint in the bytes.
+        found: String,
+    },
 }

@@ -21,19 +21,22 @@ use crate::divide_round::RoundingDivider;
 use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
 
 /// One digit of a switching key: its parts modulo Q (full) and modulo P.
+/// `a` (both parts) is expanded from `seed`, so serialization stores the
+/// seed instead of half the key.
 #[derive(Debug, Clone)]
-struct KeyDigit {
-    b_q: RnsPoly<Ntt>,
-    a_q: RnsPoly<Ntt>,
-    b_p: RnsPoly<Ntt>,
-    a_p: RnsPoly<Ntt>,
+pub(crate) struct KeyDigit {
+    pub(crate) b_q: RnsPoly<Ntt>,
+    pub(crate) a_q: RnsPoly<Ntt>,
+    pub(crate) b_p: RnsPoly<Ntt>,
+    pub(crate) a_p: RnsPoly<Ntt>,
+    pub(crate) seed: [u8; 32],
 }
 
 /// A key that switches `d·s'` to an encryption under `s` (a relinearization
 /// key has `s' = s²`, a Galois key `s' = σ_g(s)`).
 #[derive(Debug, Clone)]
 pub struct SwitchingKey {
-    digits: Vec<KeyDigit>,
+    pub(crate) digits: Vec<KeyDigit>,
 }
 
 /// The inner product of a decomposition with a key: `([u_0, u_1] mod Q_ℓ,
@@ -219,8 +222,8 @@ impl KeySwitcher {
             .digits
             .iter()
             .map(|range| {
-                let a_q = sampler.uniform::<Ntt>(&self.q, k)?;
-                let a_p = sampler.uniform::<Ntt>(&self.p, kp)?;
+                let seed = sampler.seed();
+                let (a_q, a_p) = self.expand_a(seed)?;
                 let e = sampler.error(n);
                 let mut b_q = a_q.clone();
                 b_q.mul_assign(&s_q)?;
@@ -243,10 +246,29 @@ impl KeySwitcher {
                 b_p.mul_assign(&s_p)?;
                 b_p.neg_assign();
                 b_p.add_assign(&RnsPoly::from_i64(&self.p, kp, &e)?.into_ntt())?;
-                Ok(KeyDigit { b_q, a_q, b_p, a_p })
+                Ok(KeyDigit {
+                    b_q,
+                    a_q,
+                    b_p,
+                    a_p,
+                    seed,
+                })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         Ok(SwitchingKey { digits })
+    }
+
+    /// The uniform half `(a mod Q, a mod P)` of a key digit, from its seed.
+    pub(crate) fn expand_a(&self, seed: [u8; 32]) -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
+        let mut rng = Sampler::from_seed(seed);
+        let a_q = rng.uniform::<Ntt>(&self.q, self.q.len())?;
+        let a_p = rng.uniform::<Ntt>(&self.p, self.p.len())?;
+        Ok((a_q, a_p))
+    }
+
+    /// The ciphertext basis `Q`.
+    pub(crate) fn ciphertext_basis(&self) -> &Arc<RnsBasis> {
+        &self.q
     }
 
     /// Switches `d` (coefficient form at level `ℓ`): returns `(u_0, u_1)` at

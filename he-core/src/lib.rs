@@ -32,6 +32,7 @@ mod parallel;
 mod poly;
 mod sampling;
 mod security;
+pub mod serial;
 mod small_poly;
 
 pub use backend::{Backend, Buffer, Cpu};

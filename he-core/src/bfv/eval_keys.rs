@@ -36,7 +36,7 @@ impl RelinearizationKey {
 #[derive(Debug, Clone)]
 pub struct GaloisKeys {
     pub(crate) params: Arc<BfvParameters>,
-    keys: BTreeMap<usize, SwitchingKey>,
+    pub(crate) keys: BTreeMap<usize, SwitchingKey>,
 }
 
 impl GaloisKeys {

@@ -44,6 +44,20 @@ impl SecretKey {
         }
     }
 
+    /// The key with ternary coefficients `coeffs` (read back from bytes).
+    pub(crate) fn from_coeffs(
+        params: &Arc<BfvParameters>,
+        coeffs: Vec<i64>,
+    ) -> Result<Self, Error> {
+        let basis = params.ciphertext_basis();
+        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)?.into_ntt();
+        Ok(Self {
+            params: Arc::clone(params),
+            coeffs,
+            ntt,
+        })
+    }
+
     /// The parameters the key belongs to.
     pub fn params(&self) -> &Arc<BfvParameters> {
         &self.params
@@ -61,12 +75,14 @@ impl SecretKey {
     }
 }
 
-/// A public key `(b, a) = (-a·s + e, a)` in NTT form.
+/// A public key `(b, a) = (-a·s + e, a)` in NTT form; `a` is expanded from
+/// a seed, which is what serialization stores.
 #[derive(Debug, Clone)]
 pub struct PublicKey {
-    params: Arc<BfvParameters>,
+    pub(crate) params: Arc<BfvParameters>,
     pub(crate) b: RnsPoly<Ntt>,
     pub(crate) a: RnsPoly<Ntt>,
+    pub(crate) seed: [u8; 32],
 }
 
 impl PublicKey {
@@ -75,7 +91,8 @@ impl PublicKey {
         let params = sk.params();
         let basis = params.ciphertext_basis();
         let level = basis.len();
-        let a = sampler.uniform::<Ntt>(basis, level)?;
+        let seed = sampler.seed();
+        let a = Self::expand_a(params, seed)?;
         let e =
             RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(params.degree()))?.into_ntt();
         let mut b = a.clone();
@@ -86,7 +103,17 @@ impl PublicKey {
             params: Arc::clone(params),
             b,
             a,
+            seed,
         })
+    }
+
+    /// The uniform half `a`, from its seed.
+    pub(crate) fn expand_a(
+        params: &Arc<BfvParameters>,
+        seed: [u8; 32],
+    ) -> Result<RnsPoly<Ntt>, Error> {
+        let basis = params.ciphertext_basis();
+        Sampler::from_seed(seed).uniform::<Ntt>(basis, basis.len())
     }
 
     /// The parameters the key belongs to.

@@ -17,6 +17,7 @@ mod params;
 mod plain_product;
 mod plaintext;
 mod scale_round;
+mod serial;
 
 pub use ciphertext::Ciphertext;
 pub use crt::{CrtBfv, FASTER_CRYPTONETS_MODULI};

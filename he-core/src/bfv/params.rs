@@ -49,6 +49,8 @@ pub struct BfvParameters {
     mul: Vec<MulContext>,
     /// Plaintext-product costs on this backend, measured on first use.
     plain_costs: std::sync::OnceLock<PlainProductCosts>,
+    /// Identity of the mathematics (n, t, primes, digits) in serialized objects.
+    fingerprint: [u8; crate::serial::FINGERPRINT_LEN],
 }
 
 /// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
@@ -59,6 +61,7 @@ pub struct BfvParametersBuilder {
     q_bits: Vec<u32>,
     q_primes: Vec<u64>,
     special_bits: Vec<u32>,
+    special_primes: Vec<u64>,
     dnum: Option<usize>,
     security: Option<SecurityLevel>,
     backend: Arc<dyn Backend>,
@@ -102,6 +105,12 @@ impl BfvParametersBuilder {
         self
     }
 
+    /// Special primes given explicitly (overrides the sizes).
+    pub fn special_moduli(mut self, primes: &[u64]) -> Self {
+        self.special_primes = primes.to_vec();
+        self
+    }
+
     /// The number of key-switching digits (default: ciphertext primes divided
     /// by special primes, rounded up, so that every digit is below `P`).
     pub fn key_switching_digits(mut self, dnum: usize) -> Self {
@@ -137,7 +146,7 @@ impl BfvParametersBuilder {
         let t = Modulus::new(self.t)?;
         // Primes by size: distinct across Q and P and different from t.
         let mut taken = vec![self.t];
-        for &p in &self.q_primes {
+        for &p in self.q_primes.iter().chain(&self.special_primes) {
             if taken.contains(&p) {
                 return Err(Error::InvalidParameters(format!(
                     "prime {p} is repeated or equals t"
@@ -158,11 +167,14 @@ impl BfvParametersBuilder {
         };
         // Special primes first: of equal sizes they get the largest primes, so
         // that each key-switching digit stays below P.
-        let special = self
-            .special_bits
-            .iter()
-            .map(|&b| pick(b))
-            .collect::<Result<Vec<_>, _>>()?;
+        let special = if self.special_primes.is_empty() {
+            self.special_bits
+                .iter()
+                .map(|&b| pick(b))
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            self.special_primes.clone()
+        };
         let q_primes = if self.q_primes.is_empty() {
             self.q_bits
                 .iter()
@@ -175,6 +187,14 @@ impl BfvParametersBuilder {
             return Err(Error::InvalidParameters(
                 "no ciphertext primes: give their sizes or values".into(),
             ));
+        }
+        let log_qp: f64 = q_primes
+            .iter()
+            .chain(&special)
+            .map(|&p| (p as f64).log2())
+            .sum();
+        if let Some(level) = self.security {
+            level.check(n, log_qp)?;
         }
         // Auxiliary primes for multiplication: R > t·n·Q with margin, primes
         // below 2^50 so that their NTTs take the fast f64 path.
@@ -189,14 +209,6 @@ impl BfvParametersBuilder {
             &q_primes,
             Arc::clone(&self.backend),
         )?);
-        let log_qp: f64 = q_primes
-            .iter()
-            .chain(&special)
-            .map(|&p| (p as f64).log2())
-            .sum();
-        if let Some(level) = self.security {
-            level.check(n, log_qp)?;
-        }
         if q.product(1) <= BigUint::from(self.t) {
             return Err(Error::InvalidParameters(format!(
                 "t = {} is not smaller than the first ciphertext prime: no room for noise",
@@ -225,7 +237,17 @@ impl BfvParametersBuilder {
             let dnum = self.dnum.unwrap_or_else(|| q.len().div_ceil(special.len()));
             Some(KeySwitcher::new(&q, &p, dnum)?)
         };
+        let fingerprint = crate::serial::fingerprint(&identity_bytes(
+            n,
+            self.t,
+            &q_primes,
+            &special,
+            &key_switcher
+                .as_ref()
+                .map_or(Vec::new(), KeySwitcher::digit_sizes),
+        ));
         Ok(Arc::new(BfvParameters {
+            fingerprint,
             n,
             t,
             q,
@@ -238,6 +260,24 @@ impl BfvParametersBuilder {
             plain_costs: std::sync::OnceLock::new(),
         }))
     }
+}
+
+/// The bytes a BFV fingerprint hashes: everything the mathematics depends
+/// on (not the security level or the backend).
+fn identity_bytes(n: usize, t: u64, q: &[u64], p: &[u64], digits: &[usize]) -> Vec<u8> {
+    let mut out = b"hefty-bfv".to_vec();
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    out.extend_from_slice(&t.to_le_bytes());
+    for list in [q, p] {
+        out.extend_from_slice(&(list.len() as u64).to_le_bytes());
+        list.iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+    }
+    out.extend_from_slice(&(digits.len() as u64).to_le_bytes());
+    digits
+        .iter()
+        .for_each(|&d| out.extend_from_slice(&(d as u64).to_le_bytes()));
+    out
 }
 
 fn level_constants(q: &RnsBasis, level: usize, t: &Modulus) -> LevelConstants {
@@ -286,6 +326,7 @@ impl BfvParameters {
             q_bits: vec![],
             q_primes: vec![],
             special_bits: vec![],
+            special_primes: vec![],
             dnum: None,
             security: Some(SecurityLevel::Bits128),
             backend: crate::Cpu::shared(),
@@ -382,6 +423,13 @@ impl BfvParameters {
                     sparse_term_ns: 1.0,
                 })
         })
+    }
+
+    /// A 16-byte identity of the mathematics of these parameters (degree,
+    /// `t`, primes, key-switching digits): every serialized key, plaintext
+    /// and ciphertext carries it, and decoding under other parameters fails.
+    pub fn fingerprint(&self) -> &[u8; crate::serial::FINGERPRINT_LEN] {
+        &self.fingerprint
     }
 
     /// The key switcher behind relinearization and rotations; fails when the

@@ -47,6 +47,20 @@ impl CkksSecretKey {
         }
     }
 
+    /// The key with ternary coefficients `coeffs` (read back from bytes).
+    pub(crate) fn from_coeffs(
+        params: &Arc<CkksParameters>,
+        coeffs: Vec<i64>,
+    ) -> Result<Self, Error> {
+        let basis = params.ciphertext_basis();
+        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)?.into_ntt();
+        Ok(Self {
+            params: Arc::clone(params),
+            coeffs,
+            ntt,
+        })
+    }
+
     /// The parameters the key belongs to.
     pub fn params(&self) -> &Arc<CkksParameters> {
         &self.params
@@ -69,11 +83,13 @@ impl CkksSecretKey {
 /// fresh public-key ciphertexts are about as precise as secret-key ones.
 #[derive(Debug, Clone)]
 pub struct CkksPublicKey {
-    params: Arc<CkksParameters>,
+    pub(crate) params: Arc<CkksParameters>,
     pub(crate) b: RnsPoly<Ntt>,
     pub(crate) a: RnsPoly<Ntt>,
     pub(crate) b_p: RnsPoly<Ntt>,
     pub(crate) a_p: RnsPoly<Ntt>,
+    /// `(a, a_p)` are expanded from this seed (what serialization stores).
+    pub(crate) seed: [u8; 32],
 }
 
 impl CkksPublicKey {
@@ -85,28 +101,27 @@ impl CkksPublicKey {
             params.key_switcher().special_basis(),
         );
         let e = sampler.error(params.degree());
-        // One polynomial pair modulo Q·P, kept as its Q and P residues.
-        let part = |basis: &Arc<RnsBasis>,
-                    s: &RnsPoly<Ntt>,
-                    sampler: &mut Sampler|
-         -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
-            let a = sampler.uniform::<Ntt>(basis, basis.len())?;
+        let seed = sampler.seed();
+        let (a, a_p) = params.key_switcher().expand_a(seed)?;
+        // -a·s + e on one basis (Q or P).
+        let b_of = |a: &RnsPoly<Ntt>, s: &RnsPoly<Ntt>, basis: &Arc<RnsBasis>| {
             let mut b = a.clone();
             b.mul_prefix(s);
             b.neg_assign();
             b.add_assign(&RnsPoly::<Coeff>::from_i64(basis, basis.len(), &e)?.into_ntt())?;
-            Ok((b, a))
+            Ok::<_, Error>(b)
         };
-        let (b, a) = part(q, sk.ntt(), sampler)?;
+        let b = b_of(&a, sk.ntt(), q)?;
         let mut s_p = RnsPoly::<Coeff>::from_i64(p, p.len(), sk.coeffs())?.into_ntt();
-        let (b_p, a_p) = part(p, &s_p, sampler)?;
+        let b_p = b_of(&a_p, &s_p, p);
         s_p.zeroize_data();
         Ok(Self {
             params: Arc::clone(params),
             b,
             a,
-            b_p,
+            b_p: b_p?,
             a_p,
+            seed,
         })
     }
 
@@ -141,7 +156,7 @@ impl CkksRelinKey {
 #[derive(Debug, Clone)]
 pub struct CkksGaloisKeys {
     pub(crate) params: Arc<CkksParameters>,
-    keys: BTreeMap<usize, SwitchingKey>,
+    pub(crate) keys: BTreeMap<usize, SwitchingKey>,
 }
 
 impl CkksGaloisKeys {

@@ -11,6 +11,7 @@ mod keys;
 mod linear;
 mod params;
 mod plaintext;
+mod serial;
 
 pub use encoder::CkksEncoder;
 pub use evaluator::CkksEvaluator;

@@ -26,7 +26,7 @@ impl Word {
         }
     }
 
-    fn max_bits(self) -> u32 {
+    pub(crate) fn max_bits(self) -> u32 {
         match self {
             Word::W64 => 61,
             Word::W32 => 31,
@@ -58,6 +58,21 @@ pub struct CkksParameters {
     primes_per_level: usize,
     word: Word,
     security: Option<SecurityLevel>,
+    /// What the builder was given, so the parameters can be saved and rebuilt.
+    pub(crate) spec: CkksSpec,
+    /// Identity of the mathematics (n, primes, digits, scale) in serialized objects.
+    fingerprint: [u8; crate::serial::FINGERPRINT_LEN],
+}
+
+/// The builder's inputs that determine the chain (everything but the
+/// backend and the security level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CkksSpec {
+    pub(crate) base_bits: u32,
+    pub(crate) depth: usize,
+    pub(crate) special_bits: u32,
+    pub(crate) special_count: usize,
+    pub(crate) dnum: Option<usize>,
 }
 
 /// Builds [`CkksParameters`].
@@ -279,7 +294,32 @@ impl CkksParametersBuilder {
         };
         let rescaler = RoundingDivider::new(&q, None, ppl);
         let relin_rescaler = RoundingDivider::new(&q, Some(&p), ppl);
+        let mut identity = b"hefty-ckks".to_vec();
+        for v in [n, self.scale_bits as usize, base_count, ppl] {
+            identity.extend_from_slice(&(v as u64).to_le_bytes());
+        }
+        for list in [
+            q_primes.clone(),
+            special.clone(),
+            key_switcher
+                .digit_sizes()
+                .iter()
+                .map(|&d| d as u64)
+                .collect(),
+        ] {
+            identity.extend_from_slice(&(list.len() as u64).to_le_bytes());
+            list.iter()
+                .for_each(|v| identity.extend_from_slice(&v.to_le_bytes()));
+        }
         Ok(Arc::new(CkksParameters {
+            spec: CkksSpec {
+                base_bits: self.base_bits,
+                depth: self.depth,
+                special_bits: self.special_bits,
+                special_count: self.special_count,
+                dnum: self.dnum,
+            },
+            fingerprint: crate::serial::fingerprint(&identity),
             n,
             q,
             special,
@@ -362,6 +402,13 @@ impl CkksParameters {
     /// The special primes of key switching.
     pub fn special_primes(&self) -> &[u64] {
         &self.special
+    }
+
+    /// A 16-byte identity of the mathematics of these parameters (degree,
+    /// primes, digits, scale): every serialized key, plaintext and
+    /// ciphertext carries it, and decoding under other parameters fails.
+    pub fn fingerprint(&self) -> &[u8; crate::serial::FINGERPRINT_LEN] {
+        &self.fingerprint
     }
 
     /// The key switcher behind relinearization and rotations.

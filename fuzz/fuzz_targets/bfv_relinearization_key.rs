@@ -1,0 +1,7 @@
+//! Fuzzes the bfv_relinearization_key decoder (see ../checks.rs).
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check("bfv_relinearization_key", data));

@@ -1,0 +1,7 @@
+//! Fuzzes the ckks_public_key decoder (see ../checks.rs).
+#![no_main]
+
+#[path = "../checks.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::check("ckks_public_key", data));

@@ -1,0 +1,294 @@
+//! Serialization of the BFV objects (format: [`crate::serial`]).
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::bfv::{
+    BfvParameters, Ciphertext, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
+};
+use crate::serial::fields::{
+    MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
+};
+use crate::serial::{
+    ObjectKind, galois_keys, open, pack_residues, pack_ternary, read_poly, start, switching_key,
+    unpack_residues, unpack_ternary, write_poly,
+};
+use crate::{Backend, Coeff, Error, Ntt, Sampler};
+
+/// The most polynomials a serialized ciphertext may have (a product of two
+/// unrelinearized ciphertexts has 5).
+pub(crate) const MAX_CIPHERTEXT_POLYS: usize = 8;
+
+impl BfvParameters {
+    /// The parameters as bytes: degree, `t`, the primes, key-switching
+    /// digits and security level (the backend is not stored).
+    ///
+    /// ```
+    /// use hefty_core::bfv::BfvParameters;
+    /// let params = BfvParameters::preset_128(4096)?;
+    /// let back = BfvParameters::from_bytes(&params.to_bytes())?;
+    /// assert_eq!(back.fingerprint(), params.fingerprint());
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = start(ObjectKind::BfvParameters, None);
+        write_degree(&mut out, self.degree());
+        out.extend_from_slice(&self.plaintext_modulus().to_le_bytes());
+        let q: Vec<u64> = self
+            .ciphertext_basis()
+            .moduli()
+            .iter()
+            .map(|m| m.value())
+            .collect();
+        write_primes(&mut out, &q);
+        write_primes(&mut out, self.special_primes());
+        out.push(self.key_switcher().map_or(0, |k| k.dnum() as u8));
+        write_security(&mut out, self.security());
+        out
+    }
+
+    /// Parameters from [`Self::to_bytes`], on the CPU backend. The security
+    /// level they were saved with is checked again; parameters saved with
+    /// the check disabled need [`Self::from_bytes_insecure_for_testing_only`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, crate::Cpu::shared(), false)
+    }
+
+    /// [`Self::from_bytes`] on another backend.
+    pub fn from_bytes_with_backend(
+        bytes: &[u8],
+        backend: Arc<dyn Backend>,
+    ) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, backend, false)
+    }
+
+    /// [`Self::from_bytes`] that also accepts parameters saved with the
+    /// security check disabled. **For tests and experiments only.**
+    pub fn from_bytes_insecure_for_testing_only(bytes: &[u8]) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, crate::Cpu::shared(), true)
+    }
+
+    fn decode(bytes: &[u8], backend: Arc<dyn Backend>, insecure: bool) -> Result<Arc<Self>, Error> {
+        let mut r = open(bytes, ObjectKind::BfvParameters, None)?;
+        let n = read_degree(&mut r, 1)?;
+        let t = r.u64()?;
+        let q = read_primes(&mut r, "ciphertext")?;
+        let p = read_primes(&mut r, "special")?;
+        let dnum = r.u8()? as usize;
+        if q.is_empty() || p.len() > MAX_PRIMES / 4 || (dnum == 0) != p.is_empty() {
+            return Err(r.malformed(format!(
+                "{} ciphertext primes, {} special primes and {dnum} digits do not make parameters",
+                q.len(),
+                p.len()
+            )));
+        }
+        let security = read_security(&mut r, insecure)?;
+        r.finish()?;
+        let mut builder = BfvParameters::builder()
+            .backend(backend)
+            .degree(n)
+            .plaintext_modulus(t)
+            .ciphertext_moduli(&q)
+            .special_moduli(&p);
+        if dnum > 0 {
+            builder = builder.key_switching_digits(dnum);
+        }
+        builder = match security {
+            Some(level) => builder.security(level),
+            None => builder.insecure_disable_security_check_for_testing_only(),
+        };
+        builder.build()
+    }
+}
+
+impl SecretKey {
+    /// The key as bytes: two bits per coefficient. The buffer is wiped
+    /// when dropped; keep it as secret as the key.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(start(
+            ObjectKind::BfvSecretKey,
+            Some(self.params().fingerprint()),
+        ));
+        pack_ternary(&mut out, self.coeffs());
+        out
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::BfvSecretKey, Some(params.fingerprint()))?;
+        let mut coeffs = unpack_ternary(&mut r, params.degree())?;
+        r.finish()?;
+        Self::from_coeffs(params, std::mem::take(&mut *coeffs))
+    }
+}
+
+impl PublicKey {
+    /// The key as bytes: `b` bit-packed and the 32-byte seed of `a`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::BfvPublicKey, Some(self.params.fingerprint()));
+        write_poly(&mut out, &self.b)?;
+        out.extend_from_slice(&self.seed);
+        Ok(out)
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::BfvPublicKey, Some(params.fingerprint()))?;
+        let b = read_poly::<Ntt>(&mut r, params.ciphertext_basis(), params.max_level())?;
+        let seed = r.seed()?;
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            b,
+            a: Self::expand_a(params, seed)?,
+            seed,
+        })
+    }
+}
+
+impl RelinearizationKey {
+    /// The key as bytes: per digit, `b` bit-packed and the seed of `a`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(
+            ObjectKind::BfvRelinearizationKey,
+            Some(self.params.fingerprint()),
+        );
+        switching_key::write(&mut out, self.params.key_switcher()?, &self.key)?;
+        Ok(out)
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(
+            bytes,
+            ObjectKind::BfvRelinearizationKey,
+            Some(params.fingerprint()),
+        )?;
+        let key = switching_key::read(&mut r, params.key_switcher()?)?;
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            key,
+        })
+    }
+}
+
+impl GaloisKeys {
+    /// The keys as bytes: per element, the switching key's `b` halves
+    /// bit-packed and the seeds of its `a` halves.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::BfvGaloisKeys, Some(self.params.fingerprint()));
+        galois_keys::write(&mut out, self.params.key_switcher()?, &self.keys)?;
+        Ok(out)
+    }
+
+    /// Keys from [`Self::to_bytes`], under the parameters they were made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::BfvGaloisKeys, Some(params.fingerprint()))?;
+        let keys = galois_keys::read(&mut r, params.key_switcher()?)?;
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            keys,
+        })
+    }
+}
+
+impl Plaintext {
+    /// The plaintext as bytes: `n` coefficients at `ceil(log2 t)` bits.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let params = self.params();
+        let mut out = start(ObjectKind::BfvPlaintext, Some(params.fingerprint()));
+        pack_residues(
+            &mut out,
+            &[*params.plaintext()],
+            params.degree(),
+            self.coeffs(),
+        );
+        out
+    }
+
+    /// A plaintext from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::BfvPlaintext, Some(params.fingerprint()))?;
+        let coeffs = unpack_residues(&mut r, &[*params.plaintext()], params.degree())?;
+        r.finish()?;
+        Ok(Self::from_reduced(params, coeffs))
+    }
+}
+
+/// Flag bit: `c_1` is stored as the seed it was expanded from.
+const SEEDED: u8 = 1;
+
+impl Ciphertext {
+    /// The ciphertext as bytes: level, polynomials bit-packed; a fresh
+    /// symmetric encryption stores the 32-byte seed of `c_1` instead of `c_1`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::BfvCiphertext, Some(self.params.fingerprint()));
+        out.push(self.level() as u8);
+        out.push(self.polys.len() as u8);
+        match self.seed {
+            Some(seed) if self.polys.len() == 2 => {
+                out.push(SEEDED);
+                write_poly(&mut out, &self.polys[0])?;
+                out.extend_from_slice(&seed);
+            }
+            _ => {
+                out.push(0);
+                for p in &self.polys {
+                    write_poly(&mut out, p)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A ciphertext from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::BfvCiphertext, Some(params.fingerprint()))?;
+        let level = r.u8()? as usize;
+        let count = r.u8()? as usize;
+        let flags = r.u8()?;
+        if level == 0 || level > params.max_level() {
+            return Err(r.malformed(format!(
+                "level {level} is outside 1..={}",
+                params.max_level()
+            )));
+        }
+        if !(2..=MAX_CIPHERTEXT_POLYS).contains(&count) {
+            return Err(r.malformed(format!(
+                "{count} polynomials (a ciphertext has 2..={MAX_CIPHERTEXT_POLYS})"
+            )));
+        }
+        let seeded = match flags {
+            0 => false,
+            SEEDED if count == 2 && level == params.max_level() => true,
+            _ => {
+                return Err(r.malformed(format!(
+                    "flags {flags:#04x} are invalid for {count} polynomials at level {level}"
+                )));
+            }
+        };
+        let (polys, seed) = if seeded {
+            let c0 = read_poly::<Coeff>(&mut r, params.ciphertext_basis(), level)?;
+            let seed = r.seed()?;
+            let basis = params.ciphertext_basis();
+            let c1 = Sampler::from_seed(seed)
+                .uniform::<Ntt>(basis, level)?
+                .into_coeff();
+            (vec![c0, c1], Some(seed))
+        } else {
+            let polys = (0..count)
+                .map(|_| read_poly::<Coeff>(&mut r, params.ciphertext_basis(), level))
+                .collect::<Result<Vec<_>, _>>()?;
+            (polys, None)
+        };
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            polys,
+            seed,
+        })
+    }
+}

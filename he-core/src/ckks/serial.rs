@@ -1,0 +1,395 @@
+//! Serialization of the CKKS objects (format: [`crate::serial`]).
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::ckks::params::CkksSpec;
+use crate::ckks::{
+    CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksPublicKey, CkksRelinKey,
+    CkksSecretKey, Word,
+};
+use crate::serial::fields::{
+    MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
+};
+use crate::serial::{
+    ObjectKind, Reader, galois_keys, open, pack_ternary, read_poly, start, switching_key,
+    unpack_ternary, write_poly,
+};
+use crate::{Backend, Error, Ntt, Sampler};
+
+/// The most polynomials a serialized ciphertext may have.
+const MAX_CIPHERTEXT_POLYS: usize = 8;
+
+/// Flag bit: `c_1` is stored as the seed it was expanded from.
+const SEEDED: u8 = 1;
+
+impl CkksParameters {
+    /// The parameters as bytes: what the builder was given (degree, word,
+    /// scale, base bits, depth, special primes, digits, security) and the
+    /// primes it chose, which loading checks against a fresh build.
+    ///
+    /// ```
+    /// use hefty_core::ckks::CkksParameters;
+    /// let params = CkksParameters::preset_128(8192)?;
+    /// let back = CkksParameters::from_bytes(&params.to_bytes())?;
+    /// assert_eq!(back.fingerprint(), params.fingerprint());
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let spec = self.spec;
+        let mut out = start(ObjectKind::CkksParameters, None);
+        write_degree(&mut out, self.degree());
+        out.push(match self.word() {
+            Word::W64 => 0,
+            Word::W32 => 1,
+        });
+        out.push(self.scale_bits() as u8);
+        out.push(spec.base_bits as u8);
+        out.extend_from_slice(&(spec.depth as u16).to_le_bytes());
+        out.push(spec.special_count as u8);
+        out.push(spec.special_bits as u8);
+        out.push(spec.dnum.map_or(0, |d| d as u8));
+        write_security(&mut out, self.security());
+        let q: Vec<u64> = self
+            .ciphertext_basis()
+            .moduli()
+            .iter()
+            .map(|m| m.value())
+            .collect();
+        write_primes(&mut out, &q);
+        write_primes(&mut out, self.special_primes());
+        out
+    }
+
+    /// Parameters from [`Self::to_bytes`], on the CPU backend. The security
+    /// level they were saved with is checked again; parameters saved with
+    /// the check disabled need [`Self::from_bytes_insecure_for_testing_only`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, crate::Cpu::shared(), false)
+    }
+
+    /// [`Self::from_bytes`] on another backend.
+    pub fn from_bytes_with_backend(
+        bytes: &[u8],
+        backend: Arc<dyn Backend>,
+    ) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, backend, false)
+    }
+
+    /// [`Self::from_bytes`] that also accepts parameters saved with the
+    /// security check disabled. **For tests and experiments only.**
+    pub fn from_bytes_insecure_for_testing_only(bytes: &[u8]) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, crate::Cpu::shared(), true)
+    }
+
+    fn decode(bytes: &[u8], backend: Arc<dyn Backend>, insecure: bool) -> Result<Arc<Self>, Error> {
+        let mut r = open(bytes, ObjectKind::CkksParameters, None)?;
+        let n = read_degree(&mut r, 2)?;
+        let word = match r.u8()? {
+            0 => Word::W64,
+            1 => Word::W32,
+            code => return Err(r.malformed(format!("unknown word code {code}"))),
+        };
+        let scale_bits = r.u8()? as u32;
+        let base_bits = r.u8()? as u32;
+        let depth = r.u16()? as usize;
+        let special_count = r.u8()? as usize;
+        let special_bits = r.u8()? as u32;
+        let dnum = match r.u8()? {
+            0 => None,
+            d => Some(d as usize),
+        };
+        let security = read_security(&mut r, insecure)?;
+        let q = read_primes(&mut r, "ciphertext")?;
+        let p = read_primes(&mut r, "special")?;
+        r.finish()?;
+        if depth > MAX_PRIMES || special_count > MAX_PRIMES / 4 {
+            return Err(Error::Malformed {
+                object: ObjectKind::CkksParameters.name(),
+                reason: format!(
+                    "depth {depth} with {special_count} special primes (at most {MAX_PRIMES} and {})",
+                    MAX_PRIMES / 4
+                ),
+            });
+        }
+        // Cheap rejection before anything is built: the prime counts must
+        // match the settings, and the chain they describe must meet the
+        // stored security level.
+        let ppl = match word {
+            Word::W64 => 1,
+            Word::W32 => 2,
+        };
+        let base_count = base_bits.div_ceil(word.max_bits()) as usize;
+        if q.len() != base_count + depth * ppl || p.len() != special_count {
+            return Err(Error::Malformed {
+                object: ObjectKind::CkksParameters.name(),
+                reason: format!(
+                    "{} ciphertext and {} special primes do not match the settings",
+                    q.len(),
+                    p.len()
+                ),
+            });
+        }
+        if let Some(level) = security {
+            let log_qp = (base_bits as usize
+                + depth * scale_bits as usize
+                + special_count * special_bits as usize) as f64;
+            level.check(
+                n,
+                log_qp.max(q.iter().chain(&p).map(|&x| (x as f64).log2()).sum()),
+            )?;
+        }
+        let mut builder = CkksParameters::builder()
+            .backend(backend)
+            .degree(n)
+            .word(word)
+            .scale_bits(scale_bits)
+            .base_bits(base_bits)
+            .depth(depth)
+            .special_primes(special_count, special_bits);
+        if let Some(d) = dnum {
+            builder = builder.key_switching_digits(d);
+        }
+        builder = match security {
+            Some(level) => builder.security(level),
+            None => builder.insecure_disable_security_check_for_testing_only(),
+        };
+        let params = builder.build()?;
+        let rebuilt: Vec<u64> = params
+            .ciphertext_basis()
+            .moduli()
+            .iter()
+            .map(|m| m.value())
+            .collect();
+        if rebuilt != q || params.special_primes() != p.as_slice() {
+            return Err(Error::Malformed {
+                object: ObjectKind::CkksParameters.name(),
+                reason: "the stored primes are not the ones these settings choose (corrupted, or saved by an incompatible hefty)".into(),
+            });
+        }
+        debug_assert_eq!(
+            params.spec,
+            CkksSpec {
+                base_bits,
+                depth,
+                special_bits,
+                special_count,
+                dnum
+            }
+        );
+        Ok(params)
+    }
+}
+
+/// Reads a level in `1..=max_level`.
+fn read_level(r: &mut Reader<'_>, params: &CkksParameters) -> Result<usize, Error> {
+    let level = r.u8()? as usize;
+    if level == 0 || level > params.max_level() {
+        return Err(r.malformed(format!(
+            "level {level} is outside 1..={}",
+            params.max_level()
+        )));
+    }
+    Ok(level)
+}
+
+/// Reads a scale: finite and positive.
+fn read_scale(r: &mut Reader<'_>) -> Result<f64, Error> {
+    let scale = r.f64()?;
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(r.malformed(format!("scale {scale} is not a positive finite number")));
+    }
+    Ok(scale)
+}
+
+impl CkksSecretKey {
+    /// The key as bytes: two bits per coefficient. The buffer is wiped
+    /// when dropped; keep it as secret as the key.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(start(
+            ObjectKind::CkksSecretKey,
+            Some(self.params().fingerprint()),
+        ));
+        pack_ternary(&mut out, self.coeffs());
+        out
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::CkksSecretKey, Some(params.fingerprint()))?;
+        let mut coeffs = unpack_ternary(&mut r, params.degree())?;
+        r.finish()?;
+        Self::from_coeffs(params, std::mem::take(&mut *coeffs))
+    }
+}
+
+impl CkksPublicKey {
+    /// The key as bytes: `b` modulo `Q` and `P` bit-packed, and the 32-byte
+    /// seed of `a`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::CkksPublicKey, Some(self.params.fingerprint()));
+        write_poly(&mut out, &self.b)?;
+        write_poly(&mut out, &self.b_p)?;
+        out.extend_from_slice(&self.seed);
+        Ok(out)
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::CkksPublicKey, Some(params.fingerprint()))?;
+        let (q, p) = (
+            params.ciphertext_basis(),
+            params.key_switcher().special_basis(),
+        );
+        let b = read_poly::<Ntt>(&mut r, q, q.len())?;
+        let b_p = read_poly::<Ntt>(&mut r, p, p.len())?;
+        let seed = r.seed()?;
+        r.finish()?;
+        let (a, a_p) = params.key_switcher().expand_a(seed)?;
+        Ok(Self {
+            params: Arc::clone(params),
+            b,
+            a,
+            b_p,
+            a_p,
+            seed,
+        })
+    }
+}
+
+impl CkksRelinKey {
+    /// The key as bytes: per digit, `b` bit-packed and the seed of `a`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::CkksRelinKey, Some(self.params.fingerprint()));
+        switching_key::write(&mut out, self.params.key_switcher(), &self.key)?;
+        Ok(out)
+    }
+
+    /// A key from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::CkksRelinKey, Some(params.fingerprint()))?;
+        let key = switching_key::read(&mut r, params.key_switcher())?;
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            key,
+        })
+    }
+}
+
+impl CkksGaloisKeys {
+    /// The keys as bytes: per element, the switching key's `b` halves
+    /// bit-packed and the seeds of its `a` halves.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::CkksGaloisKeys, Some(self.params.fingerprint()));
+        galois_keys::write(&mut out, self.params.key_switcher(), &self.keys)?;
+        Ok(out)
+    }
+
+    /// Keys from [`Self::to_bytes`], under the parameters they were made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(
+            bytes,
+            ObjectKind::CkksGaloisKeys,
+            Some(params.fingerprint()),
+        )?;
+        let keys = galois_keys::read(&mut r, params.key_switcher())?;
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            keys,
+        })
+    }
+}
+
+impl CkksPlaintext {
+    /// The plaintext as bytes: level, scale, and its NTT residues bit-packed.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::CkksPlaintext, Some(self.params().fingerprint()));
+        out.push(self.level() as u8);
+        out.extend_from_slice(&self.scale().to_bits().to_le_bytes());
+        write_poly(&mut out, self.poly())?;
+        Ok(out)
+    }
+
+    /// A plaintext from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(bytes, ObjectKind::CkksPlaintext, Some(params.fingerprint()))?;
+        let level = read_level(&mut r, params)?;
+        let scale = read_scale(&mut r)?;
+        let poly = read_poly::<Ntt>(&mut r, params.ciphertext_basis(), level)?;
+        r.finish()?;
+        Ok(Self::new(params, poly, scale))
+    }
+}
+
+impl CkksCiphertext {
+    /// The ciphertext as bytes: level, scale, polynomials bit-packed; a
+    /// fresh symmetric encryption stores the 32-byte seed of `c_1` instead.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
+        let mut out = start(ObjectKind::CkksCiphertext, Some(self.params.fingerprint()));
+        out.push(self.level() as u8);
+        out.push(self.polys.len() as u8);
+        out.extend_from_slice(&self.scale.to_bits().to_le_bytes());
+        match self.seed {
+            Some(seed) if self.polys.len() == 2 => {
+                out.push(SEEDED);
+                write_poly(&mut out, &self.polys[0])?;
+                out.extend_from_slice(&seed);
+            }
+            _ => {
+                out.push(0);
+                for p in &self.polys {
+                    write_poly(&mut out, p)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A ciphertext from [`Self::to_bytes`], under the parameters it was made with.
+    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = open(
+            bytes,
+            ObjectKind::CkksCiphertext,
+            Some(params.fingerprint()),
+        )?;
+        let level = read_level(&mut r, params)?;
+        let count = r.u8()? as usize;
+        let scale = read_scale(&mut r)?;
+        let flags = r.u8()?;
+        if !(2..=MAX_CIPHERTEXT_POLYS).contains(&count) {
+            return Err(r.malformed(format!(
+                "{count} polynomials (a ciphertext has 2..={MAX_CIPHERTEXT_POLYS})"
+            )));
+        }
+        let basis = params.ciphertext_basis();
+        let (polys, seed) = match flags {
+            0 => {
+                let polys = (0..count)
+                    .map(|_| read_poly::<Ntt>(&mut r, basis, level))
+                    .collect::<Result<Vec<_>, _>>()?;
+                (polys, None)
+            }
+            SEEDED if count == 2 => {
+                let c0 = read_poly::<Ntt>(&mut r, basis, level)?;
+                let seed = r.seed()?;
+                let c1 = Sampler::from_seed(seed).uniform::<Ntt>(basis, level)?;
+                (vec![c0, c1], Some(seed))
+            }
+            _ => {
+                return Err(r.malformed(format!(
+                    "flags {flags:#04x} are invalid for {count} polynomials"
+                )));
+            }
+        };
+        r.finish()?;
+        Ok(Self {
+            params: Arc::clone(params),
+            polys,
+            scale,
+            seed,
+        })
+    }
+}
