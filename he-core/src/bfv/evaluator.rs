@@ -331,7 +331,7 @@ impl Evaluator {
         self.check(a)?;
         if a.level() < 2 {
             return Err(Error::InvalidParameters(
-                "the ciphertext is at level 1: there is no prime left to drop".into(),
+                "the ciphertext is at level 1: there is no prime left to drop; use parameters with more ciphertext primes or switch fewer times".into(),
             ));
         }
         let polys = a

@@ -196,7 +196,7 @@ impl IntegerEncoder {
         let scaled = (x * (self.frac_bits as f64).exp2()).round();
         if !scaled.is_finite() || scaled.abs() >= 9.0e18 {
             return Err(Error::IntegerOverflow(format!(
-                "{x} · 2^{} does not fit a 63-bit integer",
+                "{x} · 2^{} does not fit a 63-bit integer: use fewer fractional bits or smaller values",
                 self.frac_bits
             )));
         }
