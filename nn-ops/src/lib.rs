@@ -1,6 +1,20 @@
 //! # hefty-nn
 //!
-//! Encrypted tensors and layers, packings, HOP tables and HE-friendly
-//! training. Content arrives with the hefty-nn issues.
+//! Neural networks for encrypted inference:
+//!
+//! - [`mnist`]: the MNIST data set from its standard files.
+//! - [`approx`]: minimax polynomial fits of activations (Remez) and the
+//!   best power-of-two polynomials (Faster CryptoNets).
+//! - [`model`]: the model file format (JSON graph + safetensors weights),
+//!   its validated loader, and the plaintext reference executors (f64 and
+//!   the exact fixed-point integer path of encrypted inference).
+//! - `train` (feature `train`, on candle): HE-friendly training —
+//!   trainable quadratic activations, knowledge distillation, pruning and
+//!   power-of-two quantization.
 
+pub mod approx;
+mod error;
+pub mod mnist;
+
+pub use error::Error;
 pub use hefty_core as core;
