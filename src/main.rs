@@ -12,6 +12,8 @@ use hefty::bench::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod cli;
+
 /// Pooling allocator: HE operations allocate and free buffers of hundreds of
 /// kilobytes, which glibc maps and unmaps every time.
 #[global_allocator]
@@ -32,6 +34,10 @@ struct Cli {
 enum Command {
     /// Time every operation on this machine and print a table (the default).
     Bench(BenchArgs),
+    /// Train an HE-friendly MNIST model and export it (needs --features train).
+    Train(Box<cli::train::TrainArgs>),
+    /// Accuracy of a model file on the 10,000 MNIST test images.
+    Eval(cli::eval::EvalArgs),
 }
 
 #[derive(clap::Args)]
@@ -153,6 +159,8 @@ fn main() -> ExitCode {
         .or_else(|| Cli::parse_from(["hefty", "bench"]).command);
     let result = match command {
         Some(Command::Bench(args)) => bench(&args),
+        Some(Command::Train(args)) => cli::train::run(&args),
+        Some(Command::Eval(args)) => cli::eval::run(&args),
         None => Err("no command".into()),
     };
     match result {

@@ -15,6 +15,10 @@
 pub mod approx;
 mod error;
 pub mod mnist;
+pub mod model;
+pub mod quantize;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use error::Error;
 pub use hefty_core as core;

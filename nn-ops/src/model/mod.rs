@@ -1,0 +1,147 @@
+//! Model files: a JSON graph (layers, shapes, activation coefficients,
+//! quantization) plus a safetensors file of weights — the format the
+//! encrypted executor reads (docs/MODEL_FORMAT.md) — with a loader that
+//! rejects malformed files, and the plaintext reference executors.
+
+mod evaluate;
+mod fixed;
+mod graph;
+mod kernels;
+mod reference;
+mod shape;
+mod weights;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use evaluate::{EvalMode, EvalReport, evaluate};
+pub use fixed::{FixedModel, FixedOutput, FixedPoint};
+pub use graph::{
+    ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Quantization,
+};
+pub use shape::Shape;
+pub use weights::Tensor;
+
+use crate::Error;
+
+/// A model: its graph and its named tensors, validated together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    graph: Graph,
+    tensors: BTreeMap<String, Tensor>,
+    /// The shape after each layer.
+    shapes: Vec<Shape>,
+}
+
+impl Model {
+    /// A model from a graph and its tensors; fails unless every layer fits
+    /// its input, every tensor the graph names exists with the right shape
+    /// and finite values, and no tensor is left over.
+    pub fn new(graph: Graph, tensors: BTreeMap<String, Tensor>) -> Result<Self, Error> {
+        let shapes = shape::validate(&graph, &tensors)?;
+        Ok(Self {
+            graph,
+            tensors,
+            shapes,
+        })
+    }
+
+    /// Loads `path` (the JSON graph) and the weights file it names.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let graph: Graph = serde_json::from_str(&text)
+            .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
+        if graph.format != FORMAT || graph.version != GRAPH_VERSION {
+            return Err(Error::Model(format!(
+                "{} is {:?} version {}, this hefty reads {FORMAT:?} version {GRAPH_VERSION}",
+                path.display(),
+                graph.format,
+                graph.version
+            )));
+        }
+        let weights = weights_path(path, &graph.weights)?;
+        let tensors = weights::read(&weights)?;
+        Self::new(graph, tensors)
+    }
+
+    /// Writes the graph to `path` and the weights beside it (the file the
+    /// graph's `weights` field names).
+    pub fn save(&self, path: &Path) -> Result<(), Error> {
+        let weights = weights_path(path, &self.graph.weights)?;
+        weights::write(&weights, &self.tensors)?;
+        let text =
+            serde_json::to_string_pretty(&self.graph).map_err(|e| Error::Model(e.to_string()))?;
+        std::fs::write(path, text + "\n").map_err(|e| Error::io(path, e))
+    }
+
+    /// The graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The named tensors.
+    pub fn tensors(&self) -> &BTreeMap<String, Tensor> {
+        &self.tensors
+    }
+
+    /// The tensor `name`.
+    pub fn tensor(&self, name: &str) -> Option<&Tensor> {
+        self.tensors.get(name)
+    }
+
+    /// The shape after each layer (the last is the output).
+    pub fn shapes(&self) -> &[Shape] {
+        &self.shapes
+    }
+
+    /// The shape of the input.
+    pub fn input_shape(&self) -> Shape {
+        let i = self.graph.input;
+        Shape::Image {
+            channels: i.channels,
+            height: i.height,
+            width: i.width,
+        }
+    }
+
+    /// The number of outputs (classes).
+    pub fn outputs(&self) -> usize {
+        self.shapes.last().map_or(0, Shape::len)
+    }
+
+    /// The plaintext f64 reference: logits of one image (`pixels` bytes in
+    /// channel-major order).
+    pub fn forward_f64(&self, pixels: &[u8]) -> Result<Vec<f64>, Error> {
+        reference::forward(self, pixels)
+    }
+
+    /// Fraction of linear-layer weights that are exactly zero.
+    pub fn sparsity(&self) -> f64 {
+        let (mut zero, mut total) = (0usize, 0usize);
+        for layer in &self.graph.layers {
+            if let Layer::Conv2d { name, .. } | Layer::Dense { name, .. } = layer
+                && let Some(w) = self.tensors.get(&format!("{name}.weight"))
+            {
+                zero += w.data.iter().filter(|&&x| x == 0.0).count();
+                total += w.data.len();
+            }
+        }
+        if total == 0 {
+            0.0
+        } else {
+            zero as f64 / total as f64
+        }
+    }
+}
+
+/// The weights file named `file`, beside the graph at `graph`: a plain file
+/// name (no directories), so a model file cannot point elsewhere.
+fn weights_path(graph: &Path, file: &str) -> Result<PathBuf, Error> {
+    let name = Path::new(file);
+    if name.components().count() != 1 || name.file_name().is_none() {
+        return Err(Error::Model(format!(
+            "weights file {file:?} must be a plain file name beside the graph"
+        )));
+    }
+    Ok(graph.parent().unwrap_or(Path::new(".")).join(name))
+}

@@ -1,0 +1,67 @@
+//! `hefty eval`: accuracy of a model file on the 10,000 MNIST test images.
+
+use std::path::PathBuf;
+
+use hefty::nn::mnist::Mnist;
+use hefty::nn::model::{EvalMode, FixedPoint, Model, evaluate};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Arguments of `hefty eval`.
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// The model's JSON graph (its weights file sits beside it).
+    #[arg(long, value_name = "PATH")]
+    model: PathBuf,
+    /// The MNIST folder (default: $HEFTY_MNIST_DIR).
+    #[arg(long, value_name = "DIR")]
+    mnist: Option<PathBuf>,
+    /// Print {accuracy, correct, total, model} as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Run the exact integer path of encrypted inference instead of f64.
+    #[arg(long)]
+    fixed_point: bool,
+    /// Fractional bits of the fixed-point path.
+    #[arg(long, default_value_t = FixedPoint::default().precision_bits)]
+    precision_bits: u32,
+}
+
+/// Runs `hefty eval`.
+pub fn run(args: &EvalArgs) -> Result<(), String> {
+    let model = Model::load(&args.model).map_err(|e| e.to_string())?;
+    let test = Mnist::load_test(&super::mnist_dir(&args.mnist)?).map_err(|e| e.to_string())?;
+    let mode = if args.fixed_point {
+        EvalMode::Fixed(FixedPoint {
+            precision_bits: args.precision_bits,
+        })
+    } else {
+        EvalMode::Float
+    };
+    let bar = ProgressBar::new(test.len() as u64).with_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} images")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    let report = evaluate(&model, &test, mode, &|done| bar.set_position(done as u64))
+        .map_err(|e| e.to_string())?;
+    bar.finish_and_clear();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        println!(
+            "{}: {}/{} correct, accuracy {:.2} % ({}{})",
+            report.model,
+            report.correct,
+            report.total,
+            100.0 * report.accuracy,
+            report.mode,
+            report
+                .max_bits
+                .map_or(String::new(), |b| format!(", values up to {b} bits"))
+        );
+    }
+    Ok(())
+}
