@@ -212,6 +212,15 @@ mod enabled {
         );
         let start = Instant::now();
         let mut history = Vec::new();
+        // Epoch lines go through the bar on a terminal, to stdout otherwise
+        // (a hidden bar drops what it is asked to print).
+        let say = |bar: &ProgressBar, line: String| {
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
+        };
         let acc = train(
             &mut net,
             &train_split,
@@ -224,7 +233,15 @@ mod enabled {
                 TrainEvent::Epoch(e, a) => {
                     history.push(a);
                     bar.set_position(e as u64 + 1);
-                    bar.println(format!("epoch {}: test accuracy {:.2} %", e + 1, 100.0 * a));
+                    say(
+                        &bar,
+                        format!(
+                            "epoch {}: test accuracy {:.2} % ({:.0} s)",
+                            e + 1,
+                            100.0 * a,
+                            start.elapsed().as_secs_f64()
+                        ),
+                    );
                 }
                 TrainEvent::Stage(f) => bar.println(format!(
                     "power-of-two: {:.1} % of the weights frozen",

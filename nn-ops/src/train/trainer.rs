@@ -209,6 +209,34 @@ pub fn train(
     )
     .map_err(te)?;
     let mut constraints = Constraints::default();
+    // Fire modules' 1×1 expand maps keep only their centre taps.
+    for layer in &net.layers {
+        if let crate::train::LayerDef::Conv {
+            name, centre_only, ..
+        } = layer
+            && *centre_only > 0
+        {
+            let key = format!("{name}.weight");
+            let dims = net.params[&key].as_tensor().dims().to_vec();
+            let mut keep = vec![1.0f32; dims.iter().product()];
+            crate::train::net::apply_centre_mask(
+                &mut keep,
+                dims[0],
+                dims[1],
+                dims[2],
+                *centre_only,
+            );
+            let len = keep.len();
+            constraints.by_param.insert(
+                key,
+                Constraint {
+                    keep: keep.iter().map(|&k| k != 0.0).collect(),
+                    frozen: vec![false; len],
+                    values: vec![0.0; len],
+                },
+            );
+        }
+    }
     let n = train.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
     let stages = config

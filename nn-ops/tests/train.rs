@@ -1,0 +1,201 @@
+//! Training (feature `train`): gradients of the trainable activations
+//! against finite differences, the distillation loss, export → load, and a
+//! short run on a small MNIST subset that learns far above chance.
+#![cfg(feature = "train")]
+
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor, Var};
+use hefty_nn::mnist::Mnist;
+use hefty_nn::model::{Granularity, InputSpec, Model, Shape};
+use hefty_nn::train::{
+    ActChoice, Net, TrainConfig, accuracy, cryptonets_mnist, distillation_loss, hemet_squeezenet,
+    quadratic, tensors, train,
+};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("HEFTY_MNIST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
+        })
+}
+
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn activation_gradients_match_finite_differences() {
+    let dev = Device::Cpu;
+    let shape = Shape::Image {
+        channels: 3,
+        height: 2,
+        width: 2,
+    };
+    for g in [
+        Granularity::Layer,
+        Granularity::Channel,
+        Granularity::Element,
+    ] {
+        let groups = match g {
+            Granularity::Layer => 1,
+            Granularity::Channel => 3,
+            Granularity::Element => 12,
+        };
+        let x = Tensor::from_vec(values(2 * 12, 3), (2, 3, 2, 2), &dev).unwrap();
+        let r = Tensor::from_vec(values(2 * 12, 5), (2, 3, 2, 2), &dev).unwrap();
+        let init = values(groups * 3, 7);
+        let coeffs =
+            Var::from_tensor(&Tensor::from_vec(init.clone(), (groups, 3), &dev).unwrap()).unwrap();
+        // L = Σ r ⊙ act(x): a scalar whose gradient we check.
+        let loss = |c: &Tensor| -> f64 {
+            let y = quadratic(&x, c, g, shape).unwrap();
+            (y * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap() as f64
+        };
+        let l = (quadratic(&x, coeffs.as_tensor(), g, shape).unwrap() * &r)
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let grads = l.backward().unwrap();
+        let grad = grads
+            .get(coeffs.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let h = 1e-2f32;
+        for i in 0..init.len() {
+            let mut plus = init.clone();
+            plus[i] += h;
+            let mut minus = init.clone();
+            minus[i] -= h;
+            let fd = (loss(&Tensor::from_vec(plus, (groups, 3), &dev).unwrap())
+                - loss(&Tensor::from_vec(minus, (groups, 3), &dev).unwrap()))
+                / (2.0 * h as f64);
+            assert!(
+                (fd - grad[i] as f64).abs() < 2e-3 * (1.0 + fd.abs()),
+                "{g:?} coefficient {i}: {fd} vs {}",
+                grad[i]
+            );
+        }
+    }
+}
+
+#[test]
+fn distillation_loss_reduces_to_its_parts() {
+    let dev = Device::Cpu;
+    let s = Tensor::from_vec(values(40, 11), (4, 10), &dev).unwrap();
+    let t = Tensor::from_vec(values(40, 13), (4, 10), &dev).unwrap();
+    let y = Tensor::from_vec(vec![1u32, 3, 5, 7], 4, &dev).unwrap();
+    let scalar = |v: Tensor| v.to_scalar::<f32>().unwrap() as f64;
+    let ce = scalar(candle_nn::loss::cross_entropy(&s, &y).unwrap());
+    // alpha = 0: only the labels count.
+    assert!((scalar(distillation_loss(&s, &t, &y, 4.0, 0.0).unwrap()) - ce).abs() < 1e-6);
+    // A student equal to its teacher has zero divergence.
+    assert!(scalar(distillation_loss(&t, &t, &y, 4.0, 1.0).unwrap()).abs() < 1e-6);
+    // A different student has a positive one.
+    assert!(scalar(distillation_loss(&s, &t, &y, 4.0, 1.0).unwrap()) > 1e-3);
+}
+
+#[test]
+fn a_short_run_learns_and_exports_a_model_that_reloads_exactly() {
+    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
+    let (train_split, test_split) = (mnist.train.take(3000), mnist.test.take(1000));
+    let input = InputSpec {
+        channels: 1,
+        height: 28,
+        width: 28,
+        scale_bits: 8,
+    };
+    let mut net = Net::new(
+        &cryptonets_mnist(&ActChoice::Trainable(Granularity::Channel)),
+        input,
+        3,
+    )
+    .unwrap();
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 64,
+        lr: 3e-3,
+        weight_decay: 1e-4,
+        seed: 1,
+        distill: None,
+        pruning: None,
+        inq: None,
+    };
+    let acc = train(&mut net, &train_split, &test_split, config, &mut |_| {}).unwrap();
+    assert!(
+        acc > 0.7,
+        "accuracy {acc} after a short run (chance is 0.1)"
+    );
+
+    // Export, save, load: the plaintext executor agrees with candle.
+    let model = net.export("short", Default::default()).unwrap();
+    let dir = std::env::temp_dir().join(format!("hefty-train-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("short.json");
+    model.save(&path).unwrap();
+    let back = Model::load(&path).unwrap();
+    assert_eq!(back, model);
+    let report = hefty_nn::model::evaluate(
+        &back,
+        &test_split,
+        hefty_nn::model::EvalMode::Float,
+        &|_| {},
+    )
+    .unwrap();
+    assert!(
+        (report.accuracy - acc).abs() < 0.003,
+        "{} vs {acc}",
+        report.accuracy
+    );
+    // And a network rebuilt from the file computes the same accuracy.
+    let mut again = Net::from_model(&back, None).unwrap();
+    let (x, y) = tensors(&test_split, 8).unwrap();
+    assert!((accuracy(&mut again, &x, &y).unwrap() - acc).abs() < 1e-9);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_squeezenet_is_built_from_the_same_layer_set() {
+    let input = InputSpec {
+        channels: 3,
+        height: 32,
+        width: 32,
+        scale_bits: 8,
+    };
+    let mut net = Net::new(
+        &hemet_squeezenet(&ActChoice::Trainable(Granularity::Element), 32, 10),
+        input,
+        1,
+    )
+    .unwrap();
+    let x = Tensor::from_vec(values(2 * 3 * 32 * 32, 9), (2, 3, 32, 32), &Device::Cpu).unwrap();
+    let logits = net.forward(&x, true).unwrap();
+    assert_eq!(logits.dims(), &[2, 10]);
+    // It exports to a valid model file, whose expand convolutions keep the
+    // 1×1 branch as centre-only taps.
+    let model = net.export("squeeze", Default::default()).unwrap();
+    let w = model.tensor("fire1_expand.weight").unwrap();
+    assert_eq!(w.shape, vec![64, 16, 3, 3]);
+    let off_centre: f32 = (0..32 * 16)
+        .flat_map(|f| (0..9).filter(|&t| t != 4).map(move |t| f * 9 + t))
+        .map(|i| w.data[i].abs())
+        .sum();
+    assert_eq!(off_centre, 0.0);
+}
