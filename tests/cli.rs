@@ -190,3 +190,77 @@ fn bench_ckks_rows_have_the_documented_names() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no CKKS preset"));
 }
+
+fn mnist_dir() -> std::path::PathBuf {
+    std::env::var_os("HEFTY_MNIST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")
+        })
+}
+
+fn eval_json(model: &str, extra: &[&str]) -> serde_json::Value {
+    let out = hefty()
+        .args(["eval", "--model", model, "--json", "--mnist"])
+        .arg(mnist_dir())
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The committed pruned + power-of-two model meets the targets on
+/// the 10,000 test images, in f64 and on the exact integer path.
+#[test]
+fn eval_reports_the_committed_models_accuracy() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/cryptonets-mnist-pruned-pow2.json"
+    );
+    let f = eval_json(model, &[]);
+    assert_eq!(f["total"], 10_000);
+    assert_eq!(f["model"], "cryptonets-mnist-pruned-pow2");
+    let acc = f["accuracy"].as_f64().unwrap();
+    assert!(acc >= 0.987, "accuracy {acc}");
+    assert_eq!(
+        f["correct"].as_u64().unwrap() as f64,
+        (acc * 10_000.0).round()
+    );
+    let q = eval_json(model, &["--fixed-point"]);
+    let fixed = q["accuracy"].as_f64().unwrap();
+    assert!(
+        (fixed - acc).abs() <= 0.002,
+        "fixed point {fixed} vs f64 {acc}"
+    );
+    assert!(q["max_bits"].as_u64().unwrap() < 255);
+    let weights = hefty::nn::model::Model::load(std::path::Path::new(model)).unwrap();
+    assert!(
+        weights.sparsity() >= 0.90,
+        "sparsity {}",
+        weights.sparsity()
+    );
+}
+
+#[test]
+fn eval_without_data_says_where_to_find_it() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/cryptonets-mnist-pruned-pow2.json"
+    );
+    let out = hefty()
+        .args(["eval", "--model", model])
+        .env_remove("HEFTY_MNIST_DIR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HEFTY_MNIST_DIR") && err.contains("--mnist"),
+        "{err}"
+    );
+}
