@@ -193,6 +193,7 @@ fn bench_ckks_rows_have_the_documented_names() {
 
 fn mnist_dir() -> std::path::PathBuf {
     std::env::var_os("HEFTY_MNIST_DIR")
+        .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| {
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist")

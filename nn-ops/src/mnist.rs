@@ -76,6 +76,7 @@ impl Mnist {
         match dir {
             Some(d) => Ok(d.to_path_buf()),
             None => std::env::var_os(MNIST_ENV)
+                .filter(|d| !d.is_empty())
                 .map(PathBuf::from)
                 .ok_or_else(|| Error::MissingData {
                     dir: PathBuf::from("(no folder given)"),

@@ -15,6 +15,7 @@ use hefty_nn::train::{
 
 fn data_dir() -> PathBuf {
     std::env::var_os("HEFTY_MNIST_DIR")
+        .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
