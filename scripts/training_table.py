@@ -17,19 +17,33 @@ import subprocess
 ORDER = [
     "relu-teacher", "square", "swish-pow2", "relu-pow2",
     "quad-layer", "quad-channel", "quad-element",
-    "quad-layer-kd", "quad-channel-kd", "quad-element-kd",
+    "quad-layer-kd", "quad-channel-kd", "quad-channel-kd12", "quad-element-kd",
     "pruned", "pruned-pow2",
 ]
 
 
+CACHE = os.environ.get("HEFTY_EVAL_CACHE")
+
+
 def evaluate(path, fixed):
+    """`hefty eval --json` of a model (cached in $HEFTY_EVAL_CACHE when set,
+    keyed by the model's file and its modification time)."""
+    key = f"{os.path.basename(path)}-{os.path.getmtime(path):.0f}-{'fixed' if fixed else 'f64'}.json"
+    if CACHE and os.path.exists(os.path.join(CACHE, key)):
+        with open(os.path.join(CACHE, key)) as f:
+            return json.load(f)
     args = ["./target/release/hefty", "eval", "--model", path, "--json"]
     if fixed:
         args.append("--fixed-point")
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:
         return None
-    return json.loads(out.stdout)
+    result = json.loads(out.stdout)
+    if CACHE:
+        os.makedirs(CACHE, exist_ok=True)
+        with open(os.path.join(CACHE, key), "w") as f:
+            json.dump(result, f)
+    return result
 
 
 def sparsity(graph_path, graph):
