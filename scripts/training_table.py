@@ -32,6 +32,8 @@ def evaluate(path, fixed):
     if CACHE and os.path.exists(os.path.join(CACHE, key)):
         with open(os.path.join(CACHE, key)) as f:
             return json.load(f)
+    if os.environ.get("HEFTY_TABLE_CACHED_ONLY"):
+        return None
     args = ["./target/release/hefty", "eval", "--model", path, "--json"]
     if fixed:
         args.append("--fixed-point")
@@ -80,10 +82,13 @@ def main():
         act = acts[0]["kind"] if acts else "-"
         if act == "poly":
             act = f"poly deg {acts[0]['degree']} ({acts[0]['granularity']})"
-        fx = f"{100 * fixed['accuracy']:.2f} % ({fixed['max_bits']})" if fixed else "n/a (ReLU)"
+        if fixed:
+            fx = f"{100 * fixed['accuracy']:.2f} % ({fixed['max_bits']})"
+        else:
+            fx = "n/a (ReLU)" if act == "relu" else "not run"
         print(
             f"| {name} | {act} | {'yes' if facts.get('distilled') else 'no'} | "
-            f"{100 * f64['accuracy']:.2f} % | {fx} | {100 * sparsity(path, json.load(open(path))):.1f} % | "
+            f"{100 * (f64 or {'accuracy': facts.get('test_accuracy', 0)})['accuracy']:.2f} % | {fx} | {100 * sparsity(path, json.load(open(path))):.1f} % | "
             f"{facts.get('epochs', '-')} | {facts.get('train_seconds', 0):.0f} s |"
         )
 
