@@ -31,6 +31,7 @@ mod keyswitch;
 mod parallel;
 mod poly;
 mod sampling;
+mod secret_poly;
 mod security;
 pub mod serial;
 mod small_poly;

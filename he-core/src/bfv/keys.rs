@@ -2,18 +2,15 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroize;
-
 use crate::bfv::BfvParameters;
+use crate::secret_poly::SecretPoly;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 /// A secret key: a uniform ternary polynomial `s`. Its coefficients and its
 /// NTT form are wiped from memory when the key is dropped.
 pub struct SecretKey {
     params: Arc<BfvParameters>,
-    coeffs: Vec<i64>,
-    /// `s` in NTT form over the full ciphertext basis.
-    ntt: RnsPoly<Ntt>,
+    secret: SecretPoly,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -22,25 +19,12 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
-impl Drop for SecretKey {
-    fn drop(&mut self) {
-        self.coeffs.zeroize();
-        self.ntt.zeroize_data();
-    }
-}
-
 impl SecretKey {
     /// A fresh key from the sampler (use [`Sampler::from_os`] outside tests).
     pub fn generate(params: &Arc<BfvParameters>, sampler: &mut Sampler) -> Self {
-        let coeffs = sampler.ternary(params.degree());
-        let basis = params.ciphertext_basis();
-        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)
-            .expect("degree and level match the parameters")
-            .into_ntt();
         Self {
             params: Arc::clone(params),
-            coeffs,
-            ntt,
+            secret: SecretPoly::generate(params.ciphertext_basis(), sampler),
         }
     }
 
@@ -49,12 +33,9 @@ impl SecretKey {
         params: &Arc<BfvParameters>,
         coeffs: Vec<i64>,
     ) -> Result<Self, Error> {
-        let basis = params.ciphertext_basis();
-        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)?.into_ntt();
         Ok(Self {
             params: Arc::clone(params),
-            coeffs,
-            ntt,
+            secret: SecretPoly::from_coeffs(params.ciphertext_basis(), coeffs)?,
         })
     }
 
@@ -66,12 +47,12 @@ impl SecretKey {
     /// `s` in NTT form over the full ciphertext basis; lower levels use its
     /// prefix (`RnsPoly::mul_prefix`), so the secret is never copied.
     pub(crate) fn ntt(&self) -> &RnsPoly<Ntt> {
-        &self.ntt
+        self.secret.ntt()
     }
 
     /// The ternary coefficients (crate-internal: key switching needs them mod P).
     pub(crate) fn coeffs(&self) -> &[i64] {
-        &self.coeffs
+        self.secret.coeffs()
     }
 }
 

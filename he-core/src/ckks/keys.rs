@@ -6,6 +6,7 @@ use std::sync::Arc;
 use zeroize::Zeroize;
 
 use crate::ckks::CkksParameters;
+use crate::secret_poly::SecretPoly;
 use crate::small_poly::{automorphism_i64, square_i64};
 use crate::{
     Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, SwitchingKey, check_galois_element,
@@ -15,8 +16,7 @@ use crate::{
 /// A CKKS secret key: a uniform ternary `s`, wiped from memory on drop.
 pub struct CkksSecretKey {
     params: Arc<CkksParameters>,
-    coeffs: Vec<i64>,
-    ntt: RnsPoly<Ntt>,
+    secret: SecretPoly,
 }
 
 impl std::fmt::Debug for CkksSecretKey {
@@ -25,25 +25,12 @@ impl std::fmt::Debug for CkksSecretKey {
     }
 }
 
-impl Drop for CkksSecretKey {
-    fn drop(&mut self) {
-        self.coeffs.zeroize();
-        self.ntt.zeroize_data();
-    }
-}
-
 impl CkksSecretKey {
     /// A fresh key (use [`Sampler::from_os`] outside tests).
     pub fn generate(params: &Arc<CkksParameters>, sampler: &mut Sampler) -> Self {
-        let coeffs = sampler.ternary(params.degree());
-        let basis = params.ciphertext_basis();
-        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)
-            .expect("degree and level match the parameters")
-            .into_ntt();
         Self {
             params: Arc::clone(params),
-            coeffs,
-            ntt,
+            secret: SecretPoly::generate(params.ciphertext_basis(), sampler),
         }
     }
 
@@ -52,12 +39,9 @@ impl CkksSecretKey {
         params: &Arc<CkksParameters>,
         coeffs: Vec<i64>,
     ) -> Result<Self, Error> {
-        let basis = params.ciphertext_basis();
-        let ntt = RnsPoly::from_i64(basis, basis.len(), &coeffs)?.into_ntt();
         Ok(Self {
             params: Arc::clone(params),
-            coeffs,
-            ntt,
+            secret: SecretPoly::from_coeffs(params.ciphertext_basis(), coeffs)?,
         })
     }
 
@@ -67,11 +51,11 @@ impl CkksSecretKey {
     }
 
     pub(crate) fn ntt(&self) -> &RnsPoly<Ntt> {
-        &self.ntt
+        self.secret.ntt()
     }
 
     pub(crate) fn coeffs(&self) -> &[i64] {
-        &self.coeffs
+        self.secret.coeffs()
     }
 }
 
