@@ -138,6 +138,7 @@ fn a_short_run_learns_and_exports_a_model_that_reloads_exactly() {
         distill: None,
         pruning: None,
         inq: None,
+        max_shift: 0,
     };
     let acc = train(&mut net, &train_split, &test_split, config, &mut |_| {}).unwrap();
     assert!(

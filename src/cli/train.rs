@@ -73,6 +73,9 @@ pub struct TrainArgs {
     /// Overall sparsity target of `pruned` (spread over the layers by size).
     #[arg(long, default_value_t = 0.93)]
     pub sparsity: f64,
+    /// Augment: move each training image by up to this many pixels (0: off).
+    #[arg(long, default_value_t = 0)]
+    pub shift: usize,
 }
 
 /// Without the feature: say how to get it.
@@ -195,6 +198,7 @@ mod enabled {
             }),
             pruning,
             inq,
+            max_shift: args.shift,
         };
         let name = args.name.clone().unwrap_or_else(|| {
             format!(
@@ -263,6 +267,7 @@ mod enabled {
         facts.insert("train_seconds".into(), seconds.into());
         facts.insert("threads".into(), rayon::current_num_threads().into());
         facts.insert("distilled".into(), args.teacher.is_some().into());
+        facts.insert("max_shift".into(), args.shift.into());
         facts.insert("accuracy_per_epoch".into(), history.into());
         let model = net.export(&name, facts).map_err(|e| e.to_string())?;
         std::fs::create_dir_all(&args.out)

@@ -6,11 +6,13 @@
 
 mod activation;
 mod arch;
+mod augment;
 mod net;
 mod trainer;
 
 pub use activation::quadratic;
 pub use arch::{ActChoice, LayerDef, cryptonets_mnist, hemet_squeezenet};
+pub use augment::shifted_batch;
 pub use net::Net;
 pub use trainer::{
     Distill, Inq, Pruning, TrainConfig, TrainEvent, accuracy, distillation_loss, tensors, train,

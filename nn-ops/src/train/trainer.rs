@@ -12,6 +12,7 @@ use crate::Error;
 use crate::mnist::Split;
 use crate::quantize::{gradual_sparsity, inq_frozen, magnitude_mask, pow2_range, quantize_pow2};
 use crate::train::Net;
+use crate::train::augment::shifted_batch;
 use crate::train::net::te;
 
 /// Knowledge distillation from a teacher network.
@@ -64,6 +65,9 @@ pub struct TrainConfig<'a> {
     pub pruning: Option<Pruning>,
     /// Power-of-two quantization after the epochs, if any.
     pub inq: Option<Inq>,
+    /// Augmentation: each training image moves by up to this many pixels
+    /// in each direction, drawn afresh at every step (0: none).
+    pub max_shift: usize,
 }
 
 /// What happened during training.
@@ -254,8 +258,14 @@ pub fn train(
                     * 0.5
                     * (1.0 + (std::f64::consts::PI * e as f64 / total_epochs.max(1) as f64).cos()))
     };
+    let pixels = x
+        .flatten_all()
+        .and_then(|f| f.to_vec1::<f32>())
+        .map_err(te)?;
     let mut data = Data {
         x: &x,
+        pixels: &pixels,
+        max_shift: config.max_shift,
         y: &y,
         ex: &ex,
         ey: &ey,
@@ -353,6 +363,9 @@ pub fn train(
 /// The data of one training run.
 struct Data<'a> {
     x: &'a Tensor,
+    /// `x` on the host, for augmented batches.
+    pixels: &'a [f32],
+    max_shift: usize,
     y: &'a Tensor,
     ex: &'a Tensor,
     ey: &'a Tensor,
@@ -379,11 +392,17 @@ fn run_epoch(
     let steps = n.div_ceil(data.batch_size);
     for step in 0..steps {
         let idx = &data.order[step * data.batch_size..((step + 1) * data.batch_size).min(n)];
+        let bx = if data.max_shift == 0 {
+            let idx = Tensor::from_slice(idx, idx.len(), &Device::Cpu).map_err(te)?;
+            data.x.index_select(&idx, 0).map_err(te)?
+        } else {
+            let dims = data.x.dims();
+            let (c, h, w) = (dims[1], dims[2], dims[3]);
+            let batch = shifted_batch(data.pixels, (c, h, w), idx, data.max_shift, data.rng);
+            Tensor::from_vec(batch, (idx.len(), c, h, w), &Device::Cpu).map_err(te)?
+        };
         let idx = Tensor::from_slice(idx, idx.len(), &Device::Cpu).map_err(te)?;
-        let (bx, by) = (
-            data.x.index_select(&idx, 0).map_err(te)?,
-            data.y.index_select(&idx, 0).map_err(te)?,
-        );
+        let by = data.y.index_select(&idx, 0).map_err(te)?;
         let logits = net.forward(&bx, true)?;
         let loss = match distill.as_mut() {
             Some(d) => {
