@@ -201,3 +201,68 @@ fn the_squeezenet_is_built_from_the_same_layer_set() {
         .sum();
     assert_eq!(off_centre, 0.0);
 }
+
+#[test]
+fn pruning_a_squeezenet_keeps_its_centre_only_taps_and_reaches_the_target() {
+    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
+    let (train_split, test_split) = (mnist.train.take(256), mnist.test.take(128));
+    let input = InputSpec {
+        channels: 1,
+        height: 28,
+        width: 28,
+        scale_bits: 8,
+    };
+    let mut net = Net::new(&hemet_squeezenet(&ActChoice::Relu, 28, 10), input, 5).unwrap();
+    let layers = net.weight_layers();
+    assert_eq!(
+        layers.iter().map(|l| l.0.as_str()).collect::<Vec<_>>(),
+        [
+            "conv1",
+            "fire1_squeeze",
+            "fire1_expand",
+            "fire2_squeeze",
+            "fire2_expand",
+            "classifier"
+        ]
+    );
+    // 20 % is below the 4/9 of fire1_expand that the centre-only taps
+    // already zero: the schedule alone would let them grow back.
+    let targets = [
+        ("fire1_expand".to_string(), 0.2),
+        ("fire2_expand".into(), 0.6),
+    ];
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 64,
+        lr: 3e-3,
+        weight_decay: 1e-4,
+        seed: 2,
+        distill: None,
+        pruning: Some(hefty_nn::train::Pruning {
+            targets: targets.iter().cloned().collect(),
+            ramp_epochs: 1,
+        }),
+        inq: None,
+        max_shift: 1,
+    };
+    train(&mut net, &train_split, &test_split, config, &mut |_| {}).unwrap();
+    let model = net.export("squeeze", Default::default()).unwrap();
+    for (name, expand, inputs) in [("fire1_expand", 32, 16), ("fire2_expand", 64, 32)] {
+        let w = model.tensor(&format!("{name}.weight")).unwrap();
+        let off_centre = (0..expand * inputs)
+            .flat_map(|f| (0..9).filter(|&t| t != 4).map(move |t| f * 9 + t))
+            .filter(|&i| w.data[i] != 0.0)
+            .count();
+        assert_eq!(off_centre, 0, "{name}: 1×1 branch grew off-centre taps");
+        let zeros = w.data.iter().filter(|&&v| v == 0.0).count() as f64;
+        let structural = (expand * inputs * 8) as f64 / w.data.len() as f64;
+        let target = targets.iter().find(|t| t.0 == name).unwrap().1;
+        // At least the target (to the rounding of the count), and never
+        // fewer than the structural zeros.
+        let len = w.data.len() as f64;
+        assert!(
+            zeros / len >= target.max(structural) - 1.0 / len,
+            "{name}: {zeros} zeros"
+        );
+    }
+}

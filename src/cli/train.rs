@@ -28,12 +28,25 @@ pub enum Recipe {
     Pow2,
 }
 
+/// The networks `hefty train` builds (both for 28×28 digits, 10 classes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Arch {
+    /// The CryptoNets / Faster CryptoNets MNIST network.
+    Cryptonets,
+    /// The HEMET-style SqueezeNet of BEAA (fire modules, global average
+    /// pooling); about 30× the multiply-adds of `cryptonets`.
+    Squeezenet,
+}
+
 /// Arguments of `hefty train`.
 #[derive(clap::Args)]
 pub struct TrainArgs {
     /// What to train.
     #[arg(long, value_enum)]
     pub recipe: Recipe,
+    /// Which network.
+    #[arg(long, value_enum, default_value_t = Arch::Cryptonets)]
+    pub arch: Arch,
     /// The MNIST folder (default: $HEFTY_MNIST_DIR).
     #[arg(long, value_name = "DIR")]
     pub mnist: Option<PathBuf>,
@@ -94,11 +107,12 @@ mod enabled {
     use hefty::nn::mnist::Mnist;
     use hefty::nn::model::{Granularity, InputSpec, Model};
     use hefty::nn::train::{
-        ActChoice, Distill, Inq, Net, Pruning, TrainConfig, TrainEvent, cryptonets_mnist, train,
+        ActChoice, Distill, Inq, Net, Pruning, TrainConfig, TrainEvent, cryptonets_mnist,
+        hemet_squeezenet, train,
     };
     use indicatif::{ProgressBar, ProgressStyle};
 
-    use super::{Recipe, TrainArgs};
+    use super::{Arch, Recipe, TrainArgs};
 
     fn pow2_act(a: Activation) -> Result<ActChoice, String> {
         let fit = pow2_minimax(&move |x| a.eval(x), 4.0, 2, &Pow2Search::default())
@@ -106,27 +120,39 @@ mod enabled {
         Ok(ActChoice::Fixed(fit.coeffs))
     }
 
-    /// Per-layer sparsity targets reaching `overall` on the MNIST network:
-    /// the first convolution (125 weights) keeps more, the rest share.
-    fn sparsity_targets(overall: f64) -> BTreeMap<String, f64> {
-        let sizes = [
-            ("conv1", 125.0),
-            ("conv2", 6250.0),
-            ("fc1", 125_000.0),
-            ("fc2", 1000.0),
-        ];
-        let total: f64 = sizes.iter().map(|s| s.1).sum();
-        let light = [("conv1", 0.5), ("fc2", 0.7)];
-        let light_pruned: f64 = light
-            .iter()
-            .map(|(n, s)| s * sizes.iter().find(|x| x.0 == *n).map_or(0.0, |x| x.1))
-            .sum();
-        let heavy_total = 6250.0 + 125_000.0;
-        let heavy = ((overall * total - light_pruned) / heavy_total).clamp(0.0, 0.99);
-        let mut t: BTreeMap<String, f64> = light.iter().map(|(n, s)| (n.to_string(), *s)).collect();
-        t.insert("conv2".into(), (heavy - 0.05).max(0.0));
-        t.insert("fc1".into(), (heavy + 0.05 * 6250.0 / 125_000.0).min(0.99));
+    /// Per-layer sparsity targets reaching `overall` on the given weight
+    /// layers (name, count): the first layer keeps half its weights and the
+    /// last 30 % (both are small and every weight there matters); the
+    /// middle layers share the rest, the largest taking 5 points more than
+    /// the others so that the small ones keep more.
+    fn sparsity_targets(overall: f64, layers: &[(String, usize)]) -> BTreeMap<String, f64> {
+        let mut t = BTreeMap::new();
+        let (Some(first), Some(last)) = (layers.first(), layers.last()) else {
+            return t;
+        };
+        let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
+        let middle = &layers[1..layers.len().saturating_sub(1).max(1)];
+        t.insert(first.0.clone(), 0.5);
+        t.insert(last.0.clone(), 0.7);
+        let light = 0.5 * first.1 as f64 + 0.7 * last.1 as f64;
+        let Some(largest) = middle.iter().max_by_key(|l| l.1) else {
+            return t;
+        };
+        let middle_total: f64 = middle.iter().map(|l| l.1 as f64).sum();
+        let heavy = ((overall * total - light) / middle_total).clamp(0.0, 0.99);
+        let others: f64 = middle_total - largest.1 as f64;
+        for (name, _) in middle {
+            t.insert(name.clone(), (heavy - 0.05).max(0.0));
+        }
+        let top = heavy + 0.05 * others / largest.1 as f64;
+        t.insert(largest.0.clone(), top.min(0.99));
         t
+    }
+
+    /// The name a value has on the command line (`quad-channel`).
+    fn value_name(v: &impl clap::ValueEnum) -> String {
+        v.to_possible_value()
+            .map_or_else(String::new, |p| p.get_name().to_string())
     }
 
     /// Runs `hefty train`.
@@ -163,21 +189,28 @@ mod enabled {
                         .into(),
                 );
             }
-            (None, _) => Net::new(&cryptonets_mnist(&act), input, args.seed),
+            (None, _) => {
+                let layers = match args.arch {
+                    Arch::Cryptonets => cryptonets_mnist(&act),
+                    Arch::Squeezenet => hemet_squeezenet(&act, 28, 10),
+                };
+                Net::new(&layers, input, args.seed)
+            }
         }
         .map_err(|e| e.to_string())?;
         let mut teacher = match &args.teacher {
             Some(p) => Some(Net::from_model(&load(p)?, None).map_err(|e| e.to_string())?),
             None => None,
         };
+        let weight_layers = net.weight_layers();
         let inq = (args.recipe == Recipe::Pow2).then(|| Inq {
-            layers: vec!["conv1".into(), "conv2".into(), "fc1".into(), "fc2".into()],
+            layers: weight_layers.iter().map(|l| l.0.clone()).collect(),
             stages: vec![0.5, 0.75, 0.875, 1.0],
             bits: 5,
             epochs_per_stage: 1,
         });
         let pruning = (args.recipe == Recipe::Pruned).then(|| Pruning {
-            targets: sparsity_targets(args.sparsity),
+            targets: sparsity_targets(args.sparsity, &weight_layers),
             ramp_epochs: (args.epochs * 2 / 3).max(1),
         });
         let epochs = if args.recipe == Recipe::Pow2 {
@@ -202,8 +235,9 @@ mod enabled {
         };
         let name = args.name.clone().unwrap_or_else(|| {
             format!(
-                "cryptonets-mnist-{}",
-                format!("{:?}", args.recipe).to_lowercase()
+                "{}-mnist-{}",
+                value_name(&args.arch),
+                value_name(&args.recipe)
             )
         });
         let stage_epochs = if args.recipe == Recipe::Pow2 { 3 } else { 0 };
@@ -257,10 +291,8 @@ mod enabled {
         bar.finish_and_clear();
         let seconds = start.elapsed().as_secs_f64();
         let mut facts = serde_json::Map::new();
-        facts.insert(
-            "recipe".into(),
-            format!("{:?}", args.recipe).to_lowercase().into(),
-        );
+        facts.insert("recipe".into(), value_name(&args.recipe).into());
+        facts.insert("arch".into(), value_name(&args.arch).into());
         facts.insert("epochs".into(), epochs.into());
         facts.insert("train_images".into(), train_split.len().into());
         facts.insert("test_accuracy".into(), acc.into());
@@ -281,5 +313,45 @@ mod enabled {
             path.display()
         );
         Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::sparsity_targets;
+
+        fn overall(t: &std::collections::BTreeMap<String, f64>, layers: &[(String, usize)]) -> f64 {
+            let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
+            layers.iter().map(|(n, c)| t[n] * *c as f64).sum::<f64>() / total
+        }
+
+        #[test]
+        fn targets_reach_the_overall_sparsity_on_both_networks() {
+            let cryptonets: Vec<(String, usize)> = [
+                ("conv1", 125),
+                ("conv2", 6250),
+                ("fc1", 125_000),
+                ("fc2", 1000),
+            ]
+            .map(|(n, c)| (n.to_string(), c))
+            .to_vec();
+            let t = sparsity_targets(0.93, &cryptonets);
+            assert_eq!((t["conv1"], t["fc2"]), (0.5, 0.7));
+            assert!(t["conv2"] < t["fc1"]);
+            assert!((overall(&t, &cryptonets) - 0.93).abs() < 1e-9);
+            let squeezenet: Vec<(String, usize)> = [
+                ("conv1", 288),
+                ("fire1_squeeze", 512),
+                ("fire1_expand", 9216),
+                ("fire2_squeeze", 2048),
+                ("fire2_expand", 36_864),
+                ("classifier", 640),
+            ]
+            .map(|(n, c)| (n.to_string(), c))
+            .to_vec();
+            let t = sparsity_targets(0.8, &squeezenet);
+            assert_eq!(t.len(), 6);
+            assert!((overall(&t, &squeezenet) - 0.8).abs() < 1e-9);
+            assert!(t.values().all(|s| (0.0..=0.99).contains(s)));
+        }
     }
 }

@@ -157,6 +157,21 @@ impl Net {
         })
     }
 
+    /// The convolution and dense layers with their weight counts, in order
+    /// (the layers pruning and power-of-two quantization act on).
+    pub fn weight_layers(&self) -> Vec<(String, usize)> {
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                LayerDef::Conv { name, .. } | LayerDef::Dense { name, .. } => {
+                    let w = &self.params[&format!("{name}.weight")];
+                    Some((name.clone(), w.as_tensor().elem_count()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The parameters that training updates.
     pub fn trainable(&self) -> Vec<Var> {
         self.params.values().cloned().collect()

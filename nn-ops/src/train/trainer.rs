@@ -213,6 +213,7 @@ pub fn train(
     )
     .map_err(te)?;
     let mut constraints = Constraints::default();
+    let mut structural: BTreeMap<String, Vec<bool>> = BTreeMap::new();
     // Fire modules' 1×1 expand maps keep only their centre taps.
     for layer in &net.layers {
         if let crate::train::LayerDef::Conv {
@@ -231,10 +232,12 @@ pub fn train(
                 *centre_only,
             );
             let len = keep.len();
+            let keep: Vec<bool> = keep.iter().map(|&k| k != 0.0).collect();
+            structural.insert(key.clone(), keep.clone());
             constraints.by_param.insert(
                 key,
                 Constraint {
-                    keep: keep.iter().map(|&k| k != 0.0).collect(),
+                    keep,
                     frozen: vec![false; len],
                     values: vec![0.0; len],
                 },
@@ -278,7 +281,11 @@ pub fn train(
             for (layer, &target) in &p.targets {
                 let name = format!("{layer}.weight");
                 let w = weights(net, &name)?;
-                let keep = magnitude_mask(&w, gradual_sparsity(target, e, p.ramp_epochs));
+                let mut keep = magnitude_mask(&w, gradual_sparsity(target, e, p.ramp_epochs));
+                // Structural zeros (centre-only taps) stay zero whatever the schedule says.
+                if let Some(fixed) = structural.get(&name) {
+                    keep.iter_mut().zip(fixed).for_each(|(k, f)| *k &= *f);
+                }
                 let len = w.len();
                 constraints.by_param.insert(
                     name,
