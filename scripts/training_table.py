@@ -15,9 +15,10 @@ import struct
 import subprocess
 
 ORDER = [
-    "relu-teacher", "square", "swish-pow2", "relu-pow2",
+    "relu-teacher", "relu-teacher-aug", "square", "swish-pow2", "relu-pow2",
     "quad-layer", "quad-channel", "quad-element",
     "quad-layer-kd", "quad-channel-kd", "quad-channel-kd12", "quad-element-kd",
+    "quad-channel-kd-aug-lr1e-3", "quad-channel-kd-aug-lr2e-3",
     "pruned", "pruned-pow2",
 ]
 
@@ -75,8 +76,8 @@ def main():
         f64 = evaluate(path, False)
         fixed = evaluate(path, True)
         rows.append((ORDER.index(name) if name in ORDER else 99, name, facts, f64, fixed, path))
-    print("| model | activation | distilled | test accuracy (f64) | fixed point (bits) | sparsity | epochs | train time (2 cores) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | activation | distilled | shifts | test accuracy (f64) | fixed point (bits) | sparsity | epochs | train time (2 cores) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for _, name, facts, f64, fixed, path in sorted(rows):
         acts = [l["function"] for l in json.load(open(path))["layers"] if l["op"] == "activation"]
         act = acts[0]["kind"] if acts else "-"
@@ -88,6 +89,7 @@ def main():
             fx = "n/a (ReLU)" if act == "relu" else "not run"
         print(
             f"| {name} | {act} | {'yes' if facts.get('distilled') else 'no'} | "
+            f"{'±%d px' % facts['max_shift'] if facts.get('max_shift') else 'none'} | "
             f"{100 * (f64 or {'accuracy': facts.get('test_accuracy', 0)})['accuracy']:.2f} % | {fx} | {100 * sparsity(path, json.load(open(path))):.1f} % | "
             f"{facts.get('epochs', '-')} | {facts.get('train_seconds', 0):.0f} s |"
         )
