@@ -18,8 +18,10 @@ ORDER = [
     "relu-teacher", "relu-teacher-aug", "square", "swish-pow2", "relu-pow2",
     "quad-layer", "quad-channel", "quad-element",
     "quad-layer-kd", "quad-channel-kd", "quad-channel-kd12", "quad-element-kd",
-    "quad-channel-kd-aug-lr1e-3", "quad-channel-kd-aug-lr2e-3",
-    "pruned", "pruned-pow2",
+    "quad-layer-aug", "quad-channel-aug", "quad-element-aug",
+    "quad-layer-kd-aug", "quad-channel-kd-aug-lr1e-3", "quad-channel-kd-aug-lr2e-3",
+    "quad-element-kd-aug",
+    "pruned", "pruned-pow2", "pruned-aug", "pruned-pow2-aug",
 ]
 
 
