@@ -266,3 +266,82 @@ fn pruning_a_squeezenet_keeps_its_centre_only_taps_and_reaches_the_target() {
         );
     }
 }
+
+#[test]
+fn incremental_quantization_leaves_only_powers_of_two_and_keeps_learning() {
+    use hefty_nn::model::{Layer, Quantization};
+    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
+    let (train_split, test_split) = (mnist.train.take(2000), mnist.test.take(500));
+    let input = InputSpec {
+        channels: 1,
+        height: 28,
+        width: 28,
+        scale_bits: 8,
+    };
+    let mut net = Net::new(
+        &cryptonets_mnist(&ActChoice::Trainable(Granularity::Layer)),
+        input,
+        4,
+    )
+    .unwrap();
+    let layers: Vec<String> = net.weight_layers().into_iter().map(|l| l.0).collect();
+    let mut frozen_fractions = Vec::new();
+    let mut epochs = 0;
+    let config = TrainConfig {
+        epochs: 2,
+        batch_size: 64,
+        lr: 3e-3,
+        weight_decay: 1e-4,
+        seed: 3,
+        distill: None,
+        pruning: None,
+        inq: Some(hefty_nn::train::Inq {
+            layers: layers.clone(),
+            stages: vec![0.5, 1.0],
+            bits: 5,
+            epochs_per_stage: 1,
+            final_epochs: 1,
+        }),
+        max_shift: 0,
+    };
+    let acc = train(&mut net, &train_split, &test_split, config, &mut |e| match e {
+        hefty_nn::train::TrainEvent::Stage(f) => frozen_fractions.push(f),
+        hefty_nn::train::TrainEvent::Epoch(..) => epochs += 1,
+        _ => {}
+    })
+    .unwrap();
+    assert_eq!(frozen_fractions, [0.5, 1.0]);
+    assert_eq!(epochs, 2 + 1 + 1, "two epochs, one per stage, one final");
+    assert!(acc > 0.7, "accuracy {acc} after quantization");
+    // The exported model claims power-of-two weights in every layer, and
+    // every weight is 0 or ±2^k inside the claimed range (the loader checks
+    // the claim too).
+    let model = net.export("inq", Default::default()).unwrap();
+    for layer in &model.graph().layers {
+        let (name, quantization) = match layer {
+            Layer::Conv2d {
+                name, quantization, ..
+            }
+            | Layer::Dense {
+                name, quantization, ..
+            } => (name, quantization),
+            _ => continue,
+        };
+        let Some(Quantization::PowerOfTwo { min_exp, max_exp }) = *quantization else {
+            panic!("{name} has no power-of-two claim");
+        };
+        assert_eq!(max_exp - min_exp, 7, "5 bits: 8 exponents");
+        for &w in &model.tensor(&format!("{name}.weight")).unwrap().data {
+            if w != 0.0 {
+                let k = w.abs().log2();
+                assert_eq!(k, k.round(), "{name}: {w} is no power of two");
+                assert!((min_exp..=max_exp).contains(&(k as i32)), "{name}: {w}");
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("hefty-inq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    model.save(&dir.join("inq.json")).unwrap();
+    assert_eq!(Model::load(&dir.join("inq.json")).unwrap(), model);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -208,6 +208,7 @@ mod enabled {
             stages: vec![0.5, 0.75, 0.875, 1.0],
             bits: 5,
             epochs_per_stage: 1,
+            final_epochs: 1,
         });
         let pruning = (args.recipe == Recipe::Pruned).then(|| Pruning {
             targets: sparsity_targets(args.sparsity, &weight_layers),
@@ -240,7 +241,7 @@ mod enabled {
                 value_name(&args.recipe)
             )
         });
-        let stage_epochs = if args.recipe == Recipe::Pow2 { 3 } else { 0 };
+        let stage_epochs = if args.recipe == Recipe::Pow2 { 4 } else { 0 };
         let bar = ProgressBar::new((epochs + stage_epochs) as u64).with_style(
             ProgressStyle::with_template(
                 "{spinner} epoch {pos}/{len} [{bar:25}] {msg} ({elapsed})",
@@ -281,10 +282,10 @@ mod enabled {
                         ),
                     );
                 }
-                TrainEvent::Stage(f) => bar.println(format!(
-                    "power-of-two: {:.1} % of the weights frozen",
-                    100.0 * f
-                )),
+                TrainEvent::Stage(f) => say(
+                    &bar,
+                    format!("power-of-two: {:.1} % of the weights frozen", 100.0 * f),
+                ),
             },
         )
         .map_err(|e| e.to_string())?;

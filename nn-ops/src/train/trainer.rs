@@ -45,6 +45,11 @@ pub struct Inq {
     pub bits: u32,
     /// Epochs of retraining after each stage but the last.
     pub epochs_per_stage: usize,
+    /// Epochs after the last stage, with every weight frozen: biases,
+    /// batch norm and activation coefficients adapt to the quantized weights
+    /// (the last stage quantizes the smallest weights, and without this its
+    /// error goes uncorrected).
+    pub final_epochs: usize,
 }
 
 /// Training settings.
@@ -246,10 +251,9 @@ pub fn train(
     }
     let n = train.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
-    let stages = config
-        .inq
-        .as_ref()
-        .map_or(0, |q| q.stages.len().saturating_sub(1) * q.epochs_per_stage);
+    let stages = config.inq.as_ref().map_or(0, |q| {
+        q.stages.len().saturating_sub(1) * q.epochs_per_stage + q.final_epochs
+    });
     let total_epochs = config.epochs + stages;
     let mut acc = 0.0;
     let mut epoch_index = 0;
@@ -344,21 +348,24 @@ pub fn train(
             }
             constraints.apply(net)?;
             on_event(TrainEvent::Stage(fraction));
-            if s + 1 < q.stages.len() {
-                for _ in 0..q.epochs_per_stage {
-                    let lr = lr_at(epoch_index);
-                    run_epoch(
-                        net,
-                        &mut opt,
-                        &constraints,
-                        config.distill.as_mut(),
-                        &mut data,
-                        epoch_index,
-                        lr,
-                        on_event,
-                    )?;
-                    epoch_index += 1;
-                }
+            let retrain = if s + 1 < q.stages.len() {
+                q.epochs_per_stage
+            } else {
+                q.final_epochs
+            };
+            for _ in 0..retrain {
+                let lr = lr_at(epoch_index);
+                run_epoch(
+                    net,
+                    &mut opt,
+                    &constraints,
+                    config.distill.as_mut(),
+                    &mut data,
+                    epoch_index,
+                    lr,
+                    on_event,
+                )?;
+                epoch_index += 1;
             }
         }
         // Batch-norm statistics settle under the final weights.
