@@ -253,7 +253,7 @@ fn eval_reports_the_committed_models_accuracy() {
 fn the_best_polynomial_model_reaches_99_1_percent() {
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/models/cryptonets-mnist-quad-channel-aug.json"
+        "/models/cryptonets-mnist-quad-layer-aug.json"
     );
     let graph = hefty::nn::model::Model::load(std::path::Path::new(model)).unwrap();
     let mut activations = 0;
