@@ -304,11 +304,17 @@ fn incremental_quantization_leaves_only_powers_of_two_and_keeps_learning() {
         }),
         max_shift: 0,
     };
-    let acc = train(&mut net, &train_split, &test_split, config, &mut |e| match e {
-        hefty_nn::train::TrainEvent::Stage(f) => frozen_fractions.push(f),
-        hefty_nn::train::TrainEvent::Epoch(..) => epochs += 1,
-        _ => {}
-    })
+    let acc = train(
+        &mut net,
+        &train_split,
+        &test_split,
+        config,
+        &mut |e| match e {
+            hefty_nn::train::TrainEvent::Stage(f) => frozen_fractions.push(f),
+            hefty_nn::train::TrainEvent::Epoch(..) => epochs += 1,
+            _ => {}
+        },
+    )
     .unwrap();
     assert_eq!(frozen_fractions, [0.5, 1.0]);
     assert_eq!(epochs, 2 + 1 + 1, "two epochs, one per stage, one final");
