@@ -85,9 +85,86 @@ pub fn gradual_sparsity(target: f64, step: usize, steps: usize) -> f64 {
     target * (1.0 - (1.0 - done).powi(3))
 }
 
+/// Per-layer sparsity targets reaching `overall` on weight layers given as
+/// `(name, weight count)` in network order: the first layer keeps half its
+/// weights and the last 30 % (both are small and every weight there
+/// matters); the middle layers share the rest, the largest pruned 5 points
+/// more than the others so that the small ones keep more.
+///
+/// ```
+/// use hefty_nn::quantize::layer_sparsity_targets;
+/// let layers = [("conv1".to_string(), 125), ("conv2".into(), 6250),
+///               ("fc1".into(), 125_000), ("fc2".into(), 1000)];
+/// let t = layer_sparsity_targets(0.93, &layers);
+/// assert_eq!((t["conv1"], t["fc2"]), (0.5, 0.7));
+/// assert!(t["conv2"] < t["fc1"]);
+/// ```
+pub fn layer_sparsity_targets(
+    overall: f64,
+    layers: &[(String, usize)],
+) -> std::collections::BTreeMap<String, f64> {
+    let mut t = std::collections::BTreeMap::new();
+    let (Some(first), Some(last)) = (layers.first(), layers.last()) else {
+        return t;
+    };
+    let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
+    let middle = &layers[1..layers.len().saturating_sub(1).max(1)];
+    t.insert(first.0.clone(), 0.5);
+    t.insert(last.0.clone(), 0.7);
+    let light = 0.5 * first.1 as f64 + 0.7 * last.1 as f64;
+    let Some(largest) = middle.iter().max_by_key(|l| l.1) else {
+        return t;
+    };
+    let middle_total: f64 = middle.iter().map(|l| l.1 as f64).sum();
+    let heavy = ((overall * total - light) / middle_total).clamp(0.0, 0.99);
+    let others: f64 = middle_total - largest.1 as f64;
+    for (name, _) in middle {
+        t.insert(name.clone(), (heavy - 0.05).max(0.0));
+    }
+    let top = heavy + 0.05 * others / largest.1 as f64;
+    t.insert(largest.0.clone(), top.min(0.99));
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn overall(t: &std::collections::BTreeMap<String, f64>, layers: &[(String, usize)]) -> f64 {
+        let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
+        layers.iter().map(|(n, c)| t[n] * *c as f64).sum::<f64>() / total
+    }
+
+    #[test]
+    fn layer_targets_reach_the_overall_sparsity_on_both_networks() {
+        let cryptonets: Vec<(String, usize)> = [
+            ("conv1", 125),
+            ("conv2", 6250),
+            ("fc1", 125_000),
+            ("fc2", 1000),
+        ]
+        .map(|(n, c)| (n.to_string(), c))
+        .to_vec();
+        let t = layer_sparsity_targets(0.93, &cryptonets);
+        assert_eq!((t["conv1"], t["fc2"]), (0.5, 0.7));
+        assert!(t["conv2"] < t["fc1"]);
+        assert!((overall(&t, &cryptonets) - 0.93).abs() < 1e-9);
+        let squeezenet: Vec<(String, usize)> = [
+            ("conv1", 288),
+            ("fire1_squeeze", 512),
+            ("fire1_expand", 9216),
+            ("fire2_squeeze", 2048),
+            ("fire2_expand", 36_864),
+            ("classifier", 640),
+        ]
+        .map(|(n, c)| (n.to_string(), c))
+        .to_vec();
+        let t = layer_sparsity_targets(0.8, &squeezenet);
+        assert_eq!(t.len(), 6);
+        assert!((overall(&t, &squeezenet) - 0.8).abs() < 1e-9);
+        assert!(t.values().all(|s| (0.0..=0.99).contains(s)));
+        assert!(layer_sparsity_targets(0.9, &[]).is_empty());
+    }
     use proptest::prelude::*;
 
     proptest! {

@@ -99,13 +99,13 @@ pub fn run(_: &TrainArgs) -> Result<(), String> {
 
 #[cfg(feature = "train")]
 mod enabled {
-    use std::collections::BTreeMap;
     use std::path::PathBuf;
     use std::time::Instant;
 
     use hefty::nn::approx::{Activation, Pow2Search, pow2_minimax};
     use hefty::nn::mnist::Mnist;
     use hefty::nn::model::{Granularity, InputSpec, Model};
+    use hefty::nn::quantize::layer_sparsity_targets;
     use hefty::nn::train::{
         ActChoice, Distill, Inq, Net, Pruning, TrainConfig, TrainEvent, cryptonets_mnist,
         hemet_squeezenet, train,
@@ -118,35 +118,6 @@ mod enabled {
         let fit = pow2_minimax(&move |x| a.eval(x), 4.0, 2, &Pow2Search::default())
             .map_err(|e| e.to_string())?;
         Ok(ActChoice::Fixed(fit.coeffs))
-    }
-
-    /// Per-layer sparsity targets reaching `overall` on the given weight
-    /// layers (name, count): the first layer keeps half its weights and the
-    /// last 30 % (both are small and every weight there matters); the
-    /// middle layers share the rest, the largest taking 5 points more than
-    /// the others so that the small ones keep more.
-    fn sparsity_targets(overall: f64, layers: &[(String, usize)]) -> BTreeMap<String, f64> {
-        let mut t = BTreeMap::new();
-        let (Some(first), Some(last)) = (layers.first(), layers.last()) else {
-            return t;
-        };
-        let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
-        let middle = &layers[1..layers.len().saturating_sub(1).max(1)];
-        t.insert(first.0.clone(), 0.5);
-        t.insert(last.0.clone(), 0.7);
-        let light = 0.5 * first.1 as f64 + 0.7 * last.1 as f64;
-        let Some(largest) = middle.iter().max_by_key(|l| l.1) else {
-            return t;
-        };
-        let middle_total: f64 = middle.iter().map(|l| l.1 as f64).sum();
-        let heavy = ((overall * total - light) / middle_total).clamp(0.0, 0.99);
-        let others: f64 = middle_total - largest.1 as f64;
-        for (name, _) in middle {
-            t.insert(name.clone(), (heavy - 0.05).max(0.0));
-        }
-        let top = heavy + 0.05 * others / largest.1 as f64;
-        t.insert(largest.0.clone(), top.min(0.99));
-        t
     }
 
     /// The name a value has on the command line (`quad-channel`).
@@ -211,7 +182,7 @@ mod enabled {
             final_epochs: 1,
         });
         let pruning = (args.recipe == Recipe::Pruned).then(|| Pruning {
-            targets: sparsity_targets(args.sparsity, &weight_layers),
+            targets: layer_sparsity_targets(args.sparsity, &weight_layers),
             ramp_epochs: (args.epochs * 2 / 3).max(1),
         });
         let epochs = if args.recipe == Recipe::Pow2 {
@@ -314,45 +285,5 @@ mod enabled {
             path.display()
         );
         Ok(())
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::sparsity_targets;
-
-        fn overall(t: &std::collections::BTreeMap<String, f64>, layers: &[(String, usize)]) -> f64 {
-            let total: f64 = layers.iter().map(|l| l.1 as f64).sum();
-            layers.iter().map(|(n, c)| t[n] * *c as f64).sum::<f64>() / total
-        }
-
-        #[test]
-        fn targets_reach_the_overall_sparsity_on_both_networks() {
-            let cryptonets: Vec<(String, usize)> = [
-                ("conv1", 125),
-                ("conv2", 6250),
-                ("fc1", 125_000),
-                ("fc2", 1000),
-            ]
-            .map(|(n, c)| (n.to_string(), c))
-            .to_vec();
-            let t = sparsity_targets(0.93, &cryptonets);
-            assert_eq!((t["conv1"], t["fc2"]), (0.5, 0.7));
-            assert!(t["conv2"] < t["fc1"]);
-            assert!((overall(&t, &cryptonets) - 0.93).abs() < 1e-9);
-            let squeezenet: Vec<(String, usize)> = [
-                ("conv1", 288),
-                ("fire1_squeeze", 512),
-                ("fire1_expand", 9216),
-                ("fire2_squeeze", 2048),
-                ("fire2_expand", 36_864),
-                ("classifier", 640),
-            ]
-            .map(|(n, c)| (n.to_string(), c))
-            .to_vec();
-            let t = sparsity_targets(0.8, &squeezenet);
-            assert_eq!(t.len(), 6);
-            assert!((overall(&t, &squeezenet) - 0.8).abs() < 1e-9);
-            assert!(t.values().all(|s| (0.0..=0.99).contains(s)));
-        }
     }
 }
