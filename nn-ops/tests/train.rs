@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor, Var};
-use hefty_nn::mnist::Mnist;
+use hefty_nn::mnist::{Mnist, Split};
 use hefty_nn::model::{Granularity, InputSpec, Model, Shape};
 use hefty_nn::train::{
     ActChoice, Net, TrainConfig, accuracy, cryptonets_mnist, distillation_loss, hemet_squeezenet,
@@ -21,6 +21,20 @@ fn data_dir() -> PathBuf {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
         })
 }
+
+/// The first `train` training and `test` test images.
+fn subsets(train: usize, test: usize) -> (Split, Split) {
+    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
+    (mnist.train.take(train), mnist.test.take(test))
+}
+
+/// MNIST digits as the networks read them: 1×28×28, pixels `p/256`.
+const DIGITS: InputSpec = InputSpec {
+    channels: 1,
+    height: 28,
+    width: 28,
+    scale_bits: 8,
+};
 
 fn values(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed | 1;
@@ -115,14 +129,8 @@ fn distillation_loss_reduces_to_its_parts() {
 
 #[test]
 fn a_short_run_learns_and_exports_a_model_that_reloads_exactly() {
-    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
-    let (train_split, test_split) = (mnist.train.take(3000), mnist.test.take(1000));
-    let input = InputSpec {
-        channels: 1,
-        height: 28,
-        width: 28,
-        scale_bits: 8,
-    };
+    let (train_split, test_split) = subsets(3000, 1000);
+    let input = DIGITS;
     let mut net = Net::new(
         &cryptonets_mnist(&ActChoice::Trainable(Granularity::Channel)),
         input,
@@ -204,14 +212,8 @@ fn the_squeezenet_is_built_from_the_same_layer_set() {
 
 #[test]
 fn pruning_a_squeezenet_keeps_its_centre_only_taps_and_reaches_the_target() {
-    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
-    let (train_split, test_split) = (mnist.train.take(256), mnist.test.take(128));
-    let input = InputSpec {
-        channels: 1,
-        height: 28,
-        width: 28,
-        scale_bits: 8,
-    };
+    let (train_split, test_split) = subsets(256, 128);
+    let input = DIGITS;
     let mut net = Net::new(&hemet_squeezenet(&ActChoice::Relu, 28, 10), input, 5).unwrap();
     let layers = net.weight_layers();
     assert_eq!(
@@ -270,14 +272,8 @@ fn pruning_a_squeezenet_keeps_its_centre_only_taps_and_reaches_the_target() {
 #[test]
 fn incremental_quantization_leaves_only_powers_of_two_and_keeps_learning() {
     use hefty_nn::model::{Layer, Quantization};
-    let mnist = Mnist::load(&data_dir()).expect("MNIST at ../shared/data/mnist");
-    let (train_split, test_split) = (mnist.train.take(2000), mnist.test.take(500));
-    let input = InputSpec {
-        channels: 1,
-        height: 28,
-        width: 28,
-        scale_bits: 8,
-    };
+    let (train_split, test_split) = subsets(2000, 500);
+    let input = DIGITS;
     let mut net = Net::new(
         &cryptonets_mnist(&ActChoice::Trainable(Granularity::Layer)),
         input,

@@ -256,20 +256,16 @@ pub fn train(
     });
     let total_epochs = config.epochs + stages;
     let mut acc = 0.0;
-    let mut epoch_index = 0;
-    let base_lr = config.lr;
-    let lr_at = |e: usize| {
-        base_lr
-            * (0.05
-                + 0.95
-                    * 0.5
-                    * (1.0 + (std::f64::consts::PI * e as f64 / total_epochs.max(1) as f64).cos()))
-    };
     let pixels = x
         .flatten_all()
         .and_then(|f| f.to_vec1::<f32>())
         .map_err(te)?;
     let mut data = Data {
+        opt: &mut opt,
+        distill: config.distill.as_mut(),
+        epoch: 0,
+        base_lr: config.lr,
+        total_epochs,
         x: &x,
         pixels: &pixels,
         max_shift: config.max_shift,
@@ -302,18 +298,7 @@ pub fn train(
             }
             constraints.apply(net)?;
         }
-        let lr = lr_at(epoch_index);
-        acc = run_epoch(
-            net,
-            &mut opt,
-            &constraints,
-            config.distill.as_mut(),
-            &mut data,
-            epoch_index,
-            lr,
-            on_event,
-        )?;
-        epoch_index += 1;
+        acc = run_epoch(net, &constraints, &mut data, on_event)?;
     }
     if let Some(q) = config.inq.clone() {
         for (s, &fraction) in q.stages.iter().enumerate() {
@@ -354,18 +339,7 @@ pub fn train(
                 q.final_epochs
             };
             for _ in 0..retrain {
-                let lr = lr_at(epoch_index);
-                run_epoch(
-                    net,
-                    &mut opt,
-                    &constraints,
-                    config.distill.as_mut(),
-                    &mut data,
-                    epoch_index,
-                    lr,
-                    on_event,
-                )?;
-                epoch_index += 1;
+                run_epoch(net, &constraints, &mut data, on_event)?;
             }
         }
         // Batch-norm statistics settle under the final weights.
@@ -374,8 +348,14 @@ pub fn train(
     Ok(acc)
 }
 
-/// The data of one training run.
-struct Data<'a> {
+/// The state of one training run that every epoch advances.
+struct Data<'a, 'b> {
+    opt: &'a mut AdamW,
+    distill: Option<&'a mut Distill<'b>>,
+    /// Epochs run so far (all phases).
+    epoch: usize,
+    base_lr: f64,
+    total_epochs: usize,
     x: &'a Tensor,
     /// `x` on the host, for augmented batches.
     pixels: &'a [f32],
@@ -388,19 +368,25 @@ struct Data<'a> {
     batch_size: usize,
 }
 
+impl Data<'_, '_> {
+    /// The learning rate of an epoch: cosine decay from the base rate to
+    /// 5 % of it over all epochs.
+    fn lr_at(&self, epoch: usize) -> f64 {
+        let t = epoch as f64 / self.total_epochs.max(1) as f64;
+        self.base_lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()))
+    }
+}
+
 /// One pass over the shuffled training data, then test accuracy.
-#[allow(clippy::too_many_arguments)] // One call site; a struct would only rename them.
 fn run_epoch(
     net: &mut Net,
-    opt: &mut AdamW,
     constraints: &Constraints,
-    mut distill: Option<&mut Distill<'_>>,
-    data: &mut Data<'_>,
-    epoch: usize,
-    lr: f64,
+    data: &mut Data<'_, '_>,
     on_event: &mut dyn FnMut(TrainEvent),
 ) -> Result<f64, Error> {
-    opt.set_learning_rate(lr);
+    let epoch = data.epoch;
+    data.epoch += 1;
+    data.opt.set_learning_rate(data.lr_at(epoch));
     data.order.shuffle(data.rng);
     let n = data.order.len();
     let steps = n.div_ceil(data.batch_size);
@@ -418,14 +404,14 @@ fn run_epoch(
         let idx = Tensor::from_slice(idx, idx.len(), &Device::Cpu).map_err(te)?;
         let by = data.y.index_select(&idx, 0).map_err(te)?;
         let logits = net.forward(&bx, true)?;
-        let loss = match distill.as_mut() {
+        let loss = match data.distill.as_mut() {
             Some(d) => {
                 let t = d.teacher.forward(&bx, false)?.detach();
                 distillation_loss(&logits, &t, &by, d.temperature, d.alpha)?
             }
             None => candle_nn::loss::cross_entropy(&logits, &by).map_err(te)?,
         };
-        opt.backward_step(&loss).map_err(te)?;
+        data.opt.backward_step(&loss).map_err(te)?;
         constraints.apply(net)?;
         if step % 20 == 0 {
             on_event(TrainEvent::Step(
