@@ -11,14 +11,10 @@ use crate::serial::fields::{
     MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
 };
 use crate::serial::{
-    ObjectKind, galois_keys, open, pack_residues, pack_ternary, read_poly, start, switching_key,
-    unpack_residues, unpack_ternary, write_poly,
+    ObjectKind, ciphertext, galois_keys, open, pack_residues, pack_ternary, read_poly, start,
+    switching_key, unpack_residues, unpack_ternary, write_poly,
 };
 use crate::{Backend, Coeff, Error, Ntt, Sampler};
-
-/// The most polynomials a serialized ciphertext may have (a product of two
-/// unrelinearized ciphertexts has 5).
-pub(crate) const MAX_CIPHERTEXT_POLYS: usize = 8;
 
 impl BfvParameters {
     /// The parameters as bytes: degree, `t`, the primes, key-switching
@@ -218,9 +214,6 @@ impl Plaintext {
     }
 }
 
-/// Flag bit: `c_1` is stored as the seed it was expanded from.
-const SEEDED: u8 = 1;
-
 impl Ciphertext {
     /// The ciphertext as bytes: level, polynomials bit-packed; a fresh
     /// symmetric encryption stores the 32-byte seed of `c_1` instead of `c_1`.
@@ -228,19 +221,7 @@ impl Ciphertext {
         let mut out = start(ObjectKind::BfvCiphertext, Some(self.params.fingerprint()));
         out.push(self.level() as u8);
         out.push(self.polys.len() as u8);
-        match self.seed {
-            Some(seed) if self.polys.len() == 2 => {
-                out.push(SEEDED);
-                write_poly(&mut out, &self.polys[0])?;
-                out.extend_from_slice(&seed);
-            }
-            _ => {
-                out.push(0);
-                for p in &self.polys {
-                    write_poly(&mut out, p)?;
-                }
-            }
-        }
+        ciphertext::write(&mut out, &self.polys, self.seed)?;
         Ok(out)
     }
 
@@ -249,41 +230,27 @@ impl Ciphertext {
         let mut r = open(bytes, ObjectKind::BfvCiphertext, Some(params.fingerprint()))?;
         let level = r.u8()? as usize;
         let count = r.u8()? as usize;
-        let flags = r.u8()?;
         if level == 0 || level > params.max_level() {
             return Err(r.malformed(format!(
                 "level {level} is outside 1..={}",
                 params.max_level()
             )));
         }
-        if !(2..=MAX_CIPHERTEXT_POLYS).contains(&count) {
-            return Err(r.malformed(format!(
-                "{count} polynomials (a ciphertext has 2..={MAX_CIPHERTEXT_POLYS})"
-            )));
-        }
-        let seeded = match flags {
-            0 => false,
-            SEEDED if count == 2 && level == params.max_level() => true,
-            _ => {
-                return Err(r.malformed(format!(
-                    "flags {flags:#04x} are invalid for {count} polynomials at level {level}"
-                )));
-            }
-        };
-        let (polys, seed) = if seeded {
-            let c0 = read_poly::<Coeff>(&mut r, params.ciphertext_basis(), level)?;
-            let seed = r.seed()?;
-            let basis = params.ciphertext_basis();
-            let c1 = Sampler::from_seed(seed)
-                .uniform::<Ntt>(basis, level)?
-                .into_coeff();
-            (vec![c0, c1], Some(seed))
-        } else {
-            let polys = (0..count)
-                .map(|_| read_poly::<Coeff>(&mut r, params.ciphertext_basis(), level))
-                .collect::<Result<Vec<_>, _>>()?;
-            (polys, None)
-        };
+        ciphertext::check_count(&r, count)?;
+        let basis = params.ciphertext_basis();
+        // Only a fresh encryption (top level) can carry its seed.
+        let (polys, seed) = ciphertext::read::<Coeff>(
+            &mut r,
+            basis,
+            level,
+            count,
+            level == params.max_level(),
+            |seed| {
+                Ok(Sampler::from_seed(seed)
+                    .uniform::<Ntt>(basis, level)?
+                    .into_coeff())
+            },
+        )?;
         r.finish()?;
         Ok(Self {
             params: Arc::clone(params),

@@ -13,16 +13,10 @@ use crate::serial::fields::{
     MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
 };
 use crate::serial::{
-    ObjectKind, Reader, galois_keys, open, pack_ternary, read_poly, start, switching_key,
-    unpack_ternary, write_poly,
+    ObjectKind, Reader, ciphertext, galois_keys, open, pack_ternary, read_poly, start,
+    switching_key, unpack_ternary, write_poly,
 };
 use crate::{Backend, Error, Ntt, Sampler};
-
-/// The most polynomials a serialized ciphertext may have.
-const MAX_CIPHERTEXT_POLYS: usize = 8;
-
-/// Flag bit: `c_1` is stored as the seed it was expanded from.
-const SEEDED: u8 = 1;
 
 impl CkksParameters {
     /// The parameters as bytes: what the builder was given (degree, word,
@@ -332,19 +326,7 @@ impl CkksCiphertext {
         out.push(self.level() as u8);
         out.push(self.polys.len() as u8);
         out.extend_from_slice(&self.scale.to_bits().to_le_bytes());
-        match self.seed {
-            Some(seed) if self.polys.len() == 2 => {
-                out.push(SEEDED);
-                write_poly(&mut out, &self.polys[0])?;
-                out.extend_from_slice(&seed);
-            }
-            _ => {
-                out.push(0);
-                for p in &self.polys {
-                    write_poly(&mut out, p)?;
-                }
-            }
-        }
+        ciphertext::write(&mut out, &self.polys, self.seed)?;
         Ok(out)
     }
 
@@ -358,32 +340,11 @@ impl CkksCiphertext {
         let level = read_level(&mut r, params)?;
         let count = r.u8()? as usize;
         let scale = read_scale(&mut r)?;
-        let flags = r.u8()?;
-        if !(2..=MAX_CIPHERTEXT_POLYS).contains(&count) {
-            return Err(r.malformed(format!(
-                "{count} polynomials (a ciphertext has 2..={MAX_CIPHERTEXT_POLYS})"
-            )));
-        }
+        ciphertext::check_count(&r, count)?;
         let basis = params.ciphertext_basis();
-        let (polys, seed) = match flags {
-            0 => {
-                let polys = (0..count)
-                    .map(|_| read_poly::<Ntt>(&mut r, basis, level))
-                    .collect::<Result<Vec<_>, _>>()?;
-                (polys, None)
-            }
-            SEEDED if count == 2 => {
-                let c0 = read_poly::<Ntt>(&mut r, basis, level)?;
-                let seed = r.seed()?;
-                let c1 = Sampler::from_seed(seed).uniform::<Ntt>(basis, level)?;
-                (vec![c0, c1], Some(seed))
-            }
-            _ => {
-                return Err(r.malformed(format!(
-                    "flags {flags:#04x} are invalid for {count} polynomials"
-                )));
-            }
-        };
+        let (polys, seed) = ciphertext::read::<Ntt>(&mut r, basis, level, count, true, |seed| {
+            Sampler::from_seed(seed).uniform::<Ntt>(basis, level)
+        })?;
         r.finish()?;
         Ok(Self {
             params: Arc::clone(params),

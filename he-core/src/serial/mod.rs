@@ -21,6 +21,7 @@
 //! keys in order), so an object that decodes re-encodes to the same bytes.
 //! Malformed or hostile bytes give an [`Error`], never a panic.
 
+pub(crate) mod ciphertext;
 pub(crate) mod fields;
 pub(crate) mod galois_keys;
 mod header;
