@@ -9,25 +9,31 @@ fn hefty() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hefty"))
 }
 
+/// Runs `cmd` and fails the test, showing its stderr, unless it succeeds.
+fn succeed(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn bench_writes_table_and_json_records() {
     let dir = std::env::temp_dir().join(format!("hefty-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("bench.json");
     let svg = dir.join("ntt.svg");
-    let out = hefty()
-        .args([
-            "bench", "--quick", "--scheme", "ntt", "--sizes", "16,1024", "--json",
-        ])
-        .arg(&json)
-        .arg("--svg")
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        hefty()
+            .args([
+                "bench", "--quick", "--scheme", "ntt", "--sizes", "16,1024", "--json",
+            ])
+            .arg(&json)
+            .arg("--svg")
+            .arg(&svg),
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains("| ntt | ntt_forward |"), "{stdout}");
@@ -90,23 +96,18 @@ fn bench_bfv_rows_have_the_documented_names() {
     let dir = std::env::temp_dir().join(format!("hefty-cli-bfv-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("bfv.json");
-    let out = hefty()
-        .args([
-            "bench",
-            "--quick",
-            "--scheme",
-            "bfv",
-            "--bfv-degree",
-            "4096",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        hefty()
+            .args([
+                "bench",
+                "--quick",
+                "--scheme",
+                "bfv",
+                "--bfv-degree",
+                "4096",
+                "--json",
+            ])
+            .arg(&json),
     );
     let records: Vec<Record> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -143,23 +144,18 @@ fn bench_ckks_rows_have_the_documented_names() {
     let dir = std::env::temp_dir().join(format!("hefty-cli-ckks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let json = dir.join("ckks.json");
-    let out = hefty()
-        .args([
-            "bench",
-            "--quick",
-            "--scheme",
-            "ckks",
-            "--ckks-degrees",
-            "8192",
-            "--json",
-        ])
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    succeed(
+        hefty()
+            .args([
+                "bench",
+                "--quick",
+                "--scheme",
+                "ckks",
+                "--ckks-degrees",
+                "8192",
+                "--json",
+            ])
+            .arg(&json),
     );
     let records: Vec<Record> =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
@@ -201,16 +197,11 @@ fn mnist_dir() -> std::path::PathBuf {
 }
 
 fn eval_json(model: &str, extra: &[&str]) -> serde_json::Value {
-    let out = hefty()
-        .args(["eval", "--model", model, "--json", "--mnist"])
-        .arg(mnist_dir())
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        hefty()
+            .args(["eval", "--model", model, "--json", "--mnist"])
+            .arg(mnist_dir())
+            .args(extra),
     );
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -1,19 +1,11 @@
 //! The MNIST loader on the real files (../shared/data/mnist, or
 //! $HEFTY_MNIST_DIR).
 
-use std::path::PathBuf;
+mod common;
+use common::data_dir;
 
 use hefty_nn::Error;
 use hefty_nn::mnist::{Mnist, PIXELS};
-
-fn data_dir() -> PathBuf {
-    std::env::var_os("HEFTY_MNIST_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
-        })
-}
 
 #[test]
 fn counts_and_label_histograms_are_the_standard_ones() {

@@ -3,7 +3,8 @@
 //! short run on a small MNIST subset that learns far above chance.
 #![cfg(feature = "train")]
 
-use std::path::PathBuf;
+mod common;
+use common::data_dir;
 
 use candle_core::{Device, Tensor, Var};
 use hefty_nn::mnist::{Mnist, Split};
@@ -12,15 +13,6 @@ use hefty_nn::train::{
     ActChoice, Net, TrainConfig, accuracy, cryptonets_mnist, distillation_loss, hemet_squeezenet,
     quadratic, tensors, train,
 };
-
-fn data_dir() -> PathBuf {
-    std::env::var_os("HEFTY_MNIST_DIR")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/mnist")
-        })
-}
 
 /// The first `train` training and `test` test images.
 fn subsets(train: usize, test: usize) -> (Split, Split) {

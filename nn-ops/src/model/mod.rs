@@ -20,6 +20,8 @@ pub use graph::{
     ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Quantization,
 };
 pub use shape::Shape;
+#[cfg(feature = "train")]
+pub(crate) use shape::window_out;
 pub use weights::Tensor;
 
 use crate::Error;

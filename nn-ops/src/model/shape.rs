@@ -53,7 +53,12 @@ impl Shape {
 const MAX_DIM: usize = 1 << 16;
 
 /// Output side of a window of `kernel` with `stride` and `padding`.
-fn window_out(side: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+pub(crate) fn window_out(
+    side: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+) -> Option<usize> {
     if kernel == 0 || stride == 0 || padding >= kernel || side + 2 * padding < kernel {
         return None;
     }

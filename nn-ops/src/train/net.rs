@@ -34,12 +34,14 @@ pub struct Net {
 const BN_EPS: f64 = 1e-5;
 const BN_MOMENTUM: f64 = 0.1;
 
-/// Output side of a window.
+/// Output side of a window, by the model format's rule (so a network
+/// that builds also exports).
 fn side(s: usize, k: usize, stride: usize, p: usize) -> Result<usize, Error> {
-    if s + 2 * p < k || stride == 0 {
-        return Err(Error::Train(format!("a {k}-window does not fit side {s}")));
-    }
-    Ok((s + 2 * p - k) / stride + 1)
+    crate::model::window_out(s, k, stride, p).ok_or_else(|| {
+        Error::Train(format!(
+            "a {k}-window with stride {stride} and padding {p} does not fit side {s}"
+        ))
+    })
 }
 
 impl Net {
@@ -306,6 +308,11 @@ impl Net {
             .map_err(te)
     }
 
+    /// The trainable tensor `<layer>.<part>`.
+    fn param(&self, layer: &str, part: &str) -> &Tensor {
+        self.params[&format!("{layer}.{part}")].as_tensor()
+    }
+
     /// The network as a model file (graph + tensors).
     pub fn export(
         &self,
@@ -345,16 +352,8 @@ impl Net {
                     padding,
                     ..
                 } => {
-                    copy(
-                        name,
-                        "weight",
-                        self.params[&format!("{name}.weight")].as_tensor(),
-                    )?;
-                    copy(
-                        name,
-                        "bias",
-                        self.params[&format!("{name}.bias")].as_tensor(),
-                    )?;
+                    copy(name, "weight", self.param(name, "weight"))?;
+                    copy(name, "bias", self.param(name, "bias"))?;
                     Layer::Conv2d {
                         name: name.clone(),
                         in_channels: shape.channels(),
@@ -366,16 +365,8 @@ impl Net {
                     }
                 }
                 LayerDef::BatchNorm { name } => {
-                    copy(
-                        name,
-                        "gamma",
-                        self.params[&format!("{name}.gamma")].as_tensor(),
-                    )?;
-                    copy(
-                        name,
-                        "beta",
-                        self.params[&format!("{name}.beta")].as_tensor(),
-                    )?;
+                    copy(name, "gamma", self.param(name, "gamma"))?;
+                    copy(name, "beta", self.param(name, "beta"))?;
                     copy(name, "mean", &self.stats[&format!("{name}.mean")])?;
                     copy(name, "var", &self.stats[&format!("{name}.var")])?;
                     Layer::BatchNorm {
@@ -401,11 +392,7 @@ impl Net {
                             }
                         }
                         ActChoice::Trainable(g) => {
-                            copy(
-                                name,
-                                "coeffs",
-                                self.params[&format!("{name}.coeffs")].as_tensor(),
-                            )?;
+                            copy(name, "coeffs", self.param(name, "coeffs"))?;
                             ActivationSpec::Poly {
                                 degree: 2,
                                 granularity: *g,
@@ -430,16 +417,8 @@ impl Net {
                 },
                 LayerDef::Flatten => Layer::Flatten,
                 LayerDef::Dense { name, out: o } => {
-                    copy(
-                        name,
-                        "weight",
-                        self.params[&format!("{name}.weight")].as_tensor(),
-                    )?;
-                    copy(
-                        name,
-                        "bias",
-                        self.params[&format!("{name}.bias")].as_tensor(),
-                    )?;
+                    copy(name, "weight", self.param(name, "weight"))?;
+                    copy(name, "bias", self.param(name, "bias"))?;
                     Layer::Dense {
                         name: name.clone(),
                         in_features: shape.len(),

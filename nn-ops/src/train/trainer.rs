@@ -156,6 +156,18 @@ struct Constraint {
     values: Vec<f32>,
 }
 
+impl Constraint {
+    /// Only a keep-mask: nothing frozen.
+    fn mask(keep: Vec<bool>) -> Self {
+        let len = keep.len();
+        Self {
+            keep,
+            frozen: vec![false; len],
+            values: vec![0.0; len],
+        }
+    }
+}
+
 impl Constraints {
     fn apply(&self, net: &Net) -> Result<(), Error> {
         for (
@@ -236,17 +248,9 @@ pub fn train(
                 dims[2],
                 *centre_only,
             );
-            let len = keep.len();
             let keep: Vec<bool> = keep.iter().map(|&k| k != 0.0).collect();
             structural.insert(key.clone(), keep.clone());
-            constraints.by_param.insert(
-                key,
-                Constraint {
-                    keep,
-                    frozen: vec![false; len],
-                    values: vec![0.0; len],
-                },
-            );
+            constraints.by_param.insert(key, Constraint::mask(keep));
         }
     }
     let n = train.len();
@@ -286,15 +290,7 @@ pub fn train(
                 if let Some(fixed) = structural.get(&name) {
                     keep.iter_mut().zip(fixed).for_each(|(k, f)| *k &= *f);
                 }
-                let len = w.len();
-                constraints.by_param.insert(
-                    name,
-                    Constraint {
-                        keep,
-                        frozen: vec![false; len],
-                        values: vec![0.0; len],
-                    },
-                );
+                constraints.by_param.insert(name, Constraint::mask(keep));
             }
             constraints.apply(net)?;
         }
