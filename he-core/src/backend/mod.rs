@@ -25,7 +25,7 @@
 //!   the parameters own them behind an `Arc`.
 
 mod buffer;
-mod cpu;
+pub(crate) mod cpu;
 
 use std::fmt;
 use std::ops::Range;

@@ -6,7 +6,7 @@ use num_bigint::BigUint;
 
 use crate::bfv::ciphertext::check_same_params;
 use crate::bfv::{BfvParameters, Ciphertext, Plaintext, PublicKey, SecretKey};
-use crate::fixed_point::FixedAcc;
+use crate::ring::fixed_point::FixedAcc;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 /// `Δ·m + e` in coefficient form at `level`, `Δ = floor(Q_ℓ/t)`.

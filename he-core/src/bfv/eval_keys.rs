@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::bfv::{BfvParameters, SecretKey};
-use crate::small_poly::{automorphism_i64, square_i64};
+use crate::ring::small_poly::{automorphism_i64, square_i64};
 use crate::{Error, Sampler, SwitchingKey, check_galois_element, rotation_galois_element};
 
 /// The key that relinearizes `(c_0, c_1, c_2)` back to two polynomials:

@@ -192,7 +192,7 @@ impl Evaluator {
         self.check(a)?;
         check_same_params(&self.params, pt.params())?;
         let centred = pt.centered();
-        let polys = crate::parallel::map(&a.polys, |c| {
+        let polys = crate::backend::cpu::threads::map(&a.polys, |c| {
             let mut acc = RnsPoly::<Coeff>::zero(c.basis(), c.level())?;
             for (k, &coeff) in centred.iter().enumerate().filter(|(_, c)| **c != 0) {
                 acc.monomial_mul_add(c, coeff, k)?;
@@ -235,7 +235,7 @@ impl Evaluator {
                 right: pt.ntt.level(),
             });
         }
-        let polys = crate::parallel::map(&a.polys, |c| {
+        let polys = crate::backend::cpu::threads::map(&a.polys, |c| {
             let mut x = c.clone().into_ntt();
             x.mul_assign(&pt.ntt)?;
             Ok(x.into_coeff())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::bfv::BfvParameters;
-use crate::secret_poly::SecretPoly;
+use crate::rlwe::secret::SecretPoly;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 /// A secret key: a uniform ternary polynomial `s`. Its coefficients and its

@@ -16,7 +16,6 @@ mod multiply;
 mod params;
 mod plain_product;
 mod plaintext;
-mod scale_round;
 mod serial;
 
 pub use ciphertext::Ciphertext;
@@ -29,4 +28,3 @@ pub use keys::{PublicKey, SecretKey};
 pub use params::{BfvParameters, BfvParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};
 pub use plaintext::Plaintext;
-pub use scale_round::ScaleRound;

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use hefty_ntt::Modulus;
 
-use crate::bfv::ScaleRound;
-use crate::{Coeff, ExactLift, Ntt, RnsBasis, RnsPoly, parallel};
+use crate::backend::cpu::threads as parallel;
+use crate::ring::ScaleRound;
+use crate::{Coeff, ExactLift, Ntt, RnsBasis, RnsPoly};
 
 /// The constants of multiplication at one level `Q = Q_ℓ`.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
 use crate::bfv::PlainProductCosts;
 use crate::bfv::multiply::MulContext;
-use crate::fixed_point::fraction_128;
+use crate::ring::fixed_point::fraction_128;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// Constants of one level (the first `ℓ` ciphertext primes) for encryption

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::backend::cpu::threads as parallel;
 use crate::ckks::encoder::limbs_for_scale;
 use crate::ckks::plaintext::check_same_params;
 use crate::ckks::{CkksCiphertext, CkksPlaintext, CkksPublicKey, CkksSecretKey};
-use crate::{Coeff, Error, Ntt, RnsPoly, Sampler, parallel};
+use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 impl CkksPublicKey {
     /// Encrypts `pt` at its level: `round((b·u + e_0, a·u + e_1) / P) + (m, 0)`

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use num_complex::Complex64;
 
+use crate::backend::cpu::threads as parallel;
 use crate::ckks::encoder::encode_scaled;
 use crate::ckks::plaintext::check_same_params;
 use crate::ckks::{CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksRelinKey};
 use crate::{
-    Error, Hop, HopCounter, Ntt, RnsPoly, ntt_galois_permutation, parallel, rotation_galois_element,
+    Error, Hop, HopCounter, Ntt, RnsPoly, ntt_galois_permutation, rotation_galois_element,
 };
 
 /// Scales closer than this (relative) are treated as equal: the error of

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use zeroize::Zeroize;
 
 use crate::ckks::CkksParameters;
-use crate::secret_poly::SecretPoly;
-use crate::small_poly::{automorphism_i64, square_i64};
+use crate::ring::small_poly::{automorphism_i64, square_i64};
+use crate::rlwe::secret::SecretPoly;
 use crate::{
     Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, SwitchingKey, check_galois_element,
     rotation_galois_element,

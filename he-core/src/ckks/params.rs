@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hefty_ntt::{is_prime, ntt_primes};
 
-use crate::divide_round::RoundingDivider;
+use crate::ring::divide_round::RoundingDivider;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 
 /// The machine word the primes must fit: the CPU takes either; wgpu needs

@@ -58,7 +58,7 @@ pub(crate) fn unpack_residues(
             r.remaining()
         )));
     }
-    let mut words = crate::buffer_pool::take_empty(moduli.len() * n);
+    let mut words = crate::backend::cpu::pool::take_empty(moduli.len() * n);
     for (i, m) in moduli.iter().enumerate() {
         let (q, bits) = (m.value(), width(m.value()));
         let bytes = r.take(limb_bytes(q, n))?;

@@ -1,7 +1,7 @@
 //! Switching keys (the body of relinearization and Galois keys): per digit
 //! the `b` halves modulo `Q` and `P`, bit-packed, and the seed of `a`.
 
-use crate::keyswitch::KeyDigit;
+use crate::rlwe::keyswitch::KeyDigit;
 use crate::serial::{Reader, pack_residues, unpack_residues};
 use crate::{Error, KeySwitcher, RnsPoly, SwitchingKey};
 

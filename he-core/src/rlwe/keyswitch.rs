@@ -17,8 +17,9 @@ use std::sync::Arc;
 use hefty_ntt::Modulus;
 use num_bigint::BigUint;
 
-use crate::divide_round::RoundingDivider;
-use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler, parallel};
+use crate::backend::cpu::threads as parallel;
+use crate::ring::divide_round::RoundingDivider;
+use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler};
 
 /// One digit of a switching key: its parts modulo Q (full) and modulo P.
 /// `a` (both parts) is expanded from `seed`, so serialization stores the

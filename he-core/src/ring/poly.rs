@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use num_bigint::{BigInt, BigUint, Sign};
 
-use crate::bfv::ScaleRound;
-use crate::{Backend, Buffer, Coeff, Error, ExactLift, Form, Ntt, RnsBasis, buffer_pool};
+use crate::backend::cpu::pool as buffer_pool;
+use crate::ring::ScaleRound;
+use crate::{Backend, Buffer, Coeff, Error, ExactLift, Form, Ntt, RnsBasis};
 
 /// An element of `Z_Q[x]/(x^n + 1)` in RNS form: limb `i` (modulo prime `i`
 /// of the basis) holds coefficients or evaluations `i*n .. (i+1)*n` of one

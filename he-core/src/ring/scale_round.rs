@@ -6,8 +6,8 @@ use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 use num_bigint::BigUint;
 
 use crate::RnsBasis;
-use crate::exact_lift::{product, small};
-use crate::fixed_point::{FixedAcc, fraction_128};
+use crate::ring::exact_lift::{product, small};
+use crate::ring::fixed_point::{FixedAcc, fraction_128};
 
 /// The constants of `round(t·e/Q) mod r_j` for `e` given modulo `Q ∪ R`
 /// (`Q = Q_ℓ` the ciphertext modulus at one level, `R` the auxiliary basis):
@@ -101,7 +101,7 @@ impl ScaleRound {
                 acc.round() as u64
             })
             .collect();
-        let mut out = crate::buffer_pool::take_zeroed(self.r.len() * n);
+        let mut out = crate::backend::cpu::pool::take_zeroed(self.r.len() * n);
         for (j, (rj, dst)) in self.r.iter().zip(out.chunks_exact_mut(n)).enumerate() {
             for (d, &x) in dst.iter_mut().zip(&rounded) {
                 *d = rj.reduce(x);

@@ -54,7 +54,7 @@ impl Sampler {
     ) -> Result<RnsPoly<F>, Error> {
         basis.check_level(level)?;
         let n = basis.degree();
-        let mut data = crate::buffer_pool::take_empty(level * n);
+        let mut data = crate::backend::cpu::pool::take_empty(level * n);
         for m in &basis.moduli()[..level] {
             let p = m.value();
             data.extend((0..n).map(|_| self.rng.random_range(0..p)));

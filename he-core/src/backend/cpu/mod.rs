@@ -7,7 +7,12 @@ use std::sync::{Arc, LazyLock};
 use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 
 use super::{Backend, Buffer};
-use crate::{BaseConverter, Error, ExactLift, RnsBasis, ScaleRound, buffer_pool};
+
+pub(crate) mod pool;
+pub(crate) mod threads;
+
+use crate::{BaseConverter, Error, ExactLift, RnsBasis, ScaleRound};
+use pool as buffer_pool;
 
 /// The CPU backend. Buffers are host vectors recycled through a per-thread
 /// pool (see `buffer_pool`), so large temporaries are not re-faulted.

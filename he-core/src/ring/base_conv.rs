@@ -89,7 +89,7 @@ impl BaseConverter {
     pub fn convert(&self, input: &[u64], n: usize) -> Vec<u64> {
         debug_assert_eq!(input.len(), self.from.len() * n);
         // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
-        let mut v = crate::buffer_pool::take_zeroed(input.len());
+        let mut v = crate::backend::cpu::pool::take_zeroed(input.len());
         for ((dst, limb), (m, &w)) in v
             .chunks_exact_mut(n)
             .zip(input.chunks_exact(n))
@@ -98,7 +98,7 @@ impl BaseConverter {
             slice_ops::mul_scalar(m, dst, limb, w, m.value())
                 .expect("limbs of one ring have equal lengths");
         }
-        let mut out = crate::buffer_pool::take_zeroed(self.to.len() * n);
+        let mut out = crate::backend::cpu::pool::take_zeroed(self.to.len() * n);
         for ((dst, p), weights) in out.chunks_exact_mut(n).zip(&self.to).zip(&self.q_hat_mod_p) {
             // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
             for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(&self.from) {
@@ -106,7 +106,7 @@ impl BaseConverter {
                     .expect("limbs of one ring have equal lengths");
             }
         }
-        crate::buffer_pool::give(v);
+        crate::backend::cpu::pool::give(v);
         out
     }
 

@@ -3,7 +3,7 @@
 use hefty_ntt::{Modulus, ShoupConst, slice_ops};
 use num_bigint::BigUint;
 
-use crate::fixed_point::{FixedAcc, fraction_128};
+use crate::ring::fixed_point::{FixedAcc, fraction_128};
 
 pub(crate) fn small(x: &BigUint) -> u64 {
     x.to_u64_digits().first().copied().unwrap_or(0)
@@ -107,12 +107,12 @@ impl ExactLift {
         let (y, v): (Vec<u64>, Vec<u64>) = if let [m] = self.from.as_slice() {
             // One source prime (a rescale, a one-prime ModDown): A/a_0 = 1, so
             // y = x and v = [x > p/2] without multiplies or fixed point.
-            let mut y = crate::buffer_pool::take_empty(n);
+            let mut y = crate::backend::cpu::pool::take_empty(n);
             y.extend_from_slice(&input[..n]);
             let half = m.value() / 2;
             (y, input[..n].iter().map(|&x| (x > half) as u64).collect())
         } else {
-            let mut y = crate::buffer_pool::take_zeroed(input.len());
+            let mut y = crate::backend::cpu::pool::take_zeroed(input.len());
             for ((dst, limb), (m, &w)) in y
                 .chunks_exact_mut(n)
                 .zip(input.chunks_exact(n))
@@ -133,7 +133,7 @@ impl ExactLift {
             (y, v)
         };
         let v_bound = self.from.len() as u64 + 1;
-        let mut out = crate::buffer_pool::take_zeroed(self.to.len() * n);
+        let mut out = crate::backend::cpu::pool::take_zeroed(self.to.len() * n);
         for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
             for ((yi, &w), m) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]).zip(&self.from) {
                 slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
@@ -143,7 +143,7 @@ impl ExactLift {
             slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound)
                 .expect("limbs of one ring have equal lengths");
         }
-        crate::buffer_pool::give(y);
+        crate::backend::cpu::pool::give(y);
         out
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use hefty_ntt::{Modulus, ShoupConst};
 
-use crate::exact_lift::{product, small};
+use crate::ring::exact_lift::{product, small};
 use crate::{Coeff, Error, ExactLift, Ntt, RnsBasis, RnsPoly};
 
 /// The constants of one input level.
