@@ -23,13 +23,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const OPS: [&str; 5] = ["encrypt", "mul_relin", "mul_plain", "rotate", "decrypt"];
 
 fn bench_hefty(c: &mut Criterion) {
-    let params = hb::BfvParameters::preset_128(8192).unwrap();
+    let params = hb::Parameters::preset_128(8192).unwrap();
     let mut rng = Sampler::from_os();
     let sk = hb::SecretKey::generate(&params, &mut rng);
     let pk = hb::PublicKey::new(&sk, &mut rng).unwrap();
     let rk = hb::RelinearizationKey::new(&sk, &mut rng).unwrap();
     let gk = hb::GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
-    let enc = hb::BatchEncoder::new(&params).unwrap();
+    let enc = hb::Encoder::new(&params).unwrap();
     let eval = hb::Evaluator::new(&params);
     let values: Vec<u64> = (0..8192u64).map(|i| i * 7 % 65537).collect();
     let pt = enc.encode(&values).unwrap();

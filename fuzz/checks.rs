@@ -10,18 +10,15 @@ use std::sync::{Arc, OnceLock};
 
 use hefty_core::Sampler;
 use hefty_core::bfv::{
-    BfvParameters, Ciphertext, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
+    Ciphertext, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
 };
-use hefty_core::ckks::{
-    CkksCiphertext, CkksEncoder, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksPublicKey,
-    CkksRelinKey, CkksSecretKey,
-};
+use hefty_core::{bfv, ckks};
 
 /// Small, insecure BFV parameters (fast to decode under): n = 64, t = 257.
-pub fn bfv() -> &'static Arc<BfvParameters> {
-    static P: OnceLock<Arc<BfvParameters>> = OnceLock::new();
+pub fn bfv() -> &'static Arc<bfv::Parameters> {
+    static P: OnceLock<Arc<bfv::Parameters>> = OnceLock::new();
     P.get_or_init(|| {
-        BfvParameters::builder()
+        bfv::Parameters::builder()
             .degree(64)
             .plaintext_modulus(257)
             .ciphertext_moduli_bits(&[30, 30])
@@ -33,10 +30,10 @@ pub fn bfv() -> &'static Arc<BfvParameters> {
 }
 
 /// Small, insecure CKKS parameters: n = 64, scale 2^20, depth 2.
-pub fn ckks() -> &'static Arc<CkksParameters> {
-    static P: OnceLock<Arc<CkksParameters>> = OnceLock::new();
+pub fn ckks() -> &'static Arc<ckks::Parameters> {
+    static P: OnceLock<Arc<ckks::Parameters>> = OnceLock::new();
     P.get_or_init(|| {
-        CkksParameters::builder()
+        ckks::Parameters::builder()
             .degree(64)
             .scale_bits(20)
             .base_bits(30)
@@ -60,7 +57,7 @@ pub type Check = fn(&[u8]);
 /// The decoders, by fuzz-target name.
 pub const TARGETS: [(&str, Check); 14] = [
     ("bfv_parameters", |d| {
-        if let Ok(p) = BfvParameters::from_bytes_insecure_for_testing_only(d) {
+        if let Ok(p) = bfv::Parameters::from_bytes_insecure_for_testing_only(d) {
             canonical(d, Ok(p.to_bytes()));
         }
     }),
@@ -95,37 +92,37 @@ pub const TARGETS: [(&str, Check); 14] = [
         }
     }),
     ("ckks_parameters", |d| {
-        if let Ok(p) = CkksParameters::from_bytes_insecure_for_testing_only(d) {
+        if let Ok(p) = ckks::Parameters::from_bytes_insecure_for_testing_only(d) {
             canonical(d, Ok(p.to_bytes()));
         }
     }),
     ("ckks_secret_key", |d| {
-        if let Ok(k) = CkksSecretKey::from_bytes(ckks(), d) {
+        if let Ok(k) = ckks::SecretKey::from_bytes(ckks(), d) {
             canonical(d, Ok(k.to_bytes().to_vec()));
         }
     }),
     ("ckks_public_key", |d| {
-        if let Ok(k) = CkksPublicKey::from_bytes(ckks(), d) {
+        if let Ok(k) = ckks::PublicKey::from_bytes(ckks(), d) {
             canonical(d, k.to_bytes());
         }
     }),
     ("ckks_relin_key", |d| {
-        if let Ok(k) = CkksRelinKey::from_bytes(ckks(), d) {
+        if let Ok(k) = ckks::RelinearizationKey::from_bytes(ckks(), d) {
             canonical(d, k.to_bytes());
         }
     }),
     ("ckks_galois_keys", |d| {
-        if let Ok(k) = CkksGaloisKeys::from_bytes(ckks(), d) {
+        if let Ok(k) = ckks::GaloisKeys::from_bytes(ckks(), d) {
             canonical(d, k.to_bytes());
         }
     }),
     ("ckks_plaintext", |d| {
-        if let Ok(p) = CkksPlaintext::from_bytes(ckks(), d) {
+        if let Ok(p) = ckks::Plaintext::from_bytes(ckks(), d) {
             canonical(d, p.to_bytes());
         }
     }),
     ("ckks_ciphertext", |d| {
-        if let Ok(c) = CkksCiphertext::from_bytes(ckks(), d) {
+        if let Ok(c) = ckks::Ciphertext::from_bytes(ckks(), d) {
             canonical(d, c.to_bytes());
         }
     }),
@@ -176,9 +173,9 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
         pk.encrypt(&pt, &mut rng).unwrap().to_bytes().unwrap(),
     ));
     let c = ckks();
-    let sk = CkksSecretKey::generate(c, &mut rng);
-    let pk = CkksPublicKey::new(&sk, &mut rng).unwrap();
-    let pt = CkksEncoder::new(c)
+    let sk = ckks::SecretKey::generate(c, &mut rng);
+    let pk = ckks::PublicKey::new(&sk, &mut rng).unwrap();
+    let pt = ckks::Encoder::new(c)
         .encode_real(&[0.5, -0.25, 1.0], c.max_level(), c.default_scale())
         .unwrap();
     out.push(("ckks_parameters", c.to_bytes()));
@@ -186,14 +183,14 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     out.push(("ckks_public_key", pk.to_bytes().unwrap()));
     out.push((
         "ckks_relin_key",
-        CkksRelinKey::new(&sk, &mut rng)
+        ckks::RelinearizationKey::new(&sk, &mut rng)
             .unwrap()
             .to_bytes()
             .unwrap(),
     ));
     out.push((
         "ckks_galois_keys",
-        CkksGaloisKeys::new(&sk, &[1, 3], true, &mut rng)
+        ckks::GaloisKeys::new(&sk, &[1, 3], true, &mut rng)
             .unwrap()
             .to_bytes()
             .unwrap(),

@@ -1,13 +1,9 @@
 //! Serialized sizes of every object at the 128-bit presets, against raw
 //! 8-byte residues: `cargo run --release -p hefty-core --example serial_sizes`.
 
-use hefty_core::bfv::{
-    BfvParameters, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
-};
-use hefty_core::ckks::{
-    CkksEncoder, CkksGaloisKeys, CkksParameters, CkksPublicKey, CkksRelinKey, CkksSecretKey,
-};
+use hefty_core::bfv::{GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey};
 use hefty_core::{Error, Sampler};
+use hefty_core::{bfv, ckks};
 
 fn row(what: &str, bytes: usize, raw: usize) {
     println!(
@@ -19,7 +15,7 @@ fn row(what: &str, bytes: usize, raw: usize) {
 fn main() -> Result<(), Error> {
     let mut rng = Sampler::from_os();
     println!("| object | bytes | raw u64 residues | ratio |\n|---|---|---|---|");
-    let p = BfvParameters::preset_128(8192)?;
+    let p = bfv::Parameters::preset_128(8192)?;
     let (n, k, kp) = (p.degree(), p.max_level(), p.special_primes().len());
     let sk = SecretKey::generate(&p, &mut rng);
     let pk = PublicKey::new(&sk, &mut rng)?;
@@ -49,14 +45,14 @@ fn main() -> Result<(), Error> {
         sk.encrypt(&pt, &mut rng)?.to_bytes()?.len(),
         2 * n * k * 8,
     );
-    let c = CkksParameters::preset_128(16384)?;
+    let c = ckks::Parameters::preset_128(16384)?;
     let (n, k, kp) = (c.degree(), c.max_level(), c.special_primes().len());
-    let sk = CkksSecretKey::generate(&c, &mut rng);
-    let pk = CkksPublicKey::new(&sk, &mut rng)?;
-    let rk = CkksRelinKey::new(&sk, &mut rng)?;
-    let gk = CkksGaloisKeys::new(&sk, &[1], false, &mut rng)?;
+    let sk = ckks::SecretKey::generate(&c, &mut rng);
+    let pk = ckks::PublicKey::new(&sk, &mut rng)?;
+    let rk = ckks::RelinearizationKey::new(&sk, &mut rng)?;
+    let gk = ckks::GaloisKeys::new(&sk, &[1], false, &mut rng)?;
     let dnum = c.key_switcher().dnum();
-    let pt = CkksEncoder::new(&c).encode_real(&[0.5], c.max_level(), c.default_scale())?;
+    let pt = ckks::Encoder::new(&c).encode_real(&[0.5], c.max_level(), c.default_scale())?;
     row(
         "CKKS 2^14 public key",
         pk.to_bytes()?.len(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Ciphertext, Evaluator, GaloisKeys, RelinearizationKey, SecretKey,
+    Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters, RelinearizationKey, SecretKey,
 };
 use hefty_core::ntt::ShoupConst;
 use hefty_core::{
@@ -207,8 +207,8 @@ impl Backend for ResidentBackend {
     }
 }
 
-fn params_on(backend: Arc<dyn Backend>) -> Result<Arc<BfvParameters>, Error> {
-    BfvParameters::builder()
+fn params_on(backend: Arc<dyn Backend>) -> Result<Arc<Parameters>, Error> {
+    Parameters::builder()
         .degree(1024)
         .plaintext_modulus(12289)
         .ciphertext_moduli_bits(&[50, 50, 50])
@@ -228,12 +228,12 @@ struct Run {
 /// Keys and inputs from fixed seeds, then a circuit touching every primitive:
 /// multiply + relinearize (lifts, tensor, scale-round, ModUp/ModDown), rotate
 /// (automorphism), column swap, monomial, add/sub/negate, modulus switch.
-fn circuit(params: &Arc<BfvParameters>, transfers: Option<&ResidentBackend>) -> Run {
+fn circuit(params: &Arc<Parameters>, transfers: Option<&ResidentBackend>) -> Run {
     let mut rng = Sampler::from_seed([9; 32]);
     let sk = SecretKey::generate(params, &mut rng);
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
     let gk = GaloisKeys::new(&sk, &[1, -3], true, &mut rng).unwrap();
-    let enc = BatchEncoder::new(params).unwrap();
+    let enc = Encoder::new(params).unwrap();
     let slots = enc.slots();
     let x: Vec<u64> = (0..slots as u64).map(|i| (i * 7 + 3) % 12289).collect();
     let y: Vec<u64> = (0..slots as u64).map(|i| (i * i + 1) % 12289).collect();

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Ciphertext, Evaluator, Plaintext, PublicKey, SecretKey,
+    Ciphertext, Encoder, Evaluator, Parameters, Plaintext, PublicKey, SecretKey,
 };
 use hefty_core::{Error, Sampler, SecurityLevel};
 use hefty_ntt::ntt_primes;
@@ -16,8 +16,8 @@ const ETA: f64 = 21.0;
 
 /// Small, insecure parameters for fast property tests: degree n, plaintext
 /// modulus t, `k` ciphertext primes of `bits` bits.
-fn toy(n: usize, t: u64, k: usize, bits: u32) -> Arc<BfvParameters> {
-    BfvParameters::builder()
+fn toy(n: usize, t: u64, k: usize, bits: u32) -> Arc<Parameters> {
+    Parameters::builder()
         .degree(n)
         .plaintext_modulus(t)
         .ciphertext_moduli_bits(&vec![bits; k])
@@ -26,7 +26,7 @@ fn toy(n: usize, t: u64, k: usize, bits: u32) -> Arc<BfvParameters> {
         .unwrap()
 }
 
-fn keys(params: &Arc<BfvParameters>, seed: u8) -> (SecretKey, PublicKey, Sampler) {
+fn keys(params: &Arc<Parameters>, seed: u8) -> (SecretKey, PublicKey, Sampler) {
     let mut rng = Sampler::from_seed([seed; 32]);
     let sk = SecretKey::generate(params, &mut rng);
     let pk = PublicKey::new(&sk, &mut rng).unwrap();
@@ -52,7 +52,7 @@ fn negacyclic_mod_t(a: &[u64], b: &[u64], t: u64) -> Vec<u64> {
 
 /// Worst-case fresh budget of a public-key encryption:
 /// `log2 Q - log2(t·(2n+1)·η + t²) - 1`.
-fn fresh_pk_bound(params: &BfvParameters) -> f64 {
+fn fresh_pk_bound(params: &Parameters) -> f64 {
     let (n, t) = (params.degree() as f64, params.plaintext_modulus() as f64);
     params.log_q() - (t * (2.0 * n + 1.0) * ETA + t * t).log2() - 1.0
 }
@@ -65,7 +65,7 @@ proptest! {
         let n = 1 << log_n;
         let t = ntt_primes(20, n, 1).unwrap()[0];
         let params = toy(n, t, 2, 50);
-        let enc = BatchEncoder::new(&params).unwrap();
+        let enc = Encoder::new(&params).unwrap();
         let mut rng = Sampler::from_seed(seed);
         let values: Vec<u64> = rng.uniform::<hefty_core::Coeff>(&Arc::new(hefty_core::RnsBasis::new(n, &[t]).unwrap()), 1).unwrap().to_host().unwrap();
         let pt = enc.encode(&values).unwrap();
@@ -122,7 +122,7 @@ fn batch_slots_rotate_under_galois_five_and_swap_under_minus_one() {
     let n = 64;
     let t = ntt_primes(20, n, 1).unwrap()[0];
     let params = toy(n, t, 1, 50);
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let values: Vec<u64> = (0..n as u64).map(|i| i * 3 + 1).collect();
     let pt = enc.encode(&values).unwrap();
     let sigma = |g: usize| {
@@ -154,7 +154,7 @@ fn batch_slots_rotate_under_galois_five_and_swap_under_minus_one() {
 
 #[test]
 fn preset_8192_noise_meets_its_bounds() {
-    let params = BfvParameters::preset_128(8192).unwrap();
+    let params = Parameters::preset_128(8192).unwrap();
     assert_eq!(params.security(), Some(SecurityLevel::Bits128));
     assert!(
         params.log_qp() <= 218.0 && params.log_qp() > 217.0,
@@ -162,7 +162,7 @@ fn preset_8192_noise_meets_its_bounds() {
         params.log_qp()
     );
     let (sk, pk, mut rng) = keys(&params, 42);
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let t = params.plaintext_modulus();
     let xs: Vec<u64> = (0..8192u64).map(|i| (i * i + 7) % t).collect();
@@ -219,7 +219,7 @@ fn preset_8192_noise_meets_its_bounds() {
 #[test]
 fn presets_build_for_every_supported_degree() {
     for n in [4096, 8192, 16384, 32768] {
-        let p = BfvParameters::preset_128(n).unwrap();
+        let p = Parameters::preset_128(n).unwrap();
         let max = SecurityLevel::Bits128.max_log_qp(n).unwrap() as f64;
         assert!(
             p.log_qp() <= max && p.log_qp() > max - 2.0,
@@ -229,7 +229,7 @@ fn presets_build_for_every_supported_degree() {
         assert!(p.batching_plan().is_some());
     }
     assert!(matches!(
-        BfvParameters::preset_128(2048),
+        Parameters::preset_128(2048),
         Err(Error::InvalidParameters(_))
     ));
 }
@@ -273,12 +273,12 @@ fn misuse_returns_typed_errors() {
         }
     );
     // Batching needs t = 1 mod 2n.
-    let msg = BatchEncoder::new(&toy(16, 1 << 10, 1, 40))
+    let msg = Encoder::new(&toy(16, 1 << 10, 1, 40))
         .unwrap_err()
         .to_string();
     assert!(msg.contains("batching") && msg.contains("65537"), "{msg}");
     let batching = toy(16, 97, 1, 40);
-    let enc = BatchEncoder::new(&batching).unwrap();
+    let enc = Encoder::new(&batching).unwrap();
     assert!(matches!(
         enc.encode(&[97]),
         Err(Error::InvalidParameters(_))
@@ -292,7 +292,7 @@ fn misuse_returns_typed_errors() {
         [-48, 48, -1]
     );
     // Insecure parameters without the opt-out.
-    let insecure = BfvParameters::builder()
+    let insecure = Parameters::builder()
         .degree(4096)
         .ciphertext_moduli_bits(&[60, 60])
         .build();
@@ -305,7 +305,7 @@ fn misuse_returns_typed_errors() {
             ..
         })
     ));
-    let tiny = BfvParameters::builder()
+    let tiny = Parameters::builder()
         .degree(64)
         .ciphertext_moduli_bits(&[30])
         .build();
@@ -316,7 +316,7 @@ fn misuse_returns_typed_errors() {
             ..
         })
     ));
-    let too_big_t = BfvParameters::builder()
+    let too_big_t = Parameters::builder()
         .degree(16)
         .plaintext_modulus(1 << 45)
         .ciphertext_moduli_bits(&[40])
@@ -328,8 +328,8 @@ fn misuse_returns_typed_errors() {
 }
 
 /// Toy parameters with a special prime, for key switching.
-fn toy_ks(n: usize, t: u64, k: usize) -> Arc<BfvParameters> {
-    BfvParameters::builder()
+fn toy_ks(n: usize, t: u64, k: usize) -> Arc<Parameters> {
+    Parameters::builder()
         .degree(n)
         .plaintext_modulus(t)
         .ciphertext_moduli_bits(&vec![50; k])
@@ -359,7 +359,7 @@ fn rotations_match_plaintext_rotations() {
     let (sk, pk, mut rng) = keys(&params, 11);
     let steps = [1i64, -1, 3, 17, 63, -40];
     let gk = GaloisKeys::new(&sk, &steps, true, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let values: Vec<u64> = (0..n as u64).map(|i| (i * 31 + 5) % t).collect();
     let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
@@ -406,10 +406,10 @@ fn rotations_match_plaintext_rotations() {
 #[test]
 fn preset_8192_rotation_noise_meets_its_bound() {
     use hefty_core::bfv::GaloisKeys;
-    let params = BfvParameters::preset_128(8192).unwrap();
+    let params = Parameters::preset_128(8192).unwrap();
     let (sk, pk, mut rng) = keys(&params, 12);
     let gk = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let values: Vec<u64> = (0..8192u64)
         .map(|i| i % params.plaintext_modulus())
@@ -476,10 +476,10 @@ proptest! {
 #[test]
 fn preset_8192_depth_four_chain_decrypts() {
     use hefty_core::bfv::RelinearizationKey;
-    let params = BfvParameters::preset_128(8192).unwrap();
+    let params = Parameters::preset_128(8192).unwrap();
     let (sk, pk, mut rng) = keys(&params, 21);
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let t = params.plaintext_modulus();
     let xs: Vec<u64> = (0..8192u64).map(|i| (i % 13) + 2).collect();
@@ -521,7 +521,7 @@ fn modulus_switching_keeps_the_plaintext_at_every_level() {
     let (sk, pk, mut rng) = keys(&params, 31);
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
     let gk = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let values: Vec<u64> = (0..n as u64).map(|i| (i * 5 + 3) % t).collect();
     let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
@@ -586,12 +586,12 @@ fn evaluators_and_keys_are_send_and_sync_and_work_across_threads() {
     assert_send_sync::<hefty_core::bfv::GaloisKeys>();
     assert_send_sync::<SecretKey>();
     assert_send_sync::<PublicKey>();
-    assert_send_sync::<BatchEncoder>();
+    assert_send_sync::<Encoder>();
     let n = 64;
     let t = ntt_primes(17, n, 1).unwrap()[0];
     let params = toy_ks(n, t, 2);
     let (sk, pk, mut rng) = keys(&params, 41);
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let cts: Vec<Ciphertext> = (0..4u64)
         .map(|i| {
@@ -665,7 +665,7 @@ fn prepared_plaintexts_match_mul_plain_at_every_level() {
     let t = ntt_primes(17, n, 1).unwrap()[0];
     let params = toy(n, t, 3, 50);
     let (sk, pk, mut rng) = keys(&params, 61);
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let eval = Evaluator::new(&params);
     let xs: Vec<u64> = (0..n as u64).map(|i| (i * 7 + 1) % t).collect();
     let ws: Vec<u64> = (0..n as u64).map(|i| (i * 3 + 2) % t).collect();

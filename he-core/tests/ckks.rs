@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use hefty_core::ckks::{
-    CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksPublicKey,
-    CkksRelinKey, CkksSecretKey, Complex64, LinearTransform, Word,
+    Ciphertext, Complex64, Encoder, Evaluator, GaloisKeys, LinearTransform, Parameters, PublicKey,
+    RelinearizationKey, SecretKey, Word,
 };
 use hefty_core::{Error, Sampler};
 use proptest::prelude::*;
 
-fn toy(n: usize, depth: usize) -> Arc<CkksParameters> {
-    CkksParameters::builder()
+fn toy(n: usize, depth: usize) -> Arc<Parameters> {
+    Parameters::builder()
         .degree(n)
         .depth(depth)
         .insecure_disable_security_check_for_testing_only()
@@ -21,15 +21,15 @@ fn toy(n: usize, depth: usize) -> Arc<CkksParameters> {
 }
 
 struct Keys {
-    sk: CkksSecretKey,
-    rk: CkksRelinKey,
+    sk: SecretKey,
+    rk: RelinearizationKey,
     rng: Sampler,
 }
 
-fn keys(params: &Arc<CkksParameters>, seed: u8) -> Keys {
+fn keys(params: &Arc<Parameters>, seed: u8) -> Keys {
     let mut rng = Sampler::from_seed([seed; 32]);
-    let sk = CkksSecretKey::generate(params, &mut rng);
-    let rk = CkksRelinKey::new(&sk, &mut rng).unwrap();
+    let sk = SecretKey::generate(params, &mut rng);
+    let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
     Keys { sk, rk, rng }
 }
 
@@ -46,7 +46,7 @@ fn values(seed: u64, len: usize) -> Vec<f64> {
         .collect()
 }
 
-fn encrypt(k: &mut Keys, enc: &CkksEncoder, v: &[f64]) -> CkksCiphertext {
+fn encrypt(k: &mut Keys, enc: &Encoder, v: &[f64]) -> Ciphertext {
     let p = enc.params().clone();
     let pt = enc
         .encode_real(v, p.max_level(), p.default_scale())
@@ -54,7 +54,7 @@ fn encrypt(k: &mut Keys, enc: &CkksEncoder, v: &[f64]) -> CkksCiphertext {
     k.sk.encrypt(&pt, &mut k.rng).unwrap()
 }
 
-fn decrypt(k: &Keys, enc: &CkksEncoder, ct: &CkksCiphertext) -> Vec<f64> {
+fn decrypt(k: &Keys, enc: &Encoder, ct: &Ciphertext) -> Vec<f64> {
     enc.decode_real(&k.sk.decrypt(ct).unwrap()).unwrap()
 }
 
@@ -70,7 +70,7 @@ fn max_err(got: &[f64], want: &[f64]) -> f64 {
 #[test]
 fn encoding_is_the_canonical_embedding() {
     let params = toy(64, 1);
-    let enc = CkksEncoder::new(&params);
+    let enc = Encoder::new(&params);
     let z: Vec<Complex64> = (0..32)
         .map(|j| Complex64::new((j as f64 * 0.37).sin(), (j as f64 * 0.11).cos()))
         .collect();
@@ -107,14 +107,14 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
     #[test]
     fn encode_decode_roundtrip(seed: u64, log_n in 4u32..=12, bits in 25u32..=50) {
-        let params = CkksParameters::builder()
+        let params = Parameters::builder()
             .degree(1 << log_n)
             .depth(1)
             .scale_bits(bits)
             .insecure_disable_security_check_for_testing_only()
             .build()
             .unwrap();
-        let enc = CkksEncoder::new(&params);
+        let enc = Encoder::new(&params);
         let re = values(seed, enc.slots());
         let im = values(seed ^ 1, enc.slots());
         let z: Vec<Complex64> = re.iter().zip(&im).map(|(&a, &b)| Complex64::new(a, b)).collect();
@@ -129,8 +129,8 @@ proptest! {
     fn multiplication_precision(seed: u64) {
         let params = toy(1 << 12, 2);
         let mut k = keys(&params, 1);
-        let enc = CkksEncoder::new(&params);
-        let ev = CkksEvaluator::new(&params);
+        let enc = Encoder::new(&params);
+        let ev = Evaluator::new(&params);
         let (x, y) = (values(seed, 2048), values(seed ^ 7, 2048));
         let (cx, cy) = (encrypt(&mut k, &enc, &x), encrypt(&mut k, &enc, &y));
         let xy = ev.multiply_relin_rescale(&cx, &cy, &k.rk).unwrap();
@@ -148,9 +148,9 @@ proptest! {
 fn public_key_encryption_and_plaintext_operations() {
     let params = toy(1 << 12, 3);
     let mut k = keys(&params, 2);
-    let pk = CkksPublicKey::new(&k.sk, &mut k.rng).unwrap();
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let pk = PublicKey::new(&k.sk, &mut k.rng).unwrap();
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let (x, w) = (values(3, 2048), values(4, 2048));
     let (top, scale) = (params.max_level(), params.default_scale());
     let cx = pk
@@ -198,11 +198,11 @@ fn public_key_encryption_and_plaintext_operations() {
 /// three rounds, ../shared/peers/peers.md). Seeded, so deterministic.
 #[test]
 fn public_key_products_at_the_2_14_preset_are_as_precise_as_seal() {
-    let params = CkksParameters::preset_128(1 << 14).unwrap();
+    let params = Parameters::preset_128(1 << 14).unwrap();
     let mut k = keys(&params, 9);
-    let pk = CkksPublicKey::new(&k.sk, &mut k.rng).unwrap();
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let pk = PublicKey::new(&k.sk, &mut k.rng).unwrap();
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let (top, scale) = (params.max_level(), params.default_scale());
     let mut errors: Vec<f64> = (0..3)
         .map(|i| {
@@ -233,14 +233,14 @@ fn preset_digits_and_rotation_precision() {
         (32768, vec![3, 4, 4, 4, 2]),
         (65536, vec![8, 8, 5]),
     ] {
-        let params = CkksParameters::preset_128(n).unwrap();
+        let params = Parameters::preset_128(n).unwrap();
         assert_eq!(params.key_switcher().digit_sizes(), digits, "n = {n}");
     }
-    let params = CkksParameters::preset_128(16384).unwrap();
+    let params = Parameters::preset_128(16384).unwrap();
     let mut k = keys(&params, 11);
-    let gk = CkksGaloisKeys::new(&k.sk, &[1, -3], false, &mut k.rng).unwrap();
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let gk = GaloisKeys::new(&k.sk, &[1, -3], false, &mut k.rng).unwrap();
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let x = values(7, 8192);
     let ct = encrypt(&mut k, &enc, &x);
     for r in [1i64, -3] {
@@ -262,9 +262,9 @@ fn rotations_conjugation_and_hoisting_match_plaintext() {
     let params = toy(1 << 11, 2);
     let mut k = keys(&params, 3);
     let steps = [1i64, 5, -3, 100];
-    let gk = CkksGaloisKeys::new(&k.sk, &steps, true, &mut k.rng).unwrap();
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let gk = GaloisKeys::new(&k.sk, &steps, true, &mut k.rng).unwrap();
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let s = enc.slots();
     let re = values(5, s);
     let im = values(6, s);
@@ -325,8 +325,8 @@ fn rotations_conjugation_and_hoisting_match_plaintext() {
 fn matrix_vector_product_with_baby_step_giant_step() {
     let params = toy(1 << 8, 2);
     let mut k = keys(&params, 4);
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let s = enc.slots();
     // A banded matrix (diagonals 0..9 and s-2): a sparse transform.
     let mut m = vec![vec![0.0; s]; s];
@@ -336,7 +336,7 @@ fn matrix_vector_product_with_baby_step_giant_step() {
         }
     }
     let lt = LinearTransform::from_dense(&enc, &m, params.max_level()).unwrap();
-    let gk = CkksGaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
+    let gk = GaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
     let x = values(8, s);
     let cx = encrypt(&mut k, &enc, &x);
     let y = lt.apply(&ev, &cx, &gk).unwrap();
@@ -367,7 +367,7 @@ fn matrix_vector_product_with_baby_step_giant_step() {
         params.max_level(),
     )
     .unwrap();
-    let gk = CkksGaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
+    let gk = GaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
     let y = lt.apply(&ev, &cx, &gk).unwrap();
     let want: Vec<f64> = dense
         .iter()
@@ -380,10 +380,10 @@ fn matrix_vector_product_with_baby_step_giant_step() {
 /// `x·y_1·y_2⋯y_L` through every level of a parameter set, against f64:
 /// the error may grow by about one fresh-multiplication error per level.
 /// `fresh_bits` is the bound at n = 2^14; fresh noise per slot grows as √n.
-fn chain(params: &Arc<CkksParameters>, seed: u8, fresh_bits: i32) {
+fn chain(params: &Arc<Parameters>, seed: u8, fresh_bits: i32) {
     let mut k = keys(params, seed);
-    let enc = CkksEncoder::new(params);
-    let ev = CkksEvaluator::new(params);
+    let enc = Encoder::new(params);
+    let ev = Evaluator::new(params);
     let x = values(seed as u64, enc.slots());
     let mut ct = encrypt(&mut k, &enc, &x);
     let mut want = x.clone();
@@ -413,7 +413,7 @@ fn chain(params: &Arc<CkksParameters>, seed: u8, fresh_bits: i32) {
 #[test]
 fn depth_chains_at_the_presets() {
     for n in [1 << 13, 1 << 14, 1 << 15, 1 << 16] {
-        let params = CkksParameters::preset_128(n).unwrap();
+        let params = Parameters::preset_128(n).unwrap();
         assert!(
             params.log_qp() <= hefty_core::SecurityLevel::Bits128.max_log_qp(n).unwrap() as f64
         );
@@ -423,7 +423,7 @@ fn depth_chains_at_the_presets() {
 
 #[test]
 fn word32_chains_use_two_primes_per_level() {
-    let params = CkksParameters::builder()
+    let params = Parameters::builder()
         .degree(1 << 12)
         .depth(3)
         .word(Word::W32)
@@ -447,8 +447,8 @@ fn word32_chains_use_two_primes_per_level() {
 fn scales_and_levels_are_aligned_for_the_caller() {
     let params = toy(1 << 11, 3);
     let mut k = keys(&params, 7);
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let (x, y, z) = (values(1, 1024), values(2, 1024), values(3, 1024));
     let (cx, cy, cz) = (
         encrypt(&mut k, &enc, &x),
@@ -471,8 +471,8 @@ fn scales_and_levels_are_aligned_for_the_caller() {
 fn misuse_returns_typed_errors() {
     let params = toy(1 << 10, 1);
     let mut k = keys(&params, 8);
-    let enc = CkksEncoder::new(&params);
-    let ev = CkksEvaluator::new(&params);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
     let ct = encrypt(&mut k, &enc, &[0.5]);
     // Scale mismatch on a plaintext.
     let pt = enc
@@ -502,7 +502,7 @@ fn misuse_returns_typed_errors() {
     // Foreign parameters.
     let other_params = toy(1 << 10, 1);
     let mut k2 = keys(&other_params, 9);
-    let enc2 = CkksEncoder::new(&other_params);
+    let enc2 = Encoder::new(&other_params);
     let foreign = encrypt(&mut k2, &enc2, &[0.5]);
     assert_eq!(ev.add(&ct, &foreign).unwrap_err(), Error::ParameterMismatch);
     assert_eq!(
@@ -524,11 +524,11 @@ fn misuse_returns_typed_errors() {
     ));
     // Insecure parameters without the opt-out; W32 with a scale it cannot hold.
     assert!(matches!(
-        CkksParameters::builder().degree(1 << 13).depth(10).build(),
+        Parameters::builder().degree(1 << 13).depth(10).build(),
         Err(Error::Insecure { .. })
     ));
     assert!(matches!(
-        CkksParameters::builder()
+        Parameters::builder()
             .degree(1 << 12)
             .word(Word::W32)
             .scale_bits(64)
@@ -536,7 +536,7 @@ fn misuse_returns_typed_errors() {
         Err(Error::InvalidParameters(_))
     ));
     assert!(matches!(
-        CkksParameters::preset_128(1000),
+        Parameters::preset_128(1000),
         Err(Error::InvalidParameters(_))
     ));
 }

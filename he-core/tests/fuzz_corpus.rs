@@ -45,24 +45,23 @@ fn seeds_decode_and_are_canonical() {
 }
 
 fn decodes(name: &str, d: &[u8]) -> bool {
-    use hefty_core::bfv::*;
-    use hefty_core::ckks::*;
+    use hefty_core::{bfv, ckks};
     let (b, c) = (checks::bfv(), checks::ckks());
     match name {
-        "bfv_parameters" => BfvParameters::from_bytes_insecure_for_testing_only(d).is_ok(),
-        "bfv_secret_key" => SecretKey::from_bytes(b, d).is_ok(),
-        "bfv_public_key" => PublicKey::from_bytes(b, d).is_ok(),
-        "bfv_relinearization_key" => RelinearizationKey::from_bytes(b, d).is_ok(),
-        "bfv_galois_keys" => GaloisKeys::from_bytes(b, d).is_ok(),
-        "bfv_plaintext" => Plaintext::from_bytes(b, d).is_ok(),
-        "bfv_ciphertext" => Ciphertext::from_bytes(b, d).is_ok(),
-        "ckks_parameters" => CkksParameters::from_bytes_insecure_for_testing_only(d).is_ok(),
-        "ckks_secret_key" => CkksSecretKey::from_bytes(c, d).is_ok(),
-        "ckks_public_key" => CkksPublicKey::from_bytes(c, d).is_ok(),
-        "ckks_relin_key" => CkksRelinKey::from_bytes(c, d).is_ok(),
-        "ckks_galois_keys" => CkksGaloisKeys::from_bytes(c, d).is_ok(),
-        "ckks_plaintext" => CkksPlaintext::from_bytes(c, d).is_ok(),
-        "ckks_ciphertext" => CkksCiphertext::from_bytes(c, d).is_ok(),
+        "bfv_parameters" => bfv::Parameters::from_bytes_insecure_for_testing_only(d).is_ok(),
+        "bfv_secret_key" => bfv::SecretKey::from_bytes(b, d).is_ok(),
+        "bfv_public_key" => bfv::PublicKey::from_bytes(b, d).is_ok(),
+        "bfv_relinearization_key" => bfv::RelinearizationKey::from_bytes(b, d).is_ok(),
+        "bfv_galois_keys" => bfv::GaloisKeys::from_bytes(b, d).is_ok(),
+        "bfv_plaintext" => bfv::Plaintext::from_bytes(b, d).is_ok(),
+        "bfv_ciphertext" => bfv::Ciphertext::from_bytes(b, d).is_ok(),
+        "ckks_parameters" => ckks::Parameters::from_bytes_insecure_for_testing_only(d).is_ok(),
+        "ckks_secret_key" => ckks::SecretKey::from_bytes(c, d).is_ok(),
+        "ckks_public_key" => ckks::PublicKey::from_bytes(c, d).is_ok(),
+        "ckks_relin_key" => ckks::RelinearizationKey::from_bytes(c, d).is_ok(),
+        "ckks_galois_keys" => ckks::GaloisKeys::from_bytes(c, d).is_ok(),
+        "ckks_plaintext" => ckks::Plaintext::from_bytes(c, d).is_ok(),
+        "ckks_ciphertext" => ckks::Ciphertext::from_bytes(c, d).is_ok(),
         _ => unreachable!("unknown target {name}"),
     }
 }

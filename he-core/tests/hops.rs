@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Evaluator, GaloisKeys, PlainProduct, PublicKey,
-    RelinearizationKey, SecretKey,
+    Encoder, Evaluator, GaloisKeys, Parameters, PlainProduct, PublicKey, RelinearizationKey,
+    SecretKey,
 };
 use hefty_core::{Hop, HopCounter, Sampler};
 use hefty_ntt::ntt_primes;
@@ -13,7 +13,7 @@ use hefty_ntt::ntt_primes;
 fn every_operation_is_counted_by_kind_and_scope() {
     let n = 64;
     let t = ntt_primes(17, n, 1).unwrap()[0];
-    let params = BfvParameters::builder()
+    let params = Parameters::builder()
         .degree(n)
         .plaintext_modulus(t)
         .ciphertext_moduli_bits(&[50, 50, 50])
@@ -26,7 +26,7 @@ fn every_operation_is_counted_by_kind_and_scope() {
     let pk = PublicKey::new(&sk, &mut rng).unwrap();
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
     let gk = GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = Encoder::new(&params).unwrap();
     let counter = Arc::new(HopCounter::default());
     let eval = Evaluator::with_hop_counter(&params, &counter);
     let pt = enc.encode(&[1, 2, 3]).unwrap();

@@ -6,15 +6,15 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BfvParameters, CrtBfv, Evaluator, FASTER_CRYPTONETS_MODULI, IntegerEncoder, PlainProduct,
+    CrtBfv, Evaluator, FASTER_CRYPTONETS_MODULI, IntegerEncoder, Parameters, PlainProduct,
     PlainProductCosts, Plaintext, SecretKey,
 };
 use hefty_core::{Error, Hop, HopCounter, Sampler};
 use num_bigint::BigInt;
 use proptest::prelude::*;
 
-fn params(t: u64) -> Arc<BfvParameters> {
-    BfvParameters::builder()
+fn params(t: u64) -> Arc<Parameters> {
+    Parameters::builder()
         .degree(1024)
         .plaintext_modulus(t)
         .ciphertext_moduli_bits(&[60, 60, 60])
@@ -24,7 +24,7 @@ fn params(t: u64) -> Arc<BfvParameters> {
         .unwrap()
 }
 
-fn encoders(p: &Arc<BfvParameters>) -> Vec<IntegerEncoder> {
+fn encoders(p: &Arc<Parameters>) -> Vec<IntegerEncoder> {
     vec![
         IntegerEncoder::new(p),
         IntegerEncoder::with_base(p, 3).unwrap(),
@@ -241,7 +241,7 @@ fn crt_recombines_beyond_each_plaintext_modulus() {
     );
     // Misuse: wrong number of parts, moduli sharing a factor.
     assert!(crt.decrypt(&sk[..1], &prod).is_err());
-    let builder = BfvParameters::builder()
+    let builder = Parameters::builder()
         .degree(1024)
         .insecure_disable_security_check_for_testing_only();
     assert!(CrtBfv::new(builder, &[65537, 65537 * 3]).is_err());

@@ -6,14 +6,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Ciphertext, CrtBfv, Evaluator, GaloisKeys, IntegerEncoder,
-    Plaintext, PublicKey, RelinearizationKey, SecretKey,
+    Ciphertext, CrtBfv, Evaluator, GaloisKeys, IntegerEncoder, Plaintext, PublicKey,
+    RelinearizationKey, SecretKey,
 };
-use hefty_core::ckks::{
-    CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksRelinKey,
-    CkksSecretKey, Word,
-};
+use hefty_core::ckks::Word;
 use hefty_core::{Error, Sampler, SecurityLevel};
+use hefty_core::{bfv, ckks};
 
 /// One misuse: what it does, the error it must give, and words of the
 /// message that tell the caller how to fix it.
@@ -39,7 +37,7 @@ fn case<T: 'static>(
 }
 
 struct Bfv {
-    params: Arc<BfvParameters>,
+    params: Arc<bfv::Parameters>,
     sk: SecretKey,
     rk: RelinearizationKey,
     gk: GaloisKeys,
@@ -48,7 +46,7 @@ struct Bfv {
 }
 
 fn bfv(seed: u8) -> Bfv {
-    let params = BfvParameters::preset_128(4096).unwrap();
+    let params = bfv::Parameters::preset_128(4096).unwrap();
     let mut rng = Sampler::from_seed([seed; 32]);
     let sk = SecretKey::generate(&params, &mut rng);
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
@@ -68,27 +66,27 @@ fn bfv(seed: u8) -> Bfv {
 }
 
 struct Ckks {
-    params: Arc<CkksParameters>,
-    sk: CkksSecretKey,
-    rk: CkksRelinKey,
-    gk: CkksGaloisKeys,
-    ct: CkksCiphertext,
-    enc: CkksEncoder,
-    eval: CkksEvaluator,
+    params: Arc<ckks::Parameters>,
+    sk: ckks::SecretKey,
+    rk: ckks::RelinearizationKey,
+    gk: ckks::GaloisKeys,
+    ct: ckks::Ciphertext,
+    enc: ckks::Encoder,
+    eval: ckks::Evaluator,
 }
 
 fn ckks(seed: u8) -> Ckks {
-    let params = CkksParameters::preset_128(8192).unwrap();
+    let params = ckks::Parameters::preset_128(8192).unwrap();
     let mut rng = Sampler::from_seed([seed; 32]);
-    let sk = CkksSecretKey::generate(&params, &mut rng);
-    let rk = CkksRelinKey::new(&sk, &mut rng).unwrap();
-    let gk = CkksGaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
-    let enc = CkksEncoder::new(&params);
+    let sk = ckks::SecretKey::generate(&params, &mut rng);
+    let rk = ckks::RelinearizationKey::new(&sk, &mut rng).unwrap();
+    let gk = ckks::GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
+    let enc = ckks::Encoder::new(&params);
     let pt = enc
         .encode_real(&[0.5, 0.25], params.max_level(), params.default_scale())
         .unwrap();
     let ct = sk.encrypt(&pt, &mut rng).unwrap();
-    let eval = CkksEvaluator::new(&params);
+    let eval = ckks::Evaluator::new(&params);
     Ckks {
         params,
         sk,
@@ -113,18 +111,18 @@ fn cases() -> Vec<Case> {
         .multiply_relin_rescale(&x.ct, &x.ct, &x.rk)
         .and_then(|c| x.eval.multiply_relin_rescale(&c, &c, &x.rk))
         .unwrap();
-    let no_special = BfvParameters::builder()
+    let no_special = bfv::Parameters::builder()
         .degree(4096)
         .ciphertext_moduli_bits(&[50, 50])
         .build()
         .unwrap();
-    let no_batching = BfvParameters::builder()
+    let no_batching = bfv::Parameters::builder()
         .degree(4096)
         .plaintext_modulus(1 << 20)
         .ciphertext_moduli_bits(&[50, 50])
         .build()
         .unwrap();
-    let small_t = BfvParameters::builder()
+    let small_t = bfv::Parameters::builder()
         .degree(4096)
         .plaintext_modulus(257)
         .ciphertext_moduli_bits(&[50, 50])
@@ -132,7 +130,7 @@ fn cases() -> Vec<Case> {
         .unwrap();
     let sk_no_special = SecretKey::generate(&no_special, &mut rng);
     let mut rng2 = Sampler::from_seed([6; 32]);
-    let insecure_bytes = BfvParameters::builder()
+    let insecure_bytes = bfv::Parameters::builder()
         .degree(1024)
         .ciphertext_moduli_bits(&[40, 40])
         .insecure_disable_security_check_for_testing_only()
@@ -150,30 +148,30 @@ fn cases() -> Vec<Case> {
     vec![
         // ---- BFV parameters ----
         c!(=> "bfv: parameters beyond the 128-bit bound without the opt-out",
-            BfvParameters::builder().degree(4096).ciphertext_moduli_bits(&[60, 60]).build(),
+            bfv::Parameters::builder().degree(4096).ciphertext_moduli_bits(&[60, 60]).build(),
             E::Insecure { .. }, "insecure opt-out"),
         c!(=> "bfv: 192-bit security asked of a 128-bit modulus",
-            BfvParameters::builder().degree(4096).ciphertext_moduli_bits(&[40, 40]).security(SecurityLevel::Bits192).build(),
+            bfv::Parameters::builder().degree(4096).ciphertext_moduli_bits(&[40, 40]).security(SecurityLevel::Bits192).build(),
             E::Insecure { bits: 192, .. }, "larger degree"),
         c!(=> "bfv: degree not a power of two",
-            BfvParameters::builder().degree(3000).ciphertext_moduli_bits(&[40]).build(),
+            bfv::Parameters::builder().degree(3000).ciphertext_moduli_bits(&[40]).build(),
             E::Ntt(_), "power of two"),
         c!(=> "bfv: plaintext modulus too large",
-            BfvParameters::builder().degree(4096).plaintext_modulus(1 << 62).ciphertext_moduli_bits(&[50]).build(),
+            bfv::Parameters::builder().degree(4096).plaintext_modulus(1 << 62).ciphertext_moduli_bits(&[50]).build(),
             E::InvalidParameters(_), "between 2 and 2^61"),
         c!(=> "bfv: plaintext modulus not below the first prime",
-            BfvParameters::builder().degree(4096).plaintext_modulus((1 << 40) - 3).ciphertext_moduli_bits(&[30, 40]).build(),
+            bfv::Parameters::builder().degree(4096).plaintext_modulus((1 << 40) - 3).ciphertext_moduli_bits(&[30, 40]).build(),
             E::InvalidParameters(_), "no room for noise"),
         c!(=> "bfv: repeated ciphertext prime",
-            BfvParameters::builder().degree(4096).ciphertext_moduli(&[1_152_921_504_606_584_833; 2]).insecure_disable_security_check_for_testing_only().build(),
+            bfv::Parameters::builder().degree(4096).ciphertext_moduli(&[1_152_921_504_606_584_833; 2]).insecure_disable_security_check_for_testing_only().build(),
             E::InvalidParameters(_), "repeated"),
         c!(=> "bfv: no preset for the degree",
-            BfvParameters::preset_128(2048), E::InvalidParameters(_), "4096"),
+            bfv::Parameters::preset_128(2048), E::InvalidParameters(_), "4096"),
         // ---- BFV encoding ----
         c!(=> "bfv: batching with t != 1 mod 2n",
-            BatchEncoder::new(&no_batching), E::InvalidParameters(_), "65537"),
+            bfv::Encoder::new(&no_batching), E::InvalidParameters(_), "65537"),
         c!(a => "bfv: more slot values than slots",
-            BatchEncoder::new(&a.params).unwrap().encode(&[1; 4097]), E::WrongLength { .. }, "expected 4096"),
+            bfv::Encoder::new(&a.params).unwrap().encode(&[1; 4097]), E::WrongLength { .. }, "expected 4096"),
         c!(a => "bfv: plaintext coefficient not below t",
             Plaintext::from_coeffs(&a.params, &[70000]), E::InvalidParameters(_), "not below t"),
         c!(small_t => "bfv: integer products that wrap around x^n",
@@ -217,11 +215,11 @@ fn cases() -> Vec<Case> {
         c!(a => "bfv: modulus switch to a level above the ciphertext's",
             a.eval.mod_switch_to(&a.eval.mod_switch_to(&a.ct, 1).unwrap(), 2), E::BadLevel { .. }, "levels 1..="),
         c!(=> "bfv: CRT moduli that share a factor",
-            CrtBfv::new(BfvParameters::builder().degree(4096).ciphertext_moduli_bits(&[50, 50]), &[65537, 65537 * 3]),
+            CrtBfv::new(bfv::Parameters::builder().degree(4096).ciphertext_moduli_bits(&[50, 50]), &[65537, 65537 * 3]),
             E::InvalidParameters(_), "pairwise coprime"),
         // ---- BFV bytes ----
         c!(ct_bytes => "bfv: ciphertext bytes loaded under other parameters",
-            Ciphertext::from_bytes(&BfvParameters::preset_128(8192).unwrap(), &ct_bytes), E::ForeignObject { .. }, "parameters it was made with"),
+            Ciphertext::from_bytes(&bfv::Parameters::preset_128(8192).unwrap(), &ct_bytes), E::ForeignObject { .. }, "parameters it was made with"),
         c!(a, ct_bytes => "bfv: truncated ciphertext bytes",
             Ciphertext::from_bytes(&a.params, &ct_bytes[..ct_bytes.len() - 1]), E::Malformed { .. }, "truncated"),
         c!(a, ct_bytes => "bfv: ciphertext bytes decoded as a public key",
@@ -229,14 +227,14 @@ fn cases() -> Vec<Case> {
         c!(a, ct_bytes => "bfv: bytes of a future format version",
             { let mut v = ct_bytes.clone(); v[4] = 9; Ciphertext::from_bytes(&a.params, &v) }, E::UnsupportedFormat { .. }, "matching hefty"),
         c!(=> "bfv: insecure parameter bytes without the opt-out",
-            BfvParameters::from_bytes(&insecure_bytes), E::InvalidParameters(_), "from_bytes_insecure_for_testing_only"),
+            bfv::Parameters::from_bytes(&insecure_bytes), E::InvalidParameters(_), "from_bytes_insecure_for_testing_only"),
         // ---- CKKS parameters and encoding ----
         c!(=> "ckks: too deep a chain for the degree without the opt-out",
-            CkksParameters::builder().degree(1 << 13).depth(10).build(), E::Insecure { .. }, "insecure opt-out"),
+            ckks::Parameters::builder().degree(1 << 13).depth(10).build(), E::Insecure { .. }, "insecure opt-out"),
         c!(=> "ckks: a scale 32-bit words cannot hold",
-            CkksParameters::builder().degree(1 << 12).word(Word::W32).scale_bits(64).build(), E::InvalidParameters(_), "use a scale between"),
+            ckks::Parameters::builder().degree(1 << 12).word(Word::W32).scale_bits(64).build(), E::InvalidParameters(_), "use a scale between"),
         c!(=> "ckks: no preset for the degree",
-            CkksParameters::preset_128(1000), E::InvalidParameters(_), "presets exist for"),
+            ckks::Parameters::preset_128(1000), E::InvalidParameters(_), "presets exist for"),
         c!(x => "ckks: a value that wraps the modulus",
             x.enc.encode_real(&[1e30], 1, 2f64.powi(40)), E::InvalidParameters(_), "lower the scale"),
         c!(x => "ckks: NaN",
@@ -272,12 +270,12 @@ fn cases() -> Vec<Case> {
             x.eval.drop_to_level(&x_bottom, x.params.max_level()), E::BadLevel { .. }, "levels 1..="),
         // ---- CKKS bytes ----
         c!(x, ckks_bytes => "ckks: corrupted residue bytes",
-            { let mut v = ckks_bytes.clone(); let at = v.len() - 40; v[at..at + 8].fill(0xff); CkksCiphertext::from_bytes(&x.params, &v) },
+            { let mut v = ckks_bytes.clone(); let at = v.len() - 40; v[at..at + 8].fill(0xff); ckks::Ciphertext::from_bytes(&x.params, &v) },
             E::Malformed { .. }, "corrupted"),
         c!(ckks_bytes => "ckks: ciphertext bytes under other parameters",
-            CkksCiphertext::from_bytes(&CkksParameters::preset_128(16384).unwrap(), &ckks_bytes), E::ForeignObject { .. }, "parameters it was made with"),
+            ckks::Ciphertext::from_bytes(&ckks::Parameters::preset_128(16384).unwrap(), &ckks_bytes), E::ForeignObject { .. }, "parameters it was made with"),
         c!(ckks_bytes => "ckks: CKKS bytes decoded as BFV",
-            Ciphertext::from_bytes(&BfvParameters::preset_128(8192).unwrap(), &ckks_bytes), E::WrongObject { .. }, "CkksCiphertext::from_bytes"),
+            Ciphertext::from_bytes(&bfv::Parameters::preset_128(8192).unwrap(), &ckks_bytes), E::WrongObject { .. }, "ckks::Ciphertext::from_bytes"),
     ]
 }
 

@@ -6,15 +6,11 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Ciphertext, Evaluator, GaloisKeys, Plaintext, PublicKey,
-    RelinearizationKey, SecretKey,
-};
-use hefty_core::ckks::{
-    CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksPlaintext,
-    CkksPublicKey, CkksRelinKey, CkksSecretKey,
+    Ciphertext, Evaluator, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
 };
 use hefty_core::serial::{FORMAT_VERSION, ObjectKind, object_kind};
 use hefty_core::{Error, Sampler, SecurityLevel};
+use hefty_core::{bfv, ckks};
 use proptest::prelude::*;
 
 /// Header: magic, version, kind, fingerprint.
@@ -29,7 +25,7 @@ fn packed(primes: &[u64], n: usize) -> usize {
     primes.iter().map(|&q| (n * bits(q)).div_ceil(8)).sum()
 }
 
-fn values_of(params: &BfvParameters) -> Vec<u64> {
+fn values_of(params: &bfv::Parameters) -> Vec<u64> {
     let t = params.plaintext_modulus();
     (0..params.degree() as u64)
         .map(|i| (i * i + 7) % t)
@@ -38,13 +34,13 @@ fn values_of(params: &BfvParameters) -> Vec<u64> {
 
 #[test]
 fn bfv_objects_round_trip_and_keep_working() {
-    let params = BfvParameters::preset_128(4096).unwrap();
+    let params = bfv::Parameters::preset_128(4096).unwrap();
     let mut rng = Sampler::from_seed([1; 32]);
     let sk = SecretKey::generate(&params, &mut rng);
     let pk = PublicKey::new(&sk, &mut rng).unwrap();
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
     let gk = GaloisKeys::new(&sk, &[1, -3], true, &mut rng).unwrap();
-    let enc = BatchEncoder::new(&params).unwrap();
+    let enc = bfv::Encoder::new(&params).unwrap();
     let pt = enc.encode(&values_of(&params)).unwrap();
     let sym = sk.encrypt(&pt, &mut rng).unwrap();
     let asym = pk.encrypt(&pt, &mut rng).unwrap();
@@ -52,7 +48,7 @@ fn bfv_objects_round_trip_and_keep_working() {
     let product = eval.multiply(&sym, &asym).unwrap();
 
     // As if in another process: parameters first, everything under them.
-    let loaded = BfvParameters::from_bytes(&params.to_bytes()).unwrap();
+    let loaded = bfv::Parameters::from_bytes(&params.to_bytes()).unwrap();
     assert_eq!(loaded.fingerprint(), params.fingerprint());
     assert_eq!(loaded.to_bytes(), params.to_bytes());
     let sk2 = SecretKey::from_bytes(&loaded, &sk.to_bytes()).unwrap();
@@ -92,7 +88,7 @@ fn bfv_objects_round_trip_and_keep_working() {
         .unwrap();
     assert_eq!(
         enc.decode(&sk.decrypt(&want).unwrap()),
-        BatchEncoder::new(&loaded)
+        bfv::Encoder::new(&loaded)
             .unwrap()
             .decode(&sk2.decrypt(&got).unwrap())
     );
@@ -102,7 +98,7 @@ fn bfv_objects_round_trip_and_keep_working() {
 
 #[test]
 fn bfv_sizes_are_bit_packed_and_seeded() {
-    let params = BfvParameters::preset_128(8192).unwrap();
+    let params = bfv::Parameters::preset_128(8192).unwrap();
     let n = params.degree();
     let q: Vec<u64> = params
         .ciphertext_basis()
@@ -139,8 +135,8 @@ fn bfv_sizes_are_bit_packed_and_seeded() {
     assert!(asym.to_bytes().unwrap().len() * 100 < 2 * q.len() * n * 8 * 69);
 }
 
-fn toy_ckks() -> Arc<CkksParameters> {
-    CkksParameters::builder()
+fn toy_ckks() -> Arc<ckks::Parameters> {
+    ckks::Parameters::builder()
         .degree(256)
         .depth(3)
         .special_primes(2, 50)
@@ -151,13 +147,13 @@ fn toy_ckks() -> Arc<CkksParameters> {
 
 #[test]
 fn ckks_objects_round_trip_and_keep_working() {
-    let params = CkksParameters::preset_128(8192).unwrap();
+    let params = ckks::Parameters::preset_128(8192).unwrap();
     let mut rng = Sampler::from_seed([3; 32]);
-    let sk = CkksSecretKey::generate(&params, &mut rng);
-    let pk = CkksPublicKey::new(&sk, &mut rng).unwrap();
-    let rk = CkksRelinKey::new(&sk, &mut rng).unwrap();
-    let gk = CkksGaloisKeys::new(&sk, &[2], true, &mut rng).unwrap();
-    let enc = CkksEncoder::new(&params);
+    let sk = ckks::SecretKey::generate(&params, &mut rng);
+    let pk = ckks::PublicKey::new(&sk, &mut rng).unwrap();
+    let rk = ckks::RelinearizationKey::new(&sk, &mut rng).unwrap();
+    let gk = ckks::GaloisKeys::new(&sk, &[2], true, &mut rng).unwrap();
+    let enc = ckks::Encoder::new(&params);
     let x: Vec<f64> = (0..params.slots())
         .map(|i| (i as f64 / 97.0).sin())
         .collect();
@@ -167,16 +163,16 @@ fn ckks_objects_round_trip_and_keep_working() {
     let sym = sk.encrypt(&pt, &mut rng).unwrap();
     let asym = pk.encrypt(&pt, &mut rng).unwrap();
 
-    let loaded = CkksParameters::from_bytes(&params.to_bytes()).unwrap();
+    let loaded = ckks::Parameters::from_bytes(&params.to_bytes()).unwrap();
     assert_eq!(loaded.fingerprint(), params.fingerprint());
     assert_eq!(loaded.to_bytes(), params.to_bytes());
-    let sk2 = CkksSecretKey::from_bytes(&loaded, &sk.to_bytes()).unwrap();
-    let pk2 = CkksPublicKey::from_bytes(&loaded, &pk.to_bytes().unwrap()).unwrap();
-    let rk2 = CkksRelinKey::from_bytes(&loaded, &rk.to_bytes().unwrap()).unwrap();
-    let gk2 = CkksGaloisKeys::from_bytes(&loaded, &gk.to_bytes().unwrap()).unwrap();
-    let pt2 = CkksPlaintext::from_bytes(&loaded, &pt.to_bytes().unwrap()).unwrap();
-    let sym2 = CkksCiphertext::from_bytes(&loaded, &sym.to_bytes().unwrap()).unwrap();
-    let asym2 = CkksCiphertext::from_bytes(&loaded, &asym.to_bytes().unwrap()).unwrap();
+    let sk2 = ckks::SecretKey::from_bytes(&loaded, &sk.to_bytes()).unwrap();
+    let pk2 = ckks::PublicKey::from_bytes(&loaded, &pk.to_bytes().unwrap()).unwrap();
+    let rk2 = ckks::RelinearizationKey::from_bytes(&loaded, &rk.to_bytes().unwrap()).unwrap();
+    let gk2 = ckks::GaloisKeys::from_bytes(&loaded, &gk.to_bytes().unwrap()).unwrap();
+    let pt2 = ckks::Plaintext::from_bytes(&loaded, &pt.to_bytes().unwrap()).unwrap();
+    let sym2 = ckks::Ciphertext::from_bytes(&loaded, &sym.to_bytes().unwrap()).unwrap();
+    let asym2 = ckks::Ciphertext::from_bytes(&loaded, &asym.to_bytes().unwrap()).unwrap();
     assert_eq!(*sk2.to_bytes(), *sk.to_bytes());
     assert_eq!(pk2.to_bytes().unwrap(), pk.to_bytes().unwrap());
     assert_eq!(rk2.to_bytes().unwrap(), rk.to_bytes().unwrap());
@@ -193,7 +189,7 @@ fn ckks_objects_round_trip_and_keep_working() {
         }
     }
     // Loaded keys compute exactly what the originals compute.
-    let (e1, e2) = (CkksEvaluator::new(&params), CkksEvaluator::new(&loaded));
+    let (e1, e2) = (ckks::Evaluator::new(&params), ckks::Evaluator::new(&loaded));
     let want = e1
         .rotate(
             &e1.multiply_relin_rescale(&sym, &asym, &rk).unwrap(),
@@ -211,7 +207,7 @@ fn ckks_objects_round_trip_and_keep_working() {
     for (x, y) in want.polys().iter().zip(got.polys()) {
         assert_eq!(x.to_host().unwrap(), y.to_host().unwrap());
     }
-    let dec = CkksEncoder::new(&loaded)
+    let dec = ckks::Encoder::new(&loaded)
         .decode_real(&sk2.decrypt(&got).unwrap())
         .unwrap();
     let slots = params.slots();
@@ -226,7 +222,7 @@ fn ckks_objects_round_trip_and_keep_working() {
     }
     // A fresh encryption under the loaded public key decrypts.
     let fresh = pk2.encrypt(&pt2, &mut rng).unwrap();
-    let back = CkksEncoder::new(&loaded)
+    let back = ckks::Encoder::new(&loaded)
         .decode_real(&sk2.decrypt(&fresh).unwrap())
         .unwrap();
     assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-6));
@@ -243,9 +239,9 @@ fn ckks_sizes_are_bit_packed_and_seeded() {
         .map(|m| m.value())
         .collect();
     let mut rng = Sampler::from_seed([4; 32]);
-    let sk = CkksSecretKey::generate(&params, &mut rng);
-    let pk = CkksPublicKey::new(&sk, &mut rng).unwrap();
-    let pt = CkksEncoder::new(&params)
+    let sk = ckks::SecretKey::generate(&params, &mut rng);
+    let pk = ckks::PublicKey::new(&sk, &mut rng).unwrap();
+    let pt = ckks::Encoder::new(&params)
         .encode_real(&[1.0], params.max_level(), params.default_scale())
         .unwrap();
     let sym = sk.encrypt(&pt, &mut rng).unwrap();
@@ -270,7 +266,7 @@ fn ckks_sizes_are_bit_packed_and_seeded() {
 type Decoder = Box<dyn Fn(&[u8]) -> Result<(), Error>>;
 
 fn all_objects() -> Vec<(ObjectKind, Vec<u8>, Decoder)> {
-    let b = BfvParameters::builder()
+    let b = bfv::Parameters::builder()
         .degree(128)
         .plaintext_modulus(257)
         .ciphertext_moduli_bits(&[30, 40])
@@ -284,8 +280,8 @@ fn all_objects() -> Vec<(ObjectKind, Vec<u8>, Decoder)> {
     let pk = PublicKey::new(&sk, &mut rng).unwrap();
     let pt = Plaintext::from_coeffs(&b, &[3, 1, 4, 1, 5]).unwrap();
     let ct = sk.encrypt(&pt, &mut rng).unwrap();
-    let csk = CkksSecretKey::generate(&c, &mut rng);
-    let cpt = CkksEncoder::new(&c)
+    let csk = ckks::SecretKey::generate(&c, &mut rng);
+    let cpt = ckks::Encoder::new(&c)
         .encode_real(&[0.5], c.max_level(), c.default_scale())
         .unwrap();
     let cct = csk.encrypt(&cpt, &mut rng).unwrap();
@@ -299,7 +295,9 @@ fn all_objects() -> Vec<(ObjectKind, Vec<u8>, Decoder)> {
         (
             ObjectKind::BfvParameters,
             b.to_bytes(),
-            Box::new(|d: &[u8]| BfvParameters::from_bytes_insecure_for_testing_only(d).map(|_| ())),
+            Box::new(|d: &[u8]| {
+                bfv::Parameters::from_bytes_insecure_for_testing_only(d).map(|_| ())
+            }),
         ),
         (
             ObjectKind::BfvSecretKey,
@@ -337,47 +335,47 @@ fn all_objects() -> Vec<(ObjectKind, Vec<u8>, Decoder)> {
             ObjectKind::CkksParameters,
             c.to_bytes(),
             Box::new(|d: &[u8]| {
-                CkksParameters::from_bytes_insecure_for_testing_only(d).map(|_| ())
+                ckks::Parameters::from_bytes_insecure_for_testing_only(d).map(|_| ())
             }),
         ),
         (
             ObjectKind::CkksSecretKey,
             csk.to_bytes().to_vec(),
-            dec!(CkksSecretKey, c),
+            dec!(ckks::SecretKey, c),
         ),
         (
             ObjectKind::CkksPublicKey,
-            CkksPublicKey::new(&csk, &mut rng)
+            ckks::PublicKey::new(&csk, &mut rng)
                 .unwrap()
                 .to_bytes()
                 .unwrap(),
-            dec!(CkksPublicKey, c),
+            dec!(ckks::PublicKey, c),
         ),
         (
-            ObjectKind::CkksRelinKey,
-            CkksRelinKey::new(&csk, &mut rng)
+            ObjectKind::CkksRelinearizationKey,
+            ckks::RelinearizationKey::new(&csk, &mut rng)
                 .unwrap()
                 .to_bytes()
                 .unwrap(),
-            dec!(CkksRelinKey, c),
+            dec!(ckks::RelinearizationKey, c),
         ),
         (
             ObjectKind::CkksGaloisKeys,
-            CkksGaloisKeys::new(&csk, &[1], false, &mut rng)
+            ckks::GaloisKeys::new(&csk, &[1], false, &mut rng)
                 .unwrap()
                 .to_bytes()
                 .unwrap(),
-            dec!(CkksGaloisKeys, c),
+            dec!(ckks::GaloisKeys, c),
         ),
         (
             ObjectKind::CkksPlaintext,
             cpt.to_bytes().unwrap(),
-            dec!(CkksPlaintext, c),
+            dec!(ckks::Plaintext, c),
         ),
         (
             ObjectKind::CkksCiphertext,
             cct.to_bytes().unwrap(),
-            dec!(CkksCiphertext, c),
+            dec!(ckks::Ciphertext, c),
         ),
     ]
 }
@@ -480,15 +478,15 @@ proptest! {
 
 #[test]
 fn objects_from_other_parameters_are_refused() {
-    let a = BfvParameters::preset_128(4096).unwrap();
-    let b = BfvParameters::preset_128(8192).unwrap();
+    let a = bfv::Parameters::preset_128(4096).unwrap();
+    let b = bfv::Parameters::preset_128(8192).unwrap();
     let mut rng = Sampler::from_seed([6; 32]);
     let sk = SecretKey::generate(&a, &mut rng);
     let ct = sk.encrypt(&Plaintext::constant(&a, 1), &mut rng).unwrap();
     let err = Ciphertext::from_bytes(&b, &ct.to_bytes().unwrap()).unwrap_err();
     assert!(matches!(err, Error::ForeignObject { .. }), "{err}");
     // Same degree and primes but another t is other mathematics.
-    let t2 = BfvParameters::builder()
+    let t2 = bfv::Parameters::builder()
         .degree(4096)
         .plaintext_modulus(40961)
         .ciphertext_moduli(
@@ -507,12 +505,12 @@ fn objects_from_other_parameters_are_refused() {
         Err(Error::ForeignObject { .. })
     ));
     // Bytes of a CKKS object are not a BFV object.
-    let c = CkksParameters::preset_128(8192).unwrap();
-    let csk = CkksSecretKey::generate(&c, &mut rng);
+    let c = ckks::Parameters::preset_128(8192).unwrap();
+    let csk = ckks::SecretKey::generate(&c, &mut rng);
     assert!(matches!(
         SecretKey::from_bytes(&a, &csk.to_bytes()),
         Err(Error::WrongObject {
-            found: "CkksSecretKey",
+            found: "ckks::SecretKey",
             ..
         })
     ));
@@ -520,30 +518,30 @@ fn objects_from_other_parameters_are_refused() {
 
 #[test]
 fn insecure_parameters_need_the_explicit_opt_out() {
-    let insecure = BfvParameters::builder()
+    let insecure = bfv::Parameters::builder()
         .degree(1024)
         .ciphertext_moduli_bits(&[50, 50])
         .insecure_disable_security_check_for_testing_only()
         .build()
         .unwrap();
-    let err = BfvParameters::from_bytes(&insecure.to_bytes()).unwrap_err();
+    let err = bfv::Parameters::from_bytes(&insecure.to_bytes()).unwrap_err();
     assert!(
         err.to_string()
             .contains("from_bytes_insecure_for_testing_only"),
         "{err}"
     );
-    let back = BfvParameters::from_bytes_insecure_for_testing_only(&insecure.to_bytes()).unwrap();
+    let back = bfv::Parameters::from_bytes_insecure_for_testing_only(&insecure.to_bytes()).unwrap();
     assert_eq!(back.fingerprint(), insecure.fingerprint());
     assert_eq!(back.security(), None);
     let c = toy_ckks();
-    assert!(CkksParameters::from_bytes(&c.to_bytes()).is_err());
-    assert!(CkksParameters::from_bytes_insecure_for_testing_only(&c.to_bytes()).is_ok());
+    assert!(ckks::Parameters::from_bytes(&c.to_bytes()).is_err());
+    assert!(ckks::Parameters::from_bytes_insecure_for_testing_only(&c.to_bytes()).is_ok());
 
     // Raising the stored level to 256 bits re-checks it: the 2^13 preset
     // (218 bits) is not 256-bit secure.
     for bytes in [
-        BfvParameters::preset_128(8192).unwrap().to_bytes(),
-        CkksParameters::preset_128(8192).unwrap().to_bytes(),
+        bfv::Parameters::preset_128(8192).unwrap().to_bytes(),
+        ckks::Parameters::preset_128(8192).unwrap().to_bytes(),
     ] {
         let mut tampered = bytes.clone();
         let at = if object_kind(&bytes).unwrap() == ObjectKind::BfvParameters {
@@ -554,17 +552,17 @@ fn insecure_parameters_need_the_explicit_opt_out() {
         };
         assert_eq!(tampered[at], 1, "security byte");
         tampered[at] = 3;
-        let err = BfvParameters::from_bytes(&tampered)
+        let err = bfv::Parameters::from_bytes(&tampered)
             .map(|_| ())
             .or_else(|e| match e {
-                Error::WrongObject { .. } => CkksParameters::from_bytes(&tampered).map(|_| ()),
+                Error::WrongObject { .. } => ckks::Parameters::from_bytes(&tampered).map(|_| ()),
                 e => Err(e),
             })
             .unwrap_err();
         assert!(matches!(err, Error::Insecure { bits: 256, .. }), "{err}");
     }
     assert_eq!(
-        BfvParameters::from_bytes(&BfvParameters::preset_128(8192).unwrap().to_bytes())
+        bfv::Parameters::from_bytes(&bfv::Parameters::preset_128(8192).unwrap().to_bytes())
             .unwrap()
             .security(),
         Some(SecurityLevel::Bits128)
@@ -573,31 +571,31 @@ fn insecure_parameters_need_the_explicit_opt_out() {
 
 #[test]
 fn hostile_parameter_bytes_are_rejected_before_building() {
-    let bytes = BfvParameters::preset_128(4096).unwrap().to_bytes();
+    let bytes = bfv::Parameters::preset_128(4096).unwrap().to_bytes();
     // Degree 2^40.
     let mut bad = bytes.clone();
     bad[7] = 40;
     assert!(matches!(
-        BfvParameters::from_bytes(&bad),
+        bfv::Parameters::from_bytes(&bad),
         Err(Error::Malformed { .. })
     ));
     // 255 ciphertext primes.
     let mut bad = bytes.clone();
     bad[7 + 1 + 8] = 255;
     assert!(matches!(
-        BfvParameters::from_bytes(&bad),
+        bfv::Parameters::from_bytes(&bad),
         Err(Error::Malformed { .. })
     ));
     // A prime that is not NTT-friendly for the degree.
     let mut bad = bytes.clone();
     bad[7 + 1 + 8 + 1] ^= 2;
-    assert!(BfvParameters::from_bytes(&bad).is_err());
+    assert!(bfv::Parameters::from_bytes(&bad).is_err());
     // CKKS: a depth that does not match the stored primes.
-    let c = CkksParameters::preset_128(8192).unwrap().to_bytes();
+    let c = ckks::Parameters::preset_128(8192).unwrap().to_bytes();
     let mut bad = c.clone();
     bad[7 + 4] = 200;
     assert!(matches!(
-        CkksParameters::from_bytes(&bad),
+        ckks::Parameters::from_bytes(&bad),
         Err(Error::Malformed { .. })
     ));
 }

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    BatchEncoder, BfvParameters, Evaluator, GaloisKeys, Plaintext, PublicKey, RelinearizationKey,
-    SecretKey,
+    Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, PublicKey, RelinearizationKey, SecretKey,
 };
 use hefty_core::{Error, Sampler};
 use serde_json::json;
@@ -34,12 +33,12 @@ pub const SPARSE_NNZ: usize = 8;
 
 /// Keys and ciphertexts shared by the BFV cases.
 pub struct BfvBench {
-    params: Arc<BfvParameters>,
+    params: Arc<Parameters>,
     sk: SecretKey,
     pk: PublicKey,
     rk: RelinearizationKey,
     gk: GaloisKeys,
-    encoder: BatchEncoder,
+    encoder: Encoder,
     eval: Evaluator,
     values: Vec<u64>,
 }
@@ -47,13 +46,13 @@ pub struct BfvBench {
 impl BfvBench {
     /// Sets up the 128-bit preset of degree `n` (4096 … 32768).
     pub fn new(n: usize) -> Result<Self, Error> {
-        let params = BfvParameters::preset_128(n)?;
+        let params = Parameters::preset_128(n)?;
         let mut rng = Sampler::from_os();
         let sk = SecretKey::generate(&params, &mut rng);
         let pk = PublicKey::new(&sk, &mut rng)?;
         let rk = RelinearizationKey::new(&sk, &mut rng)?;
         let gk = GaloisKeys::new(&sk, &[1], false, &mut rng)?;
-        let encoder = BatchEncoder::new(&params)?;
+        let encoder = Encoder::new(&params)?;
         let eval = Evaluator::new(&params);
         let t = params.plaintext_modulus();
         let values = (0..n as u64).map(|i| i * i % t).collect();

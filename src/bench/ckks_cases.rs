@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use hefty_core::ckks::{
-    CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters, CkksPublicKey, CkksRelinKey,
-    CkksSecretKey,
+    Encoder, Evaluator, GaloisKeys, Parameters, PublicKey, RelinearizationKey, SecretKey,
 };
 use hefty_core::{Error, Sampler};
 use serde_json::json;
@@ -29,27 +28,27 @@ const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 /// Keys and inputs shared by the CKKS cases.
 pub struct CkksBench {
-    params: Arc<CkksParameters>,
-    sk: CkksSecretKey,
-    pk: CkksPublicKey,
-    rk: CkksRelinKey,
-    gk: CkksGaloisKeys,
-    encoder: CkksEncoder,
-    eval: CkksEvaluator,
+    params: Arc<Parameters>,
+    sk: SecretKey,
+    pk: PublicKey,
+    rk: RelinearizationKey,
+    gk: GaloisKeys,
+    encoder: Encoder,
+    eval: Evaluator,
     values: Vec<f64>,
 }
 
 impl CkksBench {
     /// Sets up the 128-bit preset of degree `n` (8192 … 65536).
     pub fn new(n: usize) -> Result<Self, Error> {
-        let params = CkksParameters::preset_128(n)?;
+        let params = Parameters::preset_128(n)?;
         let mut rng = Sampler::from_os();
-        let sk = CkksSecretKey::generate(&params, &mut rng);
-        let pk = CkksPublicKey::new(&sk, &mut rng)?;
-        let rk = CkksRelinKey::new(&sk, &mut rng)?;
-        let gk = CkksGaloisKeys::new(&sk, &HOISTED, false, &mut rng)?;
-        let encoder = CkksEncoder::new(&params);
-        let eval = CkksEvaluator::new(&params);
+        let sk = SecretKey::generate(&params, &mut rng);
+        let pk = PublicKey::new(&sk, &mut rng)?;
+        let rk = RelinearizationKey::new(&sk, &mut rng)?;
+        let gk = GaloisKeys::new(&sk, &HOISTED, false, &mut rng)?;
+        let encoder = Encoder::new(&params);
+        let eval = Evaluator::new(&params);
         let values = (0..params.slots())
             .map(|i| (i as f64 * 0.001).sin())
             .collect();

@@ -2,14 +2,16 @@
 
 use std::sync::Arc;
 
-use crate::bfv::BfvParameters;
+use crate::rlwe::check_same_params;
+
+use crate::bfv::Parameters;
 use crate::{Coeff, Error, RnsPoly};
 
 /// A BFV ciphertext `(c_0, c_1, …)` in coefficient form at some level; it
 /// decrypts to `round(t/Q · [c_0 + c_1·s + c_2·s² + …]_Q)`.
 #[derive(Debug, Clone)]
 pub struct Ciphertext {
-    pub(crate) params: Arc<BfvParameters>,
+    pub(crate) params: Arc<Parameters>,
     pub(crate) polys: Vec<RnsPoly<Coeff>>,
     /// For a fresh secret-key encryption: the seed `c_1` was expanded from,
     /// so that serialization can store 32 bytes instead of `c_1`.
@@ -27,7 +29,7 @@ impl Eq for Ciphertext {}
 
 impl Ciphertext {
     /// The parameters it belongs to.
-    pub fn params(&self) -> &Arc<BfvParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 
@@ -66,17 +68,5 @@ impl Ciphertext {
             });
         }
         Ok(())
-    }
-}
-
-/// Fails with [`Error::ParameterMismatch`] unless both are the same parameter object.
-pub(crate) fn check_same_params(
-    a: &Arc<BfvParameters>,
-    b: &Arc<BfvParameters>,
-) -> Result<(), Error> {
-    if Arc::ptr_eq(a, b) {
-        Ok(())
-    } else {
-        Err(Error::ParameterMismatch)
     }
 }

@@ -14,7 +14,7 @@ use num_bigint::{BigInt, BigUint};
 use rayon::prelude::*;
 
 use crate::bfv::{
-    BfvParameters, BfvParametersBuilder, Ciphertext, Evaluator, Plaintext, PublicKey, SecretKey,
+    Ciphertext, Evaluator, Parameters, ParametersBuilder, Plaintext, PublicKey, SecretKey,
 };
 use crate::{Error, Sampler};
 
@@ -24,10 +24,10 @@ pub const FASTER_CRYPTONETS_MODULI: [u64; 2] = [1_099_511_922_689, 1_099_512_004
 /// Parameter sets that differ only in the plaintext modulus.
 ///
 /// ```
-/// use hefty_core::bfv::{BfvParameters, CrtBfv};
+/// use hefty_core::bfv::{Parameters, CrtBfv};
 /// use hefty_core::Sampler;
 /// let crt = CrtBfv::new(
-///     BfvParameters::builder().degree(1024).ciphertext_moduli_bits(&[60, 60, 60])
+///     Parameters::builder().degree(1024).ciphertext_moduli_bits(&[60, 60, 60])
 ///         .special_moduli_bits(&[61]).insecure_disable_security_check_for_testing_only(),
 ///     &[65537, 786433],
 /// )?;
@@ -41,7 +41,7 @@ pub const FASTER_CRYPTONETS_MODULI: [u64; 2] = [1_099_511_922_689, 1_099_512_004
 /// ```
 #[derive(Debug, Clone)]
 pub struct CrtBfv {
-    parts: Vec<Arc<BfvParameters>>,
+    parts: Vec<Arc<Parameters>>,
     evaluators: Vec<Evaluator>,
     product: BigUint,
     /// `(T/t_i)·[(T/t_i)^-1]_{t_i}`: the CRT basis, 1 mod `t_i`, 0 mod the others.
@@ -51,7 +51,7 @@ pub struct CrtBfv {
 impl CrtBfv {
     /// One parameter set per plaintext modulus in `moduli` (pairwise
     /// coprime), the rest from `builder`.
-    pub fn new(builder: BfvParametersBuilder, moduli: &[u64]) -> Result<Self, Error> {
+    pub fn new(builder: ParametersBuilder, moduli: &[u64]) -> Result<Self, Error> {
         if moduli.is_empty() {
             return Err(Error::InvalidParameters(
                 "CRT needs at least one plaintext modulus".into(),
@@ -95,7 +95,7 @@ impl CrtBfv {
     /// [`FASTER_CRYPTONETS_MODULI`], 128-bit secure ciphertext moduli.
     pub fn faster_cryptonets() -> Result<Self, Error> {
         Self::new(
-            BfvParameters::builder()
+            Parameters::builder()
                 .degree(8192)
                 .ciphertext_moduli_bits(&[55, 55, 55])
                 .special_moduli_bits(&[53]),
@@ -104,7 +104,7 @@ impl CrtBfv {
     }
 
     /// The parameter set of each plaintext modulus.
-    pub fn parts(&self) -> &[Arc<BfvParameters>] {
+    pub fn parts(&self) -> &[Arc<Parameters>] {
         &self.parts
     }
 

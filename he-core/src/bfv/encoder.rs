@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use hefty_ntt::NttPlan;
 
-use crate::bfv::{BfvParameters, Plaintext};
+use crate::bfv::{Parameters, Plaintext};
 use crate::{Error, rotation_galois_element};
 
 /// Packs `n` values mod t into one plaintext, one per slot (SIMD), when `t`
@@ -16,24 +16,24 @@ use crate::{Error, rotation_galois_element};
 /// the rows. Additions and multiplications act slot by slot.
 ///
 /// ```
-/// use hefty_core::bfv::{BatchEncoder, BfvParameters};
-/// let params = BfvParameters::preset_128(4096)?;
-/// let encoder = BatchEncoder::new(&params)?;
+/// use hefty_core::bfv::{Encoder, Parameters};
+/// let params = Parameters::preset_128(4096)?;
+/// let encoder = Encoder::new(&params)?;
 /// let values: Vec<u64> = (0..4096).collect();
 /// let pt = encoder.encode(&values)?;
 /// assert_eq!(encoder.decode(&pt), values);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct BatchEncoder {
-    params: Arc<BfvParameters>,
+pub struct Encoder {
+    params: Arc<Parameters>,
     /// NTT index (bit-reversed evaluation order) of each slot.
     slot_index: Vec<usize>,
 }
 
-impl BatchEncoder {
+impl Encoder {
     /// The encoder of `params`; fails when `t` does not allow batching.
-    pub fn new(params: &Arc<BfvParameters>) -> Result<Self, Error> {
+    pub fn new(params: &Arc<Parameters>) -> Result<Self, Error> {
         let n = params.degree();
         if params.batching_plan().is_none() {
             return Err(Error::InvalidParameters(format!(

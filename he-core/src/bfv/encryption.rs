@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use num_bigint::BigUint;
 
-use crate::bfv::ciphertext::check_same_params;
-use crate::bfv::{BfvParameters, Ciphertext, Plaintext, PublicKey, SecretKey};
+use crate::bfv::{Ciphertext, Parameters, Plaintext, PublicKey, SecretKey};
 use crate::ring::fixed_point::FixedAcc;
+use crate::rlwe::check_same_params;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
 /// `Δ·m + e` in coefficient form at `level`, `Δ = floor(Q_ℓ/t)`.
 fn scaled_message_plus_error(
-    params: &Arc<BfvParameters>,
+    params: &Arc<Parameters>,
     pt: &Plaintext,
     error: &[i64],
     level: usize,

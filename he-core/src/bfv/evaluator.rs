@@ -2,17 +2,15 @@
 
 use std::sync::Arc;
 
-use crate::bfv::ciphertext::check_same_params;
-use crate::bfv::{
-    BfvParameters, Ciphertext, GaloisKeys, PlainProduct, Plaintext, RelinearizationKey,
-};
+use crate::bfv::{Ciphertext, GaloisKeys, Parameters, PlainProduct, Plaintext, RelinearizationKey};
+use crate::rlwe::eval::EvalContext;
 use crate::{Coeff, Error, Hop, HopCounter, RnsPoly, rotation_galois_element};
 
 /// A plaintext prepared for repeated products at one level (see
 /// [`Evaluator::prepare_plain`]): its centred lift in NTT form.
 #[derive(Debug, Clone)]
 pub struct PreparedPlaintext {
-    params: Arc<BfvParameters>,
+    params: Arc<Parameters>,
     ntt: RnsPoly<crate::Ntt>,
 }
 
@@ -27,13 +25,13 @@ impl PreparedPlaintext {
 /// `Send + Sync`: share one across threads.
 ///
 /// ```
-/// use hefty_core::bfv::{BatchEncoder, BfvParameters, Evaluator, PublicKey, SecretKey};
+/// use hefty_core::bfv::{Encoder, Parameters, Evaluator, PublicKey, SecretKey};
 /// use hefty_core::Sampler;
-/// let params = BfvParameters::preset_128(4096)?;
+/// let params = Parameters::preset_128(4096)?;
 /// let mut rng = Sampler::from_os();
 /// let sk = SecretKey::generate(&params, &mut rng);
 /// let pk = PublicKey::new(&sk, &mut rng)?;
-/// let enc = BatchEncoder::new(&params)?;
+/// let enc = Encoder::new(&params)?;
 /// let eval = Evaluator::new(&params);
 /// let a = pk.encrypt(&enc.encode(&[1, 2, 3])?, &mut rng)?;
 /// let b = pk.encrypt(&enc.encode(&[10, 20, 30])?, &mut rng)?;
@@ -43,16 +41,14 @@ impl PreparedPlaintext {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Evaluator {
-    params: Arc<BfvParameters>,
-    hops: Option<Arc<HopCounter>>,
+    ctx: EvalContext<Parameters>,
 }
 
 impl Evaluator {
     /// An evaluator for `params`.
-    pub fn new(params: &Arc<BfvParameters>) -> Self {
+    pub fn new(params: &Arc<Parameters>) -> Self {
         Self {
-            params: Arc::clone(params),
-            hops: None,
+            ctx: EvalContext::new(params, None),
         }
     }
 
@@ -61,22 +57,14 @@ impl Evaluator {
     /// each product by its kind, `multiply_relin` as one multiplication and
     /// one relinearization, `mod_switch_to` once per prime dropped. Negation
     /// is free and not counted.
-    pub fn with_hop_counter(params: &Arc<BfvParameters>, counter: &Arc<HopCounter>) -> Self {
+    pub fn with_hop_counter(params: &Arc<Parameters>, counter: &Arc<HopCounter>) -> Self {
         Self {
-            params: Arc::clone(params),
-            hops: Some(Arc::clone(counter)),
-        }
-    }
-
-    #[inline]
-    fn count(&self, hop: Hop) {
-        if let Some(c) = &self.hops {
-            c.record(hop);
+            ctx: EvalContext::new(params, Some(counter)),
         }
     }
 
     fn check(&self, ct: &Ciphertext) -> Result<(), Error> {
-        check_same_params(&self.params, ct.params())
+        self.ctx.check(ct.params())
     }
 
     /// `a + b`.
@@ -102,8 +90,10 @@ impl Evaluator {
         self.check(a)?;
         a.check_compatible(b)?;
         while a.polys.len() < b.polys.len() {
-            a.polys
-                .push(RnsPoly::zero(self.params.ciphertext_basis(), a.level())?);
+            a.polys.push(RnsPoly::zero(
+                self.ctx.params().ciphertext_basis(),
+                a.level(),
+            )?);
         }
         for (x, y) in a.polys.iter_mut().zip(&b.polys) {
             if subtract {
@@ -113,7 +103,7 @@ impl Evaluator {
             }
         }
         a.seed = None;
-        self.count(Hop::CtCtAdd);
+        self.ctx.count(Hop::CtCtAdd);
         Ok(())
     }
 
@@ -128,7 +118,7 @@ impl Evaluator {
 
     /// `Δ·m` at the ciphertext's level, without noise.
     fn scaled(&self, pt: &Plaintext, level: usize) -> Result<RnsPoly<Coeff>, Error> {
-        check_same_params(&self.params, pt.params())?;
+        self.ctx.check(pt.params())?;
         pt.scaled(level)
     }
 
@@ -138,7 +128,7 @@ impl Evaluator {
         let mut out = a.clone();
         out.polys[0].add_assign(&self.scaled(pt, a.level())?)?;
         out.seed = None;
-        self.count(Hop::PtCtAdd);
+        self.ctx.count(Hop::PtCtAdd);
         Ok(out)
     }
 
@@ -148,7 +138,7 @@ impl Evaluator {
         let mut out = a.clone();
         out.polys[0].sub_assign(&self.scaled(pt, a.level())?)?;
         out.seed = None;
-        self.count(Hop::PtCtAdd);
+        self.ctx.count(Hop::PtCtAdd);
         Ok(out)
     }
 
@@ -163,10 +153,10 @@ impl Evaluator {
     /// [`Evaluator::mul_plain_prepared`] save its encoding on every call.
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, pt.params())?;
+        self.ctx.check(pt.params())?;
         match self.plain_product(pt) {
             PlainProduct::Scalar { c } => {
-                let t = self.params.plaintext_modulus() as i64;
+                let t = self.ctx.params().plaintext_modulus() as i64;
                 self.mul_scalar(a, c.rem_euclid(t) as u64)
             }
             PlainProduct::Monomial { c, k } => self.mul_monomial(a, c, k),
@@ -180,9 +170,12 @@ impl Evaluator {
 
     /// How [`Evaluator::mul_plain`] multiplies by `pt`, from the plaintext's
     /// sparsity and the costs measured on this backend
-    /// ([`BfvParameters::plain_product_costs`]).
+    /// ([`Parameters::plain_product_costs`]).
     pub fn plain_product(&self, pt: &Plaintext) -> PlainProduct {
-        self.params.plain_product_costs().choose(&pt.centered())
+        self.ctx
+            .params()
+            .plain_product_costs()
+            .choose(&pt.centered())
     }
 
     /// `a · pt` as `Σ_j c_j·x^(k_j)·a` over the non-zero coefficients of `pt`:
@@ -190,7 +183,7 @@ impl Evaluator {
     /// CryptoNets). The same ciphertext as the dense product.
     pub fn mul_sparse(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, pt.params())?;
+        self.ctx.check(pt.params())?;
         let centred = pt.centered();
         let polys = crate::backend::cpu::threads::map(&a.polys, |c| {
             let mut acc = RnsPoly::<Coeff>::zero(c.basis(), c.level())?;
@@ -201,9 +194,9 @@ impl Evaluator {
         })
         .into_iter()
         .collect::<Result<Vec<_>, Error>>()?;
-        self.count(Hop::PtCtMulSparse);
+        self.ctx.count(Hop::PtCtMulSparse);
         Ok(Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys,
             seed: None,
         })
@@ -212,11 +205,11 @@ impl Evaluator {
     /// `pt` ready for products with ciphertexts at `level`: its centred lift
     /// in NTT form.
     pub fn prepare_plain(&self, pt: &Plaintext, level: usize) -> Result<PreparedPlaintext, Error> {
-        check_same_params(&self.params, pt.params())?;
-        let ntt =
-            RnsPoly::from_i64(self.params.ciphertext_basis(), level, &pt.centered())?.into_ntt();
+        self.ctx.check(pt.params())?;
+        let ntt = RnsPoly::from_i64(self.ctx.params().ciphertext_basis(), level, &pt.centered())?
+            .into_ntt();
         Ok(PreparedPlaintext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             ntt,
         })
     }
@@ -228,7 +221,7 @@ impl Evaluator {
         pt: &PreparedPlaintext,
     ) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &pt.params)?;
+        self.ctx.check(&pt.params)?;
         if pt.ntt.level() != a.level() {
             return Err(Error::LevelMismatch {
                 left: a.level(),
@@ -242,9 +235,9 @@ impl Evaluator {
         })
         .into_iter()
         .collect::<Result<Vec<_>, Error>>()?;
-        self.count(Hop::PtCtMulDense);
+        self.ctx.count(Hop::PtCtMulDense);
         Ok(Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys,
             seed: None,
         })
@@ -257,9 +250,9 @@ impl Evaluator {
     /// Noise grows by the factor `|c|` only.
     pub fn mul_monomial(&self, a: &Ciphertext, c: i64, k: usize) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let t = self.params.plaintext_modulus();
+        let t = self.ctx.params().plaintext_modulus();
         let mut out = Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys: a.polys.iter().map(|p| p.mul_monomial(k)).collect(),
             seed: None,
         };
@@ -268,20 +261,20 @@ impl Evaluator {
             -1 => out.polys.iter_mut().for_each(RnsPoly::neg_assign),
             _ => out = self.scale(&out, c.rem_euclid(t as i64) as u64),
         }
-        self.count(Hop::PtCtMulMonomial);
+        self.ctx.count(Hop::PtCtMulMonomial);
         Ok(out)
     }
 
     /// `a · c` for an integer `c` (taken mod t, lifted to `(-t/2, t/2]`).
     pub fn mul_scalar(&self, a: &Ciphertext, c: u64) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        self.count(Hop::PtCtMulScalar);
+        self.ctx.count(Hop::PtCtMulScalar);
         Ok(self.scale(a, c))
     }
 
     /// `a · c`, uncounted (shared by `mul_scalar` and `mul_monomial`).
     fn scale(&self, a: &Ciphertext, c: u64) -> Ciphertext {
-        let t = self.params.plaintext_modulus();
+        let t = self.ctx.params().plaintext_modulus();
         let c = c % t;
         let (magnitude, negative) = if c > t / 2 { (t - c, true) } else { (c, false) };
         let mut out = a.clone();
@@ -301,12 +294,13 @@ impl Evaluator {
         self.check(a)?;
         a.check_compatible(b)?;
         let polys = self
-            .params
+            .ctx
+            .params()
             .mul_context(a.level())
             .multiply(&a.polys, &b.polys);
-        self.count(Hop::CtCtMul);
+        self.ctx.count(Hop::CtCtMul);
         Ok(Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys,
             seed: None,
         })
@@ -339,9 +333,9 @@ impl Evaluator {
             .iter()
             .map(RnsPoly::divide_round_by_last)
             .collect::<Result<Vec<_>, _>>()?;
-        self.count(Hop::Rescale);
+        self.ctx.count(Hop::Rescale);
         Ok(Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys,
             seed: None,
         })
@@ -371,18 +365,22 @@ impl Evaluator {
         rk: &RelinearizationKey,
     ) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &rk.params)?;
+        self.ctx.check(&rk.params)?;
         match a.polys.len() {
             2 => Ok(a.clone()),
             3 => {
-                let (u0, u1) = self.params.key_switcher()?.switch(&a.polys[2], &rk.key)?;
+                let (u0, u1) = self
+                    .ctx
+                    .params()
+                    .key_switcher()?
+                    .switch(&a.polys[2], &rk.key)?;
                 let mut c0 = a.polys[0].clone();
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
                 c1.add_assign(&u1)?;
-                self.count(Hop::Relinearize);
+                self.ctx.count(Hop::Relinearize);
                 Ok(Ciphertext {
-                    params: Arc::clone(&self.params),
+                    params: Arc::clone(self.ctx.params()),
                     polys: vec![c0, c1],
                     seed: None,
                 })
@@ -409,8 +407,8 @@ impl Evaluator {
         gk: &GaloisKeys,
     ) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &gk.params)?;
-        crate::check_galois_element(self.params.degree(), g)?;
+        self.ctx.check(&gk.params)?;
+        crate::check_galois_element(self.ctx.params().degree(), g)?;
         if a.polys.len() != 2 {
             return Err(Error::NotRelinearized { len: a.polys.len() });
         }
@@ -420,11 +418,11 @@ impl Evaluator {
         let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
         let mut c0 = a.polys[0].automorphism(g)?;
         let c1 = a.polys[1].automorphism(g)?;
-        let (u0, u1) = self.params.key_switcher()?.switch(&c1, key)?;
+        let (u0, u1) = self.ctx.params().key_switcher()?.switch(&c1, key)?;
         c0.add_assign(&u0)?;
-        self.count(Hop::Rotate);
+        self.ctx.count(Hop::Rotate);
         Ok(Ciphertext {
-            params: Arc::clone(&self.params),
+            params: Arc::clone(self.ctx.params()),
             polys: vec![c0, u1],
             seed: None,
         })
@@ -438,13 +436,13 @@ impl Evaluator {
         steps: i64,
         gk: &GaloisKeys,
     ) -> Result<Ciphertext, Error> {
-        let g = rotation_galois_element(self.params.degree(), steps);
+        let g = rotation_galois_element(self.ctx.params().degree(), steps);
         self.galois(a, g, Some(steps), gk)
     }
 
     /// Swaps the two rows of batched slots; needs the column-swap key.
     pub fn rotate_columns(&self, a: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext, Error> {
-        self.galois(a, 2 * self.params.degree() - 1, None, gk)
+        self.galois(a, 2 * self.ctx.params().degree() - 1, None, gk)
     }
 }
 
@@ -452,13 +450,13 @@ impl Evaluator {
 mod tests {
     use super::*;
     use crate::Sampler;
-    use crate::bfv::{BatchEncoder, PublicKey, SecretKey};
+    use crate::bfv::{Encoder, PublicKey, SecretKey};
 
     /// A valid three-polynomial ciphertext made by hand: `(c_0 - c_2·s², c_1, c_2)`
     /// for random `c_2` decrypts like `(c_0, c_1)`.
     #[test]
     fn relinearization_preserves_the_plaintext() {
-        let params = BfvParameters::builder()
+        let params = Parameters::builder()
             .degree(256)
             .plaintext_modulus(ntt_prime())
             .ciphertext_moduli_bits(&[50, 50, 50])
@@ -470,7 +468,7 @@ mod tests {
         let sk = SecretKey::generate(&params, &mut rng);
         let pk = PublicKey::new(&sk, &mut rng).unwrap();
         let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
-        let enc = BatchEncoder::new(&params).unwrap();
+        let enc = Encoder::new(&params).unwrap();
         let values: Vec<u64> = (0..256)
             .map(|i| i * 7 % params.plaintext_modulus())
             .collect();

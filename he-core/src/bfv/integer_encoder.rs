@@ -17,13 +17,13 @@
 use std::sync::Arc;
 
 use crate::Error;
-use crate::bfv::{BfvParameters, Plaintext};
+use crate::bfv::{Parameters, Plaintext};
 
 /// Encodes integers and fixed-point values as base-`B` digit polynomials.
 ///
 /// ```
-/// use hefty_core::bfv::{BfvParameters, IntegerEncoder};
-/// let params = BfvParameters::preset_128(4096)?;
+/// use hefty_core::bfv::{Parameters, IntegerEncoder};
+/// let params = Parameters::preset_128(4096)?;
 /// let enc = IntegerEncoder::new(&params);
 /// let pt = enc.encode_fixed(-1.25)?;         // -1.25 · 2^15 = -40960 = -(2^15 + 2^13)
 /// assert_eq!(enc.range_of(&pt).nonzero(), 2);
@@ -32,7 +32,7 @@ use crate::bfv::{BfvParameters, Plaintext};
 /// ```
 #[derive(Debug, Clone)]
 pub struct IntegerEncoder {
-    params: Arc<BfvParameters>,
+    params: Arc<Parameters>,
     base: u64,
     balanced: bool,
     frac_bits: u32,
@@ -98,7 +98,7 @@ impl IntegerRange {
 
 impl IntegerEncoder {
     /// Binary digits, 15 fractional bits (Faster CryptoNets' choice).
-    pub fn new(params: &Arc<BfvParameters>) -> Self {
+    pub fn new(params: &Arc<Parameters>) -> Self {
         Self {
             params: Arc::clone(params),
             base: 2,
@@ -109,13 +109,13 @@ impl IntegerEncoder {
 
     /// Base-`B` digits in `[0, B)`, the sign on every digit. A larger base
     /// gives fewer, larger coefficients (less degree, more magnitude).
-    pub fn with_base(params: &Arc<BfvParameters>, base: u64) -> Result<Self, Error> {
+    pub fn with_base(params: &Arc<Parameters>, base: u64) -> Result<Self, Error> {
         Self::checked(params, base, false)
     }
 
     /// Balanced base-`B` digits (odd `B`) in `[-(B-1)/2, (B-1)/2]`: about
     /// half the coefficient magnitude of [`Self::with_base`].
-    pub fn balanced(params: &Arc<BfvParameters>, base: u64) -> Result<Self, Error> {
+    pub fn balanced(params: &Arc<Parameters>, base: u64) -> Result<Self, Error> {
         if base.is_multiple_of(2) {
             return Err(Error::InvalidParameters(format!(
                 "a balanced base must be odd (got {base}); use 3, 5, 7, …"
@@ -124,7 +124,7 @@ impl IntegerEncoder {
         Self::checked(params, base, true)
     }
 
-    fn checked(params: &Arc<BfvParameters>, base: u64, balanced: bool) -> Result<Self, Error> {
+    fn checked(params: &Arc<Parameters>, base: u64, balanced: bool) -> Result<Self, Error> {
         let t = params.plaintext_modulus();
         if base < 2 || base >= t / 2 {
             return Err(Error::InvalidParameters(format!(
@@ -163,7 +163,7 @@ impl IntegerEncoder {
     }
 
     /// The parameters it encodes for.
-    pub fn params(&self) -> &Arc<BfvParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 

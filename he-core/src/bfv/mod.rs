@@ -8,10 +8,8 @@ mod ciphertext;
 mod crt;
 mod encoder;
 mod encryption;
-mod eval_keys;
 mod evaluator;
 mod integer_encoder;
-mod keys;
 mod multiply;
 mod params;
 mod plain_product;
@@ -20,11 +18,18 @@ mod serial;
 
 pub use ciphertext::Ciphertext;
 pub use crt::{CrtBfv, FASTER_CRYPTONETS_MODULI};
-pub use encoder::BatchEncoder;
-pub use eval_keys::{GaloisKeys, RelinearizationKey};
+pub use encoder::Encoder;
 pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use integer_encoder::{IntegerEncoder, IntegerRange};
-pub use keys::{PublicKey, SecretKey};
-pub use params::{BfvParameters, BfvParametersBuilder};
+pub use params::{Parameters, ParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};
 pub use plaintext::Plaintext;
+
+/// A BFV secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
+pub type SecretKey = crate::rlwe::SecretKey<Parameters>;
+/// A BFV public key, modulo `Q` (see [`rlwe::PublicKey`](crate::rlwe::PublicKey)).
+pub type PublicKey = crate::rlwe::PublicKey<Parameters>;
+/// A BFV relinearization key (see [`rlwe::RelinearizationKey`](crate::rlwe::RelinearizationKey)).
+pub type RelinearizationKey = crate::rlwe::RelinearizationKey<Parameters>;
+/// BFV Galois keys: row rotations and the row swap (see [`rlwe::GaloisKeys`](crate::rlwe::GaloisKeys)).
+pub type GaloisKeys = crate::rlwe::GaloisKeys<Parameters>;

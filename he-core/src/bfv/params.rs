@@ -25,18 +25,18 @@ pub(crate) struct LevelConstants {
 }
 
 /// The parameters of a BFV instance. Build them with
-/// [`BfvParameters::builder`] or take a preset; share them as `Arc`.
+/// [`Parameters::builder`] or take a preset; share them as `Arc`.
 ///
 /// ```
-/// use hefty_core::bfv::BfvParameters;
-/// let params = BfvParameters::preset_128(8192)?;
+/// use hefty_core::bfv::Parameters;
+/// let params = Parameters::preset_128(8192)?;
 /// assert_eq!(params.degree(), 8192);
 /// assert_eq!(params.plaintext_modulus(), 65537);
 /// assert!(params.log_qp() <= 218.0);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct BfvParameters {
+pub struct Parameters {
     n: usize,
     t: Modulus,
     q: Arc<RnsBasis>,
@@ -53,9 +53,9 @@ pub struct BfvParameters {
     fingerprint: [u8; crate::serial::FINGERPRINT_LEN],
 }
 
-/// Builds [`BfvParameters`]; see [`BfvParameters::builder`].
+/// Builds [`Parameters`]; see [`Parameters::builder`].
 #[derive(Debug, Clone)]
-pub struct BfvParametersBuilder {
+pub struct ParametersBuilder {
     n: usize,
     t: u64,
     q_bits: Vec<u32>,
@@ -67,7 +67,7 @@ pub struct BfvParametersBuilder {
     backend: Arc<dyn Backend>,
 }
 
-impl BfvParametersBuilder {
+impl ParametersBuilder {
     /// The backend that holds and computes on every polynomial of these
     /// parameters (default: the CPU backend).
     pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
@@ -132,7 +132,7 @@ impl BfvParametersBuilder {
     }
 
     /// Validates everything and precomputes the constants.
-    pub fn build(self) -> Result<Arc<BfvParameters>, Error> {
+    pub fn build(self) -> Result<Arc<Parameters>, Error> {
         let n = self.n;
         if !n.is_power_of_two() || n < 2 {
             return Err(hefty_ntt::Error::BadDegree(n).into());
@@ -246,7 +246,7 @@ impl BfvParametersBuilder {
                 .as_ref()
                 .map_or(Vec::new(), KeySwitcher::digit_sizes),
         ));
-        Ok(Arc::new(BfvParameters {
+        Ok(Arc::new(Parameters {
             fingerprint,
             n,
             t,
@@ -317,10 +317,10 @@ const PRESETS_128: [(usize, &[u32], &[u32]); 4] = [
     ),
 ];
 
-impl BfvParameters {
+impl Parameters {
     /// A builder with `t = 65537`, 128-bit security and no primes chosen yet.
-    pub fn builder() -> BfvParametersBuilder {
-        BfvParametersBuilder {
+    pub fn builder() -> ParametersBuilder {
+        ParametersBuilder {
             n: 8192,
             t: 65537,
             q_bits: vec![],
@@ -446,5 +446,32 @@ impl BfvParameters {
 
     pub(crate) fn level_constants(&self, level: usize) -> &LevelConstants {
         &self.levels[level - 1]
+    }
+}
+
+impl crate::rlwe::RlweParameters for Parameters {
+    const SCHEME: &'static str = "bfv";
+    const PUBLIC_KEY_MOD_P: bool = false;
+    const KEY_KINDS: [crate::serial::ObjectKind; 4] = [
+        crate::serial::ObjectKind::BfvSecretKey,
+        crate::serial::ObjectKind::BfvPublicKey,
+        crate::serial::ObjectKind::BfvRelinearizationKey,
+        crate::serial::ObjectKind::BfvGaloisKeys,
+    ];
+
+    fn degree(&self) -> usize {
+        Parameters::degree(self)
+    }
+
+    fn ciphertext_basis(&self) -> &Arc<RnsBasis> {
+        Parameters::ciphertext_basis(self)
+    }
+
+    fn key_switching(&self) -> Result<&KeySwitcher, Error> {
+        Parameters::key_switcher(self)
+    }
+
+    fn fingerprint(&self) -> &[u8; crate::serial::FINGERPRINT_LEN] {
+        Parameters::fingerprint(self)
     }
 }

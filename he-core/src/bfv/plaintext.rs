@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::bfv::BfvParameters;
+use crate::bfv::Parameters;
 use crate::{Coeff, Error, RnsPoly};
 
 /// A plaintext polynomial of `Z_t[x]/(x^n + 1)`, coefficients in `[0, t)`.
 #[derive(Debug, Clone)]
 pub struct Plaintext {
-    params: Arc<BfvParameters>,
+    params: Arc<Parameters>,
     coeffs: Vec<u64>,
 }
 
@@ -24,7 +24,7 @@ impl Eq for Plaintext {}
 impl Plaintext {
     /// The plaintext with the given coefficients (at most n, each below t;
     /// missing high coefficients are zero).
-    pub fn from_coeffs(params: &Arc<BfvParameters>, coeffs: &[u64]) -> Result<Self, Error> {
+    pub fn from_coeffs(params: &Arc<Parameters>, coeffs: &[u64]) -> Result<Self, Error> {
         let (n, t) = (params.degree(), params.plaintext_modulus());
         if coeffs.len() > n {
             return Err(Error::WrongLength {
@@ -46,7 +46,7 @@ impl Plaintext {
     }
 
     /// The constant polynomial `c mod t` (every batching slot holds `c`).
-    pub fn constant(params: &Arc<BfvParameters>, c: u64) -> Self {
+    pub fn constant(params: &Arc<Parameters>, c: u64) -> Self {
         let mut coeffs = vec![0; params.degree()];
         coeffs[0] = params.plaintext().reduce(c);
         Self {
@@ -55,7 +55,7 @@ impl Plaintext {
         }
     }
 
-    pub(crate) fn from_reduced(params: &Arc<BfvParameters>, coeffs: Vec<u64>) -> Self {
+    pub(crate) fn from_reduced(params: &Arc<Parameters>, coeffs: Vec<u64>) -> Self {
         Self {
             params: Arc::clone(params),
             coeffs,
@@ -68,7 +68,7 @@ impl Plaintext {
     }
 
     /// The parameters it belongs to.
-    pub fn params(&self) -> &Arc<BfvParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 

@@ -2,28 +2,21 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
-use crate::bfv::{
-    BfvParameters, Ciphertext, GaloisKeys, Plaintext, PublicKey, RelinearizationKey, SecretKey,
-};
+use crate::bfv::{Ciphertext, Parameters, Plaintext};
 use crate::serial::fields::{
     MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
 };
-use crate::serial::{
-    ObjectKind, ciphertext, galois_keys, open, pack_residues, pack_ternary, read_poly, start,
-    switching_key, unpack_residues, unpack_ternary, write_poly,
-};
+use crate::serial::{ObjectKind, ciphertext, open, pack_residues, start, unpack_residues};
 use crate::{Backend, Coeff, Error, Ntt, Sampler};
 
-impl BfvParameters {
+impl Parameters {
     /// The parameters as bytes: degree, `t`, the primes, key-switching
     /// digits and security level (the backend is not stored).
     ///
     /// ```
-    /// use hefty_core::bfv::BfvParameters;
-    /// let params = BfvParameters::preset_128(4096)?;
-    /// let back = BfvParameters::from_bytes(&params.to_bytes())?;
+    /// use hefty_core::bfv::Parameters;
+    /// let params = Parameters::preset_128(4096)?;
+    /// let back = Parameters::from_bytes(&params.to_bytes())?;
     /// assert_eq!(back.fingerprint(), params.fingerprint());
     /// # Ok::<(), hefty_core::Error>(())
     /// ```
@@ -81,7 +74,7 @@ impl BfvParameters {
         }
         let security = read_security(&mut r, insecure)?;
         r.finish()?;
-        let mut builder = BfvParameters::builder()
+        let mut builder = Parameters::builder()
             .backend(backend)
             .degree(n)
             .plaintext_modulus(t)
@@ -95,99 +88,6 @@ impl BfvParameters {
             None => builder.insecure_disable_security_check_for_testing_only(),
         };
         builder.build()
-    }
-}
-
-impl SecretKey {
-    /// The key as bytes: two bits per coefficient. The buffer is wiped
-    /// when dropped; keep it as secret as the key.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(start(
-            ObjectKind::BfvSecretKey,
-            Some(self.params().fingerprint()),
-        ));
-        pack_ternary(&mut out, self.coeffs());
-        out
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::BfvSecretKey, Some(params.fingerprint()))?;
-        let mut coeffs = unpack_ternary(&mut r, params.degree())?;
-        r.finish()?;
-        Self::from_coeffs(params, std::mem::take(&mut *coeffs))
-    }
-}
-
-impl PublicKey {
-    /// The key as bytes: `b` bit-packed and the 32-byte seed of `a`.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(ObjectKind::BfvPublicKey, Some(self.params.fingerprint()));
-        write_poly(&mut out, &self.b)?;
-        out.extend_from_slice(&self.seed);
-        Ok(out)
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::BfvPublicKey, Some(params.fingerprint()))?;
-        let b = read_poly::<Ntt>(&mut r, params.ciphertext_basis(), params.max_level())?;
-        let seed = r.seed()?;
-        r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            b,
-            a: Self::expand_a(params, seed)?,
-            seed,
-        })
-    }
-}
-
-impl RelinearizationKey {
-    /// The key as bytes: per digit, `b` bit-packed and the seed of `a`.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(
-            ObjectKind::BfvRelinearizationKey,
-            Some(self.params.fingerprint()),
-        );
-        switching_key::write(&mut out, self.params.key_switcher()?, &self.key)?;
-        Ok(out)
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(
-            bytes,
-            ObjectKind::BfvRelinearizationKey,
-            Some(params.fingerprint()),
-        )?;
-        let key = switching_key::read(&mut r, params.key_switcher()?)?;
-        r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            key,
-        })
-    }
-}
-
-impl GaloisKeys {
-    /// The keys as bytes: per element, the switching key's `b` halves
-    /// bit-packed and the seeds of its `a` halves.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(ObjectKind::BfvGaloisKeys, Some(self.params.fingerprint()));
-        galois_keys::write(&mut out, self.params.key_switcher()?, &self.keys)?;
-        Ok(out)
-    }
-
-    /// Keys from [`Self::to_bytes`], under the parameters they were made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::BfvGaloisKeys, Some(params.fingerprint()))?;
-        let keys = galois_keys::read(&mut r, params.key_switcher()?)?;
-        r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            keys,
-        })
     }
 }
 
@@ -206,7 +106,7 @@ impl Plaintext {
     }
 
     /// A plaintext from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+    pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self, Error> {
         let mut r = open(bytes, ObjectKind::BfvPlaintext, Some(params.fingerprint()))?;
         let coeffs = unpack_residues(&mut r, &[*params.plaintext()], params.degree())?;
         r.finish()?;
@@ -226,7 +126,7 @@ impl Ciphertext {
     }
 
     /// A ciphertext from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<BfvParameters>, bytes: &[u8]) -> Result<Self, Error> {
+    pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self, Error> {
         let mut r = open(bytes, ObjectKind::BfvCiphertext, Some(params.fingerprint()))?;
         let level = r.u8()? as usize;
         let count = r.u8()? as usize;

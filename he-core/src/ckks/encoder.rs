@@ -12,26 +12,26 @@ use std::sync::Arc;
 use num_bigint::BigInt;
 use num_complex::Complex64;
 
-use crate::ckks::{CkksParameters, CkksPlaintext};
+use crate::ckks::{Parameters, Plaintext};
 use crate::{Coeff, Error, RnsBasis, RnsPoly};
 
 /// Encodes and decodes vectors of up to `N/2` complex (or real) slots.
 ///
 /// ```
-/// use hefty_core::ckks::{CkksEncoder, CkksParameters};
-/// let params = CkksParameters::builder()
+/// use hefty_core::ckks::{Encoder, Parameters};
+/// let params = Parameters::builder()
 ///     .degree(1 << 10).depth(1)
 ///     .insecure_disable_security_check_for_testing_only()
 ///     .build()?;
-/// let enc = CkksEncoder::new(&params);
+/// let enc = Encoder::new(&params);
 /// let pt = enc.encode_real(&[0.5, -1.25, 3.0], params.max_level(), params.default_scale())?;
 /// let back = enc.decode_real(&pt)?;
 /// assert!((back[1] + 1.25).abs() < 1e-9);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct CkksEncoder {
-    params: Arc<CkksParameters>,
+pub struct Encoder {
+    params: Arc<Parameters>,
     /// `5^j mod 2N`.
     rot_group: Vec<usize>,
     /// `exp(2πi·k/2N)` for `k = 0 ..= 2N`.
@@ -51,9 +51,9 @@ fn bit_reverse_permute(v: &mut [Complex64]) {
     }
 }
 
-impl CkksEncoder {
+impl Encoder {
     /// The encoder of `params`.
-    pub fn new(params: &Arc<CkksParameters>) -> Self {
+    pub fn new(params: &Arc<Parameters>) -> Self {
         let n = params.degree();
         let m = 2 * n;
         let mut rot_group = Vec::with_capacity(n / 2);
@@ -73,7 +73,7 @@ impl CkksEncoder {
     }
 
     /// The parameters it encodes for.
-    pub fn params(&self) -> &Arc<CkksParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 
@@ -160,10 +160,10 @@ impl CkksEncoder {
         values: &[Complex64],
         level: usize,
         scale: f64,
-    ) -> Result<CkksPlaintext, Error> {
+    ) -> Result<Plaintext, Error> {
         let coeffs = self.coefficients(values)?;
         let poly = encode_scaled(self.params.ciphertext_basis(), level, &coeffs, scale)?;
-        Ok(CkksPlaintext::new(&self.params, poly.into_ntt(), scale))
+        Ok(Plaintext::new(&self.params, poly.into_ntt(), scale))
     }
 
     /// Encodes real `values` (up to `N/2`, the rest zero) at `level` and `scale`.
@@ -172,13 +172,13 @@ impl CkksEncoder {
         values: &[f64],
         level: usize,
         scale: f64,
-    ) -> Result<CkksPlaintext, Error> {
+    ) -> Result<Plaintext, Error> {
         let z: Vec<Complex64> = values.iter().map(|&x| Complex64::new(x, 0.0)).collect();
         self.encode(&z, level, scale)
     }
 
     /// Decodes all `N/2` slots (the scale divided out).
-    pub fn decode(&self, pt: &CkksPlaintext) -> Result<Vec<Complex64>, Error> {
+    pub fn decode(&self, pt: &Plaintext) -> Result<Vec<Complex64>, Error> {
         // Only the primes that hold the message leave NTT form.
         let poly = pt.poly();
         let low = poly.prefix(limbs_for_scale(poly.basis(), poly.level(), pt.scale()))?;
@@ -193,7 +193,7 @@ impl CkksEncoder {
     }
 
     /// Decodes the real parts of all `N/2` slots.
-    pub fn decode_real(&self, pt: &CkksPlaintext) -> Result<Vec<f64>, Error> {
+    pub fn decode_real(&self, pt: &Plaintext) -> Result<Vec<f64>, Error> {
         Ok(self.decode(pt)?.into_iter().map(|z| z.re).collect())
     }
 }

@@ -4,19 +4,15 @@ use std::sync::Arc;
 
 use crate::backend::cpu::threads as parallel;
 use crate::ckks::encoder::limbs_for_scale;
-use crate::ckks::plaintext::check_same_params;
-use crate::ckks::{CkksCiphertext, CkksPlaintext, CkksPublicKey, CkksSecretKey};
+use crate::ckks::{Ciphertext, Plaintext, PublicKey, SecretKey};
+use crate::rlwe::check_same_params;
 use crate::{Coeff, Error, Ntt, RnsPoly, Sampler};
 
-impl CkksPublicKey {
+impl PublicKey {
     /// Encrypts `pt` at its level: `round((b·u + e_0, a·u + e_1) / P) + (m, 0)`
     /// computed modulo `Q_ℓ·P` with ternary `u`, so the encryption noise is
-    /// divided by `P` (see [`CkksPublicKey`]).
-    pub fn encrypt(
-        &self,
-        pt: &CkksPlaintext,
-        sampler: &mut Sampler,
-    ) -> Result<CkksCiphertext, Error> {
+    /// divided by `P` (see [`PublicKey`]).
+    pub fn encrypt(&self, pt: &Plaintext, sampler: &mut Sampler) -> Result<Ciphertext, Error> {
         let params = self.params();
         check_same_params(params, pt.params())?;
         let (n, level) = (params.degree(), pt.level());
@@ -44,13 +40,14 @@ impl CkksPublicKey {
                     .into_ntt(),
             )
         };
-        let (c0, c1) = parallel::join(
-            || half(&self.b, &self.b_p, &e0),
-            || half(&self.a, &self.a_p, &e1),
-        );
+        let [b_p, a_p] = self
+            .special
+            .as_ref()
+            .expect("CKKS public keys extend to P (RlweParameters::PUBLIC_KEY_MOD_P)");
+        let (c0, c1) = parallel::join(|| half(&self.b, b_p, &e0), || half(&self.a, a_p, &e1));
         let mut c0 = c0?;
         c0.add_assign(pt.poly())?;
-        Ok(CkksCiphertext {
+        Ok(Ciphertext {
             params: Arc::clone(params),
             polys: vec![c0, c1?],
             scale: pt.scale(),
@@ -59,14 +56,10 @@ impl CkksPublicKey {
     }
 }
 
-impl CkksSecretKey {
+impl SecretKey {
     /// Encrypts `pt` symmetrically: `(-a·s + e + m, a)` with `a` expanded from
     /// a fresh seed the ciphertext keeps (compact storage).
-    pub fn encrypt(
-        &self,
-        pt: &CkksPlaintext,
-        sampler: &mut Sampler,
-    ) -> Result<CkksCiphertext, Error> {
+    pub fn encrypt(&self, pt: &Plaintext, sampler: &mut Sampler) -> Result<Ciphertext, Error> {
         let params = self.params();
         check_same_params(params, pt.params())?;
         let (n, basis, level) = (params.degree(), params.ciphertext_basis(), pt.level());
@@ -77,7 +70,7 @@ impl CkksSecretKey {
         let mut a_s = a.clone();
         a_s.mul_prefix(self.ntt());
         c0.sub_assign(&a_s)?;
-        Ok(CkksCiphertext {
+        Ok(Ciphertext {
             params: Arc::clone(params),
             polys: vec![c0, a],
             scale: pt.scale(),
@@ -86,11 +79,11 @@ impl CkksSecretKey {
     }
 
     /// Decrypts to the plaintext `c_0 + c_1·s (+ c_2·s²)` at the ciphertext's
-    /// scale (decode it with [`CkksEncoder`](crate::ckks::CkksEncoder)).
+    /// scale (decode it with [`Encoder`](crate::ckks::Encoder)).
     ///
     /// Only the lowest primes that hold the message are computed (the scale
     /// plus 30 bits): the plaintext comes out at that level.
-    pub fn decrypt(&self, ct: &CkksCiphertext) -> Result<CkksPlaintext, Error> {
+    pub fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext, Error> {
         check_same_params(self.params(), ct.params())?;
         let basis = self.params().ciphertext_basis();
         let level = limbs_for_scale(basis, ct.level(), ct.scale);
@@ -103,6 +96,6 @@ impl CkksSecretKey {
             acc.mul_prefix(self.ntt());
             acc.add_assign(&c.prefix(level)?)?;
         }
-        Ok(CkksPlaintext::new(self.params(), acc, ct.scale))
+        Ok(Plaintext::new(self.params(), acc, ct.scale))
     }
 }

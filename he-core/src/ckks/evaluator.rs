@@ -8,8 +8,8 @@ use num_complex::Complex64;
 
 use crate::backend::cpu::threads as parallel;
 use crate::ckks::encoder::encode_scaled;
-use crate::ckks::plaintext::check_same_params;
-use crate::ckks::{CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksRelinKey};
+use crate::ckks::{Ciphertext, GaloisKeys, Parameters, Plaintext, RelinearizationKey};
+use crate::rlwe::eval::EvalContext;
 use crate::{
     Error, Hop, HopCounter, Ntt, RnsPoly, ntt_galois_permutation, rotation_galois_element,
 };
@@ -34,15 +34,15 @@ fn same_scale(a: f64, b: f64) -> bool {
 /// ```
 /// use hefty_core::ckks::*;
 /// use hefty_core::Sampler;
-/// let params = CkksParameters::builder()
+/// let params = Parameters::builder()
 ///     .degree(1 << 11).depth(2)
 ///     .insecure_disable_security_check_for_testing_only()
 ///     .build()?;
 /// let mut rng = Sampler::from_os();
-/// let sk = CkksSecretKey::generate(&params, &mut rng);
-/// let rk = CkksRelinKey::new(&sk, &mut rng)?;
-/// let enc = CkksEncoder::new(&params);
-/// let ev = CkksEvaluator::new(&params);
+/// let sk = SecretKey::generate(&params, &mut rng);
+/// let rk = RelinearizationKey::new(&sk, &mut rng)?;
+/// let enc = Encoder::new(&params);
+/// let ev = Evaluator::new(&params);
 /// let (top, scale) = (params.max_level(), params.default_scale());
 /// let x = sk.encrypt(&enc.encode_real(&[0.5, -0.25], top, scale)?, &mut rng)?;
 /// let y = sk.encrypt(&enc.encode_real(&[0.8, 0.4], top, scale)?, &mut rng)?;
@@ -52,48 +52,38 @@ fn same_scale(a: f64, b: f64) -> bool {
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct CkksEvaluator {
-    params: Arc<CkksParameters>,
-    hops: Option<Arc<HopCounter>>,
+pub struct Evaluator {
+    ctx: EvalContext<Parameters>,
 }
 
-impl CkksEvaluator {
+impl Evaluator {
     /// An evaluator for `params`.
-    pub fn new(params: &Arc<CkksParameters>) -> Self {
+    pub fn new(params: &Arc<Parameters>) -> Self {
         Self {
-            params: Arc::clone(params),
-            hops: None,
+            ctx: EvalContext::new(params, None),
         }
     }
 
     /// An evaluator that counts every operation into `counter` (rescales and
     /// the rescales of scale alignment included).
-    pub fn with_hop_counter(params: &Arc<CkksParameters>, counter: &Arc<HopCounter>) -> Self {
+    pub fn with_hop_counter(params: &Arc<Parameters>, counter: &Arc<HopCounter>) -> Self {
         Self {
-            params: Arc::clone(params),
-            hops: Some(Arc::clone(counter)),
+            ctx: EvalContext::new(params, Some(counter)),
         }
     }
 
-    #[inline]
-    fn count(&self, hop: Hop) {
-        if let Some(c) = &self.hops {
-            c.record(hop);
-        }
-    }
-
-    fn check(&self, ct: &CkksCiphertext) -> Result<(), Error> {
-        check_same_params(&self.params, ct.params())
+    fn check(&self, ct: &Ciphertext) -> Result<(), Error> {
+        self.ctx.check(ct.params())
     }
 
     /// A ciphertext of these parameters from its polynomials and scale.
-    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> CkksCiphertext {
+    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> Ciphertext {
         self.build(polys, scale)
     }
 
-    fn build(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> CkksCiphertext {
-        CkksCiphertext {
-            params: Arc::clone(&self.params),
+    fn build(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> Ciphertext {
+        Ciphertext {
+            params: Arc::clone(self.ctx.params()),
             polys,
             scale,
             seed: None,
@@ -101,9 +91,9 @@ impl CkksEvaluator {
     }
 
     /// `a` with its primes above `level` dropped (message and scale unchanged).
-    pub fn drop_to_level(&self, a: &CkksCiphertext, level: usize) -> Result<CkksCiphertext, Error> {
+    pub fn drop_to_level(&self, a: &Ciphertext, level: usize) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        if level < self.params.min_level() || level > a.level() {
+        if level < self.ctx.params().min_level() || level > a.level() {
             return Err(Error::BadLevel {
                 level,
                 max: a.level(),
@@ -119,38 +109,38 @@ impl CkksEvaluator {
 
     /// Divides by the last prime(s) of the level: the scale shrinks by their
     /// product and one level is spent.
-    pub fn rescale(&self, a: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+    pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.params.primes_per_level());
-        if level < self.params.min_level() + ppl {
+        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
+        if level < self.ctx.params().min_level() + ppl {
             return Err(Error::OutOfLevels {
                 level,
-                min: self.params.min_level(),
+                min: self.ctx.params().min_level(),
             });
         }
-        let dropped = self.params.rescale_divisor(level);
+        let dropped = self.ctx.params().rescale_divisor(level);
         let polys = parallel::map(&a.polys, |p| {
-            self.params.rescaler().divide_ntt(p.clone(), None)
+            self.ctx.params().rescaler().divide_ntt(p.clone(), None)
         })
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
-        self.count(Hop::Rescale);
+        self.ctx.count(Hop::Rescale);
         Ok(self.build(polys, a.scale / dropped))
     }
 
     /// `a` multiplied by `round(target/scale · q_last)` and rescaled: the
     /// same message at a scale within 2^-40 of `target`, one level lower.
-    pub fn adjust_scale(&self, a: &CkksCiphertext, target: f64) -> Result<CkksCiphertext, Error> {
+    pub fn adjust_scale(&self, a: &Ciphertext, target: f64) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.params.primes_per_level());
-        if level < self.params.min_level() + ppl {
+        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
+        if level < self.ctx.params().min_level() + ppl {
             return Err(Error::ScaleMismatch {
                 left: a.scale.log2(),
                 right: target.log2(),
                 hint: "aligning the scales needs one level and none is left; encode or rescale so that the operands' scales agree",
             });
         }
-        let dropped = self.params.rescale_divisor(level);
+        let dropped = self.ctx.params().rescale_divisor(level);
         let c = (target / a.scale * dropped).round();
         if !(1.0..9.2e18).contains(&c) {
             return Err(Error::ScaleMismatch {
@@ -164,7 +154,7 @@ impl CkksEvaluator {
             p.mul_scalar_assign(c as u64);
         }
         scaled.scale *= c;
-        self.count(Hop::PtCtMulScalar);
+        self.ctx.count(Hop::PtCtMulScalar);
         self.rescale(&scaled)
     }
 
@@ -172,10 +162,10 @@ impl CkksEvaluator {
     /// borrowing whatever needs no change.
     fn align<'a>(
         &self,
-        a: &'a CkksCiphertext,
-        b: &'a CkksCiphertext,
+        a: &'a Ciphertext,
+        b: &'a Ciphertext,
         scales: bool,
-    ) -> Result<(Cow<'a, CkksCiphertext>, Cow<'a, CkksCiphertext>), Error> {
+    ) -> Result<(Cow<'a, Ciphertext>, Cow<'a, Ciphertext>), Error> {
         self.check(a)?;
         self.check(b)?;
         let (mut a, mut b) = (Cow::Borrowed(a), Cow::Borrowed(b));
@@ -197,12 +187,7 @@ impl CkksEvaluator {
         Ok((a, b))
     }
 
-    fn add_sub(
-        &self,
-        a: &CkksCiphertext,
-        b: &CkksCiphertext,
-        sub: bool,
-    ) -> Result<CkksCiphertext, Error> {
+    fn add_sub(&self, a: &Ciphertext, b: &Ciphertext, sub: bool) -> Result<Ciphertext, Error> {
         let (a, b) = self.align(a, b, true)?;
         let len = a.polys.len().max(b.polys.len());
         let mut polys = Vec::with_capacity(len);
@@ -229,22 +214,22 @@ impl CkksEvaluator {
             };
             polys.push(p);
         }
-        self.count(Hop::CtCtAdd);
+        self.ctx.count(Hop::CtCtAdd);
         Ok(self.build(polys, a.scale))
     }
 
     /// `a + b`.
-    pub fn add(&self, a: &CkksCiphertext, b: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, Error> {
         self.add_sub(a, b, false)
     }
 
     /// `a - b`.
-    pub fn sub(&self, a: &CkksCiphertext, b: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, Error> {
         self.add_sub(a, b, true)
     }
 
     /// `-a`.
-    pub fn negate(&self, a: &CkksCiphertext) -> Result<CkksCiphertext, Error> {
+    pub fn negate(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
         let mut out = a.clone();
         out.polys.iter_mut().for_each(|p| p.neg_assign());
@@ -253,8 +238,8 @@ impl CkksEvaluator {
     }
 
     /// A plaintext brought to `level` (it must be at least that high).
-    fn plain_at(&self, pt: &CkksPlaintext, level: usize) -> Result<RnsPoly<Ntt>, Error> {
-        check_same_params(&self.params, pt.params())?;
+    fn plain_at(&self, pt: &Plaintext, level: usize) -> Result<RnsPoly<Ntt>, Error> {
+        self.ctx.check(pt.params())?;
         if pt.level() < level {
             return Err(Error::LevelMismatch {
                 left: level,
@@ -265,11 +250,7 @@ impl CkksEvaluator {
     }
 
     /// `a + pt` (the plaintext's scale must match; encode it at `a.scale()`).
-    pub fn add_plain(
-        &self,
-        a: &CkksCiphertext,
-        pt: &CkksPlaintext,
-    ) -> Result<CkksCiphertext, Error> {
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
         self.check(a)?;
         if !same_scale(a.scale, pt.scale()) {
             return Err(Error::ScaleMismatch {
@@ -282,36 +263,37 @@ impl CkksEvaluator {
         let mut out = a.clone();
         out.polys[0].add_assign(&p)?;
         out.seed = None;
-        self.count(Hop::PtCtAdd);
+        self.ctx.count(Hop::PtCtAdd);
         Ok(out)
     }
 
     /// `a + c` in every slot, exact at `a`'s scale (no level spent).
-    pub fn add_const(&self, a: &CkksCiphertext, c: Complex64) -> Result<CkksCiphertext, Error> {
+    pub fn add_const(&self, a: &Ciphertext, c: Complex64) -> Result<Ciphertext, Error> {
         self.check(a)?;
         // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
-        let n = self.params.degree();
+        let n = self.ctx.params().degree();
         let mut coeffs = vec![0.0; n];
         coeffs[0] = c.re;
         coeffs[n / 2] = c.im;
-        let p =
-            encode_scaled(self.params.ciphertext_basis(), a.level(), &coeffs, a.scale)?.into_ntt();
+        let p = encode_scaled(
+            self.ctx.params().ciphertext_basis(),
+            a.level(),
+            &coeffs,
+            a.scale,
+        )?
+        .into_ntt();
         let mut out = a.clone();
         out.polys[0].add_assign(&p)?;
         out.seed = None;
-        self.count(Hop::PtCtAdd);
+        self.ctx.count(Hop::PtCtAdd);
         Ok(out)
     }
 
     /// `a · pt` (scales multiply; rescale afterwards).
-    pub fn mul_plain(
-        &self,
-        a: &CkksCiphertext,
-        pt: &CkksPlaintext,
-    ) -> Result<CkksCiphertext, Error> {
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
         self.check(a)?;
         let level = a.level().min(pt.level());
-        let a: Cow<'_, CkksCiphertext> = if a.level() > level {
+        let a: Cow<'_, Ciphertext> = if a.level() > level {
             Cow::Owned(self.drop_to_level(a, level)?)
         } else {
             Cow::Borrowed(a)
@@ -326,7 +308,7 @@ impl CkksEvaluator {
                 Ok(c)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        self.count(Hop::PtCtMulDense);
+        self.ctx.count(Hop::PtCtMulDense);
         self.check_scale_room(a.scale * pt.scale(), level)?;
         Ok(self.build(polys, a.scale * pt.scale()))
     }
@@ -334,16 +316,16 @@ impl CkksEvaluator {
     /// `a · c` for a real constant, rescaled: `c` is encoded at the scale of
     /// the prime(s) the rescale drops, so the scale is unchanged exactly and
     /// one level is spent.
-    pub fn mul_const(&self, a: &CkksCiphertext, c: f64) -> Result<CkksCiphertext, Error> {
+    pub fn mul_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.params.primes_per_level());
-        if level < self.params.min_level() + ppl {
+        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
+        if level < self.ctx.params().min_level() + ppl {
             return Err(Error::OutOfLevels {
                 level,
-                min: self.params.min_level(),
+                min: self.ctx.params().min_level(),
             });
         }
-        let dropped = self.params.rescale_divisor(level);
+        let dropped = self.ctx.params().rescale_divisor(level);
         if !c.is_finite() || (c * dropped).abs() >= 9.2e18 {
             return Err(Error::InvalidParameters(format!(
                 "constant {c} is not finite or too large for an integer multiple of the scale"
@@ -358,15 +340,15 @@ impl CkksEvaluator {
             }
         }
         out.scale *= dropped;
-        self.count(Hop::PtCtMulScalar);
+        self.ctx.count(Hop::PtCtMulScalar);
         self.rescale(&out)
     }
 
     fn check_scale_room(&self, scale: f64, level: usize) -> Result<(), Error> {
-        if scale.log2() + 2.0 >= self.params.log_q_at(level) {
+        if scale.log2() + 2.0 >= self.ctx.params().log_q_at(level) {
             return Err(Error::ScaleMismatch {
                 left: scale.log2(),
-                right: self.params.log_q_at(level),
+                right: self.ctx.params().log_q_at(level),
                 hint: "the product's scale would not fit the modulus at this level: rescale the operands first",
             });
         }
@@ -374,23 +356,15 @@ impl CkksEvaluator {
     }
 
     /// `a · b` without relinearization: three polynomials, scales multiplied.
-    pub fn multiply(
-        &self,
-        a: &CkksCiphertext,
-        b: &CkksCiphertext,
-    ) -> Result<CkksCiphertext, Error> {
+    pub fn multiply(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, Error> {
         let (polys, scale) = self.tensor(a, b)?;
-        self.count(Hop::CtCtMul);
+        self.ctx.count(Hop::CtCtMul);
         Ok(self.build(polys.into(), scale))
     }
 
     /// The tensor product `(a_0·b_0, a_0·b_1 + a_1·b_0, a_1·b_1)` (pointwise)
     /// of aligned two-polynomial operands, and its scale.
-    fn tensor(
-        &self,
-        a: &CkksCiphertext,
-        b: &CkksCiphertext,
-    ) -> Result<([RnsPoly<Ntt>; 3], f64), Error> {
+    fn tensor(&self, a: &Ciphertext, b: &Ciphertext) -> Result<([RnsPoly<Ntt>; 3], f64), Error> {
         let (a, b) = self.align(a, b, false)?;
         for c in [&a, &b] {
             if c.polys.len() != 2 {
@@ -413,22 +387,22 @@ impl CkksEvaluator {
     /// Switches a three-polynomial ciphertext back to two.
     pub fn relinearize(
         &self,
-        a: &CkksCiphertext,
-        rk: &CkksRelinKey,
-    ) -> Result<CkksCiphertext, Error> {
+        a: &Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &rk.params)?;
+        self.ctx.check(&rk.params)?;
         match a.polys.len() {
             2 => Ok(a.clone()),
             3 => {
-                let switcher = self.params.key_switcher();
+                let switcher = self.ctx.params().key_switcher();
                 let dec = switcher.decompose_ntt(&a.polys[2])?;
                 let (u0, u1) = switcher.switch_decomposed_ntt(&dec, &rk.key, None)?;
                 let mut c0 = a.polys[0].clone();
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
                 c1.add_assign(&u1)?;
-                self.count(Hop::Relinearize);
+                self.ctx.count(Hop::Relinearize);
                 Ok(self.build(vec![c0, c1], a.scale))
             }
             len => Err(Error::NotRelinearized { len }),
@@ -442,20 +416,20 @@ impl CkksEvaluator {
     /// `RoundingDivider`), which saves the forward NTTs of a separate ModDown.
     pub fn multiply_relin_rescale(
         &self,
-        a: &CkksCiphertext,
-        b: &CkksCiphertext,
-        rk: &CkksRelinKey,
-    ) -> Result<CkksCiphertext, Error> {
-        check_same_params(&self.params, &rk.params)?;
+        a: &Ciphertext,
+        b: &Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
+        self.ctx.check(&rk.params)?;
         let level = a.level().min(b.level());
-        if level < self.params.min_level() + self.params.primes_per_level() {
+        if level < self.ctx.params().min_level() + self.ctx.params().primes_per_level() {
             return Err(Error::OutOfLevels {
                 level,
-                min: self.params.min_level(),
+                min: self.ctx.params().min_level(),
             });
         }
         let ([d0, d1, d2], scale) = self.tensor(a, b)?;
-        let switcher = self.params.key_switcher();
+        let switcher = self.ctx.params().key_switcher();
         let dec = switcher.decompose_ntt(&d2)?;
         drop(d2);
         let ([q0, q1], [p0, p1]) = switcher.inner_product(&dec, &rk.key, None)?;
@@ -463,24 +437,30 @@ impl CkksEvaluator {
         let finish = |mut d: RnsPoly<Ntt>, mut u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>| {
             d.mul_limb_constants(switcher.p_mod_q());
             u_q.add_assign(&d)?;
-            self.params.relin_rescaler().divide_ntt(u_q, Some(u_p))
+            self.ctx
+                .params()
+                .relin_rescaler()
+                .divide_ntt(u_q, Some(u_p))
         };
         let (c0, c1) = parallel::join(|| finish(d0, q0, p0), || finish(d1, q1, p1));
-        self.count(Hop::CtCtMul);
-        self.count(Hop::Relinearize);
-        self.count(Hop::Rescale);
-        Ok(self.build(vec![c0?, c1?], scale / self.params.rescale_divisor(level)))
+        self.ctx.count(Hop::CtCtMul);
+        self.ctx.count(Hop::Relinearize);
+        self.ctx.count(Hop::Rescale);
+        Ok(self.build(
+            vec![c0?, c1?],
+            scale / self.ctx.params().rescale_divisor(level),
+        ))
     }
 
     fn galois(
         &self,
-        a: &CkksCiphertext,
+        a: &Ciphertext,
         g: usize,
         steps: Option<i64>,
-        gk: &CkksGaloisKeys,
-    ) -> Result<CkksCiphertext, Error> {
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &gk.params)?;
+        self.ctx.check(&gk.params)?;
         if a.polys.len() != 2 {
             return Err(Error::NotRelinearized { len: a.polys.len() });
         }
@@ -488,36 +468,27 @@ impl CkksEvaluator {
             return Ok(a.clone());
         }
         let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
-        let perm = ntt_galois_permutation(self.params.degree(), g)?;
+        let perm = ntt_galois_permutation(self.ctx.params().degree(), g)?;
         let mut c0 = a.polys[0].permute(&perm)?;
         let c1 = a.polys[1].permute(&perm)?;
-        let switcher = self.params.key_switcher();
+        let switcher = self.ctx.params().key_switcher();
         let dec = switcher.decompose_ntt(&c1)?;
         drop(c1);
         let (u0, u1) = switcher.switch_decomposed_ntt(&dec, key, None)?;
         c0.add_assign(&u0)?;
-        self.count(Hop::Rotate);
+        self.ctx.count(Hop::Rotate);
         Ok(self.build(vec![c0, u1], a.scale))
     }
 
     /// Rotates the slots left by `steps` (right when negative).
-    pub fn rotate(
-        &self,
-        a: &CkksCiphertext,
-        steps: i64,
-        gk: &CkksGaloisKeys,
-    ) -> Result<CkksCiphertext, Error> {
-        let g = rotation_galois_element(self.params.degree(), steps);
+    pub fn rotate(&self, a: &Ciphertext, steps: i64, gk: &GaloisKeys) -> Result<Ciphertext, Error> {
+        let g = rotation_galois_element(self.ctx.params().degree(), steps);
         self.galois(a, g, Some(steps), gk)
     }
 
     /// Complex conjugation of every slot.
-    pub fn conjugate(
-        &self,
-        a: &CkksCiphertext,
-        gk: &CkksGaloisKeys,
-    ) -> Result<CkksCiphertext, Error> {
-        self.galois(a, 2 * self.params.degree() - 1, None, gk)
+    pub fn conjugate(&self, a: &Ciphertext, gk: &GaloisKeys) -> Result<Ciphertext, Error> {
+        self.galois(a, 2 * self.ctx.params().degree() - 1, None, gk)
     }
 
     /// Several rotations of one ciphertext sharing one decomposition of
@@ -525,16 +496,16 @@ impl CkksEvaluator {
     /// permutation, the key inner product and ModDown.
     pub fn rotate_hoisted(
         &self,
-        a: &CkksCiphertext,
+        a: &Ciphertext,
         steps: &[i64],
-        gk: &CkksGaloisKeys,
-    ) -> Result<Vec<CkksCiphertext>, Error> {
+        gk: &GaloisKeys,
+    ) -> Result<Vec<Ciphertext>, Error> {
         self.check(a)?;
-        check_same_params(&self.params, &gk.params)?;
+        self.ctx.check(&gk.params)?;
         if a.polys.len() != 2 {
             return Err(Error::NotRelinearized { len: a.polys.len() });
         }
-        let n = self.params.degree();
+        let n = self.ctx.params().degree();
         // Every key first: a missing one fails before any work.
         let keys = steps
             .iter()
@@ -548,7 +519,7 @@ impl CkksEvaluator {
                     .ok_or(Error::MissingGaloisKey { steps: Some(s), g })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let switcher = self.params.key_switcher();
+        let switcher = self.ctx.params().key_switcher();
         let dec = switcher.decompose_ntt(&a.polys[1])?;
         let out = parallel::map(&keys, |&(g, key)| {
             let Some(key) = key else {
@@ -562,7 +533,7 @@ impl CkksEvaluator {
         });
         for r in &out {
             if r.is_ok() {
-                self.count(Hop::Rotate);
+                self.ctx.count(Hop::Rotate);
             }
         }
         out.into_iter().collect()

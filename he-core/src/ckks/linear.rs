@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use num_complex::Complex64;
 
-use crate::ckks::{CkksCiphertext, CkksEncoder, CkksEvaluator, CkksGaloisKeys, CkksParameters};
+use crate::ckks::{Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters};
 use crate::{Error, Ntt, RnsPoly};
 
 /// A linear map on the `N/2` slots, `y = M·x`, prepared for one level.
@@ -20,7 +20,7 @@ use crate::{Error, Ntt, RnsPoly};
 /// one level lower.
 #[derive(Debug)]
 pub struct LinearTransform {
-    params: Arc<CkksParameters>,
+    params: Arc<Parameters>,
     level: usize,
     baby: usize,
     /// `(j, i)` → `rot_{-gj}(diag_{gj+i})` in NTT form at `level`.
@@ -29,11 +29,7 @@ pub struct LinearTransform {
 
 impl LinearTransform {
     /// From a dense `s × s` matrix (`s = N/2`), skipping all-zero diagonals.
-    pub fn from_dense(
-        encoder: &CkksEncoder,
-        matrix: &[Vec<f64>],
-        level: usize,
-    ) -> Result<Self, Error> {
+    pub fn from_dense(encoder: &Encoder, matrix: &[Vec<f64>], level: usize) -> Result<Self, Error> {
         let s = encoder.slots();
         if matrix.len() != s || matrix.iter().any(|row| row.len() != s) {
             return Err(Error::InvalidParameters(format!(
@@ -54,7 +50,7 @@ impl LinearTransform {
 
     /// From its non-zero diagonals `k → diag_k` (each of `N/2` values).
     pub fn from_diagonals(
-        encoder: &CkksEncoder,
+        encoder: &Encoder,
         diagonals: &BTreeMap<usize, Vec<Complex64>>,
         level: usize,
     ) -> Result<Self, Error> {
@@ -113,11 +109,11 @@ impl LinearTransform {
     /// `M·x` for an encrypted `x`: one level lower, same scale.
     pub fn apply(
         &self,
-        ev: &CkksEvaluator,
-        x: &CkksCiphertext,
-        gk: &CkksGaloisKeys,
-    ) -> Result<CkksCiphertext, Error> {
-        crate::ckks::plaintext::check_same_params(&self.params, x.params())?;
+        ev: &Evaluator,
+        x: &Ciphertext,
+        gk: &GaloisKeys,
+    ) -> Result<Ciphertext, Error> {
+        crate::rlwe::check_same_params(&self.params, x.params())?;
         if x.level() < self.level {
             return Err(Error::LevelMismatch {
                 left: x.level(),
@@ -140,7 +136,7 @@ impl LinearTransform {
             .collect();
         let mut giants: Vec<usize> = self.diags.keys().map(|&(j, _)| j).collect();
         giants.dedup();
-        let mut acc: Option<CkksCiphertext> = None;
+        let mut acc: Option<Ciphertext> = None;
         for j in giants {
             let mut inner: Option<[RnsPoly<Ntt>; 2]> = None;
             for ((_, i), d) in self.diags.range((j, 0)..(j + 1, 0)) {
@@ -182,7 +178,7 @@ impl LinearTransform {
     }
 }
 
-impl CkksEncoder {
+impl Encoder {
     /// `values` encoded at `level` and `scale` as a raw polynomial.
     pub(crate) fn encode_at_scale(
         &self,

@@ -7,16 +7,23 @@
 mod encoder;
 mod encryption;
 mod evaluator;
-mod keys;
 mod linear;
 mod params;
 mod plaintext;
 mod serial;
 
-pub use encoder::CkksEncoder;
-pub use evaluator::CkksEvaluator;
-pub use keys::{CkksGaloisKeys, CkksPublicKey, CkksRelinKey, CkksSecretKey};
+pub use encoder::Encoder;
+pub use evaluator::Evaluator;
 pub use linear::LinearTransform;
 pub use num_complex::Complex64;
-pub use params::{CkksParameters, CkksParametersBuilder, Word};
-pub use plaintext::{CkksCiphertext, CkksPlaintext};
+pub use params::{Parameters, ParametersBuilder, Word};
+pub use plaintext::{Ciphertext, Plaintext};
+
+/// A CKKS secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
+pub type SecretKey = crate::rlwe::SecretKey<Parameters>;
+/// A CKKS public key, modulo `Q·P` (see [`rlwe::PublicKey`](crate::rlwe::PublicKey)).
+pub type PublicKey = crate::rlwe::PublicKey<Parameters>;
+/// A CKKS relinearization key (see [`rlwe::RelinearizationKey`](crate::rlwe::RelinearizationKey)).
+pub type RelinearizationKey = crate::rlwe::RelinearizationKey<Parameters>;
+/// CKKS Galois keys: slot rotations and conjugation (see [`rlwe::GaloisKeys`](crate::rlwe::GaloisKeys)).
+pub type GaloisKeys = crate::rlwe::GaloisKeys<Parameters>;

@@ -34,16 +34,16 @@ impl Word {
     }
 }
 
-/// RNS-CKKS parameters. Build with [`CkksParameters::builder`] or take a
-/// [`CkksParameters::preset_128`].
+/// RNS-CKKS parameters. Build with [`Parameters::builder`] or take a
+/// [`Parameters::preset_128`].
 ///
 /// The ciphertext modulus is a chain: `base` primes holding the final result
 /// (about 60 bits in all), then `depth` levels of primes near the scale
 /// (one per level, or two for [`Word::W32`]), dropped one level per rescale.
-/// A *level* counts active primes, as for BFV; [`CkksParameters::depth_at`]
+/// A *level* counts active primes, as for BFV; [`Parameters::depth_at`]
 /// tells how many rescales a level still allows.
 #[derive(Debug)]
-pub struct CkksParameters {
+pub struct Parameters {
     n: usize,
     q: Arc<RnsBasis>,
     special: Vec<u64>,
@@ -75,9 +75,9 @@ pub(crate) struct CkksSpec {
     pub(crate) dnum: Option<usize>,
 }
 
-/// Builds [`CkksParameters`].
+/// Builds [`Parameters`].
 #[derive(Debug, Clone)]
-pub struct CkksParametersBuilder {
+pub struct ParametersBuilder {
     n: usize,
     base_bits: u32,
     scale_bits: u32,
@@ -138,7 +138,7 @@ fn nearest_prime(bits: u32, n: usize, above: bool, taken: &[u64]) -> Option<u64>
     None
 }
 
-impl CkksParametersBuilder {
+impl ParametersBuilder {
     /// The ring degree (a power of two; 2^13 … 2^16 for the presets).
     pub fn degree(mut self, n: usize) -> Self {
         self.n = n;
@@ -202,7 +202,7 @@ impl CkksParametersBuilder {
     }
 
     /// Validates everything, picks the primes and precomputes key switching.
-    pub fn build(self) -> Result<Arc<CkksParameters>, Error> {
+    pub fn build(self) -> Result<Arc<Parameters>, Error> {
         let n = self.n;
         if !n.is_power_of_two() || n < 4 {
             return Err(hefty_ntt::Error::BadDegree(n).into());
@@ -311,7 +311,7 @@ impl CkksParametersBuilder {
             list.iter()
                 .for_each(|v| identity.extend_from_slice(&v.to_le_bytes()));
         }
-        Ok(Arc::new(CkksParameters {
+        Ok(Arc::new(Parameters {
             spec: CkksSpec {
                 base_bits: self.base_bits,
                 depth: self.depth,
@@ -335,11 +335,11 @@ impl CkksParametersBuilder {
     }
 }
 
-impl CkksParameters {
+impl Parameters {
     /// A builder: degree 2^14, scale 2^40, base 60 bits, depth 6, one 60-bit
     /// special prime, W64, 128-bit security, the CPU backend.
-    pub fn builder() -> CkksParametersBuilder {
-        CkksParametersBuilder {
+    pub fn builder() -> ParametersBuilder {
+        ParametersBuilder {
             n: 1 << 14,
             base_bits: 60,
             scale_bits: 40,
@@ -493,5 +493,32 @@ impl CkksParameters {
     pub fn log_qp(&self) -> f64 {
         self.log_q_at(self.max_level())
             + self.special.iter().map(|&p| (p as f64).log2()).sum::<f64>()
+    }
+}
+
+impl crate::rlwe::RlweParameters for Parameters {
+    const SCHEME: &'static str = "ckks";
+    const PUBLIC_KEY_MOD_P: bool = true;
+    const KEY_KINDS: [crate::serial::ObjectKind; 4] = [
+        crate::serial::ObjectKind::CkksSecretKey,
+        crate::serial::ObjectKind::CkksPublicKey,
+        crate::serial::ObjectKind::CkksRelinearizationKey,
+        crate::serial::ObjectKind::CkksGaloisKeys,
+    ];
+
+    fn degree(&self) -> usize {
+        Parameters::degree(self)
+    }
+
+    fn ciphertext_basis(&self) -> &Arc<RnsBasis> {
+        Parameters::ciphertext_basis(self)
+    }
+
+    fn key_switching(&self) -> Result<&KeySwitcher, Error> {
+        Ok(Parameters::key_switcher(self))
+    }
+
+    fn fingerprint(&self) -> &[u8; crate::serial::FINGERPRINT_LEN] {
+        Parameters::fingerprint(self)
     }
 }

@@ -2,20 +2,20 @@
 
 use std::sync::Arc;
 
-use crate::ckks::CkksParameters;
-use crate::{Error, Ntt, RnsPoly};
+use crate::ckks::Parameters;
+use crate::{Ntt, RnsPoly};
 
 /// An encoded vector: `round(Δ·m)` at a level, with its scale `Δ`, held in
 /// NTT form (ready for products with ciphertexts).
 #[derive(Debug, Clone)]
-pub struct CkksPlaintext {
-    params: Arc<CkksParameters>,
+pub struct Plaintext {
+    params: Arc<Parameters>,
     poly: RnsPoly<Ntt>,
     scale: f64,
 }
 
-impl CkksPlaintext {
-    pub(crate) fn new(params: &Arc<CkksParameters>, poly: RnsPoly<Ntt>, scale: f64) -> Self {
+impl Plaintext {
+    pub(crate) fn new(params: &Arc<Parameters>, poly: RnsPoly<Ntt>, scale: f64) -> Self {
         Self {
             params: Arc::clone(params),
             poly,
@@ -24,7 +24,7 @@ impl CkksPlaintext {
     }
 
     /// The parameters it belongs to.
-    pub fn params(&self) -> &Arc<CkksParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 
@@ -54,16 +54,16 @@ impl CkksPlaintext {
 /// Lattigo: products are pointwise, and only rescaling and key switching
 /// transform the few limbs they must.)
 #[derive(Debug, Clone)]
-pub struct CkksCiphertext {
-    pub(crate) params: Arc<CkksParameters>,
+pub struct Ciphertext {
+    pub(crate) params: Arc<Parameters>,
     pub(crate) polys: Vec<RnsPoly<Ntt>>,
     pub(crate) scale: f64,
     pub(crate) seed: Option<[u8; 32]>,
 }
 
-impl CkksCiphertext {
+impl Ciphertext {
     /// The parameters it belongs to.
-    pub fn params(&self) -> &Arc<CkksParameters> {
+    pub fn params(&self) -> &Arc<Parameters> {
         &self.params
     }
 
@@ -95,17 +95,5 @@ impl CkksCiphertext {
     /// The seed of `c_1` for a fresh secret-key encryption (compact storage).
     pub fn seed(&self) -> Option<[u8; 32]> {
         self.seed
-    }
-}
-
-/// Fails unless both objects were made for the same parameters.
-pub(crate) fn check_same_params(
-    a: &Arc<CkksParameters>,
-    b: &Arc<CkksParameters>,
-) -> Result<(), Error> {
-    if Arc::ptr_eq(a, b) {
-        Ok(())
-    } else {
-        Err(Error::ParameterMismatch)
     }
 }

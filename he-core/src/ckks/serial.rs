@@ -2,31 +2,23 @@
 
 use std::sync::Arc;
 
-use zeroize::Zeroizing;
-
 use crate::ckks::params::CkksSpec;
-use crate::ckks::{
-    CkksCiphertext, CkksGaloisKeys, CkksParameters, CkksPlaintext, CkksPublicKey, CkksRelinKey,
-    CkksSecretKey, Word,
-};
+use crate::ckks::{Ciphertext, Parameters, Plaintext, Word};
 use crate::serial::fields::{
     MAX_PRIMES, read_degree, read_primes, read_security, write_degree, write_primes, write_security,
 };
-use crate::serial::{
-    ObjectKind, Reader, ciphertext, galois_keys, open, pack_ternary, read_poly, start,
-    switching_key, unpack_ternary, write_poly,
-};
+use crate::serial::{ObjectKind, Reader, ciphertext, open, read_poly, start, write_poly};
 use crate::{Backend, Error, Ntt, Sampler};
 
-impl CkksParameters {
+impl Parameters {
     /// The parameters as bytes: what the builder was given (degree, word,
     /// scale, base bits, depth, special primes, digits, security) and the
     /// primes it chose, which loading checks against a fresh build.
     ///
     /// ```
-    /// use hefty_core::ckks::CkksParameters;
-    /// let params = CkksParameters::preset_128(8192)?;
-    /// let back = CkksParameters::from_bytes(&params.to_bytes())?;
+    /// use hefty_core::ckks::Parameters;
+    /// let params = Parameters::preset_128(8192)?;
+    /// let back = Parameters::from_bytes(&params.to_bytes())?;
     /// assert_eq!(back.fingerprint(), params.fingerprint());
     /// # Ok::<(), hefty_core::Error>(())
     /// ```
@@ -134,7 +126,7 @@ impl CkksParameters {
                 log_qp.max(q.iter().chain(&p).map(|&x| (x as f64).log2()).sum()),
             )?;
         }
-        let mut builder = CkksParameters::builder()
+        let mut builder = Parameters::builder()
             .backend(backend)
             .degree(n)
             .word(word)
@@ -177,7 +169,7 @@ impl CkksParameters {
 }
 
 /// Reads a level in `1..=max_level`.
-fn read_level(r: &mut Reader<'_>, params: &CkksParameters) -> Result<usize, Error> {
+fn read_level(r: &mut Reader<'_>, params: &Parameters) -> Result<usize, Error> {
     let level = r.u8()? as usize;
     if level == 0 || level > params.max_level() {
         return Err(r.malformed(format!(
@@ -197,107 +189,7 @@ fn read_scale(r: &mut Reader<'_>) -> Result<f64, Error> {
     Ok(scale)
 }
 
-impl CkksSecretKey {
-    /// The key as bytes: two bits per coefficient. The buffer is wiped
-    /// when dropped; keep it as secret as the key.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(start(
-            ObjectKind::CkksSecretKey,
-            Some(self.params().fingerprint()),
-        ));
-        pack_ternary(&mut out, self.coeffs());
-        out
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::CkksSecretKey, Some(params.fingerprint()))?;
-        let mut coeffs = unpack_ternary(&mut r, params.degree())?;
-        r.finish()?;
-        Self::from_coeffs(params, std::mem::take(&mut *coeffs))
-    }
-}
-
-impl CkksPublicKey {
-    /// The key as bytes: `b` modulo `Q` and `P` bit-packed, and the 32-byte
-    /// seed of `a`.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(ObjectKind::CkksPublicKey, Some(self.params.fingerprint()));
-        write_poly(&mut out, &self.b)?;
-        write_poly(&mut out, &self.b_p)?;
-        out.extend_from_slice(&self.seed);
-        Ok(out)
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::CkksPublicKey, Some(params.fingerprint()))?;
-        let (q, p) = (
-            params.ciphertext_basis(),
-            params.key_switcher().special_basis(),
-        );
-        let b = read_poly::<Ntt>(&mut r, q, q.len())?;
-        let b_p = read_poly::<Ntt>(&mut r, p, p.len())?;
-        let seed = r.seed()?;
-        r.finish()?;
-        let (a, a_p) = params.key_switcher().expand_a(seed)?;
-        Ok(Self {
-            params: Arc::clone(params),
-            b,
-            a,
-            b_p,
-            a_p,
-            seed,
-        })
-    }
-}
-
-impl CkksRelinKey {
-    /// The key as bytes: per digit, `b` bit-packed and the seed of `a`.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(ObjectKind::CkksRelinKey, Some(self.params.fingerprint()));
-        switching_key::write(&mut out, self.params.key_switcher(), &self.key)?;
-        Ok(out)
-    }
-
-    /// A key from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(bytes, ObjectKind::CkksRelinKey, Some(params.fingerprint()))?;
-        let key = switching_key::read(&mut r, params.key_switcher())?;
-        r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            key,
-        })
-    }
-}
-
-impl CkksGaloisKeys {
-    /// The keys as bytes: per element, the switching key's `b` halves
-    /// bit-packed and the seeds of its `a` halves.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
-        let mut out = start(ObjectKind::CkksGaloisKeys, Some(self.params.fingerprint()));
-        galois_keys::write(&mut out, self.params.key_switcher(), &self.keys)?;
-        Ok(out)
-    }
-
-    /// Keys from [`Self::to_bytes`], under the parameters they were made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
-        let mut r = open(
-            bytes,
-            ObjectKind::CkksGaloisKeys,
-            Some(params.fingerprint()),
-        )?;
-        let keys = galois_keys::read(&mut r, params.key_switcher())?;
-        r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            keys,
-        })
-    }
-}
-
-impl CkksPlaintext {
+impl Plaintext {
     /// The plaintext as bytes: level, scale, and its NTT residues bit-packed.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
         let mut out = start(ObjectKind::CkksPlaintext, Some(self.params().fingerprint()));
@@ -308,7 +200,7 @@ impl CkksPlaintext {
     }
 
     /// A plaintext from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+    pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self, Error> {
         let mut r = open(bytes, ObjectKind::CkksPlaintext, Some(params.fingerprint()))?;
         let level = read_level(&mut r, params)?;
         let scale = read_scale(&mut r)?;
@@ -318,7 +210,7 @@ impl CkksPlaintext {
     }
 }
 
-impl CkksCiphertext {
+impl Ciphertext {
     /// The ciphertext as bytes: level, scale, polynomials bit-packed; a
     /// fresh symmetric encryption stores the 32-byte seed of `c_1` instead.
     pub fn to_bytes(&self) -> Result<Vec<u8>, Error> {
@@ -331,7 +223,7 @@ impl CkksCiphertext {
     }
 
     /// A ciphertext from [`Self::to_bytes`], under the parameters it was made with.
-    pub fn from_bytes(params: &Arc<CkksParameters>, bytes: &[u8]) -> Result<Self, Error> {
+    pub fn from_bytes(params: &Arc<Parameters>, bytes: &[u8]) -> Result<Self, Error> {
         let mut r = open(
             bytes,
             ObjectKind::CkksCiphertext,

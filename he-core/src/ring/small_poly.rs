@@ -47,3 +47,28 @@ pub(crate) fn square_i64(s: &[i64]) -> Result<Vec<i64>, Error> {
     zeroize::Zeroize::zeroize(&mut a);
     Ok(centred)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sampler;
+
+    #[test]
+    fn square_matches_schoolbook() {
+        let mut rng = Sampler::from_seed([4; 32]);
+        for n in [16usize, 256, 4096] {
+            let s = rng.ternary(n);
+            let mut want = vec![0i64; n];
+            for (i, &a) in s.iter().enumerate() {
+                for (j, &b) in s.iter().enumerate() {
+                    if i + j < n {
+                        want[i + j] += a * b
+                    } else {
+                        want[i + j - n] -= a * b
+                    }
+                }
+            }
+            assert_eq!(square_i64(&s).unwrap(), want);
+        }
+    }
+}

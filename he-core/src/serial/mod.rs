@@ -25,6 +25,7 @@ pub(crate) mod ciphertext;
 pub(crate) mod fields;
 pub(crate) mod galois_keys;
 mod header;
+mod keys;
 mod packing;
 mod poly;
 mod reader;
@@ -58,7 +59,7 @@ pub enum ObjectKind {
     CkksParameters = 17,
     CkksSecretKey = 18,
     CkksPublicKey = 19,
-    CkksRelinKey = 20,
+    CkksRelinearizationKey = 20,
     CkksGaloisKeys = 21,
     CkksPlaintext = 22,
     CkksCiphertext = 23,
@@ -76,7 +77,7 @@ impl ObjectKind {
         ObjectKind::CkksParameters,
         ObjectKind::CkksSecretKey,
         ObjectKind::CkksPublicKey,
-        ObjectKind::CkksRelinKey,
+        ObjectKind::CkksRelinearizationKey,
         ObjectKind::CkksGaloisKeys,
         ObjectKind::CkksPlaintext,
         ObjectKind::CkksCiphertext,
@@ -85,20 +86,20 @@ impl ObjectKind {
     /// The type's name, as error messages give it.
     pub fn name(self) -> &'static str {
         match self {
-            ObjectKind::BfvParameters => "BfvParameters",
-            ObjectKind::BfvSecretKey => "SecretKey",
-            ObjectKind::BfvPublicKey => "PublicKey",
-            ObjectKind::BfvRelinearizationKey => "RelinearizationKey",
-            ObjectKind::BfvGaloisKeys => "GaloisKeys",
-            ObjectKind::BfvPlaintext => "Plaintext",
-            ObjectKind::BfvCiphertext => "Ciphertext",
-            ObjectKind::CkksParameters => "CkksParameters",
-            ObjectKind::CkksSecretKey => "CkksSecretKey",
-            ObjectKind::CkksPublicKey => "CkksPublicKey",
-            ObjectKind::CkksRelinKey => "CkksRelinKey",
-            ObjectKind::CkksGaloisKeys => "CkksGaloisKeys",
-            ObjectKind::CkksPlaintext => "CkksPlaintext",
-            ObjectKind::CkksCiphertext => "CkksCiphertext",
+            ObjectKind::BfvParameters => "bfv::Parameters",
+            ObjectKind::BfvSecretKey => "bfv::SecretKey",
+            ObjectKind::BfvPublicKey => "bfv::PublicKey",
+            ObjectKind::BfvRelinearizationKey => "bfv::RelinearizationKey",
+            ObjectKind::BfvGaloisKeys => "bfv::GaloisKeys",
+            ObjectKind::BfvPlaintext => "bfv::Plaintext",
+            ObjectKind::BfvCiphertext => "bfv::Ciphertext",
+            ObjectKind::CkksParameters => "ckks::Parameters",
+            ObjectKind::CkksSecretKey => "ckks::SecretKey",
+            ObjectKind::CkksPublicKey => "ckks::PublicKey",
+            ObjectKind::CkksRelinearizationKey => "ckks::RelinearizationKey",
+            ObjectKind::CkksGaloisKeys => "ckks::GaloisKeys",
+            ObjectKind::CkksPlaintext => "ckks::Plaintext",
+            ObjectKind::CkksCiphertext => "ckks::Ciphertext",
         }
     }
 
@@ -118,9 +119,9 @@ impl ObjectKind {
 /// decoding the rest (to route bytes to the right `from_bytes`).
 ///
 /// ```
-/// use hefty_core::bfv::BfvParameters;
+/// use hefty_core::bfv::Parameters;
 /// use hefty_core::serial::{ObjectKind, object_kind};
-/// let bytes = BfvParameters::preset_128(4096)?.to_bytes();
+/// let bytes = Parameters::preset_128(4096)?.to_bytes();
 /// assert_eq!(object_kind(&bytes)?, ObjectKind::BfvParameters);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
