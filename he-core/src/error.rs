@@ -5,6 +5,7 @@ use thiserror::Error;
 /// Everything that can go wrong in the ring layer. Each message says what was
 /// wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An error of the NTT layer (bad degree, non-NTT-friendly prime, …).
     #[error(transparent)]
@@ -101,6 +102,16 @@ pub enum Error {
         backend: &'static str,
         /// What it cannot do.
         reason: String,
+    },
+    /// A backend could not allocate a buffer.
+    #[error(
+        "the {backend} backend is out of memory allocating {words} words; free ciphertexts or keys you no longer need, lower the batch size, or use smaller parameters"
+    )]
+    OutOfMemory {
+        /// The backend's name.
+        backend: &'static str,
+        /// The words asked for.
+        words: usize,
     },
     /// A device reported a failure (recorded at launch, returned at the next download).
     #[error("the {backend} backend failed: {message}; results computed since the failure are lost")]

@@ -20,6 +20,8 @@
 pub mod backend;
 pub mod bfv;
 pub mod ckks;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 mod error;
 pub mod ring;
 pub mod rlwe;

@@ -1,19 +1,20 @@
 //! The Backend trait from outside the crate: a simulated device backend
 //! ("resident") keeps every polynomial in its own memory type, so any scheme
-//! code that bypassed the trait and read host words would panic. BFV run on
-//! it must give bit-identical results to the CPU backend, move no data across
-//! the "bus" while evaluating, and reject parameters it declares unsupported.
+//! code that bypassed the trait and read host words would panic. It is the
+//! first user of the conformance suite: BFV and CKKS circuits and every
+//! primitive must give bit-identical results to the CPU backend and move no
+//! data across the "bus" while evaluating. Its scratch buffers are filled
+//! with garbage, so a primitive that relied on zeroed outputs would fail.
 
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use hefty_core::bfv::{
-    Ciphertext, Encoder, Evaluator, GaloisKeys, Parameters, RelinearizationKey, SecretKey,
-};
-use hefty_core::ntt::ShoupConst;
+use hefty_core::backend::{Prepared, Transfers, Weight};
+use hefty_core::ntt::{Modulus, ShoupConst};
+use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{
-    Backend, BaseConverter, Buffer, Cpu, Error, ExactLift, RnsBasis, Sampler, ScaleRound,
+    Backend, BaseConverter, Buffer, Cpu, Error, ExactLift, RnsBasis, ScaleRound, bfv,
 };
 
 /// Device memory of the simulated backend.
@@ -22,10 +23,14 @@ struct Resident(Vec<u64>);
 /// Delegates the arithmetic to [`Cpu`] on copies, counting transfers.
 #[derive(Debug, Default)]
 struct ResidentBackend {
-    uploads: AtomicUsize,
-    downloads: AtomicUsize,
+    uploads: AtomicU64,
+    downloads: AtomicU64,
     /// Primes must stay below `2^max_bits` (a 32-bit-word device says 31).
     max_bits: Option<u32>,
+    /// Allocations larger than this fail (a device with little memory).
+    max_words: Option<usize>,
+    /// Negation gets the first word wrong (a broken kernel the suite must catch).
+    faulty_neg: bool,
 }
 
 fn words(buf: &Buffer) -> &Vec<u64> {
@@ -45,12 +50,6 @@ fn host_copy(buf: &Buffer) -> Buffer {
     Buffer::host(words(buf).clone())
 }
 
-fn resident(mut host: Buffer) -> Buffer {
-    Buffer::device(Resident(
-        host.take_host().expect("CPU results are host buffers"),
-    ))
-}
-
 /// Runs a CPU in-place primitive on `buf`'s words.
 fn in_place(buf: &mut Buffer, f: impl FnOnce(&mut Buffer)) {
     let mut tmp = Buffer::host(std::mem::take(words_mut(buf)));
@@ -58,34 +57,68 @@ fn in_place(buf: &mut Buffer, f: impl FnOnce(&mut Buffer)) {
     *words_mut(buf) = tmp.take_host().expect("host buffer");
 }
 
+/// Runs a CPU primitive that writes an output, into `out`'s words.
+fn into_out(out: &mut Buffer, f: impl FnOnce(&mut Buffer)) {
+    let mut tmp = Buffer::host(Vec::new());
+    f(&mut tmp);
+    *words_mut(out) = tmp.take_host().expect("host buffer");
+}
+
+impl ResidentBackend {
+    fn check_size(&self, words: usize) -> Result<(), Error> {
+        match self.max_words {
+            Some(max) if words > max => Err(Error::OutOfMemory {
+                backend: "resident",
+                words,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Backend for ResidentBackend {
     fn name(&self) -> &'static str {
         "resident"
     }
-    fn check_basis(&self, basis: &RnsBasis) -> Result<(), Error> {
-        match self.max_bits {
-            Some(bits) if basis.moduli().iter().any(|m| m.value() >> bits != 0) => {
-                Err(Error::UnsupportedByBackend {
-                    backend: "resident",
-                    reason: format!("primes must be below 2^{bits}"),
-                })
-            }
-            _ => Ok(()),
+    fn prepare_basis(&self, n: usize, moduli: &[Modulus], word: Word) -> Result<Prepared, Error> {
+        if let Some(bits) = self.max_bits
+            && moduli.iter().any(|m| m.value() >> bits != 0)
+        {
+            return Err(Error::UnsupportedByBackend {
+                backend: "resident",
+                reason: format!("primes must be below 2^{bits}"),
+            });
         }
+        // It computes with the CPU's kernels, so it keeps the CPU's plans.
+        Cpu.prepare_basis(n, moduli, word)
     }
-    fn alloc(&self, n: usize) -> Buffer {
-        Buffer::device(Resident(vec![0; n]))
+    fn transfers(&self) -> Option<Transfers> {
+        Some(Transfers {
+            uploads: self.uploads.load(Ordering::Relaxed),
+            downloads: self.downloads.load(Ordering::Relaxed),
+        })
     }
-    fn upload(&self, host: Vec<u64>) -> Buffer {
+    fn alloc(&self, n: usize) -> Result<Buffer, Error> {
+        self.check_size(n)?;
+        Ok(Buffer::device(Resident(vec![0; n])))
+    }
+    fn scratch(&self, n: usize) -> Result<Buffer, Error> {
+        self.check_size(n)?;
+        // Garbage, as fresh device memory is: outputs must overwrite it all.
+        Ok(Buffer::device(Resident(vec![u64::MAX; n])))
+    }
+    fn upload(&self, host: Vec<u64>) -> Result<Buffer, Error> {
+        self.check_size(host.len())?;
         self.uploads.fetch_add(1, Ordering::Relaxed);
-        Buffer::device(Resident(host))
+        Ok(Buffer::device(Resident(host)))
     }
     fn download(&self, buf: &Buffer) -> Result<Vec<u64>, Error> {
         self.downloads.fetch_add(1, Ordering::Relaxed);
         Ok(words(buf).clone())
     }
-    fn duplicate(&self, buf: &Buffer) -> Buffer {
-        Buffer::device(Resident(words(buf).clone()))
+    fn duplicate(&self, buf: &Buffer) -> Result<Buffer, Error> {
+        self.check_size(words(buf).len())?;
+        Ok(Buffer::device(Resident(words(buf).clone())))
     }
     fn truncate(&self, buf: &mut Buffer, n: usize) {
         words_mut(buf).truncate(n);
@@ -111,7 +144,9 @@ impl Backend for ResidentBackend {
         ext: &[&Buffer],
         key_b: &[&Buffer],
         key_a: &[&Buffer],
-    ) -> (Buffer, Buffer) {
+        out_b: &mut Buffer,
+        out_a: &mut Buffer,
+    ) {
         let copies = |bufs: &[&Buffer]| bufs.iter().map(|b| host_copy(b)).collect::<Vec<_>>();
         let (ext, key_b, key_a) = (copies(ext), copies(key_b), copies(key_a));
         let (ext, key_b, key_a): (Vec<&Buffer>, Vec<&Buffer>, Vec<&Buffer>) = (
@@ -119,8 +154,10 @@ impl Backend for ResidentBackend {
             key_b.iter().collect(),
             key_a.iter().collect(),
         );
-        let (b, a) = Cpu.key_inner_product(basis, level, &ext, &key_b, &key_a);
-        (resident(b), resident(a))
+        let (mut b, mut a) = (Buffer::host(Vec::new()), Buffer::host(Vec::new()));
+        Cpu.key_inner_product(basis, level, &ext, &key_b, &key_a, &mut b, &mut a);
+        *words_mut(out_b) = b.take_host().expect("host buffer");
+        *words_mut(out_a) = a.take_host().expect("host buffer");
     }
     fn sub_scale(
         &self,
@@ -143,6 +180,9 @@ impl Backend for ResidentBackend {
     }
     fn neg(&self, basis: &RnsBasis, level: usize, a: &mut Buffer) {
         in_place(a, |a| Cpu.neg(basis, level, a));
+        if self.faulty_neg {
+            words_mut(a)[0] ^= 1;
+        }
     }
     fn mul(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
         let b = host_copy(b);
@@ -155,11 +195,58 @@ impl Backend for ResidentBackend {
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {
         in_place(a, |a| Cpu.mul_limb_constants(basis, level, a, c));
     }
-    fn automorphism(&self, basis: &RnsBasis, level: usize, src: &Buffer, g: usize) -> Buffer {
-        resident(Cpu.automorphism(basis, level, &host_copy(src), g))
+    fn linear_combination(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        terms: &[(&Buffer, Weight<'_>)],
+        out: &mut Buffer,
+    ) -> Result<(), Error> {
+        let xs: Vec<Buffer> = terms.iter().map(|(x, _)| host_copy(x)).collect();
+        let plains: Vec<Option<Buffer>> = terms
+            .iter()
+            .map(|(_, w)| match w {
+                Weight::Plain(p) => Some(host_copy(p)),
+                Weight::Scalar(_) => None,
+            })
+            .collect();
+        let terms: Vec<(&Buffer, Weight<'_>)> = terms
+            .iter()
+            .zip(&xs)
+            .zip(&plains)
+            .map(|(((_, w), x), p)| match (w, p) {
+                (Weight::Scalar(c), _) => (x, Weight::Scalar(c)),
+                (_, Some(p)) => (x, Weight::Plain(p)),
+                _ => unreachable!("a plain weight has its copy"),
+            })
+            .collect();
+        let mut result = Ok(());
+        into_out(out, |o| {
+            result = Cpu.linear_combination(basis, level, &terms, o);
+        });
+        result
     }
-    fn permute(&self, basis: &RnsBasis, level: usize, src: &Buffer, perm: &[usize]) -> Buffer {
-        resident(Cpu.permute(basis, level, &host_copy(src), perm))
+    fn automorphism(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        g: usize,
+        out: &mut Buffer,
+    ) {
+        let src = host_copy(src);
+        into_out(out, |o| Cpu.automorphism(basis, level, &src, g, o));
+    }
+    fn permute(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        perm: &GaloisPermutation,
+        out: &mut Buffer,
+    ) {
+        let src = host_copy(src);
+        into_out(out, |o| Cpu.permute(basis, level, &src, perm, o));
     }
     fn monomial_mul_add(
         &self,
@@ -175,11 +262,13 @@ impl Backend for ResidentBackend {
             Cpu.monomial_mul_add(basis, level, acc, &src, k, c)
         });
     }
-    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer {
-        resident(Cpu.monomial(basis, level, &host_copy(src), k))
+    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize, out: &mut Buffer) {
+        let src = host_copy(src);
+        into_out(out, |o| Cpu.monomial(basis, level, &src, k, o));
     }
-    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer) -> Buffer {
-        resident(Cpu.divide_round_by_last(basis, level, &host_copy(src)))
+    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer, out: &mut Buffer) {
+        let src = host_copy(src);
+        into_out(out, |o| Cpu.divide_round_by_last(basis, level, &src, o));
     }
     fn mod_up(
         &self,
@@ -188,12 +277,17 @@ impl Backend for ResidentBackend {
         src: &Buffer,
         digit: Range<usize>,
         conv: &BaseConverter,
-    ) -> (Buffer, Buffer) {
-        let (q, p) = Cpu.mod_up(basis, level, &host_copy(src), digit, conv);
-        (resident(q), resident(p))
+        out_q: &mut Buffer,
+        out_p: &mut Buffer,
+    ) {
+        let (mut q, mut p) = (Buffer::host(Vec::new()), Buffer::host(Vec::new()));
+        Cpu.mod_up(basis, level, &host_copy(src), digit, conv, &mut q, &mut p);
+        *words_mut(out_q) = q.take_host().expect("host buffer");
+        *words_mut(out_p) = p.take_host().expect("host buffer");
     }
-    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer) -> Buffer {
-        resident(Cpu.exact_lift(n, lift, &host_copy(src)))
+    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {
+        let src = host_copy(src);
+        into_out(out, |o| Cpu.exact_lift(n, lift, &src, o));
     }
     fn scale_round(
         &self,
@@ -202,89 +296,39 @@ impl Backend for ResidentBackend {
         consts: &ScaleRound,
         eq: &Buffer,
         er: &Buffer,
-    ) -> Buffer {
-        resident(Cpu.scale_round(n, level, consts, &host_copy(eq), &host_copy(er)))
-    }
-}
-
-fn params_on(backend: Arc<dyn Backend>) -> Result<Arc<Parameters>, Error> {
-    Parameters::builder()
-        .degree(1024)
-        .plaintext_modulus(12289)
-        .ciphertext_moduli_bits(&[50, 50, 50])
-        .special_moduli_bits(&[55, 55])
-        .insecure_disable_security_check_for_testing_only()
-        .backend(backend)
-        .build()
-}
-
-/// Everything a run produces that the other backend must reproduce.
-struct Run {
-    residues: Vec<Vec<u64>>,
-    decoded: Vec<u64>,
-    budget: f64,
-}
-
-/// Keys and inputs from fixed seeds, then a circuit touching every primitive:
-/// multiply + relinearize (lifts, tensor, scale-round, ModUp/ModDown), rotate
-/// (automorphism), column swap, monomial, add/sub/negate, modulus switch.
-fn circuit(params: &Arc<Parameters>, transfers: Option<&ResidentBackend>) -> Run {
-    let mut rng = Sampler::from_seed([9; 32]);
-    let sk = SecretKey::generate(params, &mut rng);
-    let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
-    let gk = GaloisKeys::new(&sk, &[1, -3], true, &mut rng).unwrap();
-    let enc = Encoder::new(params).unwrap();
-    let slots = enc.slots();
-    let x: Vec<u64> = (0..slots as u64).map(|i| (i * 7 + 3) % 12289).collect();
-    let y: Vec<u64> = (0..slots as u64).map(|i| (i * i + 1) % 12289).collect();
-    let cx = sk.encrypt(&enc.encode(&x).unwrap(), &mut rng).unwrap();
-    let cy = sk.encrypt(&enc.encode(&y).unwrap(), &mut rng).unwrap();
-    let ev = Evaluator::new(params);
-
-    let before = transfers.map(|b| {
-        (
-            b.uploads.load(Ordering::Relaxed),
-            b.downloads.load(Ordering::Relaxed),
-        )
-    });
-    let prod = ev.multiply_relin(&cx, &cy, &rk).unwrap();
-    let rot = ev.rotate_rows(&prod, 1, &gk).unwrap();
-    let rot = ev.rotate_rows(&rot, -3, &gk).unwrap();
-    let swapped = ev.rotate_columns(&rot, &gk).unwrap();
-    let shifted = ev.mul_monomial(&swapped, -2, 5).unwrap();
-    let mut acc = ev.add(&shifted, &prod).unwrap();
-    acc = ev.sub(&acc, &cx).unwrap();
-    acc = ev.negate(&acc).unwrap();
-    let acc: Ciphertext = ev.mod_switch_to_next(&acc).unwrap();
-    if let (Some(b), Some((up, down))) = (transfers, before) {
-        assert_eq!(
-            b.uploads.load(Ordering::Relaxed),
-            up,
-            "evaluation uploaded data: it must stay on the device"
-        );
-        assert_eq!(
-            b.downloads.load(Ordering::Relaxed),
-            down,
-            "evaluation downloaded data: it must stay on the device"
-        );
-    }
-    Run {
-        residues: acc.polys().iter().map(|p| p.to_host().unwrap()).collect(),
-        decoded: enc.decode(&sk.decrypt(&acc).unwrap()),
-        budget: sk.noise_budget(&acc).unwrap(),
+        out: &mut Buffer,
+    ) {
+        let (eq, er) = (host_copy(eq), host_copy(er));
+        into_out(out, |o| Cpu.scale_round(n, level, consts, &eq, &er, o));
     }
 }
 
 #[test]
-fn bfv_on_a_device_backend_matches_the_cpu_bit_for_bit_without_transfers() {
-    let device = Arc::new(ResidentBackend::default());
-    let on_device = circuit(&params_on(device.clone()).unwrap(), Some(&device));
-    let on_cpu = circuit(&params_on(Cpu::shared()).unwrap(), None);
-    assert_eq!(on_device.residues, on_cpu.residues);
-    assert_eq!(on_device.decoded, on_cpu.decoded);
-    assert_eq!(on_device.budget, on_cpu.budget);
-    assert!(on_cpu.budget > 10.0, "budget {}", on_cpu.budget);
-    assert!(device.downloads.load(Ordering::Relaxed) > 0);
+fn a_device_backend_passes_the_conformance_suite() {
+    let device: Arc<dyn Backend> = Arc::new(ResidentBackend::default());
+    let report = hefty_core::conformance::run(&device).unwrap();
+    let names: Vec<&str> = report.checks.iter().map(|(c, _)| *c).collect();
+    assert_eq!(names, ["primitives", "bfv", "ckks"]);
+    // Every check compared results: none passed vacuously.
+    assert!(report.checks.iter().all(|&(_, n)| n >= 10), "{report:?}");
+    assert!(device.transfers().unwrap().downloads > 0);
+}
+
+#[test]
+fn the_suite_catches_a_backend_that_computes_wrong() {
+    let faulty: Arc<dyn Backend> = Arc::new(ResidentBackend {
+        faulty_neg: true,
+        ..Default::default()
+    });
+    let err = hefty_core::conformance::run(&faulty).unwrap_err();
+    assert_eq!(err.check, "primitives", "{err}");
+    assert!(err.to_string().contains("differs from the CPU's"), "{err}");
+}
+
+#[test]
+fn the_suite_refuses_a_backend_that_cannot_count_transfers() {
+    let err = hefty_core::conformance::run(&Cpu::shared()).unwrap_err();
+    assert_eq!(err.check, "transfers", "{err}");
 }
 
 #[test]
@@ -293,7 +337,15 @@ fn a_backend_refuses_parameters_it_cannot_run() {
         max_bits: Some(31),
         ..Default::default()
     });
-    let err = params_on(w32).unwrap_err();
+    let err = bfv::Parameters::builder()
+        .degree(1024)
+        .plaintext_modulus(12289)
+        .ciphertext_moduli_bits(&[50, 50])
+        .special_moduli_bits(&[55])
+        .insecure_disable_security_check_for_testing_only()
+        .backend(w32)
+        .build()
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -305,6 +357,35 @@ fn a_backend_refuses_parameters_it_cannot_run() {
         "{err}"
     );
     assert!(err.to_string().contains("below 2^31"), "{err}");
+}
+
+#[test]
+fn a_backend_out_of_memory_is_a_typed_error() {
+    let small: Arc<dyn Backend> = Arc::new(ResidentBackend {
+        max_words: Some(4096),
+        ..Default::default()
+    });
+    let primes = hefty_core::ntt::ntt_primes(40, 2048, 3).unwrap();
+    let basis = Arc::new(RnsBasis::with_backend(2048, &primes, small).unwrap());
+    let err = hefty_core::RnsPoly::<hefty_core::Coeff>::zero(&basis, 3).unwrap_err();
+    assert_eq!(
+        err,
+        Error::OutOfMemory {
+            backend: "resident",
+            words: 3 * 2048
+        }
+    );
+    assert!(err.to_string().contains("out of memory"), "{err}");
+}
+
+#[test]
+fn a_basis_records_its_word_size() {
+    let n = 64;
+    let narrow = hefty_core::ntt::ntt_primes(30, n, 2).unwrap();
+    let wide = hefty_core::ntt::ntt_primes(40, n, 1).unwrap();
+    assert_eq!(RnsBasis::new(n, &narrow).unwrap().word(), Word::W32);
+    let mixed: Vec<u64> = narrow.iter().chain(&wide).copied().collect();
+    assert_eq!(RnsBasis::new(n, &mixed).unwrap().word(), Word::W64);
 }
 
 #[test]

@@ -55,7 +55,7 @@ mod twiddles;
 pub use error::Error;
 pub use modulus::Modulus;
 pub use path::NttPath;
-pub use plan::{MAX_DEGREE, NttPlan};
+pub use plan::{MAX_DEGREE, NttPlan, check_ntt_prime};
 pub use prime::{is_prime, ntt_primes, primitive_root};
 pub use rns::RnsNttPlan;
 pub use shoup::ShoupConst;

@@ -63,6 +63,24 @@ pub struct NttPlan {
     vector: VectorTables,
 }
 
+/// Checks what every plan needs, without building one: `n` a power of two in
+/// `2..=MAX_DEGREE`, `p` a prime below 2^62 with `p ≡ 1 (mod 2n)`. Device
+/// backends, which build their own tables, validate their primes with it.
+pub fn check_ntt_prime(n: usize, p: u64) -> Result<(), Error> {
+    if !n.is_power_of_two() || !(2..=MAX_DEGREE).contains(&n) {
+        return Err(Error::BadDegree(n));
+    }
+    Modulus::new(p)?;
+    if !is_prime(p) {
+        return Err(Error::NotPrime(p));
+    }
+    let two_n = 2 * n as u64;
+    if !(p - 1).is_multiple_of(two_n) {
+        return Err(Error::NotNttFriendly { p, n, two_n });
+    }
+    Ok(())
+}
+
 impl NttPlan {
     /// Builds a plan for `n` points mod `p` on the fastest path this CPU offers.
     ///
@@ -75,17 +93,9 @@ impl NttPlan {
     /// Builds a plan that runs on `path`; fails with [`Error::PathUnavailable`]
     /// when this CPU or this prime cannot use it.
     pub fn with_path(n: usize, p: u64, path: NttPath) -> Result<Self, Error> {
-        if !n.is_power_of_two() || !(2..=MAX_DEGREE).contains(&n) {
-            return Err(Error::BadDegree(n));
-        }
+        check_ntt_prime(n, p)?;
         let modulus = Modulus::new(p)?;
-        if !is_prime(p) {
-            return Err(Error::NotPrime(p));
-        }
         let two_n = 2 * n as u64;
-        if !(p - 1).is_multiple_of(two_n) {
-            return Err(Error::NotNttFriendly { p, n, two_n });
-        }
         path.check(n, p)?;
         let psi = primitive_root(p, two_n)?;
         let psi_inv = modulus.inv(psi).expect("a root of unity is invertible");

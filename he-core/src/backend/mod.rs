@@ -1,41 +1,69 @@
 //! The Backend trait: the ring primitives every scheme is written against.
 //!
-//! BFV and CKKS never loop over residues themselves. Each [`RnsPoly`](crate::RnsPoly)
-//! belongs to an [`RnsBasis`], the basis names one [`Backend`], and every
-//! operation on the polynomial is one call of that backend over all active
-//! limbs: memory (alloc / upload / download), NTTs, pointwise arithmetic,
-//! automorphisms, monomial shifts, basis extension and reduction (ModUp /
-//! ModDown), rescaling, exact lifts and BFV's scale-and-round. The CPU
-//! backend ([`Cpu`]) lives here; GPU backends implement the same trait in
-//! `hefty-kernels`, keeping polynomials in device memory between calls.
+//! BFV and CKKS never loop over residues themselves. Each
+//! [`RnsPoly`](crate::RnsPoly) belongs to an [`RnsBasis`], the basis names one
+//! [`Backend`], and every operation on the polynomial is one call of that
+//! backend over all active limbs. The CPU backend ([`Cpu`]) lives here, with
+//! its buffer pool and thread policy; GPU backends implement the same trait
+//! in `hefty-kernels`, keeping polynomials in device memory between calls.
+//!
+//! The trait has two tiers:
+//! - **fine primitives** (memory, NTTs, pointwise arithmetic, automorphisms,
+//!   monomials, ModUp of one digit, exact lifts, scale-and-round, the key
+//!   inner product, linear combinations): every scheme operation can be
+//!   written with these alone;
+//! - **coarse entry points** (key switching, rotation, hoisted rotations,
+//!   multiply + relinearize (+ rescale), rescale) with default
+//!   implementations composed from the fine primitives. The CPU keeps the
+//!   defaults; a GPU backend overrides them to fuse a whole operation into
+//!   a few kernels, as the fastest GPU libraries do.
 //!
 //! Conventions every backend follows:
 //! - A buffer holds `level` limbs of `n` words, limb-major; limb `i` is
 //!   reduced modulo prime `i` of the basis (`[0, q_i)`). A second operand may
 //!   hold more limbs than `level` (a key made for the full modulus used at a
 //!   lower level): only its first `level` limbs are read.
+//! - **Outputs go into caller-provided buffers** (`out`), whose previous
+//!   contents do not matter: a device backend reuses their memory. The
+//!   caller gets them from [`Backend::scratch`] (contents unspecified, no
+//!   zero fill) and hands them back with [`Backend::release`].
 //! - NTT form is the bit-reversed negacyclic transform of [`hefty_ntt`].
 //! - Kernel launches may be asynchronous: a backend that meets a device
-//!   failure records it and returns it from the next [`Backend::download`],
-//!   as CUDA reports errors at the next synchronisation. Running out of
-//!   memory in [`Backend::alloc`] aborts, as host allocation does.
-//! - Constants (base-conversion tables, lift and rounding constants) are
-//!   passed as host structs; a device backend caches its copies keyed by
-//!   [`RnsBasis::id`] or by the struct's address, which is stable because
-//!   the parameters own them behind an `Arc`.
+//!   failure records it and returns it from the next
+//!   [`Backend::synchronize`] or [`Backend::download`], as CUDA reports
+//!   errors at the next synchronisation. Timings must synchronize first.
+//! - Memory is fallible: [`Backend::alloc`], [`Backend::scratch`],
+//!   [`Backend::upload`] and [`Backend::duplicate`] return
+//!   [`Error::OutOfMemory`] instead of aborting.
+//! - Constant tables ([`BaseConverter`], [`ExactLift`], [`ScaleRound`],
+//!   [`GaloisPermutation`], and each basis) carry a stable [`TableId`]:
+//!   built once by the parameters (Galois permutations with the Galois
+//!   keys), so a device backend uploads each once and caches it by id.
+//!   Per-limb constant vectors (`&[u64]`, `&[ShoupConst]`, at most one word
+//!   per prime) are small enough to pass as kernel arguments.
 
 mod buffer;
 pub(crate) mod cpu;
+pub(crate) mod independent;
+mod table;
 
+use std::any::Any;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
 pub use buffer::Buffer;
 pub use cpu::Cpu;
+pub use table::{TableId, Transfers};
 
-use crate::{BaseConverter, Error, ExactLift, RnsBasis, ScaleRound};
-use hefty_ntt::ShoupConst;
+use crate::ring::{GaloisPermutation, RoundingDivider, Word};
+use crate::rlwe::{KeySwitcher, SwitchingKey, keyswitch};
+use crate::{BaseConverter, Error, ExactLift, Ntt, RnsBasis, RnsPoly, ScaleRound};
+use hefty_ntt::{Modulus, ShoupConst};
+
+/// What a backend builds once per basis ([`Backend::prepare_basis`]) and
+/// the basis keeps: the CPU's NTT plans, a device's twiddle tables.
+pub type Prepared = Box<dyn Any + Send + Sync>;
 
 /// Whether two bases name the same backend instance (their polynomials can meet).
 pub fn same_backend(a: &RnsBasis, b: &RnsBasis) -> bool {
@@ -43,26 +71,68 @@ pub fn same_backend(a: &RnsBasis, b: &RnsBasis) -> bool {
     std::ptr::addr_eq(Arc::as_ptr(a.backend()), Arc::as_ptr(b.backend()))
 }
 
+/// The weight of one term of [`Backend::linear_combination`].
+#[derive(Debug, Clone, Copy)]
+pub enum Weight<'a> {
+    /// A scalar, given by its residue modulo each prime (`c_i < q_i`).
+    Scalar(&'a [u64]),
+    /// A plaintext polynomial in NTT form (a pointwise product): a
+    /// convolution's or dense layer's weight under the integer encoding.
+    Plain(&'a Buffer),
+}
+
 /// Medium-grained ring primitives over backend-resident limb-major buffers.
 ///
 /// `level` is the number of active limbs; `basis` gives the primes (and,
-/// through [`RnsBasis::id`], a key for cached device tables).
+/// through [`RnsBasis::id`] and [`RnsBasis::prepared`], the backend's own
+/// per-basis state).
 pub trait Backend: Send + Sync + fmt::Debug {
     /// `"cpu"`, `"cuda"` or `"wgpu"`: the name benchmark records use.
     fn name(&self) -> &'static str;
 
-    /// Fails with [`Error::UnsupportedByBackend`] when this backend cannot run
-    /// the basis (e.g. primes of 32 bits or more on a 32-bit-word backend).
-    fn check_basis(&self, basis: &RnsBasis) -> Result<(), Error>;
+    /// Builds this backend's per-basis state (the CPU's NTT plans; a
+    /// device's twiddles in device memory), which the basis keeps and hands
+    /// back through [`RnsBasis::prepared`]. Fails with
+    /// [`Error::UnsupportedByBackend`] when this backend cannot run the
+    /// primes (e.g. primes of 32 bits or more on a 32-bit-word backend:
+    /// `word` is the narrowest word every residue fits).
+    fn prepare_basis(&self, n: usize, moduli: &[Modulus], word: Word) -> Result<Prepared, Error>;
+
+    /// Waits until every operation queued so far has finished; returns a
+    /// device failure recorded since the last call. The CPU is synchronous.
+    fn synchronize(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Host↔backend transfers since creation, for backends that count them
+    /// (device backends must: the conformance suite asserts that none
+    /// happen while a circuit evaluates). The CPU moves nothing.
+    fn transfers(&self) -> Option<Transfers> {
+        None
+    }
+
+    /// Runs independent parts of one operation (the polynomials of a
+    /// ciphertext, the digits of a key switch). The CPU spreads them over
+    /// its threads; the default runs them in order (one stream).
+    fn run_independent(&self, jobs: &mut [&mut (dyn FnMut() + Send)]) {
+        for job in jobs {
+            job();
+        }
+    }
 
     /// A buffer of `words` zeros.
-    fn alloc(&self, words: usize) -> Buffer;
+    fn alloc(&self, words: usize) -> Result<Buffer, Error>;
+    /// A buffer with room for `words` words and unspecified contents: the
+    /// `out` of a primitive, which overwrites all of it.
+    fn scratch(&self, words: usize) -> Result<Buffer, Error> {
+        self.alloc(words)
+    }
     /// Moves host words into a new buffer.
-    fn upload(&self, words: Vec<u64>) -> Buffer;
+    fn upload(&self, words: Vec<u64>) -> Result<Buffer, Error>;
     /// Copies a buffer's words to the host (returns recorded device errors).
     fn download(&self, buf: &Buffer) -> Result<Vec<u64>, Error>;
     /// A copy of `buf`.
-    fn duplicate(&self, buf: &Buffer) -> Buffer;
+    fn duplicate(&self, buf: &Buffer) -> Result<Buffer, Error>;
     /// Keeps the first `words` words.
     fn truncate(&self, buf: &mut Buffer, words: usize);
     /// Overwrites the contents with zeros (secret material being dropped).
@@ -100,10 +170,11 @@ pub trait Backend: Send + Sync + fmt::Debug {
         c: &[ShoupConst],
     );
     /// The key-switching inner product over the first `level` limbs (NTT
-    /// form): `(Σ_j ext_j·key_b_j, Σ_j ext_j·key_a_j)` as two new buffers.
+    /// form): `out_b = Σ_j ext_j·key_b_j`, `out_a = Σ_j ext_j·key_a_j`.
     /// The key buffers may hold more limbs (a full-level key used lower).
     /// One pass reads every digit once, instead of a multiply-accumulate
     /// pass per digit and key part.
+    #[allow(clippy::too_many_arguments)]
     fn key_inner_product(
         &self,
         basis: &RnsBasis,
@@ -111,17 +182,44 @@ pub trait Backend: Send + Sync + fmt::Debug {
         ext: &[&Buffer],
         key_b: &[&Buffer],
         key_a: &[&Buffer],
-    ) -> (Buffer, Buffer);
+        out_b: &mut Buffer,
+        out_a: &mut Buffer,
+    );
     /// `a_i *= c_i` with one constant per limb (`c_i < q_i`).
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]);
+    /// `out = Σ_j w_j · x_j` over the first `level` limbs, reduced once per
+    /// output word rather than once per term (lazily): the primitive
+    /// encrypted convolutions and dense layers spend their time in. Plain
+    /// weights are pointwise (NTT form); scalar weights work in either form.
+    fn linear_combination(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        terms: &[(&Buffer, Weight<'_>)],
+        out: &mut Buffer,
+    ) -> Result<(), Error>;
 
-    /// `σ_g` in coefficient form: coefficient `i` moves to `i·g mod 2n`,
-    /// negated past `n` (`g` odd, below `2n`; checked by the caller).
-    fn automorphism(&self, basis: &RnsBasis, level: usize, src: &Buffer, g: usize) -> Buffer;
+    /// `out = σ_g(src)` in coefficient form: coefficient `i` moves to
+    /// `i·g mod 2n`, negated past `n` (`g` odd, below `2n`; checked by the caller).
+    fn automorphism(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        g: usize,
+        out: &mut Buffer,
+    );
     /// Output `k` of every limb is input `perm[k]` (`σ_g` in NTT form).
-    fn permute(&self, basis: &RnsBasis, level: usize, src: &Buffer, perm: &[usize]) -> Buffer;
-    /// `src · x^k` (coefficient form): a negacyclic shift with sign, `k < 2n`.
-    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer;
+    fn permute(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        perm: &GaloisPermutation,
+        out: &mut Buffer,
+    );
+    /// `out = src · x^k` (coefficient form): a negacyclic shift with sign, `k < 2n`.
+    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize, out: &mut Buffer);
     /// `acc += c·x^k·src` (coefficient form, `k < 2n`, `c_i = c mod q_i`): one
     /// term of a sparse plaintext product, in one pass.
     fn monomial_mul_add(
@@ -133,14 +231,16 @@ pub trait Backend: Send + Sync + fmt::Debug {
         k: usize,
         c: &[u64],
     );
-    /// `round(src / q_{level-1})` modulo the first `level - 1` primes
-    /// (coefficient form, `level >= 2`): rescaling and modulus switching.
-    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer) -> Buffer;
+    /// `out = round(src / q_{level-1})` modulo the first `level - 1` primes
+    /// (coefficient form, `level >= 2`): BFV's modulus switching.
+    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer, out: &mut Buffer);
 
     /// ModUp of one key-switching digit: `src` holds `level` limbs of `Q_ℓ`
     /// (coefficient form); limbs `digit` are converted by `conv` (to the other
-    /// primes of `Q_ℓ`, then the special primes). Returns the digit extended
-    /// to `Q_ℓ` (its own residues kept) and to the special primes.
+    /// primes of `Q_ℓ`, then the special primes). Writes the digit extended
+    /// to `Q_ℓ` (its own residues kept) into `out_q` and to the special
+    /// primes into `out_p`.
+    #[allow(clippy::too_many_arguments)]
     fn mod_up(
         &self,
         basis: &RnsBasis,
@@ -148,13 +248,16 @@ pub trait Backend: Send + Sync + fmt::Debug {
         src: &Buffer,
         digit: Range<usize>,
         conv: &BaseConverter,
-    ) -> (Buffer, Buffer);
+        out_q: &mut Buffer,
+        out_p: &mut Buffer,
+    );
 
-    /// The exact lift of the centred representative of `src` (`lift`'s source
-    /// primes, coefficient form) to `lift`'s target primes.
-    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer) -> Buffer;
+    /// `out` = the exact lift of the centred representative of `src`
+    /// (`lift`'s source primes, coefficient form) to `lift`'s target primes.
+    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer);
     /// BFV's `round(t·e/Q) mod r_j` for `e` given modulo `Q_ℓ` (`eq`, `level`
     /// limbs) and the auxiliary basis `R` (`er`), both coefficient form.
+    #[allow(clippy::too_many_arguments)]
     fn scale_round(
         &self,
         n: usize,
@@ -162,5 +265,64 @@ pub trait Backend: Send + Sync + fmt::Debug {
         consts: &ScaleRound,
         eq: &Buffer,
         er: &Buffer,
-    ) -> Buffer;
+        out: &mut Buffer,
+    );
+
+    // Coarse entry points: defaults composed from the primitives above.
+
+    /// Key switching of `d` (NTT form, level `ℓ`): ModUp of every digit,
+    /// the key inner product, ModDown by `P`. Returns `(u_0, u_1)` in NTT
+    /// form with `u_0 + u_1·s ≈ d·s'`.
+    fn key_switch(
+        &self,
+        switcher: &KeySwitcher,
+        d: &RnsPoly<Ntt>,
+        key: &SwitchingKey,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        keyswitch::compose::key_switch(switcher, d, key)
+    }
+
+    /// `σ_g` of a two-polynomial NTT-form ciphertext `(c_0, c_1)`, switched
+    /// back under `s` with the Galois key of `g`.
+    fn rotate(
+        &self,
+        switcher: &KeySwitcher,
+        ct: [&RnsPoly<Ntt>; 2],
+        key: &SwitchingKey,
+        perm: &GaloisPermutation,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        keyswitch::compose::rotate(switcher, ct, key, perm)
+    }
+
+    /// Several rotations of one ciphertext sharing one ModUp of `c_1`
+    /// (hoisting): each costs a permutation, the key inner product and ModDown.
+    fn rotate_hoisted(
+        &self,
+        switcher: &KeySwitcher,
+        ct: [&RnsPoly<Ntt>; 2],
+        keys: &[(&SwitchingKey, &GaloisPermutation)],
+    ) -> Result<Vec<[RnsPoly<Ntt>; 2]>, Error> {
+        keyswitch::compose::rotate_hoisted(switcher, ct, keys)
+    }
+
+    /// `round(a / D)` with `D` the primes `divider` drops at `a`'s level
+    /// (NTT form): a CKKS rescale.
+    fn rescale(&self, divider: &RoundingDivider, a: &RnsPoly<Ntt>) -> Result<RnsPoly<Ntt>, Error> {
+        divider.divide_ntt(a.try_clone()?, None)
+    }
+
+    /// Multiply + relinearize (+ rescale) of two-polynomial NTT-form
+    /// ciphertexts at one level: the tensor `(d_0, d_1, d_2)`, key switching
+    /// of `d_2`, and one division by `P` — or by `P·q_ℓ` when `rescale`
+    /// (the level's relinearize-and-rescale divider) is given.
+    fn mul_relin(
+        &self,
+        switcher: &KeySwitcher,
+        a: [&RnsPoly<Ntt>; 2],
+        b: [&RnsPoly<Ntt>; 2],
+        key: &SwitchingKey,
+        rescale: Option<&RoundingDivider>,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        keyswitch::compose::mul_relin(switcher, a, b, key, rescale)
+    }
 }

@@ -63,6 +63,11 @@ impl Evaluator {
         }
     }
 
+    /// The backend the parameters' polynomials live on.
+    fn backend(&self) -> &dyn crate::Backend {
+        self.ctx.params().ciphertext_basis().backend().as_ref()
+    }
+
     fn check(&self, ct: &Ciphertext) -> Result<(), Error> {
         self.ctx.check(ct.params())
     }
@@ -185,7 +190,7 @@ impl Evaluator {
         self.check(a)?;
         self.ctx.check(pt.params())?;
         let centred = pt.centered();
-        let polys = crate::backend::cpu::threads::map(&a.polys, |c| {
+        let polys = crate::backend::independent::map(self.backend(), &a.polys, |c| {
             let mut acc = RnsPoly::<Coeff>::zero(c.basis(), c.level())?;
             for (k, &coeff) in centred.iter().enumerate().filter(|(_, c)| **c != 0) {
                 acc.monomial_mul_add(c, coeff, k)?;
@@ -228,8 +233,8 @@ impl Evaluator {
                 right: pt.ntt.level(),
             });
         }
-        let polys = crate::backend::cpu::threads::map(&a.polys, |c| {
-            let mut x = c.clone().into_ntt();
+        let polys = crate::backend::independent::map(self.backend(), &a.polys, |c| {
+            let mut x = c.try_clone()?.into_ntt();
             x.mul_assign(&pt.ntt)?;
             Ok(x.into_coeff())
         })
@@ -253,7 +258,11 @@ impl Evaluator {
         let t = self.ctx.params().plaintext_modulus();
         let mut out = Ciphertext {
             params: Arc::clone(self.ctx.params()),
-            polys: a.polys.iter().map(|p| p.mul_monomial(k)).collect(),
+            polys: a
+                .polys
+                .iter()
+                .map(|p| p.mul_monomial(k))
+                .collect::<Result<_, _>>()?,
             seed: None,
         };
         match c {
@@ -270,6 +279,54 @@ impl Evaluator {
         self.check(a)?;
         self.ctx.count(Hop::PtCtMulScalar);
         Ok(self.scale(a, c))
+    }
+
+    /// `Σ_j w_j · a_j` for integer weights (each taken mod t, lifted to
+    /// `(-t/2, t/2]`): one lazily reduced pass over all terms
+    /// ([`Backend::linear_combination`](crate::Backend::linear_combination)),
+    /// the primitive of encrypted convolution and dense layers. Noise grows
+    /// by `Σ |w_j|·noise_j`. Counted as one scalar product per term and one
+    /// addition per term after the first.
+    pub fn linear_combination(&self, terms: &[(&Ciphertext, i64)]) -> Result<Ciphertext, Error> {
+        let Some(&(first, _)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        for (ct, _) in terms {
+            self.check(ct)?;
+            first.check_compatible(ct)?;
+            if ct.polys.len() != first.polys.len() {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len().max(first.polys.len()),
+                });
+            }
+        }
+        let t = self.ctx.params().plaintext_modulus() as i64;
+        let centred = |w: i64| {
+            let w = w.rem_euclid(t);
+            if w > t / 2 { w - t } else { w }
+        };
+        let polys = (0..first.polys.len())
+            .map(|i| {
+                let column: Vec<(&RnsPoly<Coeff>, i64)> = terms
+                    .iter()
+                    .map(|(ct, w)| (&ct.polys[i], centred(*w)))
+                    .collect();
+                RnsPoly::linear_combination(&column)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for _ in 0..terms.len() {
+            self.ctx.count(Hop::PtCtMulScalar);
+        }
+        for _ in 1..terms.len() {
+            self.ctx.count(Hop::CtCtAdd);
+        }
+        Ok(Ciphertext {
+            params: Arc::clone(self.ctx.params()),
+            polys,
+            seed: None,
+        })
     }
 
     /// `a · c`, uncounted (shared by `mul_scalar` and `mul_monomial`).
@@ -297,7 +354,7 @@ impl Evaluator {
             .ctx
             .params()
             .mul_context(a.level())
-            .multiply(&a.polys, &b.polys);
+            .multiply(&a.polys, &b.polys)?;
         self.ctx.count(Hop::CtCtMul);
         Ok(Ciphertext {
             params: Arc::clone(self.ctx.params()),
@@ -415,7 +472,7 @@ impl Evaluator {
         if g == 1 {
             return Ok(a.clone());
         }
-        let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
+        let (key, _) = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
         let mut c0 = a.polys[0].automorphism(g)?;
         let c1 = a.polys[1].automorphism(g)?;
         let (u0, u1) = self.ctx.params().key_switcher()?.switch(&c1, key)?;

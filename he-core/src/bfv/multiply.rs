@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use hefty_ntt::Modulus;
 
-use crate::backend::cpu::threads as parallel;
+use crate::Error;
+use crate::backend::independent as parallel;
 use crate::ring::ScaleRound;
 use crate::{Coeff, ExactLift, Ntt, RnsBasis, RnsPoly};
 
@@ -36,36 +37,40 @@ impl MulContext {
     }
 
     /// `round(t/Q · a ⊗ b)` for ciphertexts given as coefficient-form polynomials.
-    pub fn multiply(&self, a: &[RnsPoly<Coeff>], b: &[RnsPoly<Coeff>]) -> Vec<RnsPoly<Coeff>> {
+    pub fn multiply(
+        &self,
+        a: &[RnsPoly<Coeff>],
+        b: &[RnsPoly<Coeff>],
+    ) -> Result<Vec<RnsPoly<Coeff>>, Error> {
         let q_basis = a[0].basis();
+        let backend = q_basis.backend().as_ref();
         let (level, kr) = (a[0].level(), self.r.len());
         // Each input polynomial's extension to Q ∪ R is independent work.
         let inputs: Vec<&RnsPoly<Coeff>> = a.iter().chain(b).collect();
-        let mut extended = parallel::map(&inputs, |p| {
-            let in_r = p.exact_lift(&self.q_to_r, &self.r, kr);
-            ((*p).clone().into_ntt(), in_r.into_ntt())
-        });
+        let mut extended = parallel::map(backend, &inputs, |p| {
+            let in_r = p.exact_lift(&self.q_to_r, &self.r, kr)?;
+            Ok::<_, Error>((p.try_clone()?.into_ntt(), in_r.into_ntt()))
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, Error>>()?;
         let eb = extended.split_off(a.len());
         let ea = extended;
         let out_len = a.len() + b.len() - 1;
         let mut tensor: Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)> = (0..out_len)
-            .map(|_| {
-                (
-                    RnsPoly::zero(q_basis, level).expect("level of an existing polynomial"),
-                    RnsPoly::zero(&self.r, kr).expect("full auxiliary level"),
-                )
-            })
-            .collect();
+            .map(|_| Ok((RnsPoly::zero(q_basis, level)?, RnsPoly::zero(&self.r, kr)?)))
+            .collect::<Result<_, Error>>()?;
         for (i, (aq, ar)) in ea.iter().enumerate() {
             for (j, (bq, br)) in eb.iter().enumerate() {
                 tensor[i + j].0.mul_add_prefix(aq, bq);
                 tensor[i + j].1.mul_add_prefix(ar, br);
             }
         }
-        parallel::map_owned(tensor, |(eq, er)| {
+        parallel::map_owned(backend, tensor, |(eq, er)| {
             let (eq, er) = (eq.into_coeff(), er.into_coeff());
-            let y_r = eq.scale_round(&er, &self.round);
+            let y_r = eq.scale_round(&er, &self.round)?;
             y_r.exact_lift(&self.r_to_q, q_basis, level)
         })
+        .into_iter()
+        .collect()
     }
 }

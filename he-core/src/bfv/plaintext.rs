@@ -84,7 +84,7 @@ impl Plaintext {
             let d = m.shoup(d);
             data.extend(self.coeffs.iter().map(|&c| m.mul_shoup(c, d)));
         }
-        Ok(RnsPoly::from_raw(basis, level, data))
+        RnsPoly::from_raw(basis, level, data)
     }
 
     /// The coefficients lifted to `(-t/2, t/2]`: the smallest representatives,

@@ -245,7 +245,7 @@ pub(crate) fn encode_scaled(
     for m in &basis.moduli()[..level] {
         data.extend(coeffs.iter().map(|&c| residue_of(c * scale, m)));
     }
-    Ok(RnsPoly::from_raw(basis, level, data))
+    RnsPoly::from_raw(basis, level, data)
 }
 
 /// The fewest primes (at most `level`) whose product exceeds `scale` by

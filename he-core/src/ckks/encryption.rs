@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::backend::cpu::threads as parallel;
+use crate::backend::independent as parallel;
 use crate::ckks::encoder::limbs_for_scale;
 use crate::ckks::{Ciphertext, Plaintext, PublicKey, SecretKey};
 use crate::rlwe::check_same_params;
@@ -44,7 +44,11 @@ impl PublicKey {
             .special
             .as_ref()
             .expect("CKKS public keys extend to P (RlweParameters::PUBLIC_KEY_MOD_P)");
-        let (c0, c1) = parallel::join(|| half(&self.b, b_p, &e0), || half(&self.a, a_p, &e1));
+        let (c0, c1) = parallel::join(
+            q.backend().as_ref(),
+            || half(&self.b, b_p, &e0),
+            || half(&self.a, a_p, &e1),
+        );
         let mut c0 = c0?;
         c0.add_assign(pt.poly())?;
         Ok(Ciphertext {

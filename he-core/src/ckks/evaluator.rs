@@ -6,13 +6,10 @@ use std::sync::Arc;
 
 use num_complex::Complex64;
 
-use crate::backend::cpu::threads as parallel;
 use crate::ckks::encoder::encode_scaled;
 use crate::ckks::{Ciphertext, GaloisKeys, Parameters, Plaintext, RelinearizationKey};
 use crate::rlwe::eval::EvalContext;
-use crate::{
-    Error, Hop, HopCounter, Ntt, RnsPoly, ntt_galois_permutation, rotation_galois_element,
-};
+use crate::{Backend, Error, Hop, HopCounter, Ntt, RnsPoly, rotation_galois_element};
 
 /// Scales closer than this (relative) are treated as equal: the error of
 /// adding a message at a scale off by 2^-32 is far below CKKS precision.
@@ -72,6 +69,25 @@ impl Evaluator {
         }
     }
 
+    /// The backend the parameters' polynomials live on.
+    fn backend(&self) -> &dyn Backend {
+        self.ctx.params().ciphertext_basis().backend().as_ref()
+    }
+
+    /// Fails with [`Error::OutOfLevels`] unless a ciphertext at `level` has
+    /// a level left to rescale by (the one check every rescaling operation
+    /// makes before any work).
+    fn check_room(&self, level: usize) -> Result<(), Error> {
+        let params = self.ctx.params();
+        if level < params.min_level() + params.primes_per_level() {
+            return Err(Error::OutOfLevels {
+                level,
+                min: params.min_level(),
+            });
+        }
+        Ok(())
+    }
+
     fn check(&self, ct: &Ciphertext) -> Result<(), Error> {
         self.ctx.check(ct.params())
     }
@@ -111,19 +127,15 @@ impl Evaluator {
     /// product and one level is spent.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
-        if level < self.ctx.params().min_level() + ppl {
-            return Err(Error::OutOfLevels {
-                level,
-                min: self.ctx.params().min_level(),
-            });
-        }
+        let level = a.level();
+        self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
-        let polys = parallel::map(&a.polys, |p| {
-            self.ctx.params().rescaler().divide_ntt(p.clone(), None)
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+        let backend = self.backend();
+        let rescaler = self.ctx.params().rescaler();
+        let polys =
+            crate::backend::independent::map(backend, &a.polys, |p| backend.rescale(rescaler, p))
+                .into_iter()
+                .collect::<Result<Vec<_>, _>>()?;
         self.ctx.count(Hop::Rescale);
         Ok(self.build(polys, a.scale / dropped))
     }
@@ -132,8 +144,8 @@ impl Evaluator {
     /// same message at a scale within 2^-40 of `target`, one level lower.
     pub fn adjust_scale(&self, a: &Ciphertext, target: f64) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
-        if level < self.ctx.params().min_level() + ppl {
+        let level = a.level();
+        if self.check_room(level).is_err() {
             return Err(Error::ScaleMismatch {
                 left: a.scale.log2(),
                 right: target.log2(),
@@ -318,13 +330,8 @@ impl Evaluator {
     /// one level is spent.
     pub fn mul_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, Error> {
         self.check(a)?;
-        let (level, ppl) = (a.level(), self.ctx.params().primes_per_level());
-        if level < self.ctx.params().min_level() + ppl {
-            return Err(Error::OutOfLevels {
-                level,
-                min: self.ctx.params().min_level(),
-            });
-        }
+        let level = a.level();
+        self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
         if !c.is_finite() || (c * dropped).abs() >= 9.2e18 {
             return Err(Error::InvalidParameters(format!(
@@ -342,6 +349,83 @@ impl Evaluator {
         out.scale *= dropped;
         self.ctx.count(Hop::PtCtMulScalar);
         self.rescale(&out)
+    }
+
+    /// `Σ_j w_j · a_j` for real weights, rescaled once: each `w_j` is
+    /// encoded at the scale of the prime(s) the rescale drops (as in
+    /// [`Self::mul_const`]) and all terms are summed in one lazily reduced
+    /// pass ([`Backend::linear_combination`]) — the primitive of encrypted
+    /// convolution and dense layers. The terms are brought to the lowest
+    /// level among them; their scales must agree. One level is spent.
+    pub fn linear_combination(&self, terms: &[(&Ciphertext, f64)]) -> Result<Ciphertext, Error> {
+        let Some(&(first, _)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        let mut level = first.level();
+        for &(ct, w) in terms {
+            self.check(ct)?;
+            if ct.polys.len() != 2 {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len(),
+                });
+            }
+            if !same_scale(ct.scale, first.scale) {
+                return Err(Error::ScaleMismatch {
+                    left: first.scale.log2(),
+                    right: ct.scale.log2(),
+                    hint: "a linear combination needs terms at one scale: rescale or adjust_scale them first",
+                });
+            }
+            if !w.is_finite() {
+                return Err(Error::InvalidParameters(format!(
+                    "weight {w} is not a finite number"
+                )));
+            }
+            level = level.min(ct.level());
+        }
+        self.check_room(level)?;
+        let dropped = self.ctx.params().rescale_divisor(level);
+        let weights = terms
+            .iter()
+            .map(|&(_, w)| {
+                let k = (w * dropped).round();
+                if k.abs() >= 9.2e18 {
+                    return Err(Error::InvalidParameters(format!(
+                        "weight {w} is too large for an integer multiple of the scale"
+                    )));
+                }
+                Ok(k as i64)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let at_level = terms
+            .iter()
+            .map(|&(ct, _)| {
+                if ct.level() == level {
+                    Ok(Cow::Borrowed(ct))
+                } else {
+                    self.drop_to_level(ct, level).map(Cow::Owned)
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let polys = (0..2)
+            .map(|i| {
+                let column: Vec<(&RnsPoly<Ntt>, i64)> = at_level
+                    .iter()
+                    .zip(&weights)
+                    .map(|(ct, &w)| (&ct.polys[i], w))
+                    .collect();
+                RnsPoly::linear_combination(&column)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for _ in 0..terms.len() {
+            self.ctx.count(Hop::PtCtMulScalar);
+        }
+        for _ in 1..terms.len() {
+            self.ctx.count(Hop::CtCtAdd);
+        }
+        self.rescale(&self.build(polys, first.scale * dropped))
     }
 
     fn check_scale_room(&self, scale: f64, level: usize) -> Result<(), Error> {
@@ -396,8 +480,7 @@ impl Evaluator {
             2 => Ok(a.clone()),
             3 => {
                 let switcher = self.ctx.params().key_switcher();
-                let dec = switcher.decompose_ntt(&a.polys[2])?;
-                let (u0, u1) = switcher.switch_decomposed_ntt(&dec, &rk.key, None)?;
+                let [u0, u1] = self.backend().key_switch(switcher, &a.polys[2], &rk.key)?;
                 let mut c0 = a.polys[0].clone();
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
@@ -421,33 +504,31 @@ impl Evaluator {
         rk: &RelinearizationKey,
     ) -> Result<Ciphertext, Error> {
         self.ctx.check(&rk.params)?;
-        let level = a.level().min(b.level());
-        if level < self.ctx.params().min_level() + self.ctx.params().primes_per_level() {
-            return Err(Error::OutOfLevels {
-                level,
-                min: self.ctx.params().min_level(),
-            });
+        // Every check before any work: operands, room to rescale, scale room.
+        self.check(a)?;
+        self.check(b)?;
+        for c in [a, b] {
+            if c.polys.len() != 2 {
+                return Err(Error::NotRelinearized { len: c.polys.len() });
+            }
         }
-        let ([d0, d1, d2], scale) = self.tensor(a, b)?;
-        let switcher = self.ctx.params().key_switcher();
-        let dec = switcher.decompose_ntt(&d2)?;
-        drop(d2);
-        let ([q0, q1], [p0, p1]) = switcher.inner_product(&dec, &rk.key, None)?;
-        drop(dec);
-        let finish = |mut d: RnsPoly<Ntt>, mut u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>| {
-            d.mul_limb_constants(switcher.p_mod_q());
-            u_q.add_assign(&d)?;
-            self.ctx
-                .params()
-                .relin_rescaler()
-                .divide_ntt(u_q, Some(u_p))
-        };
-        let (c0, c1) = parallel::join(|| finish(d0, q0, p0), || finish(d1, q1, p1));
+        let level = a.level().min(b.level());
+        self.check_room(level)?;
+        let scale = a.scale * b.scale;
+        self.check_scale_room(scale, level)?;
+        let (a, b) = self.align(a, b, false)?;
+        let [c0, c1] = self.backend().mul_relin(
+            self.ctx.params().key_switcher(),
+            [&a.polys[0], &a.polys[1]],
+            [&b.polys[0], &b.polys[1]],
+            &rk.key,
+            Some(self.ctx.params().relin_rescaler()),
+        )?;
         self.ctx.count(Hop::CtCtMul);
         self.ctx.count(Hop::Relinearize);
         self.ctx.count(Hop::Rescale);
         Ok(self.build(
-            vec![c0?, c1?],
+            vec![c0, c1],
             scale / self.ctx.params().rescale_divisor(level),
         ))
     }
@@ -467,17 +548,15 @@ impl Evaluator {
         if g == 1 {
             return Ok(a.clone());
         }
-        let key = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
-        let perm = ntt_galois_permutation(self.ctx.params().degree(), g)?;
-        let mut c0 = a.polys[0].permute(&perm)?;
-        let c1 = a.polys[1].permute(&perm)?;
-        let switcher = self.ctx.params().key_switcher();
-        let dec = switcher.decompose_ntt(&c1)?;
-        drop(c1);
-        let (u0, u1) = switcher.switch_decomposed_ntt(&dec, key, None)?;
-        c0.add_assign(&u0)?;
+        let (key, perm) = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
+        let [c0, c1] = self.backend().rotate(
+            self.ctx.params().key_switcher(),
+            [&a.polys[0], &a.polys[1]],
+            key,
+            perm,
+        )?;
         self.ctx.count(Hop::Rotate);
-        Ok(self.build(vec![c0, u1], a.scale))
+        Ok(self.build(vec![c0, c1], a.scale))
     }
 
     /// Rotates the slots left by `steps` (right when negative).
@@ -519,23 +598,27 @@ impl Evaluator {
                     .ok_or(Error::MissingGaloisKey { steps: Some(s), g })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let switcher = self.ctx.params().key_switcher();
-        let dec = switcher.decompose_ntt(&a.polys[1])?;
-        let out = parallel::map(&keys, |&(g, key)| {
-            let Some(key) = key else {
-                return Ok(a.clone());
-            };
-            let perm = ntt_galois_permutation(n, g)?;
-            let (u0, u1) = switcher.switch_decomposed_ntt(&dec, key, Some(&perm))?;
-            let mut c0 = a.polys[0].permute(&perm)?;
-            c0.add_assign(&u0)?;
-            Ok(self.build(vec![c0, u1], a.scale))
-        });
-        for r in &out {
-            if r.is_ok() {
-                self.ctx.count(Hop::Rotate);
-            }
-        }
-        out.into_iter().collect()
+        let rotating: Vec<(&crate::SwitchingKey, &crate::ring::GaloisPermutation)> =
+            keys.iter().filter_map(|&(_, key)| key).collect();
+        let mut rotated = self
+            .backend()
+            .rotate_hoisted(
+                self.ctx.params().key_switcher(),
+                [&a.polys[0], &a.polys[1]],
+                &rotating,
+            )?
+            .into_iter();
+        let out = keys
+            .iter()
+            .map(|&(_, key)| match key {
+                None => Ok(a.clone()),
+                Some(_) => {
+                    let [c0, c1] = rotated.next().expect("one result per key");
+                    self.ctx.count(Hop::Rotate);
+                    Ok(self.build(vec![c0, c1], a.scale))
+                }
+            })
+            .collect();
+        out
     }
 }

@@ -12,11 +12,12 @@ mod params;
 mod plaintext;
 mod serial;
 
+pub use crate::ring::Word;
 pub use encoder::Encoder;
 pub use evaluator::Evaluator;
 pub use linear::LinearTransform;
 pub use num_complex::Complex64;
-pub use params::{Parameters, ParametersBuilder, Word};
+pub use params::{Parameters, ParametersBuilder};
 pub use plaintext::{Ciphertext, Plaintext};
 
 /// A CKKS secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).

@@ -4,35 +4,9 @@ use std::sync::Arc;
 
 use hefty_ntt::{is_prime, ntt_primes};
 
+use crate::ring::Word;
 use crate::ring::divide_round::RoundingDivider;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
-
-/// The machine word the primes must fit: the CPU takes either; wgpu needs
-/// [`Word::W32`] (WGSL has no 64-bit integers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Word {
-    /// Primes up to 61 bits: one prime per level.
-    W64,
-    /// Primes below 2^31: a scale near 2^40 takes two primes per level.
-    W32,
-}
-
-impl Word {
-    /// `"w64"` or `"w32"` (benchmark records use it).
-    pub fn name(self) -> &'static str {
-        match self {
-            Word::W64 => "w64",
-            Word::W32 => "w32",
-        }
-    }
-
-    pub(crate) fn max_bits(self) -> u32 {
-        match self {
-            Word::W64 => 61,
-            Word::W32 => 31,
-        }
-    }
-}
 
 /// RNS-CKKS parameters. Build with [`Parameters::builder`] or take a
 /// [`Parameters::preset_128`].

@@ -1,6 +1,6 @@
 //! Fast (approximate) base conversion between RNS bases.
 
-use hefty_ntt::{Modulus, ShoupConst, slice_ops};
+use hefty_ntt::{Modulus, ShoupConst};
 
 use crate::{Coeff, Error, RnsBasis, RnsPoly};
 
@@ -15,6 +15,7 @@ use crate::{Coeff, Error, RnsBasis, RnsPoly};
 /// `α·Q` overflow is what those schemes then cancel or tolerate.
 #[derive(Debug, Clone)]
 pub struct BaseConverter {
+    id: crate::backend::TableId,
     from: Vec<Modulus>,
     to: Vec<Modulus>,
     q_hat_inv: Vec<ShoupConst>,
@@ -57,11 +58,17 @@ impl BaseConverter {
             })
             .collect();
         Self {
+            id: crate::backend::TableId::fresh(),
             q_hat_inv,
             from: moduli,
             to: to.to_vec(),
             q_hat_mod_p,
         }
+    }
+
+    /// The table's identity (device backends cache their copy by it).
+    pub fn id(&self) -> crate::backend::TableId {
+        self.id
     }
 
     /// The target moduli.
@@ -84,32 +91,6 @@ impl BaseConverter {
         &self.q_hat_mod_p
     }
 
-    /// Host implementation (the CPU backend's): converts a limb-major buffer
-    /// of `from.len()` limbs of `n` coefficients into `to.len()` limbs.
-    pub fn convert(&self, input: &[u64], n: usize) -> Vec<u64> {
-        debug_assert_eq!(input.len(), self.from.len() * n);
-        // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
-        let mut v = crate::backend::cpu::pool::take_zeroed(input.len());
-        for ((dst, limb), (m, &w)) in v
-            .chunks_exact_mut(n)
-            .zip(input.chunks_exact(n))
-            .zip(self.from.iter().zip(&self.q_hat_inv))
-        {
-            slice_ops::mul_scalar(m, dst, limb, w, m.value())
-                .expect("limbs of one ring have equal lengths");
-        }
-        let mut out = crate::backend::cpu::pool::take_zeroed(self.to.len() * n);
-        for ((dst, p), weights) in out.chunks_exact_mut(n).zip(&self.to).zip(&self.q_hat_mod_p) {
-            // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
-            for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(&self.from) {
-                slice_ops::mul_scalar_add(p, dst, vi, w, m.value())
-                    .expect("limbs of one ring have equal lengths");
-            }
-        }
-        crate::backend::cpu::pool::give(v);
-        out
-    }
-
     /// Converts a coefficient-form polynomial (whose level must be the
     /// converter's source level) into the target primes.
     pub fn convert_poly(&self, poly: &RnsPoly<Coeff>) -> Result<Vec<u64>, Error> {
@@ -119,6 +100,8 @@ impl BaseConverter {
                 right: self.from.len(),
             });
         }
-        Ok(self.convert(&poly.to_host()?, poly.degree()))
+        let mut out = Vec::new();
+        crate::backend::cpu::kernels::base_convert(self, &poly.to_host()?, poly.degree(), &mut out);
+        Ok(out)
     }
 }

@@ -1,17 +1,16 @@
 //! An RNS basis: pairwise distinct NTT-friendly primes, their NTT plans and
 //! CRT constants.
 
+use std::any::Any;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use num_bigint::BigUint;
 
-use hefty_ntt::{Modulus, NttPlan, RnsNttPlan, ShoupConst};
+use hefty_ntt::{Modulus, ShoupConst, check_ntt_prime};
 
+use crate::backend::{Prepared, TableId};
+use crate::ring::Word;
 use crate::{Backend, Cpu, Error};
-
-/// Identities of bases, for device backends' caches.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// The primes `q_0 … q_{k-1}` of an RNS representation of `Z_Q[x]/(x^n + 1)`,
 /// `Q = ∏ q_i`, with one NTT plan per prime and the CRT constants.
@@ -34,9 +33,12 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 pub struct RnsBasis {
     n: usize,
     moduli: Vec<Modulus>,
-    ntt: RnsNttPlan,
+    word: Word,
     backend: Arc<dyn Backend>,
-    id: u64,
+    /// What the backend built for this basis (the CPU's NTT plans, a
+    /// device's twiddle tables): [`Backend::prepare_basis`].
+    prepared: Prepared,
+    id: TableId,
 }
 
 impl RnsBasis {
@@ -61,20 +63,28 @@ impl RnsBasis {
                 return Err(Error::DuplicatePrime(p));
             }
         }
-        let plans = primes
+        let moduli = primes
             .iter()
-            .map(|&p| NttPlan::new(n, p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let moduli = plans.iter().map(|plan| *plan.modulus()).collect();
-        let basis = Self {
+            .map(|&p| {
+                check_ntt_prime(n, p)?;
+                Ok(Modulus::new(p)?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let word = if primes.iter().all(|&p| p >> Word::W32.max_bits() == 0) {
+            Word::W32
+        } else {
+            Word::W64
+        };
+        // The backend builds its per-basis state (and refuses what it cannot run).
+        let prepared = backend.prepare_basis(n, &moduli, word)?;
+        Ok(Self {
             n,
             moduli,
-            ntt: RnsNttPlan::from_plans(plans)?,
+            word,
             backend,
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        };
-        basis.backend.check_basis(&basis)?;
-        Ok(basis)
+            prepared,
+            id: TableId::fresh(),
+        })
     }
 
     /// The backend that holds this basis's polynomials.
@@ -83,8 +93,20 @@ impl RnsBasis {
     }
 
     /// A process-unique identity (device backends key cached tables by it).
-    pub fn id(&self) -> u64 {
+    pub fn id(&self) -> TableId {
         self.id
+    }
+
+    /// The narrowest word every residue fits ([`Word::W32`] when every prime
+    /// is below 2^31): what a device may store the basis's limbs in.
+    pub fn word(&self) -> Word {
+        self.word
+    }
+
+    /// The state the backend built for this basis in
+    /// [`Backend::prepare_basis`], if it is of type `T`.
+    pub fn prepared<T: Any>(&self) -> Option<&T> {
+        self.prepared.downcast_ref()
     }
 
     /// The ring degree `n`.
@@ -105,11 +127,6 @@ impl RnsBasis {
     /// The moduli, in limb order.
     pub fn moduli(&self) -> &[Modulus] {
         &self.moduli
-    }
-
-    /// The NTT plans of every limb.
-    pub fn ntt(&self) -> &RnsNttPlan {
-        &self.ntt
     }
 
     /// Checks `1 <= level <= len()`.

@@ -28,7 +28,7 @@ struct LevelConsts {
 
 /// Divides by the last `r` primes of the level (and by `P`) with rounding.
 #[derive(Debug)]
-pub(crate) struct RoundingDivider {
+pub struct RoundingDivider {
     q: Arc<RnsBasis>,
     p: Option<Arc<RnsBasis>>,
     r: usize,
@@ -95,7 +95,7 @@ impl RoundingDivider {
 
     /// `round(u / D)` for `u` in NTT form (its `Q_ℓ` part and, when the
     /// divider has special primes, its `P` part); the result is in NTT form.
-    pub(crate) fn divide_ntt(
+    pub fn divide_ntt(
         &self,
         mut u_q: RnsPoly<Ntt>,
         mut u_p: Option<RnsPoly<Ntt>>,
@@ -106,19 +106,19 @@ impl RoundingDivider {
         if let (Some(u_p), Some(p)) = (&mut u_p, &self.p) {
             backend.ntt_inverse(p, 0..p.len(), u_p.buffer_mut());
         }
-        let mut corr = self.lift_remainder(&u_q, u_p.as_ref(), consts);
+        let mut corr = self.lift_remainder(&u_q, u_p.as_ref(), consts)?;
         backend.ntt_forward(&self.q, 0..level - self.r, &mut corr);
         Ok(self.finish(u_q, corr, consts))
     }
 
     /// `round(u / D)` for `u` in coefficient form.
-    pub(crate) fn divide_coeff(
+    pub fn divide_coeff(
         &self,
         u_q: RnsPoly<Coeff>,
         u_p: Option<RnsPoly<Coeff>>,
     ) -> Result<RnsPoly<Coeff>, Error> {
         let consts = self.consts(&u_q, u_p.is_some())?;
-        let corr = self.lift_remainder(&u_q, u_p.as_ref(), consts);
+        let corr = self.lift_remainder(&u_q, u_p.as_ref(), consts)?;
         Ok(self.finish(u_q, corr, consts))
     }
 
@@ -129,14 +129,17 @@ impl RoundingDivider {
         u_q: &RnsPoly<F>,
         u_p: Option<&RnsPoly<G>>,
         consts: &LevelConsts,
-    ) -> crate::Buffer {
+    ) -> Result<crate::Buffer, Error> {
         let (level, n, backend) = (u_q.level(), self.q.degree(), self.q.backend());
+        let mut corr = backend.scratch((level - self.r) * n)?;
         match u_p {
             // The dropped limbs are exactly the special part.
-            Some(u_p) if self.r == 0 => backend.exact_lift(n, &consts.lift, u_p.buffer()),
+            Some(u_p) if self.r == 0 => {
+                backend.exact_lift(n, &consts.lift, u_p.buffer(), &mut corr)
+            }
             _ => {
                 let kp = u_p.map_or(0, RnsPoly::level);
-                let mut dropped = backend.alloc((self.r + kp) * n);
+                let mut dropped = backend.scratch((self.r + kp) * n)?;
                 backend.copy_words(
                     &mut dropped,
                     0,
@@ -147,11 +150,11 @@ impl RoundingDivider {
                 if let Some(u_p) = u_p {
                     backend.copy_words(&mut dropped, self.r * n, u_p.buffer(), 0, kp * n);
                 }
-                let corr = backend.exact_lift(n, &consts.lift, &dropped);
+                backend.exact_lift(n, &consts.lift, &dropped, &mut corr);
                 backend.release(dropped);
-                corr
             }
         }
+        Ok(corr)
     }
 
     /// `(u - corr)·D^-1` on the kept limbs.

@@ -1,9 +1,9 @@
 //! Exact base extension of centred residues (no `α·Q` overflow).
 
-use hefty_ntt::{Modulus, ShoupConst, slice_ops};
+use hefty_ntt::{Modulus, ShoupConst};
 use num_bigint::BigUint;
 
-use crate::ring::fixed_point::{FixedAcc, fraction_128};
+use crate::ring::fixed_point::fraction_128;
 
 pub(crate) fn small(x: &BigUint) -> u64 {
     x.to_u64_digits().first().copied().unwrap_or(0)
@@ -22,6 +22,7 @@ pub(crate) fn product(moduli: &[Modulus]) -> BigUint {
 /// backend runs it through [`Backend::exact_lift`](crate::Backend::exact_lift).
 #[derive(Debug)]
 pub struct ExactLift {
+    id: crate::backend::TableId,
     from: Vec<Modulus>,
     to: Vec<Modulus>,
     a_hat_inv: Vec<ShoupConst>,
@@ -62,6 +63,7 @@ impl ExactLift {
             .map(|b| b.shoup(b.neg(small(&(&a % b.value())))))
             .collect();
         Self {
+            id: crate::backend::TableId::fresh(),
             from: from.to_vec(),
             to: to.to_vec(),
             a_hat_inv,
@@ -69,6 +71,11 @@ impl ExactLift {
             a_hat_mod_b,
             minus_a_mod_b,
         }
+    }
+
+    /// The table's identity (device backends cache their copy by it).
+    pub fn id(&self) -> crate::backend::TableId {
+        self.id
     }
 
     /// The source primes `a_i`.
@@ -99,51 +106,5 @@ impl ExactLift {
     /// `-A mod b_j`.
     pub fn minus_a_mod_b(&self) -> &[ShoupConst] {
         &self.minus_a_mod_b
-    }
-
-    /// Host implementation (the CPU backend's): lifts a limb-major buffer of
-    /// `from.len()` limbs of `n` words to `to.len()` limbs.
-    pub fn lift(&self, input: &[u64], n: usize) -> Vec<u64> {
-        let (y, v): (Vec<u64>, Vec<u64>) = if let [m] = self.from.as_slice() {
-            // One source prime (a rescale, a one-prime ModDown): A/a_0 = 1, so
-            // y = x and v = [x > p/2] without multiplies or fixed point.
-            let mut y = crate::backend::cpu::pool::take_empty(n);
-            y.extend_from_slice(&input[..n]);
-            let half = m.value() / 2;
-            (y, input[..n].iter().map(|&x| (x > half) as u64).collect())
-        } else {
-            let mut y = crate::backend::cpu::pool::take_zeroed(input.len());
-            for ((dst, limb), (m, &w)) in y
-                .chunks_exact_mut(n)
-                .zip(input.chunks_exact(n))
-                .zip(self.from.iter().zip(&self.a_hat_inv))
-            {
-                slice_ops::mul_scalar(m, dst, limb, w, m.value())
-                    .expect("limbs of one ring have equal lengths");
-            }
-            let v = (0..n)
-                .map(|c| {
-                    let mut acc = FixedAcc::default();
-                    for (i, &f) in self.inv_frac.iter().enumerate() {
-                        acc.add_mul(y[i * n + c], f);
-                    }
-                    acc.round() as u64
-                })
-                .collect();
-            (y, v)
-        };
-        let v_bound = self.from.len() as u64 + 1;
-        let mut out = crate::backend::cpu::pool::take_zeroed(self.to.len() * n);
-        for (j, (b, dst)) in self.to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-            for ((yi, &w), m) in y.chunks_exact(n).zip(&self.a_hat_mod_b[j]).zip(&self.from) {
-                slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
-                    .expect("limbs of one ring have equal lengths");
-            }
-            // - v·A mod b_j, as + v·(-A mod b_j).
-            slice_ops::mul_scalar_add(b, dst, &v, self.minus_a_mod_b[j], v_bound)
-                .expect("limbs of one ring have equal lengths");
-        }
-        crate::backend::cpu::pool::give(y);
-        out
     }
 }

@@ -5,6 +5,7 @@
 //! coefficient form `σ_g` moves coefficient `i` to `i·g mod 2n` with a sign
 //! flip past `n`; in NTT form it is a pure permutation of the evaluations.
 
+use crate::backend::TableId;
 use crate::{Coeff, Error, Ntt, RnsPoly};
 
 /// Fails unless `g` is odd and below `2n`.
@@ -54,41 +55,76 @@ pub fn ntt_galois_permutation(n: usize, g: usize) -> Result<Vec<usize>, Error> {
         .collect())
 }
 
+/// `σ_g` on NTT-form evaluations as an index table (output `k` is input
+/// `indices()[k]`), with the [`TableId`] a device backend caches it by.
+/// Built once per Galois key, with the keys ([`crate::rlwe::GaloisKeys`]).
+#[derive(Debug, Clone)]
+pub struct GaloisPermutation {
+    id: TableId,
+    g: usize,
+    indices: Vec<u32>,
+}
+
+impl GaloisPermutation {
+    /// The permutation of `σ_g` at degree `n` (`g` odd, below `2n`).
+    pub fn new(n: usize, g: usize) -> Result<Self, Error> {
+        let indices = ntt_galois_permutation(n, g)?
+            .into_iter()
+            .map(|k| k as u32)
+            .collect();
+        Ok(Self {
+            id: TableId::fresh(),
+            g,
+            indices,
+        })
+    }
+
+    /// The table's identity.
+    pub fn id(&self) -> TableId {
+        self.id
+    }
+
+    /// The Galois element `g`.
+    pub fn element(&self) -> usize {
+        self.g
+    }
+
+    /// Output `k` is input `indices()[k]` (`n ≤ 2^17`, so `u32` indices).
+    pub fn indices(&self) -> &[u32] {
+        &self.indices
+    }
+}
+
 impl RnsPoly<Coeff> {
     /// `σ_g(self)`: coefficient `i` moves to `i·g mod 2n`, negated past `n`.
     pub fn automorphism(&self, g: usize) -> Result<Self, Error> {
         check_galois_element(self.degree(), g)?;
-        let buf = self
-            .backend()
-            .automorphism(self.basis(), self.level(), self.buffer(), g);
-        Ok(Self::from_buffer(self.basis(), self.level(), buf))
+        Self::from_output(self.basis(), self.level(), |out| {
+            self.backend()
+                .automorphism(self.basis(), self.level(), self.buffer(), g, out)
+        })
     }
 }
 
 impl RnsPoly<Ntt> {
-    /// `σ_g(self)` as a permutation of the evaluations.
+    /// `σ_g(self)` as a permutation of the evaluations (builds the table;
+    /// rotations use the one cached with their Galois key).
     pub fn automorphism(&self, g: usize) -> Result<Self, Error> {
-        let perm = ntt_galois_permutation(self.degree(), g)?;
-        self.permute(&perm)
+        self.permute(&GaloisPermutation::new(self.degree(), g)?)
     }
 
-    /// Applies a precomputed [`ntt_galois_permutation`] to every limb.
-    pub fn permute(&self, perm: &[usize]) -> Result<Self, Error> {
+    /// Applies a Galois permutation of this degree to every limb.
+    pub fn permute(&self, perm: &GaloisPermutation) -> Result<Self, Error> {
         let n = self.degree();
-        if perm.len() != n {
+        if perm.indices().len() != n {
             return Err(Error::WrongLength {
                 expected: n,
-                got: perm.len(),
+                got: perm.indices().len(),
             });
         }
-        if perm.iter().any(|&k| k >= n) {
-            return Err(Error::InvalidParameters(format!(
-                "a permutation of {n} evaluations has an index of {n} or more"
-            )));
-        }
-        let buf = self
-            .backend()
-            .permute(self.basis(), self.level(), self.buffer(), perm);
-        Ok(Self::from_buffer(self.basis(), self.level(), buf))
+        Self::from_output(self.basis(), self.level(), |out| {
+            self.backend()
+                .permute(self.basis(), self.level(), self.buffer(), perm, out)
+        })
     }
 }

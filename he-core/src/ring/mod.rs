@@ -19,12 +19,17 @@ pub(crate) mod poly;
 pub(crate) mod sampling;
 pub(crate) mod scale_round;
 pub(crate) mod small_poly;
+pub(crate) mod word;
 
 pub use base_conv::BaseConverter;
 pub use basis::RnsBasis;
+pub use divide_round::RoundingDivider;
 pub use exact_lift::ExactLift;
 pub use form::{Coeff, Form, Ntt};
-pub use galois::{check_galois_element, ntt_galois_permutation, rotation_galois_element};
+pub use galois::{
+    GaloisPermutation, check_galois_element, ntt_galois_permutation, rotation_galois_element,
+};
 pub use poly::RnsPoly;
 pub use sampling::Sampler;
 pub use scale_round::ScaleRound;
+pub use word::Word;

@@ -43,13 +43,14 @@ pub struct RnsPoly<F: Form> {
 }
 
 impl<F: Form> Clone for RnsPoly<F> {
+    /// A copy in the same backend's memory.
+    ///
+    /// # Panics
+    /// When the backend is out of memory, as `Vec::clone` does on the host;
+    /// [`RnsPoly::try_clone`] returns the error instead.
     fn clone(&self) -> Self {
-        Self {
-            basis: Arc::clone(&self.basis),
-            level: self.level,
-            buf: self.backend().duplicate(&self.buf),
-            form: PhantomData,
-        }
+        self.try_clone()
+            .expect("out of backend memory while cloning a polynomial (try_clone reports it)")
     }
 }
 
@@ -75,15 +76,41 @@ impl<F: Form> RnsPoly<F> {
     /// The zero polynomial at `level`.
     pub fn zero(basis: &Arc<RnsBasis>, level: usize) -> Result<Self, Error> {
         basis.check_level(level)?;
-        let buf = basis.backend().alloc(level * basis.degree());
+        let buf = basis.backend().alloc(level * basis.degree())?;
         Ok(Self::from_buffer(basis, level, buf))
     }
 
+    /// A copy in the same backend's memory; fails with
+    /// [`Error::OutOfMemory`] instead of panicking.
+    pub fn try_clone(&self) -> Result<Self, Error> {
+        Ok(Self::from_buffer(
+            &self.basis,
+            self.level,
+            self.backend().duplicate(&self.buf)?,
+        ))
+    }
+
     /// Uploads host words whose limbs are already reduced modulo their primes.
-    pub(crate) fn from_raw(basis: &Arc<RnsBasis>, level: usize, data: Vec<u64>) -> Self {
+    pub(crate) fn from_raw(
+        basis: &Arc<RnsBasis>,
+        level: usize,
+        data: Vec<u64>,
+    ) -> Result<Self, Error> {
         debug_assert_eq!(data.len(), level * basis.degree());
-        let buf = basis.backend().upload(data);
-        Self::from_buffer(basis, level, buf)
+        let buf = basis.backend().upload(data)?;
+        Ok(Self::from_buffer(basis, level, buf))
+    }
+
+    /// A polynomial of `level` limbs over `basis` whose residues `write`
+    /// puts into an output buffer (a primitive's `out`).
+    pub(crate) fn from_output(
+        basis: &Arc<RnsBasis>,
+        level: usize,
+        write: impl FnOnce(&mut Buffer),
+    ) -> Result<Self, Error> {
+        let mut buf = basis.backend().scratch(level * basis.degree())?;
+        write(&mut buf);
+        Ok(Self::from_buffer(basis, level, buf))
     }
 
     /// Wraps a backend buffer of `level` limbs.
@@ -192,6 +219,35 @@ impl<F: Form> RnsPoly<F> {
             .mul_limb_constants(&basis, self.level, &mut self.buf, c);
     }
 
+    /// `Σ_j c_j · x_j` for signed integer weights (reduced modulo each
+    /// prime), in one lazily reduced pass ([`Backend::linear_combination`]).
+    /// Every term must share this basis and level; works in either form.
+    pub fn linear_combination(terms: &[(&Self, i64)]) -> Result<Self, Error> {
+        let Some(&(first, _)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        for (x, _) in terms {
+            first.check_compatible(x)?;
+        }
+        let (basis, level) = (&first.basis, first.level);
+        let weights: Vec<Vec<u64>> = terms
+            .iter()
+            .map(|&(_, c)| signed_residues(&basis.moduli()[..level], c))
+            .collect();
+        let terms: Vec<(&Buffer, crate::backend::Weight<'_>)> = terms
+            .iter()
+            .zip(&weights)
+            .map(|((x, _), w)| (&x.buf, crate::backend::Weight::Scalar(w)))
+            .collect();
+        let mut out = basis.backend().scratch(level * basis.degree())?;
+        basis
+            .backend()
+            .linear_combination(basis, level, &terms, &mut out)?;
+        Ok(Self::from_buffer(basis, level, out))
+    }
+
     /// The same buffer as a polynomial of form `G` (after the caller transformed it).
     fn reinterpret<G: Form>(mut self) -> RnsPoly<G> {
         // `Self` implements Drop (buffer recycling), so move the buffer out.
@@ -215,7 +271,7 @@ impl<F: Form> RnsPoly<F> {
         }
         let words = level * self.degree();
         let backend = self.basis.backend();
-        let mut buf = backend.alloc(words);
+        let mut buf = backend.scratch(words)?;
         backend.copy_words(&mut buf, 0, &self.buf, 0, words);
         Ok(Self::from_buffer(&self.basis, level, buf))
     }
@@ -235,17 +291,28 @@ impl<F: Form> RnsPoly<F> {
     }
 }
 
+/// `c mod q_i` for each modulus, for a signed `c`.
+pub(crate) fn signed_residues(moduli: &[hefty_ntt::Modulus], c: i64) -> Vec<u64> {
+    moduli
+        .iter()
+        .map(|m| {
+            let r = m.reduce(c.unsigned_abs());
+            if c < 0 { m.neg(r) } else { r }
+        })
+        .collect()
+}
+
 impl RnsPoly<Coeff> {
     /// `self · x^k` in `Z_Q[x]/(x^n + 1)`: a negacyclic shift, coefficient `i`
     /// moving to `i + k` and changing sign each time it wraps past `x^n = -1`.
     /// O(n) per limb, no NTT (Algorithm 1 of Faster CryptoNets). Any `k`
     /// works (`x^(2n) = 1`).
-    pub fn mul_monomial(&self, k: usize) -> Self {
+    pub fn mul_monomial(&self, k: usize) -> Result<Self, Error> {
         let k = k % (2 * self.degree());
-        let buf = self
-            .backend()
-            .monomial(&self.basis, self.level, &self.buf, k);
-        Self::from_buffer(&self.basis, self.level, buf)
+        Self::from_output(&self.basis, self.level, |out| {
+            self.backend()
+                .monomial(&self.basis, self.level, &self.buf, k, out)
+        })
     }
 
     /// `self += c·x^k·src` for a signed integer `c` (reduced modulo each
@@ -253,13 +320,7 @@ impl RnsPoly<Coeff> {
     pub fn monomial_mul_add(&mut self, src: &Self, c: i64, k: usize) -> Result<(), Error> {
         self.check_compatible(src)?;
         let k = k % (2 * self.degree());
-        let consts: Vec<u64> = self.basis.moduli()[..self.level]
-            .iter()
-            .map(|m| {
-                let r = m.reduce(c.unsigned_abs());
-                if c < 0 { m.neg(r) } else { r }
-            })
-            .collect();
+        let consts = signed_residues(&self.basis.moduli()[..self.level], c);
         let basis = Arc::clone(&self.basis);
         basis
             .backend()
@@ -277,27 +338,34 @@ impl RnsPoly<Coeff> {
                 max: self.basis.len(),
             });
         }
-        let buf = self
-            .backend()
-            .divide_round_by_last(&self.basis, level, &self.buf);
-        Ok(Self::from_buffer(&self.basis, level - 1, buf))
+        Self::from_output(&self.basis, level - 1, |out| {
+            self.backend()
+                .divide_round_by_last(&self.basis, level, &self.buf, out)
+        })
     }
 
     /// The exact lift of the centred representative to `to` (whose first
     /// `to_level` primes must be `lift`'s targets).
-    pub(crate) fn exact_lift(&self, lift: &ExactLift, to: &Arc<RnsBasis>, to_level: usize) -> Self {
+    pub(crate) fn exact_lift(
+        &self,
+        lift: &ExactLift,
+        to: &Arc<RnsBasis>,
+        to_level: usize,
+    ) -> Result<Self, Error> {
         debug_assert_eq!(lift.to_moduli().len(), to_level);
-        let buf = self.backend().exact_lift(self.degree(), lift, &self.buf);
-        Self::from_buffer(to, to_level, buf)
+        Self::from_output(to, to_level, |out| {
+            self.backend()
+                .exact_lift(self.degree(), lift, &self.buf, out)
+        })
     }
 
     /// BFV's `round(t·self/Q) mod R` with `er` the same value modulo `R`:
     /// returned modulo `R` (the basis of `er`).
-    pub(crate) fn scale_round(&self, er: &Self, consts: &ScaleRound) -> Self {
-        let buf = self
-            .backend()
-            .scale_round(self.degree(), self.level, consts, &self.buf, &er.buf);
-        Self::from_buffer(&er.basis, er.level, buf)
+    pub(crate) fn scale_round(&self, er: &Self, consts: &ScaleRound) -> Result<Self, Error> {
+        Self::from_output(&er.basis, er.level, |out| {
+            self.backend()
+                .scale_round(self.degree(), self.level, consts, &self.buf, &er.buf, out)
+        })
     }
 
     /// The polynomial with small signed coefficients `coeffs` (length n).
@@ -323,30 +391,7 @@ impl RnsPoly<Coeff> {
                 (m.neg(r) & negative) | (r & !negative)
             }));
         }
-        Ok(Self::from_raw(basis, level, data))
-    }
-
-    /// The polynomial with coefficients `coeffs mod Q_level` (big integers).
-    pub fn from_biguints(
-        basis: &Arc<RnsBasis>,
-        level: usize,
-        coeffs: &[BigUint],
-    ) -> Result<Self, Error> {
-        basis.check_level(level)?;
-        let n = basis.degree();
-        if coeffs.len() != n {
-            return Err(Error::WrongLength {
-                expected: n,
-                got: coeffs.len(),
-            });
-        }
-        let mut data = vec![0u64; level * n];
-        for (j, c) in coeffs.iter().enumerate() {
-            for (i, r) in basis.decompose(c, level).into_iter().enumerate() {
-                data[i * n + j] = r;
-            }
-        }
-        Ok(Self::from_raw(basis, level, data))
+        Self::from_raw(basis, level, data)
     }
 
     /// The coefficients as integers in `[0, Q_level)` (exact CRT).

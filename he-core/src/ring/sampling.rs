@@ -59,7 +59,7 @@ impl Sampler {
             let p = m.value();
             data.extend((0..n).map(|_| self.rng.random_range(0..p)));
         }
-        Ok(RnsPoly::from_raw(basis, level, data))
+        RnsPoly::from_raw(basis, level, data)
     }
 
     /// `n` coefficients uniform in `{-1, 0, 1}` (secret keys).

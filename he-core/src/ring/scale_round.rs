@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use hefty_ntt::{Modulus, ShoupConst, slice_ops};
+use hefty_ntt::{Modulus, ShoupConst};
 use num_bigint::BigUint;
 
 use crate::RnsBasis;
 use crate::ring::exact_lift::{product, small};
-use crate::ring::fixed_point::{FixedAcc, fraction_128};
+use crate::ring::fixed_point::fraction_128;
 
 /// The constants of `round(t·e/Q) mod r_j` for `e` given modulo `Q ∪ R`
 /// (`Q = Q_ℓ` the ciphertext modulus at one level, `R` the auxiliary basis):
@@ -15,6 +15,7 @@ use crate::ring::fixed_point::{FixedAcc, fraction_128};
 /// modulo `R`, each `q_i` term split into an integer part and a 128-bit fraction.
 #[derive(Debug)]
 pub struct ScaleRound {
+    id: crate::backend::TableId,
     r: Vec<Modulus>,
     q: Vec<Modulus>,
     /// `frac(t·R·[(QR/q_i)^-1]_{q_i} / q_i)`.
@@ -62,12 +63,18 @@ impl ScaleRound {
             })
             .collect();
         Self {
+            id: crate::backend::TableId::fresh(),
             r: r.moduli().to_vec(),
             q: q.to_vec(),
             theta,
             omega,
             c_r,
         }
+    }
+
+    /// The table's identity (device backends cache their copy by it).
+    pub fn id(&self) -> crate::backend::TableId {
+        self.id
     }
 
     /// The fractional parts `θ_i` (128-bit fixed point).
@@ -85,34 +92,14 @@ impl ScaleRound {
         &self.c_r
     }
 
-    /// Host implementation (the CPU backend's): `eq` holds `level` limbs
-    /// modulo `Q`, `er` the limbs modulo `R`; returns the limbs modulo `R`.
-    pub fn apply(&self, n: usize, level: usize, eq: &[u64], er: &[u64]) -> Vec<u64> {
-        let limb = |buf: &'_ [u64], i: usize| -> std::ops::Range<usize> {
-            debug_assert!(buf.len() >= (i + 1) * n);
-            i * n..(i + 1) * n
-        };
-        let rounded: Vec<u64> = (0..n)
-            .map(|c| {
-                let mut acc = FixedAcc::default();
-                for (i, &th) in self.theta.iter().enumerate().take(level) {
-                    acc.add_mul(eq[i * n + c], th);
-                }
-                acc.round() as u64
-            })
-            .collect();
-        let mut out = crate::backend::cpu::pool::take_zeroed(self.r.len() * n);
-        for (j, (rj, dst)) in self.r.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-            for (d, &x) in dst.iter_mut().zip(&rounded) {
-                *d = rj.reduce(x);
-            }
-            for (i, q) in self.q[..level].iter().enumerate() {
-                slice_ops::mul_scalar_add(rj, dst, &eq[limb(eq, i)], self.omega[j][i], q.value())
-                    .expect("limbs of one ring have equal lengths");
-            }
-            slice_ops::mul_scalar_add(rj, dst, &er[limb(er, j)], self.c_r[j], rj.value())
-                .expect("limbs of one ring have equal lengths");
-        }
-        out
+    /// The ciphertext primes `Q` (at the top level; a call at level `ℓ`
+    /// uses the first `ℓ`).
+    pub fn q_moduli(&self) -> &[Modulus] {
+        &self.q
+    }
+
+    /// The auxiliary primes `R`.
+    pub fn r_moduli(&self) -> &[Modulus] {
+        &self.r
     }
 }

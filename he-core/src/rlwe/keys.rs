@@ -10,7 +10,7 @@ use zeroize::Zeroize;
 use crate::Error;
 use crate::ring::small_poly::{automorphism_i64, square_i64};
 use crate::ring::{Coeff, Ntt, RnsBasis, RnsPoly, Sampler};
-use crate::ring::{check_galois_element, rotation_galois_element};
+use crate::ring::{GaloisPermutation, check_galois_element, rotation_galois_element};
 use crate::rlwe::secret::SecretPoly;
 use crate::rlwe::{RlweParameters, SwitchingKey};
 
@@ -172,6 +172,8 @@ impl<P: RlweParameters> RelinearizationKey<P> {
 pub struct GaloisKeys<P: RlweParameters> {
     pub(crate) params: Arc<P>,
     pub(crate) keys: BTreeMap<usize, SwitchingKey>,
+    /// `σ_g` on NTT-form evaluations for every key, built once with the keys.
+    perms: BTreeMap<usize, GaloisPermutation>,
 }
 
 impl<P: RlweParameters> GaloisKeys<P> {
@@ -216,15 +218,28 @@ impl<P: RlweParameters> GaloisKeys<P> {
                 keys.insert(g, key?);
             }
         }
+        Self::from_keys(params, keys)
+    }
+
+    /// The keys with their permutation tables (read back from bytes).
+    pub(crate) fn from_keys(
+        params: &Arc<P>,
+        keys: BTreeMap<usize, SwitchingKey>,
+    ) -> Result<Self, Error> {
+        let perms = keys
+            .keys()
+            .map(|&g| Ok((g, GaloisPermutation::new(params.degree(), g)?)))
+            .collect::<Result<_, Error>>()?;
         Ok(Self {
             params: Arc::clone(params),
             keys,
+            perms,
         })
     }
 
-    /// The key for Galois element `g`, if it was generated.
-    pub(crate) fn get(&self, g: usize) -> Option<&SwitchingKey> {
-        self.keys.get(&g)
+    /// The key for Galois element `g` and its permutation, if it was generated.
+    pub(crate) fn get(&self, g: usize) -> Option<(&SwitchingKey, &GaloisPermutation)> {
+        Some((self.keys.get(&g)?, self.perms.get(&g)?))
     }
 
     /// The Galois elements these keys cover.
@@ -265,6 +280,7 @@ impl<P: RlweParameters> Clone for GaloisKeys<P> {
         Self {
             params: Arc::clone(&self.params),
             keys: self.keys.clone(),
+            perms: self.perms.clone(),
         }
     }
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use hefty_ntt::Modulus;
 use num_bigint::BigUint;
 
-use crate::backend::cpu::threads as parallel;
-use crate::ring::divide_round::RoundingDivider;
+use crate::backend::independent as parallel;
+use crate::ring::{GaloisPermutation, RoundingDivider};
 use crate::{BaseConverter, Coeff, Error, Ntt, RnsBasis, RnsPoly, Sampler};
 
 /// One digit of a switching key: its parts modulo Q (full) and modulo P.
@@ -38,6 +38,19 @@ pub(crate) struct KeyDigit {
 #[derive(Debug, Clone)]
 pub struct SwitchingKey {
     pub(crate) digits: Vec<KeyDigit>,
+}
+
+impl SwitchingKey {
+    /// The number of digits.
+    pub fn dnum(&self) -> usize {
+        self.digits.len()
+    }
+
+    /// Digit `j` as `[b mod Q, a mod Q, b mod P, a mod P]` (NTT form, full
+    /// level): what a backend that fuses key switching reads.
+    pub fn digit(&self, j: usize) -> Option<[&RnsPoly<Ntt>; 4]> {
+        self.digits.get(j).map(|d| [&d.b_q, &d.a_q, &d.b_p, &d.a_p])
+    }
 }
 
 /// The inner product of a decomposition with a key: `([u_0, u_1] mod Q_ℓ,
@@ -188,13 +201,25 @@ impl KeySwitcher {
     }
 
     /// `P mod q_i` for every ciphertext prime.
-    pub(crate) fn p_mod_q(&self) -> &[u64] {
+    pub fn p_mod_q(&self) -> &[u64] {
         &self.p_mod_q
     }
 
-    /// Exact, rounding division by `P`.
-    pub(crate) fn divide_by_p(&self) -> &RoundingDivider {
+    /// Exact, rounding division by `P` (ModDown).
+    pub fn divide_by_p(&self) -> &RoundingDivider {
         &self.divide_by_p
+    }
+
+    /// The digits at `level`: consecutive ranges of ciphertext primes (for
+    /// a backend that fuses ModUp).
+    pub fn digits_at(&self, level: usize) -> Vec<Range<usize>> {
+        digits_at(&self.digits, level).collect()
+    }
+
+    /// The ModUp table of digit `j` at `level`: its primes → the other
+    /// primes of `Q_ℓ`, then `P` (`None` outside the chain).
+    pub fn mod_up_table(&self, level: usize, j: usize) -> Option<&BaseConverter> {
+        self.mod_up.get(level.checked_sub(1)?)?.get(j)
     }
 
     /// The sizes of the digits at the top level.
@@ -310,12 +335,21 @@ impl KeySwitcher {
         let (level, kp, n) = (d.level(), self.p.len(), self.q.degree());
         let ranges: Vec<Range<usize>> = digits_at(&self.digits, level).collect();
         let indices: Vec<usize> = (0..ranges.len()).collect();
-        let backend = self.q.backend();
+        let backend = self.q.backend().as_ref();
         // ModUp of each digit is independent work.
-        let digits = parallel::map(&indices, |&j| {
+        let digits = parallel::map(backend, &indices, |&j| {
             let (conv, range) = (&self.mod_up[level - 1][j], ranges[j].clone());
-            let (mut ext_q, ext_p) =
-                backend.mod_up(&self.q, level, d.buffer(), range.clone(), conv);
+            let mut ext_q = backend.scratch(level * n)?;
+            let mut ext_p = backend.scratch(kp * n)?;
+            backend.mod_up(
+                &self.q,
+                level,
+                d.buffer(),
+                range.clone(),
+                conv,
+                &mut ext_q,
+                &mut ext_p,
+            );
             match d_ntt {
                 Some(d_ntt) => {
                     let (at, len) = (range.start * n, range.len() * n);
@@ -325,50 +359,70 @@ impl KeySwitcher {
                 }
                 None => backend.ntt_forward(&self.q, 0..level, &mut ext_q),
             }
-            (
+            Ok((
                 RnsPoly::<Ntt>::from_buffer(&self.q, level, ext_q),
                 RnsPoly::<Coeff>::from_buffer(&self.p, kp, ext_p).into_ntt(),
-            )
-        });
+            ))
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, Error>>()?;
         Ok(Decomposition { level, digits })
     }
 
     /// Finishes a switch from a [`Decomposition`] of `d`: the key inner
-    /// product and ModDown. With `perm` (an [`ntt_galois_permutation`]) the
+    /// product and ModDown, results in coefficient form. With `perm` the
     /// digits are first permuted, which switches `σ_g(d)` instead: a hoisted
     /// rotation. (`σ_g` commutes with base extension up to the `α·Q`
     /// overflow key switching already tolerates.)
-    ///
-    /// [`ntt_galois_permutation`]: crate::ntt_galois_permutation
     pub fn switch_decomposed(
         &self,
         dec: &Decomposition,
         key: &SwitchingKey,
-        perm: Option<&[usize]>,
+        perm: Option<&GaloisPermutation>,
     ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
-        let ([q0, q1], [p0, p1]) = self.inner_product(dec, key, perm)?;
-        let mod_down = |u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>| {
-            self.divide_by_p
-                .divide_coeff(u_q.into_coeff(), Some(u_p.into_coeff()))
-        };
-        let (u0, u1) = parallel::join(|| mod_down(q0, p0), || mod_down(q1, p1));
-        Ok((u0?, u1?))
+        let [u0, u1] = self.mod_down(self.inner_product(dec, key, perm)?, None)?;
+        Ok((u0, u1))
     }
 
-    /// [`Self::switch_decomposed`] with NTT-form results (ModDown by exact
-    /// rounding division, [`RoundingDivider`]).
+    /// [`Self::switch_decomposed`] with NTT-form results.
     pub fn switch_decomposed_ntt(
         &self,
         dec: &Decomposition,
         key: &SwitchingKey,
-        perm: Option<&[usize]>,
+        perm: Option<&GaloisPermutation>,
     ) -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
-        let ([q0, q1], [p0, p1]) = self.inner_product(dec, key, perm)?;
+        let [u0, u1] = self.mod_down(self.inner_product(dec, key, perm)?, None)?;
+        Ok((u0, u1))
+    }
+
+    /// ModDown of a key product, for both polynomials: `round(u / P)` — or,
+    /// with `fold = (d, divider)`, `round((u + P·d) / (P·D))` where the
+    /// divider drops `D` as well (relinearize and rescale in one division).
+    /// The one place key switching divides by `P`; the output form is `F`'s.
+    pub(crate) fn mod_down<F: ModDownForm>(
+        &self,
+        product: KeyProduct,
+        fold: Option<([RnsPoly<Ntt>; 2], &RoundingDivider)>,
+    ) -> Result<[RnsPoly<F>; 2], Error> {
+        let ([q0, q1], [p0, p1]) = product;
+        let (d, divider) = match fold {
+            Some(([d0, d1], divider)) => ([Some(d0), Some(d1)], divider),
+            None => ([None, None], &self.divide_by_p),
+        };
+        let [d0, d1] = d;
+        let finish = |mut u_q: RnsPoly<Ntt>, u_p: RnsPoly<Ntt>, d: Option<RnsPoly<Ntt>>| {
+            if let Some(mut d) = d {
+                d.mul_limb_constants(&self.p_mod_q);
+                u_q.add_assign(&d)?;
+            }
+            F::divide(divider, u_q, u_p)
+        };
         let (u0, u1) = parallel::join(
-            || self.divide_by_p.divide_ntt(q0, Some(p0)),
-            || self.divide_by_p.divide_ntt(q1, Some(p1)),
+            self.q.backend().as_ref(),
+            || finish(q0, p0, d0),
+            || finish(q1, p1, d1),
         );
-        Ok((u0?, u1?))
+        Ok([u0?, u1?])
     }
 
     /// The key inner product `Σ_j ext_j · key_j` over `Q_ℓ` and `P` (NTT
@@ -378,7 +432,7 @@ impl KeySwitcher {
         &self,
         dec: &Decomposition,
         key: &SwitchingKey,
-        perm: Option<&[usize]>,
+        perm: Option<&GaloisPermutation>,
     ) -> Result<KeyProduct, Error> {
         let (level, kp) = (dec.level, self.p.len());
         if key.digits.len() < dec.digits.len() {
@@ -404,13 +458,14 @@ impl KeySwitcher {
                        ext: Vec<&crate::Buffer>,
                        key_b: Vec<&crate::Buffer>,
                        key_a: Vec<&crate::Buffer>| {
-            let (b, a) = basis
-                .backend()
-                .key_inner_product(basis, level, &ext, &key_b, &key_a);
-            [
+            let backend = basis.backend();
+            let words = level * basis.degree();
+            let (mut b, mut a) = (backend.scratch(words)?, backend.scratch(words)?);
+            backend.key_inner_product(basis, level, &ext, &key_b, &key_a, &mut b, &mut a);
+            Ok::<_, Error>([
                 RnsPoly::<Ntt>::from_buffer(basis, level, b),
                 RnsPoly::<Ntt>::from_buffer(basis, level, a),
-            ]
+            ])
         };
         let acc_q = product(
             &self.q,
@@ -418,14 +473,127 @@ impl KeySwitcher {
             buffers(digits.iter().map(|d| &d.0)),
             buffers(keys.iter().map(|k| &k.b_q)),
             buffers(keys.iter().map(|k| &k.a_q)),
-        );
+        )?;
         let acc_p = product(
             &self.p,
             kp,
             buffers(digits.iter().map(|d| &d.1)),
             buffers(keys.iter().map(|k| &k.b_p)),
             buffers(keys.iter().map(|k| &k.a_p)),
-        );
+        )?;
         Ok((acc_q, acc_p))
+    }
+}
+
+/// The form key switching hands its results back in: ModDown divides in
+/// that form ([`RoundingDivider`]), so a coefficient-form caller (BFV)
+/// pays no NTTs it would undo.
+pub(crate) trait ModDownForm: crate::Form + Sized {
+    /// `round(u / D)` (`u` given modulo `Q_ℓ` and `P`, NTT form).
+    fn divide(
+        divider: &RoundingDivider,
+        u_q: RnsPoly<Ntt>,
+        u_p: RnsPoly<Ntt>,
+    ) -> Result<RnsPoly<Self>, Error>;
+}
+
+impl ModDownForm for Ntt {
+    fn divide(
+        divider: &RoundingDivider,
+        u_q: RnsPoly<Ntt>,
+        u_p: RnsPoly<Ntt>,
+    ) -> Result<RnsPoly<Ntt>, Error> {
+        divider.divide_ntt(u_q, Some(u_p))
+    }
+}
+
+impl ModDownForm for Coeff {
+    fn divide(
+        divider: &RoundingDivider,
+        u_q: RnsPoly<Ntt>,
+        u_p: RnsPoly<Ntt>,
+    ) -> Result<RnsPoly<Coeff>, Error> {
+        divider.divide_coeff(u_q.into_coeff(), Some(u_p.into_coeff()))
+    }
+}
+
+/// The default implementations of the Backend's coarse entry points,
+/// composed from its fine primitives (through [`RnsPoly`] and the tables).
+pub(crate) mod compose {
+    use super::*;
+
+    /// See [`Backend::key_switch`](crate::Backend::key_switch).
+    pub(crate) fn key_switch(
+        switcher: &KeySwitcher,
+        d: &RnsPoly<Ntt>,
+        key: &SwitchingKey,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        let dec = switcher.decompose_ntt(d)?;
+        switcher.mod_down(switcher.inner_product(&dec, key, None)?, None)
+    }
+
+    /// See [`Backend::rotate`](crate::Backend::rotate).
+    pub(crate) fn rotate(
+        switcher: &KeySwitcher,
+        [c0, c1]: [&RnsPoly<Ntt>; 2],
+        key: &SwitchingKey,
+        perm: &GaloisPermutation,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        let mut c0 = c0.permute(perm)?;
+        let c1 = c1.permute(perm)?;
+        let [u0, u1] = key_switch(switcher, &c1, key)?;
+        drop(c1);
+        c0.add_assign(&u0)?;
+        Ok([c0, u1])
+    }
+
+    /// See [`Backend::rotate_hoisted`](crate::Backend::rotate_hoisted).
+    pub(crate) fn rotate_hoisted(
+        switcher: &KeySwitcher,
+        [c0, c1]: [&RnsPoly<Ntt>; 2],
+        keys: &[(&SwitchingKey, &GaloisPermutation)],
+    ) -> Result<Vec<[RnsPoly<Ntt>; 2]>, Error> {
+        let dec = switcher.decompose_ntt(c1)?;
+        parallel::map(switcher.q.backend().as_ref(), keys, |&(key, perm)| {
+            let [u0, u1] =
+                switcher.mod_down(switcher.inner_product(&dec, key, Some(perm))?, None)?;
+            let mut c0 = c0.permute(perm)?;
+            c0.add_assign(&u0)?;
+            Ok([c0, u1])
+        })
+        .into_iter()
+        .collect()
+    }
+
+    /// See [`Backend::mul_relin`](crate::Backend::mul_relin).
+    pub(crate) fn mul_relin(
+        switcher: &KeySwitcher,
+        [a0, a1]: [&RnsPoly<Ntt>; 2],
+        [b0, b1]: [&RnsPoly<Ntt>; 2],
+        key: &SwitchingKey,
+        rescale: Option<&RoundingDivider>,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        // The tensor (d_0, d_1, d_2), pointwise.
+        let mut d0 = a0.try_clone()?;
+        d0.mul_assign(b0)?;
+        let mut d1 = a0.try_clone()?;
+        d1.mul_assign(b1)?;
+        d1.mul_add_assign(a1, b0)?;
+        let mut d2 = a1.try_clone()?;
+        d2.mul_assign(b1)?;
+        let dec = switcher.decompose_ntt(&d2)?;
+        drop(d2);
+        let product = switcher.inner_product(&dec, key, None)?;
+        drop(dec);
+        match rescale {
+            // round((P·d_i + u_i) / (P·q_ℓ)): ModDown and rescale in one division.
+            Some(divider) => switcher.mod_down(product, Some(([d0, d1], divider))),
+            None => {
+                let [u0, u1] = switcher.mod_down::<Ntt>(product, None)?;
+                d0.add_assign(&u0)?;
+                d1.add_assign(&u1)?;
+                Ok([d0, d1])
+            }
+        }
     }
 }

@@ -105,9 +105,6 @@ impl<P: RlweParameters> GaloisKeys<P> {
         let mut r = open(bytes, P::KEY_KINDS[3], Some(params.fingerprint()))?;
         let keys = galois_keys::read(&mut r, params.key_switching()?)?;
         r.finish()?;
-        Ok(Self {
-            params: Arc::clone(params),
-            keys,
-        })
+        Self::from_keys(params, keys)
     }
 }

@@ -24,5 +24,5 @@ pub(crate) fn read_poly<F: Form>(
     level: usize,
 ) -> Result<RnsPoly<F>, Error> {
     let words = unpack_residues(r, &basis.moduli()[..level], basis.degree())?;
-    Ok(RnsPoly::from_raw(basis, level, words))
+    RnsPoly::from_raw(basis, level, words)
 }

@@ -33,8 +33,8 @@ pub(crate) fn read(r: &mut Reader<'_>, switcher: &KeySwitcher) -> Result<Switchi
     }
     let digits = (0..count)
         .map(|_| {
-            let b_q = RnsPoly::from_raw(q, q.len(), unpack_residues(r, q.moduli(), q.degree())?);
-            let b_p = RnsPoly::from_raw(p, p.len(), unpack_residues(r, p.moduli(), p.degree())?);
+            let b_q = RnsPoly::from_raw(q, q.len(), unpack_residues(r, q.moduli(), q.degree())?)?;
+            let b_p = RnsPoly::from_raw(p, p.len(), unpack_residues(r, p.moduli(), p.degree())?)?;
             let seed = r.seed()?;
             let (a_q, a_p) = switcher.expand_a(seed)?;
             Ok(KeyDigit {

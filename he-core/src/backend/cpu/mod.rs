@@ -1,18 +1,45 @@
-//! The CPU backend: host vectors, the vectorised kernels of `hefty-ntt`,
-//! rayon across limbs inside the NTT.
+//! The CPU backend: host vectors recycled through a per-thread pool
+//! (`pool`), the vectorised kernels of `hefty-ntt` and the table kernels
+//! (`kernels`), rayon across limbs inside the NTT and across independent
+//! parts of an operation (`threads`).
 
 use std::ops::Range;
 use std::sync::{Arc, LazyLock};
 
-use hefty_ntt::{Modulus, ShoupConst, slice_ops};
+use hefty_ntt::{Modulus, NttPlan, RnsNttPlan, ShoupConst, slice_ops};
 
-use super::{Backend, Buffer};
+use super::{Backend, Buffer, Prepared, Weight};
+use crate::ring::{GaloisPermutation, Word};
+use crate::{BaseConverter, Error, ExactLift, RnsBasis, ScaleRound};
 
+pub(crate) mod kernels;
 pub(crate) mod pool;
 pub(crate) mod threads;
 
-use crate::{BaseConverter, Error, ExactLift, RnsBasis, ScaleRound};
 use pool as buffer_pool;
+
+/// What the CPU prepares per basis: one NTT plan per prime (with the
+/// fastest kernel path this CPU has).
+#[derive(Debug)]
+struct CpuBasis {
+    ntt: RnsNttPlan,
+}
+
+/// The CPU's NTT plans of a basis made for the CPU backend.
+fn plans(basis: &RnsBasis) -> &RnsNttPlan {
+    &basis
+        .prepared::<CpuBasis>()
+        .expect("a CPU-backend basis holds the CPU's NTT plans")
+        .ntt
+}
+
+/// A host vector of capacity `words`, or the typed out-of-memory error.
+fn host_vec(words: usize) -> Result<Vec<u64>, Error> {
+    buffer_pool::try_take_empty(words).map_err(|_| Error::OutOfMemory {
+        backend: "cpu",
+        words,
+    })
+}
 
 /// The CPU backend. Buffers are host vectors recycled through a per-thread
 /// pool (see `buffer_pool`), so large temporaries are not re-faulted.
@@ -69,28 +96,45 @@ impl Backend for Cpu {
         "cpu"
     }
 
-    fn check_basis(&self, _basis: &RnsBasis) -> Result<(), Error> {
-        // Every basis hefty-ntt accepts (primes below 2^62) runs here.
-        Ok(())
+    fn prepare_basis(&self, n: usize, moduli: &[Modulus], _word: Word) -> Result<Prepared, Error> {
+        // Every basis hefty-ntt accepts (primes below 2^62) runs here, in u64 words.
+        let plans = moduli
+            .iter()
+            .map(|m| NttPlan::new(n, m.value()))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Box::new(CpuBasis {
+            ntt: RnsNttPlan::from_plans(plans)?,
+        }))
     }
 
-    fn alloc(&self, words: usize) -> Buffer {
-        Buffer::host(buffer_pool::take_zeroed(words))
+    fn run_independent(&self, jobs: &mut [&mut (dyn FnMut() + Send)]) {
+        threads::run(jobs);
     }
 
-    fn upload(&self, words: Vec<u64>) -> Buffer {
-        Buffer::host(words)
+    fn alloc(&self, words: usize) -> Result<Buffer, Error> {
+        let mut v = host_vec(words)?;
+        v.resize(words, 0);
+        Ok(Buffer::host(v))
+    }
+
+    fn scratch(&self, words: usize) -> Result<Buffer, Error> {
+        // Empty with the capacity: every CPU kernel fills its `out` from the start.
+        Ok(Buffer::host(host_vec(words)?))
+    }
+
+    fn upload(&self, words: Vec<u64>) -> Result<Buffer, Error> {
+        Ok(Buffer::host(words))
     }
 
     fn download(&self, buf: &Buffer) -> Result<Vec<u64>, Error> {
         Ok(host(buf).to_vec())
     }
 
-    fn duplicate(&self, buf: &Buffer) -> Buffer {
+    fn duplicate(&self, buf: &Buffer) -> Result<Buffer, Error> {
         let src = host(buf);
-        let mut v = buffer_pool::take_empty(src.len());
+        let mut v = host_vec(src.len())?;
         v.extend_from_slice(src);
-        Buffer::host(v)
+        Ok(Buffer::host(v))
     }
 
     fn truncate(&self, buf: &mut Buffer, words: usize) {
@@ -112,8 +156,7 @@ impl Backend for Cpu {
             return;
         }
         let n = basis.degree();
-        basis
-            .ntt()
+        plans(basis)
             .forward_at(
                 limbs.start,
                 &mut host_mut(buf)[limbs.start * n..limbs.end * n],
@@ -126,8 +169,7 @@ impl Backend for Cpu {
             return;
         }
         let n = basis.degree();
-        basis
-            .ntt()
+        plans(basis)
             .inverse_at(
                 limbs.start,
                 &mut host_mut(buf)[limbs.start * n..limbs.end * n],
@@ -136,7 +178,12 @@ impl Backend for Cpu {
     }
 
     fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize) {
-        host_mut(dst)[dst_at..dst_at + len].copy_from_slice(&host(src)[src_at..src_at + len]);
+        let (dst, src) = (host_mut(dst), &host(src)[src_at..src_at + len]);
+        // A scratch buffer arrives empty: grow it to cover the words written.
+        if dst.len() < dst_at + len {
+            dst.resize(dst_at + len, 0);
+        }
+        dst[dst_at..dst_at + len].copy_from_slice(src);
     }
 
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
@@ -185,7 +232,9 @@ impl Backend for Cpu {
         ext: &[&Buffer],
         key_b: &[&Buffer],
         key_a: &[&Buffer],
-    ) -> (Buffer, Buffer) {
+        out_b: &mut Buffer,
+        out_a: &mut Buffer,
+    ) {
         // Blocks small enough that a digit block read for the first sum is
         // still in L1 for the second; the sums go straight into the output.
         const BLOCK: usize = 1024;
@@ -193,10 +242,9 @@ impl Backend for Cpu {
         let ext: Vec<&[u64]> = ext.iter().map(|b| host(b)).collect();
         let key_b: Vec<&[u64]> = key_b.iter().map(|b| host(b)).collect();
         let key_a: Vec<&[u64]> = key_a.iter().map(|b| host(b)).collect();
-        let (mut out_b, mut out_a) = (
-            buffer_pool::take_empty(level * n),
-            buffer_pool::take_empty(level * n),
-        );
+        let (out_b, out_a) = (host_mut(out_b), host_mut(out_a));
+        out_b.clear();
+        out_a.clear();
         let mut sum = [0u64; BLOCK];
         // Slice lists refilled per block, allocated once.
         let (mut x, mut y): (Vec<&[u64]>, Vec<&[u64]>) =
@@ -207,7 +255,7 @@ impl Backend for Cpu {
                 let sum = &mut sum[..range.len()];
                 x.clear();
                 x.extend(ext.iter().map(|e| &e[range.clone()]));
-                for (keys, out) in [(&key_b, &mut out_b), (&key_a, &mut out_a)] {
+                for (keys, out) in [(&key_b, &mut *out_b), (&key_a, &mut *out_a)] {
                     y.clear();
                     y.extend(keys.iter().map(|k| &k[range.clone()]));
                     slice_ops::mul_sum(m, sum, &x, &y).expect("blocks of equal length");
@@ -215,7 +263,6 @@ impl Backend for Cpu {
                 }
             }
         }
-        (Buffer::host(out_b), Buffer::host(out_a))
     }
 
     fn sub_scale(
@@ -245,10 +292,19 @@ impl Backend for Cpu {
         }
     }
 
-    fn automorphism(&self, basis: &RnsBasis, level: usize, src: &Buffer, g: usize) -> Buffer {
+    fn automorphism(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        g: usize,
+        out: &mut Buffer,
+    ) {
         let n = basis.degree();
         let src = host(src);
-        let mut out = buffer_pool::take_zeroed(level * n);
+        let out = host_mut(out);
+        out.clear();
+        out.resize(level * n, 0);
         // 2n is a power of two: step the exponent by g and mask, no division.
         let mask = 2 * n - 1;
         for (i, m) in basis.moduli()[..level].iter().enumerate() {
@@ -263,17 +319,22 @@ impl Backend for Cpu {
                 e = (e + g) & mask;
             }
         }
-        Buffer::host(out)
     }
 
-    fn permute(&self, basis: &RnsBasis, level: usize, src: &Buffer, perm: &[usize]) -> Buffer {
+    fn permute(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        src: &Buffer,
+        perm: &GaloisPermutation,
+        out: &mut Buffer,
+    ) {
         let n = basis.degree();
-        let src = host(src);
-        let mut out = buffer_pool::take_empty(level * n);
+        let (src, out) = (host(src), host_mut(out));
+        out.clear();
         for limb in src[..level * n].chunks_exact(n) {
-            out.extend(perm.iter().map(|&k| limb[k]));
+            out.extend(perm.indices().iter().map(|&k| limb[k as usize]));
         }
-        Buffer::host(out)
     }
 
     fn monomial_mul_add(
@@ -303,13 +364,14 @@ impl Backend for Cpu {
         });
     }
 
-    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize) -> Buffer {
+    fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize, out: &mut Buffer) {
         let n = basis.degree();
         let src = host(src);
         let (shift, flip_all) = if k >= n { (k - n, true) } else { (k, false) };
         // Written in order with `extend` (no zero-filled buffer first): the
         // operation is memory-bound, so one pass less is a third faster.
-        let mut out = buffer_pool::take_empty(level * n);
+        let out = host_mut(out);
+        out.clear();
         for (m, limb) in basis.moduli()[..level].iter().zip(src.chunks_exact(n)) {
             let p = m.value();
             // Output [0, shift) comes from the wrapped tail, [shift, n) from the head.
@@ -322,16 +384,16 @@ impl Backend for Cpu {
                 out.extend_from_slice(stay);
             }
         }
-        Buffer::host(out)
     }
 
-    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer) -> Buffer {
+    fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer, out: &mut Buffer) {
         let n = basis.degree();
         let src = host(src);
         let last = &basis.moduli()[level - 1];
         let (q_last, half) = (last.value(), last.value() / 2);
         let top = &src[(level - 1) * n..level * n];
-        let mut out = buffer_pool::take_empty((level - 1) * n);
+        let out = host_mut(out);
+        out.clear();
         out.extend_from_slice(&src[..(level - 1) * n]);
         for (m, limb) in basis.moduli()[..level - 1]
             .iter()
@@ -346,7 +408,6 @@ impl Backend for Cpu {
                 *x = m.mul_shoup(m.sub(*x, r_mod), inv);
             }
         }
-        Buffer::host(out)
     }
 
     fn mod_up(
@@ -356,12 +417,21 @@ impl Backend for Cpu {
         src: &Buffer,
         digit: std::ops::Range<usize>,
         conv: &BaseConverter,
-    ) -> (Buffer, Buffer) {
+        out_q: &mut Buffer,
+        out_p: &mut Buffer,
+    ) {
         let n = basis.degree();
         let src = host(src);
-        let converted = conv.convert(&src[digit.start * n..digit.end * n], n);
+        let mut converted = buffer_pool::take_empty(conv.to_moduli().len() * n);
+        kernels::base_convert(
+            conv,
+            &src[digit.start * n..digit.end * n],
+            n,
+            &mut converted,
+        );
         // Reassemble Q_ℓ: the digit's own residues, the converted ones elsewhere.
-        let mut ext_q = buffer_pool::take_empty(level * n);
+        let ext_q = host_mut(out_q);
+        ext_q.clear();
         let mut others = converted.chunks_exact(n);
         for i in 0..level {
             if digit.contains(&i) {
@@ -370,15 +440,14 @@ impl Backend for Cpu {
                 ext_q.extend_from_slice(others.next().expect("one converted limb per other prime"));
             }
         }
-        let rest = others.len() * n;
-        let mut ext_p = buffer_pool::take_empty(rest);
+        let ext_p = host_mut(out_p);
+        ext_p.clear();
         others.for_each(|limb| ext_p.extend_from_slice(limb));
         buffer_pool::give(converted);
-        (Buffer::host(ext_q), Buffer::host(ext_p))
     }
 
-    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer) -> Buffer {
-        Buffer::host(lift.lift(host(src), n))
+    fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {
+        kernels::exact_lift(lift, host(src), n, host_mut(out));
     }
 
     fn scale_round(
@@ -388,7 +457,22 @@ impl Backend for Cpu {
         consts: &ScaleRound,
         eq: &Buffer,
         er: &Buffer,
-    ) -> Buffer {
-        Buffer::host(consts.apply(n, level, host(eq), host(er)))
+        out: &mut Buffer,
+    ) {
+        kernels::scale_round(consts, n, level, host(eq), host(er), host_mut(out));
+    }
+
+    fn linear_combination(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        terms: &[(&Buffer, Weight<'_>)],
+        out: &mut Buffer,
+    ) -> Result<(), Error> {
+        let n = basis.degree();
+        let out = host_mut(out);
+        out.clear();
+        out.resize(level * n, 0);
+        kernels::linear_combination(&basis.moduli()[..level], n, terms, out, host)
     }
 }

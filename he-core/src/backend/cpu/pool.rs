@@ -18,8 +18,20 @@ thread_local! {
     static POOL: RefCell<Vec<Vec<u64>>> = const { RefCell::new(Vec::new()) };
 }
 
+/// [`take_empty`] that reports exhaustion instead of aborting.
+pub(crate) fn try_take_empty(cap: usize) -> Result<Vec<u64>, std::collections::TryReserveError> {
+    let mut v = take_empty_pooled(cap).unwrap_or_default();
+    v.try_reserve_exact(cap)?;
+    Ok(v)
+}
+
 /// An empty vector with capacity for at least `cap` words, recycled if possible.
 pub(crate) fn take_empty(cap: usize) -> Vec<u64> {
+    take_empty_pooled(cap).unwrap_or_else(|| Vec::with_capacity(cap))
+}
+
+/// A recycled empty vector with capacity for at least `cap` words, if the pool has one.
+fn take_empty_pooled(cap: usize) -> Option<Vec<u64>> {
     if cap >= MIN_POOLED {
         let reused = POOL.with(|p| {
             let mut pool = p.borrow_mut();
@@ -32,10 +44,10 @@ pub(crate) fn take_empty(cap: usize) -> Vec<u64> {
         });
         if let Some(mut v) = reused {
             v.clear();
-            return v;
+            return Some(v);
         }
     }
-    Vec::with_capacity(cap)
+    None
 }
 
 /// A vector of `len` zeros, recycled if possible.

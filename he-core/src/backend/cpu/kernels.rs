@@ -1,0 +1,192 @@
+//! The CPU's kernels for the constant tables of [`crate::ring`]: base
+//! conversion, exact lift, BFV's scale-and-round. Each writes its output
+//! into `out` (cleared first, its capacity reused) and takes temporaries
+//! from the buffer pool.
+
+use hefty_ntt::slice_ops;
+
+use super::pool;
+use crate::ring::fixed_point::FixedAcc;
+use crate::{BaseConverter, ExactLift, ScaleRound};
+
+/// `out` = `input` (`from.len()` limbs of `n` coefficients) converted to the
+/// converter's target primes (`x + α·Q`, fast base conversion).
+pub(crate) fn base_convert(conv: &BaseConverter, input: &[u64], n: usize, out: &mut Vec<u64>) {
+    let (from, to) = (conv.from_moduli(), conv.to_moduli());
+    debug_assert_eq!(input.len(), from.len() * n);
+    // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
+    let mut v = pool::take_zeroed(input.len());
+    for ((dst, limb), (m, &w)) in v
+        .chunks_exact_mut(n)
+        .zip(input.chunks_exact(n))
+        .zip(from.iter().zip(conv.q_hat_inv()))
+    {
+        slice_ops::mul_scalar(m, dst, limb, w, m.value())
+            .expect("limbs of one ring have equal lengths");
+    }
+    out.clear();
+    out.resize(to.len() * n, 0);
+    for ((dst, p), weights) in out.chunks_exact_mut(n).zip(to).zip(conv.q_hat_mod_p()) {
+        // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
+        for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(from) {
+            slice_ops::mul_scalar_add(p, dst, vi, w, m.value())
+                .expect("limbs of one ring have equal lengths");
+        }
+    }
+    pool::give(v);
+}
+
+/// `out` = the exact lift of the centred representative of `input`
+/// (`from.len()` limbs of `n` words) to the lift's target primes.
+pub(crate) fn exact_lift(lift: &ExactLift, input: &[u64], n: usize, out: &mut Vec<u64>) {
+    let (from, to) = (lift.from_moduli(), lift.to_moduli());
+    let (y, v): (Vec<u64>, Vec<u64>) = if let [m] = from {
+        // One source prime (a rescale, a one-prime ModDown): A/a_0 = 1, so
+        // y = x and v = [x > p/2] without multiplies or fixed point.
+        let mut y = pool::take_empty(n);
+        y.extend_from_slice(&input[..n]);
+        let half = m.value() / 2;
+        (y, input[..n].iter().map(|&x| (x > half) as u64).collect())
+    } else {
+        let mut y = pool::take_zeroed(input.len());
+        for ((dst, limb), (m, &w)) in y
+            .chunks_exact_mut(n)
+            .zip(input.chunks_exact(n))
+            .zip(from.iter().zip(lift.a_hat_inv()))
+        {
+            slice_ops::mul_scalar(m, dst, limb, w, m.value())
+                .expect("limbs of one ring have equal lengths");
+        }
+        let fractions = lift.inv_fractions();
+        let v = (0..n)
+            .map(|c| {
+                let mut acc = FixedAcc::default();
+                for (i, &f) in fractions.iter().enumerate() {
+                    acc.add_mul(y[i * n + c], f);
+                }
+                acc.round() as u64
+            })
+            .collect();
+        (y, v)
+    };
+    let v_bound = from.len() as u64 + 1;
+    out.clear();
+    out.resize(to.len() * n, 0);
+    for (j, (b, dst)) in to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
+        for ((yi, &w), m) in y.chunks_exact(n).zip(&lift.a_hat_mod_b()[j]).zip(from) {
+            slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
+                .expect("limbs of one ring have equal lengths");
+        }
+        // - v·A mod b_j, as + v·(-A mod b_j).
+        slice_ops::mul_scalar_add(b, dst, &v, lift.minus_a_mod_b()[j], v_bound)
+            .expect("limbs of one ring have equal lengths");
+    }
+    pool::give(y);
+}
+
+/// `out` = BFV's `round(t·e/Q) mod r_j` for `e` given modulo `Q_ℓ` (`eq`,
+/// `level` limbs) and `R` (`er`).
+pub(crate) fn scale_round(
+    consts: &ScaleRound,
+    n: usize,
+    level: usize,
+    eq: &[u64],
+    er: &[u64],
+    out: &mut Vec<u64>,
+) {
+    let limb = |buf: &'_ [u64], i: usize| -> std::ops::Range<usize> {
+        debug_assert!(buf.len() >= (i + 1) * n);
+        i * n..(i + 1) * n
+    };
+    let rounded: Vec<u64> = (0..n)
+        .map(|c| {
+            let mut acc = FixedAcc::default();
+            for (i, &th) in consts.theta().iter().enumerate().take(level) {
+                acc.add_mul(eq[i * n + c], th);
+            }
+            acc.round() as u64
+        })
+        .collect();
+    let r = consts.r_moduli();
+    out.clear();
+    out.resize(r.len() * n, 0);
+    for (j, (rj, dst)) in r.iter().zip(out.chunks_exact_mut(n)).enumerate() {
+        for (d, &x) in dst.iter_mut().zip(&rounded) {
+            *d = rj.reduce(x);
+        }
+        for (i, q) in consts.q_moduli()[..level].iter().enumerate() {
+            slice_ops::mul_scalar_add(rj, dst, &eq[limb(eq, i)], consts.omega()[j][i], q.value())
+                .expect("limbs of one ring have equal lengths");
+        }
+        slice_ops::mul_scalar_add(rj, dst, &er[limb(er, j)], consts.c_r()[j], rj.value())
+            .expect("limbs of one ring have equal lengths");
+    }
+}
+
+/// `out = Σ_j w_j · x_j` limb by limb (`out` holds `moduli.len()` zeroed
+/// limbs of `n`): products are summed in 128-bit accumulators and reduced
+/// only when another product could overflow them, then once at the end.
+pub(crate) fn linear_combination(
+    moduli: &[hefty_ntt::Modulus],
+    n: usize,
+    terms: &[(&crate::Buffer, crate::backend::Weight<'_>)],
+    out: &mut [u64],
+    host: fn(&crate::Buffer) -> &[u64],
+) -> Result<(), crate::Error> {
+    use crate::backend::Weight;
+    const BLOCK: usize = 512;
+    let level = moduli.len();
+    for (x, w) in terms {
+        let short = host(x).len() < level * n
+            || match w {
+                Weight::Scalar(c) => {
+                    c.len() < level || c.iter().zip(moduli).any(|(&c, m)| c >= m.value())
+                }
+                Weight::Plain(p) => host(p).len() < level * n,
+            };
+        if short {
+            return Err(crate::Error::InvalidParameters(format!(
+                "a linear-combination term does not cover {level} limbs of {n} reduced residues: give every term and weight at the output's level"
+            )));
+        }
+    }
+    let mut acc = [0u128; BLOCK];
+    for (i, m) in moduli.iter().enumerate() {
+        let p = m.value() as u128;
+        // Barrett reduction takes values below p·2^64; products are below
+        // (p-1)^2, so this many fit on top of a reduced value (≥ 4 for p < 2^62).
+        let room = ((p << 64) - p) / ((p - 1) * (p - 1)).max(1);
+        for start in (0..n).step_by(BLOCK) {
+            let len = BLOCK.min(n - start);
+            let (acc, at) = (&mut acc[..len], i * n + start);
+            acc.fill(0);
+            let mut pending = 0u128;
+            for (x, w) in terms {
+                if pending == room {
+                    acc.iter_mut().for_each(|a| *a = m.reduce_u128(*a) as u128);
+                    pending = 0;
+                }
+                let x = &host(x)[at..at + len];
+                match w {
+                    Weight::Scalar(c) => {
+                        let c = c[i] as u128;
+                        for (a, &x) in acc.iter_mut().zip(x) {
+                            *a += x as u128 * c;
+                        }
+                    }
+                    Weight::Plain(pw) => {
+                        let pw = &host(pw)[at..at + len];
+                        for ((a, &x), &y) in acc.iter_mut().zip(x).zip(pw) {
+                            *a += x as u128 * y as u128;
+                        }
+                    }
+                }
+                pending += 1;
+            }
+            for (o, &a) in out[at..at + len].iter_mut().zip(acc.iter()) {
+                *o = m.reduce_u128(a);
+            }
+        }
+    }
+    Ok(())
+}
