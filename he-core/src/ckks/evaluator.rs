@@ -608,7 +608,7 @@ impl Evaluator {
                 &rotating,
             )?
             .into_iter();
-        let out = keys
+        keys
             .iter()
             .map(|&(_, key)| match key {
                 None => Ok(a.clone()),
@@ -618,7 +618,6 @@ impl Evaluator {
                     Ok(self.build(vec![c0, c1], a.scale))
                 }
             })
-            .collect();
-        out
+            .collect()
     }
 }

@@ -13,7 +13,7 @@ pub(crate) fn run(jobs: &mut [&mut (dyn FnMut() + Send)]) {
     }
     match jobs {
         [a, b] => {
-            rayon::join(|| a(), || b());
+            rayon::join(a, b);
         }
         _ => rayon::scope(|s| {
             for job in jobs.iter_mut() {
