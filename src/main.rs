@@ -57,15 +57,38 @@ struct BenchArgs {
     /// Worker threads for the scheme operations (NTT rows are single-threaded).
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// BFV ring degree (a 128-bit preset: 4096, 8192, 16384 or 32768).
-    #[arg(long, default_value_t = 8192)]
+    #[arg(
+        long,
+        default_value_t = 8192,
+        value_parser = bfv_preset_degree,
+        help = format!("BFV ring degree (a 128-bit preset: {})", hefty::core::bfv::presets::degrees())
+    )]
     bfv_degree: usize,
-    /// CKKS ring degrees (128-bit presets: 8192, 16384, 32768, 65536).
-    #[arg(long, value_delimiter = ',', default_values_t = [16384usize, 65536])]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_values_t = [16384usize, 65536],
+        value_parser = ckks_preset_degree,
+        help = format!("CKKS ring degrees (128-bit presets: {})", hefty::core::ckks::presets::degrees())
+    )]
     ckks_degrees: Vec<usize>,
     /// Ring degrees of the NTT rows (powers of two, 16 to 131072).
     #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536])]
     sizes: Vec<usize>,
+}
+
+/// A degree with a BFV preset (the list comes from `bfv::PRESETS`).
+fn bfv_preset_degree(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    hefty::core::bfv::Preset::for_degree(n).map_err(|e| e.to_string())?;
+    Ok(n)
+}
+
+/// A degree with a CKKS preset (the list comes from `ckks::PRESETS`).
+fn ckks_preset_degree(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    hefty::core::ckks::Preset::for_degree(n).map_err(|e| e.to_string())?;
+    Ok(n)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

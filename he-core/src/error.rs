@@ -133,7 +133,7 @@ pub enum Error {
     },
     /// A rescale (or an operation needing one) at the last level.
     #[error(
-        "no level left: the ciphertext is at level {level}, the lowest ({min}); use parameters with a larger depth or fewer multiplications"
+        "no level left: the ciphertext is at level {level}, the lowest ({min}); use parameters with a larger depth (more ciphertext primes) or fewer multiplications"
     )]
     OutOfLevels {
         /// The ciphertext's level.

@@ -560,7 +560,7 @@ fn modulus_switching_keeps_the_plaintext_at_every_level() {
     let bottom = eval.mod_switch_to(&ct, 1).unwrap();
     assert!(matches!(
         eval.mod_switch_to_next(&bottom),
-        Err(Error::InvalidParameters(_))
+        Err(Error::OutOfLevels { level: 1, min: 1 })
     ));
     assert_eq!(
         eval.mod_switch_to(&ct, 5).unwrap_err(),

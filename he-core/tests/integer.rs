@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    CrtBfv, Evaluator, FASTER_CRYPTONETS_MODULI, IntegerEncoder, Parameters, PlainProduct,
+    CrtBfv, Evaluator, FASTER_CRYPTONETS, IntegerEncoder, Parameters, PlainProduct,
     PlainProductCosts, Plaintext, SecretKey,
 };
 use hefty_core::{Error, Hop, HopCounter, Sampler};
@@ -237,7 +237,8 @@ fn crt_recombines_beyond_each_plaintext_modulus() {
     assert!(out[2..].iter().all(|c| *c == BigInt::from(0)));
     assert_eq!(
         crt.plaintext_product(),
-        &(num_bigint::BigUint::from(FASTER_CRYPTONETS_MODULI[0]) * FASTER_CRYPTONETS_MODULI[1])
+        &(num_bigint::BigUint::from(FASTER_CRYPTONETS.plaintext_moduli[0])
+            * FASTER_CRYPTONETS.plaintext_moduli[1])
     );
     // Misuse: wrong number of parts, moduli sharing a factor.
     assert!(crt.decrypt(&sk[..1], &prod).is_err());

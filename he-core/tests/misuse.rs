@@ -211,7 +211,7 @@ fn cases() -> Vec<Case> {
         c!(=> "bfv: relinearization key without special primes",
             RelinearizationKey::new(&sk_no_special, &mut rng2), E::InvalidParameters(_), "special_moduli_bits"),
         c!(a => "bfv: modulus switch below level 1",
-            a.eval.mod_switch_to_next(&a.eval.mod_switch_to(&a.ct, 1).unwrap()), E::InvalidParameters(_), "more ciphertext primes"),
+            a.eval.mod_switch_to_next(&a.eval.mod_switch_to(&a.ct, 1).unwrap()), E::OutOfLevels { .. }, "larger depth"),
         c!(a => "bfv: modulus switch to a level above the ciphertext's",
             a.eval.mod_switch_to(&a.eval.mod_switch_to(&a.ct, 1).unwrap(), 2), E::BadLevel { .. }, "levels 1..="),
         c!(=> "bfv: CRT moduli that share a factor",

@@ -7,7 +7,11 @@ use thiserror::Error;
 /// Everything that can go wrong in hefty-nn; each message says what was
 /// wrong and how to fix it.
 #[derive(Debug, Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// An error of the homomorphic-encryption layer (hefty-core).
+    #[error(transparent)]
+    Core(#[from] hefty_core::Error),
     /// A file could not be read or written.
     #[error("cannot access {path}: {source}")]
     Io {

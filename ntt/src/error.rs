@@ -6,6 +6,7 @@ use thiserror::Error;
 ///
 /// Each message says what was wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The modulus is outside the supported word range.
     #[error(

@@ -18,9 +18,6 @@ use crate::bfv::{
 };
 use crate::{Error, Sampler};
 
-/// The plaintext moduli of Faster CryptoNets.
-pub const FASTER_CRYPTONETS_MODULI: [u64; 2] = [1_099_511_922_689, 1_099_512_004_609];
-
 /// Parameter sets that differ only in the plaintext modulus.
 ///
 /// ```
@@ -91,16 +88,10 @@ impl CrtBfv {
         })
     }
 
-    /// Faster CryptoNets' setting: n = 8192, the two moduli of
-    /// [`FASTER_CRYPTONETS_MODULI`], 128-bit secure ciphertext moduli.
+    /// Faster CryptoNets' setting: n = 8192, two ~40-bit plaintext moduli,
+    /// 128-bit secure ciphertext moduli ([`FASTER_CRYPTONETS`](crate::bfv::FASTER_CRYPTONETS)).
     pub fn faster_cryptonets() -> Result<Self, Error> {
-        Self::new(
-            Parameters::builder()
-                .degree(8192)
-                .ciphertext_moduli_bits(&[55, 55, 55])
-                .special_moduli_bits(&[53]),
-            &FASTER_CRYPTONETS_MODULI,
-        )
+        crate::bfv::FASTER_CRYPTONETS.build()
     }
 
     /// The parameter set of each plaintext modulus.

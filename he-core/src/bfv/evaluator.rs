@@ -381,9 +381,10 @@ impl Evaluator {
     pub fn mod_switch_to_next(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
         if a.level() < 2 {
-            return Err(Error::InvalidParameters(
-                "the ciphertext is at level 1: there is no prime left to drop; use parameters with more ciphertext primes or switch fewer times".into(),
-            ));
+            return Err(Error::OutOfLevels {
+                level: a.level(),
+                min: 1,
+            });
         }
         let polys = a
             .polys

@@ -14,16 +14,18 @@ mod multiply;
 mod params;
 mod plain_product;
 mod plaintext;
+pub mod presets;
 mod serial;
 
 pub use ciphertext::Ciphertext;
-pub use crt::{CrtBfv, FASTER_CRYPTONETS_MODULI};
+pub use crt::CrtBfv;
 pub use encoder::Encoder;
 pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use integer_encoder::{IntegerEncoder, IntegerRange};
 pub use params::{Parameters, ParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};
 pub use plaintext::Plaintext;
+pub use presets::{CrtPreset, FASTER_CRYPTONETS, PRESETS, Preset};
 
 /// A BFV secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
 pub type SecretKey = crate::rlwe::SecretKey<Parameters>;

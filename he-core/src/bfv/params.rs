@@ -304,19 +304,6 @@ fn level_constants(q: &RnsBasis, level: usize, t: &Modulus) -> LevelConstants {
     }
 }
 
-/// 128-bit presets: `(n, ciphertext prime sizes, special prime sizes)`, with
-/// `log2(QP)` at the HE Standard's bound for each degree.
-const PRESETS_128: [(usize, &[u32], &[u32]); 4] = [
-    (4096, &[36, 36], &[37]),
-    (8192, &[43, 43, 44, 44], &[44]),
-    (16384, &[48, 48, 48, 49, 49, 49, 49, 49], &[49]),
-    (
-        32768,
-        &[55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55],
-        &[56],
-    ),
-];
-
 impl Parameters {
     /// A builder with `t = 65537`, 128-bit security and no primes chosen yet.
     pub fn builder() -> ParametersBuilder {
@@ -333,22 +320,11 @@ impl Parameters {
         }
     }
 
-    /// The 128-bit preset at degree `n` (4096, 8192, 16384 or 32768) with
-    /// `t = 65537` (batching) and `log2(QP)` at the standard's bound.
+    /// The 128-bit preset at degree `n` (see [`PRESETS`](crate::bfv::PRESETS):
+    /// 4096, 8192, 16384 or 32768) with `t = 65537` (batching) and
+    /// `log2(QP)` at the standard's bound.
     pub fn preset_128(n: usize) -> Result<Arc<Self>, Error> {
-        let (_, q, p) = PRESETS_128
-            .iter()
-            .find(|(d, _, _)| *d == n)
-            .ok_or_else(|| {
-                Error::InvalidParameters(format!(
-                    "no 128-bit preset for n = {n}: use 4096, 8192, 16384 or 32768"
-                ))
-            })?;
-        Self::builder()
-            .degree(n)
-            .ciphertext_moduli_bits(q)
-            .special_moduli_bits(p)
-            .build()
+        crate::bfv::Preset::for_degree(n)?.build()
     }
 
     /// The ring degree.

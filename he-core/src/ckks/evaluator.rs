@@ -93,11 +93,7 @@ impl Evaluator {
     }
 
     /// A ciphertext of these parameters from its polynomials and scale.
-    pub(crate) fn ciphertext_from(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> Ciphertext {
-        self.build(polys, scale)
-    }
-
-    fn build(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> Ciphertext {
+    pub(crate) fn build(&self, polys: Vec<RnsPoly<Ntt>>, scale: f64) -> Ciphertext {
         Ciphertext {
             params: Arc::clone(self.ctx.params()),
             polys,
@@ -608,8 +604,7 @@ impl Evaluator {
                 &rotating,
             )?
             .into_iter();
-        keys
-            .iter()
+        keys.iter()
             .map(|&(_, key)| match key {
                 None => Ok(a.clone()),
                 Some(_) => {

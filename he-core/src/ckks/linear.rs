@@ -155,7 +155,7 @@ impl LinearTransform {
                 }
             }
             let [p0, p1] = inner.expect("every giant step has a diagonal");
-            let block = ev.ciphertext_from(
+            let block = ev.build(
                 vec![p0, p1],
                 x.scale() * self.params.rescale_divisor(self.level),
             );

@@ -10,6 +10,7 @@ mod evaluator;
 mod linear;
 mod params;
 mod plaintext;
+pub mod presets;
 mod serial;
 
 pub use crate::ring::Word;
@@ -19,6 +20,7 @@ pub use linear::LinearTransform;
 pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersBuilder};
 pub use plaintext::{Ciphertext, Plaintext};
+pub use presets::{PRESETS, Preset};
 
 /// A CKKS secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
 pub type SecretKey = crate::rlwe::SecretKey<Parameters>;

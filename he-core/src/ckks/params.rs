@@ -327,35 +327,10 @@ impl Parameters {
         }
     }
 
-    /// The 128-bit preset at degree `n`, scale 2^40, base prime 60 bits:
-    ///
-    /// | n | depth | special primes | digits | log QP |
-    /// |---|---|---|---|---|
-    /// | 2^13 | 2 | 1 × 60 | 3 | 200 |
-    /// | 2^14 | 6 | 2 × 50 | 4 | 400 (SEAL's Q `[60, 40×6]`) |
-    /// | 2^15 | 16 | 3 × 60 | 5 | 880 |
-    /// | 2^16 | 20 | 6 × 60 | 3 | 1220 |
-    ///
-    /// At 2^14 two 50-bit special primes (instead of SEAL's one 60-bit prime)
-    /// let the scale primes pair up into digits and keep every special-prime
-    /// NTT on the fast f64 path: 29 instead of 49 ModUp NTTs per key switch.
+    /// The 128-bit preset at degree `n` (see [`PRESETS`](crate::ckks::PRESETS):
+    /// 8192, 16384, 32768 or 65536), scale 2^40, base prime 60 bits.
     pub fn preset_128(n: usize) -> Result<Arc<Self>, Error> {
-        let (depth, special, special_bits) = match n {
-            8192 => (2, 1, 60),
-            16384 => (6, 2, 50),
-            32768 => (16, 3, 60),
-            65536 => (20, 6, 60),
-            _ => {
-                return Err(Error::InvalidParameters(format!(
-                    "no CKKS preset for degree {n}: presets exist for 8192, 16384, 32768 and 65536"
-                )));
-            }
-        };
-        Self::builder()
-            .degree(n)
-            .depth(depth)
-            .special_primes(special, special_bits)
-            .build()
+        crate::ckks::Preset::for_degree(n)?.build()
     }
 
     /// The ring degree `N` (`N/2` complex slots).

@@ -55,14 +55,6 @@ impl Parameters {
         Self::decode(bytes, crate::Cpu::shared(), false)
     }
 
-    /// [`Self::from_bytes`] on another backend.
-    pub fn from_bytes_with_backend(
-        bytes: &[u8],
-        backend: Arc<dyn Backend>,
-    ) -> Result<Arc<Self>, Error> {
-        Self::decode(bytes, backend, false)
-    }
-
     /// [`Self::from_bytes`] that also accepts parameters saved with the
     /// security check disabled. **For tests and experiments only.**
     pub fn from_bytes_insecure_for_testing_only(bytes: &[u8]) -> Result<Arc<Self>, Error> {

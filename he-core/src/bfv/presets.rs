@@ -1,0 +1,129 @@
+//! BFV parameter presets, as data: the one table the builder, the CLI and
+//! error messages read.
+
+use std::sync::Arc;
+
+use crate::bfv::{CrtBfv, Parameters};
+use crate::{Backend, Error, SecurityLevel};
+
+/// A named BFV parameter set: degree, plaintext modulus, prime sizes and
+/// the security level the builder checks them against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    /// The ring degree `n`.
+    pub degree: usize,
+    /// The plaintext modulus `t` (65537 allows batching at every degree).
+    pub plaintext_modulus: u64,
+    /// Bit sizes of the ciphertext primes.
+    pub ciphertext_bits: &'static [u32],
+    /// Bit sizes of the special (key-switching) primes.
+    pub special_bits: &'static [u32],
+    /// The security level the parameters meet (checked when built).
+    pub security: SecurityLevel,
+}
+
+/// The 128-bit presets, `log2(QP)` at the HE Standard's bound for each degree.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        degree: 4096,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[36, 36],
+        special_bits: &[37],
+        security: SecurityLevel::Bits128,
+    },
+    Preset {
+        degree: 8192,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[43, 43, 44, 44],
+        special_bits: &[44],
+        security: SecurityLevel::Bits128,
+    },
+    Preset {
+        degree: 16384,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[48, 48, 48, 49, 49, 49, 49, 49],
+        special_bits: &[49],
+        security: SecurityLevel::Bits128,
+    },
+    Preset {
+        degree: 32768,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55],
+        special_bits: &[56],
+        security: SecurityLevel::Bits128,
+    },
+];
+
+/// A CRT preset: one parameter set per plaintext modulus ([`CrtBfv`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrtPreset {
+    /// The shared ring degree, prime sizes and security.
+    pub base: Preset,
+    /// The pairwise coprime plaintext moduli `t_i`.
+    pub plaintext_moduli: &'static [u64],
+}
+
+/// Faster CryptoNets' MNIST setting: n = 8192, two ~40-bit plaintext moduli.
+pub const FASTER_CRYPTONETS: CrtPreset = CrtPreset {
+    base: Preset {
+        degree: 8192,
+        plaintext_modulus: 1_099_511_922_689,
+        ciphertext_bits: &[55, 55, 55],
+        special_bits: &[53],
+        security: SecurityLevel::Bits128,
+    },
+    plaintext_moduli: &[1_099_511_922_689, 1_099_512_004_609],
+};
+
+impl Preset {
+    /// The preset of degree `n`, or an error listing the degrees there are.
+    pub fn for_degree(n: usize) -> Result<&'static Preset, Error> {
+        PRESETS.iter().find(|p| p.degree == n).ok_or_else(|| {
+            Error::InvalidParameters(format!(
+                "no BFV preset for n = {n}: use one of {}",
+                degrees()
+            ))
+        })
+    }
+
+    /// The parameters, on the CPU backend.
+    pub fn build(&self) -> Result<Arc<Parameters>, Error> {
+        self.build_on(crate::Cpu::shared())
+    }
+
+    /// The parameters, on `backend`.
+    pub fn build_on(&self, backend: Arc<dyn Backend>) -> Result<Arc<Parameters>, Error> {
+        self.builder().backend(backend).build()
+    }
+
+    /// A builder holding the preset's settings (change any before building).
+    pub fn builder(&self) -> crate::bfv::ParametersBuilder {
+        Parameters::builder()
+            .degree(self.degree)
+            .plaintext_modulus(self.plaintext_modulus)
+            .ciphertext_moduli_bits(self.ciphertext_bits)
+            .special_moduli_bits(self.special_bits)
+            .security(self.security)
+    }
+}
+
+impl CrtPreset {
+    /// The CRT parameter sets, on the CPU backend.
+    pub fn build(&self) -> Result<CrtBfv, Error> {
+        CrtBfv::new(self.base.builder(), self.plaintext_moduli)
+    }
+}
+
+/// The preset degrees, for messages: `"4096, 8192, 16384 or 32768"`.
+pub fn degrees() -> String {
+    list(PRESETS.iter().map(|p| p.degree))
+}
+
+/// `"a, b, c or d"`.
+pub(crate) fn list(items: impl Iterator<Item = usize>) -> String {
+    let items: Vec<String> = items.map(|d| d.to_string()).collect();
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => items.concat(),
+    }
+}
