@@ -234,7 +234,7 @@ fn cases() -> Vec<Case> {
         c!(=> "ckks: a scale 32-bit words cannot hold",
             ckks::Parameters::builder().degree(1 << 12).word(Word::W32).scale_bits(64).build(), E::InvalidParameters(_), "use a scale between"),
         c!(=> "ckks: no preset for the degree",
-            ckks::Parameters::preset_128(1000), E::InvalidParameters(_), "presets exist for"),
+            ckks::Parameters::preset_128(1000), E::InvalidParameters(_), "use one of 8192"),
         c!(x => "ckks: a value that wraps the modulus",
             x.enc.encode_real(&[1e30], 1, 2f64.powi(40)), E::InvalidParameters(_), "lower the scale"),
         c!(x => "ckks: NaN",
