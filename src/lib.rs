@@ -5,9 +5,12 @@
 //! harness:
 //!
 //! - [`ntt`] (crate `hefty-ntt`): modular arithmetic, NTT primes, the negacyclic NTT.
-//! - [`core`] (crate `hefty-core`): RNS ring, BFV, CKKS (in progress).
-//! - [`kernels`] (crate `hefty-kernels`): GPU backends (in progress).
-//! - [`nn`] (crate `hefty-nn`): encrypted neural-network layers (in progress).
+//! - [`core`] (crate `hefty-core`): the RNS ring, the Backend trait and the
+//!   CPU backend, RLWE keys and key switching, BFV and CKKS.
+//! - [`kernels`] (crate `hefty-kernels`): GPU backends of the same trait
+//!   (being built: wgpu, then CUDA).
+//! - [`nn`] (crate `hefty-nn`): HE-friendly networks — model format,
+//!   plaintext reference executors, training (encrypted executors next).
 //! - [`bench`]: what `hefty bench` measures and the JSON records it writes.
 
 pub mod bench;

@@ -293,8 +293,8 @@ fn rotations_conjugation_and_hoisting_match_plaintext() {
                 .map(|(a, b)| (a - b).norm())
                 .fold(0.0, f64::max);
             // Key switching adds ≈ (digit/P)·σ·n per coefficient; with the
-            // 60-bit base prime as one digit and one 60-bit special prime
-            // that is ≈ 2^13 at n = 2^11, ≈ 2^-22 of the scale per slot.
+            // 60-bit base prime as one digit and this test's 60-bit special
+            // prime that is ≈ 2^13 at n = 2^11, ≈ 2^-22 of the scale per slot.
             assert!(
                 err < 2f64.powi(-20),
                 "rotation {r}: error 2^{:.1}",

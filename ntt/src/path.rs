@@ -21,8 +21,9 @@ pub enum NttPath {
     /// from 32×32-bit multiplies, bit-identical to the scalar path.
     Avx2,
     /// AVX-512 IFMA on eight 52-bit lanes, for primes below 2^50: Shoup
-    /// products in three `vpmadd52` instructions, bit-identical to the scalar
-    /// path. Not yet verified on hardware (see [`NttPath::is_verified`]).
+    /// products in three `vpmadd52` instructions; fully reduced results are
+    /// bit-identical to the scalar path (lazy ones congruent). Opt-in until
+    /// timed on hardware (see [`NttPath::is_verified`]).
     Avx512Ifma,
 }
 

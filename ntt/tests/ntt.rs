@@ -165,8 +165,10 @@ fn every_path_matches_scalar_at_every_degree() {
                 // Lazy forms: [0, 2p) in and out, congruent to the scalar result.
                 let mut got = lazy_in.clone();
                 plan.forward_lazy(&mut got).unwrap();
-                if matches!(path, NttPath::Avx2 | NttPath::Avx512Ifma) {
+                if path == NttPath::Avx2 {
                     // Same butterflies as scalar: bit-identical even when lazy.
+                    // (IFMA's 52-bit Shoup quotients may be one lower, so its
+                    // lazy values can differ by p: congruent, checked below.)
                     assert_eq!(got, want_lazy, "{path} forward_lazy n={n} p={p}");
                 }
                 assert!(got.iter().all(|&x| x < 2 * p));
@@ -176,7 +178,7 @@ fn every_path_matches_scalar_at_every_degree() {
                 );
                 let mut got = lazy_in.clone();
                 plan.inverse_lazy(&mut got).unwrap();
-                if matches!(path, NttPath::Avx2 | NttPath::Avx512Ifma) {
+                if path == NttPath::Avx2 {
                     assert_eq!(got, want_inv, "{path} inverse_lazy n={n} p={p}");
                 }
                 assert!(got.iter().all(|&x| x < 2 * p));

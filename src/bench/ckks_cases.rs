@@ -1,6 +1,7 @@
 //! The CKKS rows of `hefty bench`: every homomorphic operation at the 128-bit
-//! presets (N = 2^14: 7 primes `[60, 40×6]` + one 60-bit special prime, as
-//! SEAL's usual set; N = 2^16: `[60, 40×20]` + six 60-bit special primes).
+//! presets of `ckks::PRESETS` (N = 2^14: SEAL's usual Q `[60, 40×6]` with
+//! two 50-bit special primes; N = 2^16: `[60, 40×20]` + six 60-bit special
+//! primes).
 
 use std::sync::Arc;
 
