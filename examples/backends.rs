@@ -29,7 +29,10 @@ fn main() -> Result<(), Error> {
     let sk = SecretKey::generate(&params, &mut rng);
     let rk = RelinearizationKey::new(&sk, &mut rng)?;
     let (encoder, eval) = (Encoder::new(&params), Evaluator::new(&params));
-    let ct = sk.encrypt(&encoder.encode_real(&[1.5, -2.0], params.max_level(), params.default_scale())?, &mut rng)?;
+    let ct = sk.encrypt(
+        &encoder.encode_real(&[1.5, -2.0], params.max_level(), params.default_scale())?,
+        &mut rng,
+    )?;
 
     // Device backends queue work asynchronously: synchronize before reading a clock.
     let start = Instant::now();
@@ -39,12 +42,24 @@ fn main() -> Result<(), Error> {
 
     let out = encoder.decode_real(&sk.decrypt(&sq)?)?;
     assert!((out[0] - 2.25).abs() < 1e-6 && (out[1] - 4.0).abs() < 1e-6);
-    println!("x² in {elapsed:.2?} on the {} backend: {:.6}, {:.6}", backend.name(), out[0], out[1]);
+    println!(
+        "x² in {elapsed:.2?} on the {} backend: {:.6}, {:.6}",
+        backend.name(),
+        out[0],
+        out[1]
+    );
 
     // Objects of two parameter objects never meet (and parameters pin their
     // backend, so neither do polynomials of two backends): a typed error.
     let other = preset.build()?;
     let foreign = SecretKey::generate(&other, &mut rng);
-    assert!(foreign.encrypt(&encoder.encode_real(&[1.0], params.max_level(), params.default_scale())?, &mut rng).is_err());
+    assert!(
+        foreign
+            .encrypt(
+                &encoder.encode_real(&[1.0], params.max_level(), params.default_scale())?,
+                &mut rng
+            )
+            .is_err()
+    );
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! `cargo run --release --example ckks_basics`
 
 use hefty::core::Sampler;
-use hefty::core::ckks::{Encoder, Evaluator, GaloisKeys, Parameters, RelinearizationKey, SecretKey};
+use hefty::core::ckks::{
+    Encoder, Evaluator, GaloisKeys, Parameters, RelinearizationKey, SecretKey,
+};
 
 fn main() -> Result<(), hefty::core::Error> {
     // 2^14 preset: 6 rescales of 40 bits each (`ckks::PRESETS` lists them).
@@ -16,7 +18,9 @@ fn main() -> Result<(), hefty::core::Error> {
     let (encoder, eval) = (Encoder::new(&params), Evaluator::new(&params));
 
     let (top, scale) = (params.max_level(), params.default_scale());
-    let x: Vec<f64> = (0..encoder.slots()).map(|i| (i as f64 / 100.0).sin()).collect();
+    let x: Vec<f64> = (0..encoder.slots())
+        .map(|i| (i as f64 / 100.0).sin())
+        .collect();
     let cx = sk.encrypt(&encoder.encode_real(&x, top, scale)?, &mut rng)?;
 
     // p(x) = 0.5·x² − 0.25·x + 0.125: two levels (the square, then the

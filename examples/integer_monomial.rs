@@ -22,7 +22,10 @@ fn main() -> Result<(), Error> {
 
     // A power-of-two weight -2^5 is the monomial -x^5 under base 2.
     let by_monomial = eval.mul_monomial(&ct, -1, 5)?;
-    assert_eq!(encoder.decode_integer(&sk.decrypt(&by_monomial)?)?, -32 * x as i128);
+    assert_eq!(
+        encoder.decode_integer(&sk.decrypt(&by_monomial)?)?,
+        -32 * x as i128
+    );
 
     // A weight with three binary digits is a sparse plaintext: three passes
     // of `acc += c·x^k·ct`, the evaluator says which product it chose.
@@ -31,9 +34,16 @@ fn main() -> Result<(), Error> {
     assert!(matches!(kind, PlainProduct::Sparse { .. }), "{kind:?}");
     let by_sparse = eval.mul_plain(&ct, &weight)?;
     // The range check proves before decryption that no coefficient wrapped.
-    encoder.check(&encoder.range_of(&encoder.encode_integer(x)?).mul(&encoder.range_of(&weight)))?;
+    encoder.check(
+        &encoder
+            .range_of(&encoder.encode_integer(x)?)
+            .mul(&encoder.range_of(&weight)),
+    )?;
     let got = encoder.decode_integer(&sk.decrypt(&by_sparse)?)?;
     assert_eq!(got, 0b1000_0100_0001 * x as i128);
-    println!("{x}·(-32) = {} by a monomial shift; {x}·2113 = {got} by a {kind:?} product", -32 * x);
+    println!(
+        "{x}·(-32) = {} by a monomial shift; {x}·2113 = {got} by a {kind:?} product",
+        -32 * x
+    );
     Ok(())
 }

@@ -139,7 +139,10 @@ fn bench_bfv_rows_have_the_documented_names() {
     // The list comes from the preset table.
     let stderr = String::from_utf8_lossy(&bad.stderr);
     assert!(stderr.contains("no BFV preset for n = 1000"), "{stderr}");
-    assert!(stderr.contains(&hefty::core::bfv::presets::degrees()), "{stderr}");
+    assert!(
+        stderr.contains(&hefty::core::bfv::presets::degrees()),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -133,9 +133,16 @@ impl Backend for ResidentBackend {
     fn ntt_inverse(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
         in_place(buf, |b| Cpu.ntt_inverse(basis, limbs, b));
     }
-    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize) {
-        let src = &words(src)[src_at..src_at + len];
-        words_mut(dst)[dst_at..dst_at + len].copy_from_slice(src);
+    fn copy_limbs(
+        &self,
+        n: usize,
+        dst: &mut Buffer,
+        dst_limb: usize,
+        src: &Buffer,
+        src_limbs: Range<usize>,
+    ) {
+        let src = &words(src)[src_limbs.start * n..src_limbs.end * n];
+        words_mut(dst)[dst_limb * n..dst_limb * n + src.len()].copy_from_slice(src);
     }
     fn key_inner_product(
         &self,

@@ -145,9 +145,17 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn ntt_forward(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer);
     /// Inverse NTT of the limbs `limbs` (see [`Backend::ntt_forward`]).
     fn ntt_inverse(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer);
-    /// `dst[dst_at..dst_at + len] = src[src_at..src_at + len]` (words): gathers
-    /// limbs of different polynomials into one buffer.
-    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize);
+    /// Copies limbs `src_limbs` of `src` into `dst` from limb `dst_limb` on
+    /// (limbs of `n` words; the bases may differ, the degree may not):
+    /// gathers limbs of different polynomials into one buffer.
+    fn copy_limbs(
+        &self,
+        n: usize,
+        dst: &mut Buffer,
+        dst_limb: usize,
+        src: &Buffer,
+        src_limbs: Range<usize>,
+    );
 
     /// `a += b`.
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer);

@@ -140,15 +140,9 @@ impl RoundingDivider {
             _ => {
                 let kp = u_p.map_or(0, RnsPoly::level);
                 let mut dropped = backend.scratch((self.r + kp) * n)?;
-                backend.copy_words(
-                    &mut dropped,
-                    0,
-                    u_q.buffer(),
-                    (level - self.r) * n,
-                    self.r * n,
-                );
+                backend.copy_limbs(n, &mut dropped, 0, u_q.buffer(), level - self.r..level);
                 if let Some(u_p) = u_p {
-                    backend.copy_words(&mut dropped, self.r * n, u_p.buffer(), 0, kp * n);
+                    backend.copy_limbs(n, &mut dropped, self.r, u_p.buffer(), 0..kp);
                 }
                 backend.exact_lift(n, &consts.lift, &dropped, &mut corr);
                 backend.release(dropped);

@@ -269,10 +269,10 @@ impl<F: Form> RnsPoly<F> {
                 max: self.level,
             });
         }
-        let words = level * self.degree();
+        let n = self.degree();
         let backend = self.basis.backend();
-        let mut buf = backend.scratch(words)?;
-        backend.copy_words(&mut buf, 0, &self.buf, 0, words);
+        let mut buf = backend.scratch(level * n)?;
+        backend.copy_limbs(n, &mut buf, 0, &self.buf, 0..level);
         Ok(Self::from_buffer(&self.basis, level, buf))
     }
 

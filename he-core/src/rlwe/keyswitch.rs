@@ -352,8 +352,8 @@ impl KeySwitcher {
             );
             match d_ntt {
                 Some(d_ntt) => {
-                    let (at, len) = (range.start * n, range.len() * n);
-                    backend.copy_words(&mut ext_q, at, d_ntt.buffer(), at, len);
+                    // The digit's own limbs are d's, already in NTT form.
+                    backend.copy_limbs(n, &mut ext_q, range.start, d_ntt.buffer(), range.clone());
                     backend.ntt_forward(&self.q, 0..range.start, &mut ext_q);
                     backend.ntt_forward(&self.q, range.end..level, &mut ext_q);
                 }

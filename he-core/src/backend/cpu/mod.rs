@@ -177,8 +177,17 @@ impl Backend for Cpu {
             .expect("the buffer holds the limbs and the basis their primes");
     }
 
-    fn copy_words(&self, dst: &mut Buffer, dst_at: usize, src: &Buffer, src_at: usize, len: usize) {
-        let (dst, src) = (host_mut(dst), &host(src)[src_at..src_at + len]);
+    fn copy_limbs(
+        &self,
+        n: usize,
+        dst: &mut Buffer,
+        dst_limb: usize,
+        src: &Buffer,
+        src_limbs: Range<usize>,
+    ) {
+        let (dst_at, len) = (dst_limb * n, src_limbs.len() * n);
+        let src = &host(src)[src_limbs.start * n..src_limbs.end * n];
+        let dst = host_mut(dst);
         // A scratch buffer arrives empty: grow it to cover the words written.
         if dst.len() < dst_at + len {
             dst.resize(dst_at + len, 0);
