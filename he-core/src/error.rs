@@ -53,7 +53,10 @@ pub enum Error {
         got: usize,
     },
     /// The parameters miss the requested security level.
-    #[error("parameters are not {bits}-bit secure: log2(QP) = {log_qp:.1} at n = {n}, the HE Standard allows at most {}; use fewer or smaller primes, a larger degree, or the explicit insecure opt-out for experiments", max_log_qp.map_or("nothing (degree not covered)".to_string(), |m| m.to_string()))]
+    #[error("parameters are not {bits}-bit secure: {}", match max_log_qp {
+        Some(max) => format!("log2(QP) = {log_qp:.1} at n = {n}, the HE Standard allows at most {max}; use fewer or smaller primes, a larger degree, or the explicit insecure opt-out for experiments"),
+        None => format!("the HE Standard's table has no {bits}-bit bound for n = {n} (it covers powers of two from 1024 to 131072); pick such a degree, or the explicit insecure opt-out for experiments"),
+    })]
     Insecure {
         /// Ring degree.
         n: usize,
@@ -69,7 +72,9 @@ pub enum Error {
     InvalidParameters(String),
     /// A rotation was asked for without its Galois key.
     #[error(
-        "no Galois key for element {g} (rotation by {steps:?}): generate GaloisKeys with this step (only the keys asked for are made)"
+        "no Galois key for element {g}{}: generate GaloisKeys with this {} (only the keys asked for are made)",
+        steps.map_or(String::new(), |s| format!(" (a rotation by {s} steps)")),
+        if steps.is_some() { "step" } else { "element (or conjugation / column swap)" }
     )]
     MissingGaloisKey {
         /// The rotation step, when the operation was a row rotation.

@@ -55,6 +55,16 @@ pub enum Error {
         /// How many exist.
         found: usize,
     },
+    /// More primes asked for than one call searches for.
+    #[error(
+        "{wanted} primes were asked for; at most {max} are found per call (parameters use at most 64)"
+    )]
+    TooManyPrimes {
+        /// How many were asked for.
+        wanted: usize,
+        /// The bound ([`MAX_PRIME_COUNT`](crate::MAX_PRIME_COUNT)).
+        max: usize,
+    },
     /// The requested bit size cannot be served.
     #[error("prime size of {0} bits is not supported: ask for 10 to 62 bits")]
     BadPrimeBits(u32),

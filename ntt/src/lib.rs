@@ -56,6 +56,6 @@ pub use error::Error;
 pub use modulus::Modulus;
 pub use path::NttPath;
 pub use plan::{MAX_DEGREE, NttPlan, check_ntt_prime};
-pub use prime::{is_prime, ntt_primes, primitive_root};
+pub use prime::{MAX_PRIME_COUNT, is_prime, ntt_primes, primitive_root};
 pub use rns::RnsNttPlan;
 pub use shoup::ShoupConst;

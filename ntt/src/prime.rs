@@ -51,6 +51,11 @@ pub fn is_prime(n: u64) -> bool {
     true
 }
 
+/// The most primes one [`ntt_primes`] call finds: far more than any
+/// parameter set uses (hefty-core allows 64), small enough that a request
+/// cannot allocate or search without bound.
+pub const MAX_PRIME_COUNT: usize = 4096;
+
 /// The `count` largest primes below `2^bits` with `p = 1 (mod 2n)`, in
 /// decreasing order: the moduli a negacyclic NTT of degree `n` can use.
 ///
@@ -68,6 +73,12 @@ pub fn ntt_primes(bits: u32, n: usize, count: usize) -> Result<Vec<u64>, Error> 
     }
     if !n.is_power_of_two() || n < 2 {
         return Err(Error::BadDegree(n));
+    }
+    if count > MAX_PRIME_COUNT {
+        return Err(Error::TooManyPrimes {
+            wanted: count,
+            max: MAX_PRIME_COUNT,
+        });
     }
     let two_n = 2 * n as u64;
     let top = 1u64 << bits;

@@ -69,7 +69,8 @@ impl IntegerRange {
         Self {
             max_abs: self.max_abs.saturating_add(other.max_abs),
             degree: self.degree.max(other.degree),
-            nonzero: (self.degree.max(other.degree) + 1).min(self.nonzero + other.nonzero),
+            nonzero: (self.degree.max(other.degree).saturating_add(1))
+                .min(self.nonzero.saturating_add(other.nonzero)),
         }
     }
 
@@ -82,8 +83,11 @@ impl IntegerRange {
                 .max_abs
                 .saturating_mul(other.max_abs)
                 .saturating_mul(terms),
-            degree: self.degree + other.degree,
-            nonzero: (self.degree + other.degree + 1).min(self.nonzero * other.nonzero),
+            // Saturating: a degree that wrapped to a small number would make
+            // `check` call an overflowing product exact.
+            degree: self.degree.saturating_add(other.degree),
+            nonzero: (self.degree.saturating_add(other.degree).saturating_add(1))
+                .min(self.nonzero.saturating_mul(other.nonzero)),
         }
     }
 

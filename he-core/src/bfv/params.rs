@@ -144,6 +144,29 @@ impl ParametersBuilder {
             )));
         }
         let t = Modulus::new(self.t)?;
+        // Cheap refusals before any prime search (which a request for
+        // thousands of primes would make take minutes).
+        let max = crate::serial::fields::MAX_PRIMES;
+        let (q_count, p_count) = (
+            self.q_primes.len().max(self.q_bits.len()),
+            self.special_primes.len().max(self.special_bits.len()),
+        );
+        if q_count > max || p_count > max / 4 {
+            return Err(Error::InvalidParameters(format!(
+                "{q_count} ciphertext and {p_count} special primes: at most {max} and {} are supported",
+                max / 4
+            )));
+        }
+        if let Some(level) = self.security {
+            // A b-bit prime is above 2^(b-1): a lower bound of log2(QP).
+            let at_least: f64 = self
+                .q_bits
+                .iter()
+                .chain(&self.special_bits)
+                .map(|&b| b.saturating_sub(1) as f64)
+                .sum();
+            level.check(n, at_least)?;
+        }
         // Primes by size: distinct across Q and P and different from t.
         let mut taken = vec![self.t];
         for &p in self.q_primes.iter().chain(&self.special_primes) {

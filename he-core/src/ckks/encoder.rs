@@ -228,6 +228,12 @@ pub(crate) fn encode_scaled(
             "scale {scale} must be finite and at least 1"
         )));
     }
+    // `f64::max` skips NaN, so non-finite values are refused first.
+    if let Some(c) = coeffs.iter().find(|c| !c.is_finite()) {
+        return Err(Error::InvalidParameters(format!(
+            "cannot encode {c}: values must be finite numbers"
+        )));
+    }
     let max = coeffs.iter().fold(0.0f64, |a, &c| a.max(c.abs())) * scale;
     let log_q: f64 = basis.moduli()[..level]
         .iter()

@@ -126,6 +126,13 @@ impl Evaluator {
         let level = a.level();
         self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
+        if a.scale / dropped < 1.0 {
+            return Err(Error::ScaleMismatch {
+                left: a.scale.log2(),
+                right: dropped.log2(),
+                hint: "rescaling would drop the scale below 1, leaving no precision: rescale only after a multiplication",
+            });
+        }
         let backend = self.backend();
         let rescaler = self.ctx.params().rescaler();
         let polys =
@@ -278,6 +285,11 @@ impl Evaluator {
     /// `a + c` in every slot, exact at `a`'s scale (no level spent).
     pub fn add_const(&self, a: &Ciphertext, c: Complex64) -> Result<Ciphertext, Error> {
         self.check(a)?;
+        if !(c.re.is_finite() && c.im.is_finite()) {
+            return Err(Error::InvalidParameters(format!(
+                "constant {c} is not a finite complex number"
+            )));
+        }
         // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
         let n = self.ctx.params().degree();
         let mut coeffs = vec![0.0; n];

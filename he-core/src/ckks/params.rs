@@ -208,6 +208,27 @@ impl ParametersBuilder {
                 self.base_bits, self.scale_bits
             )));
         }
+        // Cheap refusals before any prime search.
+        let max_primes = crate::serial::fields::MAX_PRIMES;
+        let q_count = self.base_bits.div_ceil(max) as usize + self.depth.saturating_mul(ppl);
+        if q_count > max_primes || self.special_count > max_primes / 4 {
+            return Err(Error::InvalidParameters(format!(
+                "depth {} takes {q_count} ciphertext primes ({} per level) and {} special primes: at most {max_primes} and {} are supported; lower the depth",
+                self.depth,
+                ppl,
+                self.special_count,
+                max_primes / 4
+            )));
+        }
+        if let Some(level) = self.security {
+            // Each prime is within a bit of its size: a lower bound of log2(QP).
+            let base_count = self.base_bits.div_ceil(max);
+            let base_each = self.base_bits.div_ceil(base_count);
+            let at_least = (base_count * (base_each - 1)) as f64
+                + (self.depth * ppl) as f64 * (level_prime_bits as f64 - 1.0)
+                + self.special_count as f64 * (self.special_bits as f64 - 1.0);
+            level.check(n, at_least)?;
+        }
         let no_room = |what: &str| {
             Error::InvalidParameters(format!(
                 "not enough NTT-friendly primes for {what} at degree {n}; use a smaller degree, fewer levels, or W64"

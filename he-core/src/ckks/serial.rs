@@ -172,11 +172,14 @@ fn read_level(r: &mut Reader<'_>, params: &Parameters) -> Result<usize, Error> {
     Ok(level)
 }
 
-/// Reads a scale: finite and positive.
+/// Reads a scale: finite and at least 1 (what encoding and rescaling
+/// produce; a smaller one would decode to infinities or NaN).
 fn read_scale(r: &mut Reader<'_>) -> Result<f64, Error> {
     let scale = r.f64()?;
-    if !(scale.is_finite() && scale > 0.0) {
-        return Err(r.malformed(format!("scale {scale} is not a positive finite number")));
+    if !(scale.is_finite() && scale >= 1.0) {
+        return Err(r.malformed(format!(
+            "scale {scale} is not a finite number of at least 1"
+        )));
     }
     Ok(scale)
 }

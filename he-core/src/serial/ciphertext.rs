@@ -24,6 +24,14 @@ pub(crate) fn write<F: Form>(
     polys: &[RnsPoly<F>],
     seed: Option<[u8; 32]>,
 ) -> Result<(), Error> {
+    // What `read` would refuse is refused here, so that bytes written are
+    // always bytes that load.
+    if !(2..=MAX_POLYS).contains(&polys.len()) {
+        return Err(Error::InvalidParameters(format!(
+            "a ciphertext of {} polynomials cannot be serialized (at most {MAX_POLYS}): relinearize it first",
+            polys.len()
+        )));
+    }
     match seed {
         Some(seed) if polys.len() == 2 => {
             out.push(SEEDED);
