@@ -51,7 +51,7 @@ fn bench_hefty(c: &mut Criterion) {
         bn.iter(|| eval.rotate_rows(black_box(&a), 1, &gk).unwrap())
     });
     g.bench_function("decrypt", |bn| {
-        bn.iter(|| enc.decode(&sk.decrypt(black_box(&a)).unwrap()))
+        bn.iter(|| enc.decode(&sk.decrypt(black_box(&a)).unwrap()).unwrap())
     });
     g.finish();
 }

@@ -31,7 +31,7 @@ fn main() -> Result<(), hefty::core::Error> {
     let sum = eval.linear_combination(&[(&xy, 1), (&cx, 5)])?;
     let rotated = eval.rotate_rows(&sum, 1, &gk)?;
 
-    let out = encoder.decode(&sk.decrypt(&rotated)?);
+    let out = encoder.decode(&sk.decrypt(&rotated)?)?;
     let row = encoder.slots() / 2;
     for i in [0, 1, row - 2] {
         let j = i + 1; // the slot that moved into position i

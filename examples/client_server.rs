@@ -53,7 +53,7 @@ fn main() -> Result<(), Error> {
 
     // Back on the client: decode under the client's own parameters object.
     let result = Ciphertext::from_bytes(&params, &answer)?;
-    let out = encoder.decode(&sk.decrypt(&result)?);
+    let out = encoder.decode(&sk.decrypt(&result)?)?;
     let want: Vec<u64> = x.iter().zip(&y).map(|(a, b)| a * b + a).collect();
     assert_eq!(&out[..3], &want[..]);
     // Bytes from other parameters are refused, not misread.

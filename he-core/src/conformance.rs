@@ -307,7 +307,7 @@ fn bfv_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<
             ));
         }
     }
-    results.push(("decrypted".into(), enc.decode(&sk.decrypt(&acc)?)));
+    results.push(("decrypted".into(), enc.decode(&sk.decrypt(&acc)?)?));
     Ok(results)
 }
 

@@ -23,7 +23,7 @@ pub enum Error {
     BasisMismatch,
     /// Objects made from different parameter sets were combined.
     #[error(
-        "the objects were made from different parameters: keys, plaintexts and ciphertexts must share one parameter object (Arc)"
+        "the objects were made under different parameters (or on different backends): keys, plaintexts and ciphertexts must come from one parameter set, e.g. one preset or one set of parameter bytes"
     )]
     ParameterMismatch,
     /// Two operands have different numbers of active limbs.

@@ -69,7 +69,7 @@ proptest! {
         let mut rng = Sampler::from_seed(seed);
         let values: Vec<u64> = rng.uniform::<hefty_core::Coeff>(&Arc::new(hefty_core::RnsBasis::new(n, &[t]).unwrap()), 1).unwrap().to_host().unwrap();
         let pt = enc.encode(&values).unwrap();
-        prop_assert_eq!(enc.decode(&pt), values);
+        prop_assert_eq!(enc.decode(&pt).unwrap(), values);
     }
 
     #[test]
@@ -136,6 +136,7 @@ fn batch_slots_rotate_under_galois_five_and_swap_under_minus_one() {
             }
         }
         enc.decode(&Plaintext::from_coeffs(&params, &out).unwrap())
+            .unwrap()
     };
     let half = n / 2;
     let rotated = sigma(5);
@@ -186,7 +187,7 @@ fn preset_8192_noise_meets_its_bounds() {
         "add spent more than one bit"
     );
     assert_eq!(
-        enc.decode(&sk.decrypt(&sum).unwrap()),
+        enc.decode(&sk.decrypt(&sum).unwrap()).unwrap(),
         xs.iter()
             .zip(&ys)
             .map(|(x, y)| (x + y) % t)
@@ -203,7 +204,7 @@ fn preset_8192_noise_meets_its_bounds() {
     );
     assert!(after_mul > 0.0);
     assert_eq!(
-        enc.decode(&sk.decrypt(&prod).unwrap()),
+        enc.decode(&sk.decrypt(&prod).unwrap()).unwrap(),
         xs.iter()
             .zip(&ys)
             .map(|(x, y)| x * y % t)
@@ -237,7 +238,9 @@ fn presets_build_for_every_supported_degree() {
 #[test]
 fn misuse_returns_typed_errors() {
     let p1 = toy(16, 97, 2, 40);
-    let p2 = toy(16, 97, 2, 40);
+    // Other primes: other mathematics (equal parameter sets interoperate,
+    // see `parameters_equal_by_value_work_together`).
+    let p2 = toy(16, 97, 2, 41);
     let (sk1, pk1, mut rng) = keys(&p1, 1);
     let (_sk2, pk2, _) = keys(&p2, 2);
     let pt1 = Plaintext::from_coeffs(&p1, &[1, 2, 3]).unwrap();
@@ -288,7 +291,8 @@ fn misuse_returns_typed_errors() {
         Err(Error::InvalidParameters(_))
     ));
     assert_eq!(
-        enc.decode_i64(&enc.encode_i64(&[-48, 48, -1]).unwrap())[..3],
+        enc.decode_i64(&enc.encode_i64(&[-48, 48, -1]).unwrap())
+            .unwrap()[..3],
         [-48, 48, -1]
     );
     // Insecure parameters without the opt-out.
@@ -366,7 +370,7 @@ fn rotations_match_plaintext_rotations() {
     for s in steps {
         let r = eval.rotate_rows(&ct, s, &gk).unwrap();
         assert_eq!(
-            enc.decode(&sk.decrypt(&r).unwrap()),
+            enc.decode(&sk.decrypt(&r).unwrap()).unwrap(),
             rotate_left(&values, s),
             "steps {s}"
         );
@@ -375,10 +379,10 @@ fn rotations_match_plaintext_rotations() {
     let back = eval
         .rotate_rows(&eval.rotate_rows(&ct, 1, &gk).unwrap(), -1, &gk)
         .unwrap();
-    assert_eq!(enc.decode(&sk.decrypt(&back).unwrap()), values);
+    assert_eq!(enc.decode(&sk.decrypt(&back).unwrap()).unwrap(), values);
     assert_eq!(eval.rotate_rows(&ct, 0, &gk).unwrap(), ct);
     let swapped = eval.rotate_columns(&ct, &gk).unwrap();
-    let dec = enc.decode(&sk.decrypt(&swapped).unwrap());
+    let dec = enc.decode(&sk.decrypt(&swapped).unwrap()).unwrap();
     assert_eq!(&dec[..n / 2], &values[n / 2..]);
     assert_eq!(&dec[n / 2..], &values[..n / 2]);
     // Only the keys asked for exist.
@@ -417,7 +421,7 @@ fn preset_8192_rotation_noise_meets_its_bound() {
     let ct = pk.encrypt(&enc.encode(&values).unwrap(), &mut rng).unwrap();
     let rotated = eval.rotate_rows(&ct, 1, &gk).unwrap();
     assert_eq!(
-        enc.decode(&sk.decrypt(&rotated).unwrap()),
+        enc.decode(&sk.decrypt(&rotated).unwrap()).unwrap(),
         rotate_left(&values, 1)
     );
     // Key switching adds at most (Σ_digits n·α·η·ceil(D/P) + (n+1)·2)·t to
@@ -493,7 +497,7 @@ fn preset_8192_depth_four_chain_decrypts() {
         want = want.iter().map(|&w| w * w % t).collect();
         budgets.push(sk.noise_budget(&acc).unwrap());
         assert_eq!(
-            enc.decode(&sk.decrypt(&acc).unwrap()),
+            enc.decode(&sk.decrypt(&acc).unwrap()).unwrap(),
             want,
             "depth {depth}, budgets {budgets:?}"
         );
@@ -531,13 +535,13 @@ fn modulus_switching_keeps_the_plaintext_at_every_level() {
         let low = eval.mod_switch_to(&ct, level).unwrap();
         assert_eq!(low.level(), level);
         assert_eq!(
-            enc.decode(&sk.decrypt(&low).unwrap()),
+            enc.decode(&sk.decrypt(&low).unwrap()).unwrap(),
             values,
             "level {level}"
         );
         let low_sq = eval.mod_switch_to(&squared, level).unwrap();
         assert_eq!(
-            enc.decode(&sk.decrypt(&low_sq).unwrap()),
+            enc.decode(&sk.decrypt(&low_sq).unwrap()).unwrap(),
             sq_values,
             "squared at level {level}"
         );
@@ -545,13 +549,13 @@ fn modulus_switching_keeps_the_plaintext_at_every_level() {
             // Every operation works at the lower level.
             let prod = eval.multiply_relin(&low, &low, &rk).unwrap();
             assert_eq!(
-                enc.decode(&sk.decrypt(&prod).unwrap()),
+                enc.decode(&sk.decrypt(&prod).unwrap()).unwrap(),
                 sq_values,
                 "multiply at level {level}"
             );
             let rot = eval.rotate_rows(&low, 1, &gk).unwrap();
             assert_eq!(
-                enc.decode(&sk.decrypt(&rot).unwrap()),
+                enc.decode(&sk.decrypt(&rot).unwrap()).unwrap(),
                 rotate_left(&values, 1),
                 "rotate at level {level}"
             );
@@ -608,7 +612,7 @@ fn evaluators_and_keys_are_send_and_sync_and_work_across_threads() {
     });
     for (i, c) in doubled.iter().enumerate() {
         assert_eq!(
-            &enc.decode(&sk.decrypt(c).unwrap())[..2],
+            &enc.decode(&sk.decrypt(c).unwrap()).unwrap()[..2],
             &[2 * i as u64, 2 * i as u64 + 2]
         );
     }
@@ -678,7 +682,7 @@ fn prepared_plaintexts_match_mul_plain_at_every_level() {
         assert_eq!(prepared.level(), level);
         let fast = eval.mul_plain_prepared(&low, &prepared).unwrap();
         assert_eq!(fast, eval.mul_plain(&low, &w).unwrap(), "level {level}");
-        assert_eq!(enc.decode(&sk.decrypt(&fast).unwrap()), want);
+        assert_eq!(enc.decode(&sk.decrypt(&fast).unwrap()).unwrap(), want);
     }
     let top = eval.prepare_plain(&w, 3).unwrap();
     let low = eval.mod_switch_to(&ct, 2).unwrap();
@@ -686,7 +690,7 @@ fn prepared_plaintexts_match_mul_plain_at_every_level() {
         eval.mul_plain_prepared(&low, &top).unwrap_err(),
         Error::LevelMismatch { left: 2, right: 3 }
     );
-    let other = toy(n, t, 3, 50);
+    let other = toy(n, t, 3, 49);
     let foreign = Evaluator::new(&other)
         .prepare_plain(&Plaintext::from_coeffs(&other, &[1]).unwrap(), 3)
         .unwrap();
@@ -698,4 +702,49 @@ fn prepared_plaintexts_match_mul_plain_at_every_level() {
         eval.prepare_plain(&w, 4).unwrap_err(),
         Error::BadLevel { level: 4, max: 3 }
     );
+}
+
+#[test]
+fn parameters_equal_by_value_work_together() {
+    // Two objects built from one preset, and one decoded from bytes, are
+    // the same parameters: keys, plaintexts and ciphertexts move freely.
+    let a = Parameters::preset_128(4096).unwrap();
+    let b = Parameters::preset_128(4096).unwrap();
+    let c = Parameters::from_bytes(&a.to_bytes()).unwrap();
+    assert!(!Arc::ptr_eq(&a, &b));
+    let (sk, pk, mut rng) = keys(&a, 70);
+    let rk = hefty_core::bfv::RelinearizationKey::new(&sk, &mut rng).unwrap();
+    let enc_b = Encoder::new(&b).unwrap();
+    let x = pk
+        .encrypt(&enc_b.encode(&[3, 4]).unwrap(), &mut rng)
+        .unwrap();
+    let y = Ciphertext::from_bytes(&c, &x.to_bytes().unwrap()).unwrap();
+    let prod = Evaluator::new(&c).multiply_relin(&x, &y, &rk).unwrap();
+    let out = Encoder::new(&c)
+        .unwrap()
+        .decode(&sk.decrypt(&prod).unwrap())
+        .unwrap();
+    assert_eq!(&out[..2], &[9, 16]);
+    // Other mathematics is still refused, with the cause and the fix.
+    let other = Parameters::preset_128(8192).unwrap();
+    let err = Encoder::new(&other)
+        .unwrap()
+        .decode(&sk.decrypt(&prod).unwrap())
+        .unwrap_err();
+    assert_eq!(err, Error::ParameterMismatch);
+    assert!(err.to_string().contains("one preset"), "{err}");
+}
+
+#[test]
+fn an_encoder_refuses_plaintexts_of_other_parameters() {
+    // Another degree used to panic inside decode; another t decoded garbage.
+    let p = toy(16, 97, 2, 40);
+    let other_degree = toy(32, 97, 2, 40);
+    let other_t = toy(16, 193, 2, 40);
+    let enc = Encoder::new(&p).unwrap();
+    for q in [&other_degree, &other_t] {
+        let pt = Plaintext::from_coeffs(q, &[1, 2, 3]).unwrap();
+        assert_eq!(enc.decode(&pt).unwrap_err(), Error::ParameterMismatch);
+        assert_eq!(enc.decode_i64(&pt).unwrap_err(), Error::ParameterMismatch);
+    }
 }

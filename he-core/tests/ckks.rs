@@ -500,7 +500,7 @@ fn misuse_returns_typed_errors() {
         Err(Error::LevelMismatch { .. })
     ));
     // Foreign parameters.
-    let other_params = toy(1 << 10, 1);
+    let other_params = toy(1 << 10, 2); // other primes: other mathematics
     let mut k2 = keys(&other_params, 9);
     let enc2 = Encoder::new(&other_params);
     let foreign = encrypt(&mut k2, &enc2, &[0.5]);

@@ -101,7 +101,8 @@ fn bad_configurations_are_rejected() {
     );
     let ks = KeySwitcher::new(&q, &p, 2).unwrap();
     assert_eq!(ks.dnum(), 2);
-    let other_q = Arc::new(RnsBasis::new(n, &ntt_primes(30, n, 2).unwrap()).unwrap());
+    // Other primes: another ring (the same primes would be the same ring).
+    let other_q = Arc::new(RnsBasis::new(n, &ntt_primes(31, n, 2).unwrap()).unwrap());
     let mut rng = Sampler::from_seed([3; 32]);
     let s = rng.ternary(n);
     let key = ks.generate(&s, &s, &mut rng).unwrap();

@@ -45,8 +45,8 @@ struct Bfv {
     eval: Evaluator,
 }
 
-fn bfv(seed: u8) -> Bfv {
-    let params = bfv::Parameters::preset_128(4096).unwrap();
+fn bfv(seed: u8, degree: usize) -> Bfv {
+    let params = bfv::Parameters::preset_128(degree).unwrap();
     let mut rng = Sampler::from_seed([seed; 32]);
     let sk = SecretKey::generate(&params, &mut rng);
     let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
@@ -75,8 +75,8 @@ struct Ckks {
     eval: ckks::Evaluator,
 }
 
-fn ckks(seed: u8) -> Ckks {
-    let params = ckks::Parameters::preset_128(8192).unwrap();
+fn ckks(seed: u8, degree: usize) -> Ckks {
+    let params = ckks::Parameters::preset_128(degree).unwrap();
     let mut rng = Sampler::from_seed([seed; 32]);
     let sk = ckks::SecretKey::generate(&params, &mut rng);
     let rk = ckks::RelinearizationKey::new(&sk, &mut rng).unwrap();
@@ -99,8 +99,10 @@ fn ckks(seed: u8) -> Ckks {
 }
 
 fn cases() -> Vec<Case> {
-    let (a, b) = (Arc::new(bfv(1)), Arc::new(bfv(2)));
-    let (x, y) = (Arc::new(ckks(3)), Arc::new(ckks(4)));
+    // `b` and `y` use other parameters: equal parameters interoperate
+    // (tests/bfv.rs, parameters_equal_by_value_work_together).
+    let (a, b) = (Arc::new(bfv(1, 4096)), Arc::new(bfv(2, 8192)));
+    let (x, y) = (Arc::new(ckks(3, 8192)), Arc::new(ckks(4, 16384)));
     let mut rng = Sampler::from_seed([5; 32]);
     let product = a.eval.multiply(&a.ct, &a.ct).unwrap();
     let low = a.eval.mod_switch_to(&a.ct, 1).unwrap();
@@ -194,12 +196,12 @@ fn cases() -> Vec<Case> {
             },
             E::IntegerOverflow(_), "larger t"),
         // ---- BFV evaluation ----
-        c!(a, b => "bfv: ciphertexts of different parameter objects",
-            a.eval.add(&a.ct, &b.ct.clone()), E::ParameterMismatch, "share one parameter object"),
+        c!(a, b => "bfv: ciphertexts of different parameters",
+            a.eval.add(&a.ct, &b.ct.clone()), E::ParameterMismatch, "one parameter set"),
         c!(a, b => "bfv: decrypting with a foreign secret key",
-            b.sk.decrypt(&a.ct), E::ParameterMismatch, "share one parameter object"),
+            b.sk.decrypt(&a.ct), E::ParameterMismatch, "one parameter set"),
         c!(a, b => "bfv: relinearizing with a foreign key",
-            b.eval.relinearize(&b.eval.multiply(&b.ct, &b.ct).unwrap(), &a.rk), E::ParameterMismatch, "share one parameter object"),
+            b.eval.relinearize(&b.eval.multiply(&b.ct, &b.ct).unwrap(), &a.rk), E::ParameterMismatch, "one parameter set"),
         c!(a => "bfv: operands at different levels",
             a.eval.add(&a.ct, &low), E::LevelMismatch { .. }, "same level"),
         c!(a => "bfv: rotation without its Galois key",
@@ -258,12 +260,12 @@ fn cases() -> Vec<Case> {
             x.eval.rescale(&x_bottom), E::OutOfLevels { .. }, "larger depth"),
         c!(x, x_bottom => "ckks: too deep a circuit (a third product at depth 2)",
             x.eval.multiply_relin_rescale(&x_bottom, &x_bottom, &x.rk), E::OutOfLevels { .. }, "fewer multiplications"),
-        c!(x, y => "ckks: ciphertexts of different parameter objects",
-            x.eval.add(&x.ct, &y.ct), E::ParameterMismatch, "share one parameter object"),
+        c!(x, y => "ckks: ciphertexts of different parameters",
+            x.eval.add(&x.ct, &y.ct), E::ParameterMismatch, "one parameter set"),
         c!(x, y => "ckks: decrypting with a foreign secret key",
-            y.sk.decrypt(&x.ct), E::ParameterMismatch, "share one parameter object"),
+            y.sk.decrypt(&x.ct), E::ParameterMismatch, "one parameter set"),
         c!(x, y => "ckks: relinearizing with a foreign key",
-            x.eval.relinearize(&x.eval.multiply(&x.ct, &x.ct)?, &y.rk), E::ParameterMismatch, "share one parameter object"),
+            x.eval.relinearize(&x.eval.multiply(&x.ct, &x.ct)?, &y.rk), E::ParameterMismatch, "one parameter set"),
         c!(x => "ckks: rotation without its Galois key",
             x.eval.rotate(&x.ct, 3, &x.gk), E::MissingGaloisKey { steps: Some(3), .. }, "generate GaloisKeys"),
         c!(x, x_bottom => "ckks: dropping to a level above the ciphertext's",

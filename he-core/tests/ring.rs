@@ -223,7 +223,7 @@ fn samplers_have_the_right_distributions() {
 #[test]
 fn misuse_gives_typed_errors() {
     let b1 = basis(16, 40, 3);
-    let b2 = basis(16, 40, 3); // same primes, different object: different ring instance
+    let b2 = basis(16, 41, 3); // other primes: another ring (the same primes would be the same ring)
     let mut s = Sampler::from_seed([2; 32]);
     let mut x = random_poly(&mut s, &b1, 3);
     let y = random_poly(&mut s, &b2, 3);

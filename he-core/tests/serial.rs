@@ -87,10 +87,11 @@ fn bfv_objects_round_trip_and_keep_working() {
         .rotate_rows(&eval2.relinearize(&product2, &rk2).unwrap(), 1, &gk2)
         .unwrap();
     assert_eq!(
-        enc.decode(&sk.decrypt(&want).unwrap()),
+        enc.decode(&sk.decrypt(&want).unwrap()).unwrap(),
         bfv::Encoder::new(&loaded)
             .unwrap()
             .decode(&sk2.decrypt(&got).unwrap())
+            .unwrap()
     );
     let fresh = pk2.encrypt(&pt2, &mut rng).unwrap();
     assert_eq!(sk2.decrypt(&fresh).unwrap().coeffs(), pt.coeffs());

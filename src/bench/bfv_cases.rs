@@ -123,7 +123,11 @@ impl BfvBench {
                 std::hint::black_box(self.pk.encrypt(&pt, &mut rng).expect("encrypt"));
             }),
             "decrypt" => time(&mut || {
-                std::hint::black_box(self.encoder.decode(&self.sk.decrypt(&a).expect("decrypt")));
+                std::hint::black_box(
+                    self.encoder
+                        .decode(&self.sk.decrypt(&a).expect("decrypt"))
+                        .expect("decode"),
+                );
             }),
             "add" => time(&mut || {
                 std::hint::black_box(self.eval.add(&a, &b).expect("add"));

@@ -21,7 +21,8 @@ pub struct Ciphertext {
 impl PartialEq for Ciphertext {
     /// Equal when made from the same parameter object with equal polynomials.
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.params, &other.params) && self.polys == other.polys
+        crate::rlwe::same_params(self.params.as_ref(), other.params.as_ref())
+            && self.polys == other.polys
     }
 }
 

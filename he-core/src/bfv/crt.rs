@@ -209,9 +209,7 @@ impl CrtBfv {
     pub fn recombine(&self, pts: &[Plaintext]) -> Result<Vec<BigInt>, Error> {
         self.check_parts(pts.len())?;
         for (pt, p) in pts.iter().zip(&self.parts) {
-            if !Arc::ptr_eq(pt.params(), p) {
-                return Err(Error::ParameterMismatch);
-            }
+            crate::rlwe::check_same_params(pt.params(), p)?;
         }
         let n = self.parts[0].degree();
         let half = &self.product >> 1u32;

@@ -21,7 +21,7 @@ use crate::{Error, rotation_galois_element};
 /// let encoder = Encoder::new(&params)?;
 /// let values: Vec<u64> = (0..4096).collect();
 /// let pt = encoder.encode(&values)?;
-/// assert_eq!(encoder.decode(&pt), values);
+/// assert_eq!(encoder.decode(&pt)?, values);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -99,19 +99,20 @@ impl Encoder {
         self.encode(&reduced)
     }
 
-    /// The `n` slot values of a plaintext, in `[0, t)`.
-    pub fn decode(&self, pt: &Plaintext) -> Vec<u64> {
+    /// The `n` slot values of a plaintext, in `[0, t)`; fails with
+    /// [`Error::ParameterMismatch`] for a plaintext of other parameters.
+    pub fn decode(&self, pt: &Plaintext) -> Result<Vec<u64>, Error> {
+        crate::rlwe::check_same_params(&self.params, pt.params())?;
         let mut evals = pt.coeffs().to_vec();
-        self.plan()
-            .forward(&mut evals)
-            .expect("plaintexts have n coefficients");
-        self.slot_index.iter().map(|&k| evals[k]).collect()
+        self.plan().forward(&mut evals)?;
+        Ok(self.slot_index.iter().map(|&k| evals[k]).collect())
     }
 
     /// The slot values as signed integers in `(-t/2, t/2]`.
-    pub fn decode_i64(&self, pt: &Plaintext) -> Vec<i64> {
+    pub fn decode_i64(&self, pt: &Plaintext) -> Result<Vec<i64>, Error> {
         let t = self.params.plaintext_modulus();
-        self.decode(pt)
+        Ok(self
+            .decode(pt)?
             .into_iter()
             .map(|v| {
                 if v > t / 2 {
@@ -120,6 +121,6 @@ impl Encoder {
                     v as i64
                 }
             })
-            .collect()
+            .collect())
     }
 }

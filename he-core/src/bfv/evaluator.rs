@@ -36,7 +36,7 @@ impl PreparedPlaintext {
 /// let a = pk.encrypt(&enc.encode(&[1, 2, 3])?, &mut rng)?;
 /// let b = pk.encrypt(&enc.encode(&[10, 20, 30])?, &mut rng)?;
 /// let sum = eval.add(&a, &b)?;
-/// assert_eq!(&enc.decode(&sk.decrypt(&sum)?)[..3], &[11, 22, 33]);
+/// assert_eq!(&enc.decode(&sk.decrypt(&sum)?)?[..3], &[11, 22, 33]);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -545,11 +545,11 @@ mod tests {
             polys: vec![c0, ct.polys[1].clone(), c2],
             seed: None,
         };
-        assert_eq!(enc.decode(&sk.decrypt(&three).unwrap()), values);
+        assert_eq!(enc.decode(&sk.decrypt(&three).unwrap()).unwrap(), values);
         let eval = Evaluator::new(&params);
         let two = eval.relinearize(&three, &rk).unwrap();
         assert_eq!(two.len(), 2);
-        assert_eq!(enc.decode(&sk.decrypt(&two).unwrap()), values);
+        assert_eq!(enc.decode(&sk.decrypt(&two).unwrap()).unwrap(), values);
         // Key switching adds at most (dnum·n·η·α + (n+1)·2)·t to [t·phase]_Q.
         let before = sk.noise_budget(&ct).unwrap();
         let after = sk.noise_budget(&two).unwrap();

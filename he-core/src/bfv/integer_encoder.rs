@@ -268,9 +268,7 @@ impl IntegerEncoder {
     /// (a computation that wrapped modulo `t`, or a decryption failure) or
     /// the value does not fit an `i128`.
     pub fn decode_integer(&self, pt: &Plaintext) -> Result<i128, Error> {
-        if !Arc::ptr_eq(pt.params(), &self.params) {
-            return Err(Error::ParameterMismatch);
-        }
+        crate::rlwe::check_same_params(pt.params(), &self.params)?;
         let t = self.params.plaintext_modulus();
         let centred = pt.centered();
         if let Some(c) = centred.iter().find(|c| c.unsigned_abs() >= t / 4) {

@@ -15,7 +15,8 @@ pub struct Plaintext {
 impl PartialEq for Plaintext {
     /// Equal when made from the same parameter object and equal coefficients.
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.params, &other.params) && self.coeffs == other.coeffs
+        crate::rlwe::same_params(self.params.as_ref(), other.params.as_ref())
+            && self.coeffs == other.coeffs
     }
 }
 

@@ -179,6 +179,7 @@ impl Encoder {
 
     /// Decodes all `N/2` slots (the scale divided out).
     pub fn decode(&self, pt: &Plaintext) -> Result<Vec<Complex64>, Error> {
+        crate::rlwe::check_same_params(&self.params, pt.params())?;
         // Only the primes that hold the message leave NTT form.
         let poly = pt.poly();
         let low = poly.prefix(limbs_for_scale(poly.basis(), poly.level(), pt.scale()))?;

@@ -87,6 +87,22 @@ impl RnsBasis {
         })
     }
 
+    /// Whether polynomials of `self` and `other` can meet: the same object,
+    /// or the same degree and primes on the same backend instance (two
+    /// parameter objects built from one preset, or decoded from one set of
+    /// bytes, are interchangeable).
+    pub fn same_ring(&self, other: &RnsBasis) -> bool {
+        std::ptr::eq(self, other)
+            || (self.n == other.n
+                && self.moduli.len() == other.moduli.len()
+                && self
+                    .moduli
+                    .iter()
+                    .zip(&other.moduli)
+                    .all(|(a, b)| a.value() == b.value())
+                && crate::backend::same_backend(self, other))
+    }
+
     /// The backend that holds this basis's polynomials.
     pub fn backend(&self) -> &Arc<dyn Backend> {
         &self.backend

@@ -81,7 +81,7 @@ impl RoundingDivider {
     }
 
     fn consts(&self, u_q: &RnsPoly<impl crate::Form>, has_p: bool) -> Result<&LevelConsts, Error> {
-        if !Arc::ptr_eq(u_q.basis(), &self.q) || has_p != self.p.is_some() {
+        if !u_q.basis().same_ring(&self.q) || has_p != self.p.is_some() {
             return Err(Error::BasisMismatch);
         }
         self.levels

@@ -64,7 +64,7 @@ impl<F: Form> Drop for RnsPoly<F> {
 impl<F: Form> PartialEq for RnsPoly<F> {
     /// Same basis, level and residues (a device backend downloads both).
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.basis, &other.basis)
+        self.basis.same_ring(&other.basis)
             && self.level == other.level
             && matches!((self.to_host(), other.to_host()), (Ok(a), Ok(b)) if a == b)
     }
@@ -163,7 +163,7 @@ impl<F: Form> RnsPoly<F> {
 
     /// Fails unless `other` has the same basis and level.
     pub fn check_compatible(&self, other: &Self) -> Result<(), Error> {
-        if !Arc::ptr_eq(&self.basis, &other.basis) {
+        if !self.basis.same_ring(&other.basis) {
             return Err(Error::BasisMismatch);
         }
         if self.level != other.level {
@@ -453,7 +453,7 @@ impl RnsPoly<Ntt> {
     /// `self *= b` pointwise over `self`'s limbs, where `b` (same basis) may
     /// hold more limbs: multiplies by a full-level key without copying it.
     pub(crate) fn mul_prefix(&mut self, b: &Self) {
-        debug_assert!(Arc::ptr_eq(&self.basis, &b.basis) && b.level >= self.level);
+        debug_assert!(self.basis.same_ring(&b.basis) && b.level >= self.level);
         let basis = Arc::clone(&self.basis);
         basis
             .backend()
@@ -463,7 +463,7 @@ impl RnsPoly<Ntt> {
     /// `self += a · b` pointwise over `self`'s limbs, where `b` (same basis)
     /// may hold more limbs: a key made for the full `Q` used at a lower level.
     pub(crate) fn mul_add_prefix(&mut self, a: &Self, b: &Self) {
-        debug_assert!(Arc::ptr_eq(&self.basis, &a.basis) && Arc::ptr_eq(&self.basis, &b.basis));
+        debug_assert!(self.basis.same_ring(&a.basis) && self.basis.same_ring(&b.basis));
         debug_assert!(a.level == self.level && b.level >= self.level);
         let basis = Arc::clone(&self.basis);
         basis

@@ -318,7 +318,7 @@ impl KeySwitcher {
     /// [`Self::decompose`] for `d` in NTT form: each digit's own limbs are
     /// taken as they are, so only the limbs it is extended to are transformed.
     pub fn decompose_ntt(&self, d: &RnsPoly<Ntt>) -> Result<Decomposition, Error> {
-        if !Arc::ptr_eq(d.basis(), &self.q) {
+        if !d.basis().same_ring(&self.q) {
             return Err(Error::BasisMismatch);
         }
         self.decompose_with(&d.clone().into_coeff(), Some(d))
@@ -329,7 +329,7 @@ impl KeySwitcher {
         d: &RnsPoly<Coeff>,
         d_ntt: Option<&RnsPoly<Ntt>>,
     ) -> Result<Decomposition, Error> {
-        if !Arc::ptr_eq(d.basis(), &self.q) {
+        if !d.basis().same_ring(&self.q) {
             return Err(Error::BasisMismatch);
         }
         let (level, kp, n) = (d.level(), self.p.len(), self.q.degree());

@@ -19,4 +19,4 @@ pub use hops::{Hop, HopCounter, HopCounts, HopScope, HopTable};
 pub use keys::{GaloisKeys, PublicKey, RelinearizationKey, SecretKey};
 pub use keyswitch::{Decomposition, KeySwitcher, SwitchingKey};
 pub use params::RlweParameters;
-pub(crate) use params::check_same_params;
+pub(crate) use params::{check_same_params, same_params};

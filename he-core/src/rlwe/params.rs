@@ -41,10 +41,20 @@ pub trait RlweParameters: fmt::Debug + Send + Sync + Sized + 'static + sealed::S
     fn fingerprint(&self) -> &[u8; FINGERPRINT_LEN];
 }
 
+/// Whether `a` and `b` describe the same mathematics on the same backend:
+/// the same object, or equal fingerprints (built from one preset, decoded
+/// from one set of bytes) and one backend instance.
+pub(crate) fn same_params<P: RlweParameters>(a: &P, b: &P) -> bool {
+    std::ptr::eq(a, b)
+        || (a.fingerprint() == b.fingerprint()
+            && crate::backend::same_backend(a.ciphertext_basis(), b.ciphertext_basis()))
+}
+
 /// Fails with [`Error::ParameterMismatch`] unless `a` and `b` are the same
-/// parameter object (identity by `Arc`, see docs/ARCHITECTURE.md).
+/// parameters by value ([`same_params`]): operands are refused only when
+/// the mathematics differs.
 pub(crate) fn check_same_params<P: RlweParameters>(a: &Arc<P>, b: &Arc<P>) -> Result<(), Error> {
-    if Arc::ptr_eq(a, b) {
+    if same_params(a.as_ref(), b.as_ref()) {
         Ok(())
     } else {
         Err(Error::ParameterMismatch)
