@@ -14,6 +14,7 @@
 
 pub mod approx;
 mod error;
+pub mod files;
 pub mod mnist;
 pub mod model;
 pub mod quantize;
@@ -21,4 +22,5 @@ pub mod quantize;
 pub mod train;
 
 pub use error::Error;
+pub use files::FileAccess;
 pub use hefty_core as core;

@@ -5,7 +5,15 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
-use crate::Error;
+use crate::files::read_at_most;
+use crate::{Error, FileAccess};
+
+/// The most images a split may hold (MNIST's training split has 60,000):
+/// with the 28×28 check, what bounds the decompressed size of a file.
+pub const MAX_IMAGES: usize = 1 << 20;
+
+/// The largest compressed file read (MNIST's largest is 9.9 MB).
+const MAX_GZIP_BYTES: u64 = 1 << 28;
 
 /// The environment variable naming the MNIST folder.
 pub const MNIST_ENV: &str = "HEFTY_MNIST_DIR";
@@ -87,21 +95,39 @@ impl Mnist {
 
     /// Loads both splits from the four standard files in `dir`.
     pub fn load(dir: &Path) -> Result<Self, Error> {
+        Self::load_with(dir, FileAccess::default())
+    }
+
+    /// [`Self::load`] with explicit file-access rules.
+    pub fn load_with(dir: &Path, access: FileAccess) -> Result<Self, Error> {
         Ok(Self {
-            train: load_split(dir, "train")?,
-            test: load_split(dir, "t10k")?,
+            train: load_split(dir, "train", access)?,
+            test: load_split(dir, "t10k", access)?,
         })
     }
 
     /// Loads only the test split (evaluation needs nothing else).
     pub fn load_test(dir: &Path) -> Result<Split, Error> {
-        load_split(dir, "t10k")
+        Self::load_test_with(dir, FileAccess::default())
+    }
+
+    /// [`Self::load_test`] with explicit file-access rules.
+    pub fn load_test_with(dir: &Path, access: FileAccess) -> Result<Split, Error> {
+        load_split(dir, "t10k", access)
     }
 }
 
-fn load_split(dir: &Path, prefix: &str) -> Result<Split, Error> {
-    let images = read_idx(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")), 3)?;
-    let labels = read_idx(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), 1)?;
+fn load_split(dir: &Path, prefix: &str, access: FileAccess) -> Result<Split, Error> {
+    let images = read_idx(
+        &dir.join(format!("{prefix}-images-idx3-ubyte.gz")),
+        3,
+        access,
+    )?;
+    let labels = read_idx(
+        &dir.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+        1,
+        access,
+    )?;
     let (image_dims, images) = images;
     let (label_dims, labels) = labels;
     let bad = |path: &str, reason: String| Error::Data {
@@ -127,47 +153,60 @@ fn load_split(dir: &Path, prefix: &str) -> Result<Split, Error> {
 }
 
 /// Reads a gzip-compressed IDX file of unsigned bytes with `rank`
-/// dimensions: its dimensions and data.
-fn read_idx(path: &Path, rank: usize) -> Result<(Vec<usize>, Vec<u8>), Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::MissingData {
-        dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
-        reason: format!("{}: {e}", path.display()),
+/// dimensions: its dimensions and data. The header is read first and
+/// bounds the rest: at most [`MAX_IMAGES`] items of at most 28×28 bytes are
+/// decompressed, so a small gzip bomb cannot exhaust memory.
+fn read_idx(path: &Path, rank: usize, access: FileAccess) -> Result<(Vec<usize>, Vec<u8>), Error> {
+    let file = access.open(path).map_err(|e| match e {
+        Error::Io { source, .. } => Error::MissingData {
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            reason: format!("{}: {source}", path.display()),
+        },
+        other => other,
     })?;
-    let mut bytes = Vec::new();
-    GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::Data {
-            path: path.to_path_buf(),
-            reason: format!("not a gzip file: {e}"),
-        })?;
     let bad = |reason: String| Error::Data {
         path: path.to_path_buf(),
         reason,
     };
-    let header = 4 + 4 * rank;
-    if bytes.len() < header {
-        return Err(bad("shorter than its header".into()));
-    }
+    let mut gz = GzDecoder::new(file.take(MAX_GZIP_BYTES));
+    let mut header = vec![0u8; 4 + 4 * rank];
+    gz.read_exact(&mut header).map_err(|e| {
+        bad(format!(
+            "not a gzip-compressed IDX file (its header cannot be read: {e})"
+        ))
+    })?;
     // Magic: two zero bytes, type 0x08 (unsigned byte), the rank.
-    if bytes[..4] != [0, 0, 8, rank as u8] {
+    if header[..4] != [0, 0, 8, rank as u8] {
         return Err(bad(format!(
             "magic {:02x?} is not an IDX{rank} file of unsigned bytes",
-            &bytes[..4]
+            &header[..4]
         )));
     }
     let dims: Vec<usize> = (0..rank)
         .map(|i| {
             let at = 4 + 4 * i;
-            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize
+            u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+                as usize
         })
         .collect();
-    let expected = dims.iter().product::<usize>();
-    if bytes.len() - header != expected {
+    let (items, item) = (
+        dims[0],
+        dims[1..].iter().try_fold(1usize, |a, &d| a.checked_mul(d)),
+    );
+    let expected = match item {
+        Some(item) if items <= MAX_IMAGES && item <= PIXELS => items * item,
+        _ => {
+            return Err(bad(format!(
+                "dimensions {dims:?} exceed the bound of {MAX_IMAGES} items of at most {SIDE}×{SIDE} bytes"
+            )));
+        }
+    };
+    let data = read_at_most(gz, expected as u64, path)?;
+    if data.len() != expected {
         return Err(bad(format!(
             "{} data bytes, the dimensions {dims:?} need {expected}",
-            bytes.len() - header
+            data.len()
         )));
     }
-    bytes.drain(..header);
-    Ok((dims, bytes))
+    Ok((dims, data))
 }

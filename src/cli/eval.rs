@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use hefty::nn::FileAccess;
 use hefty::nn::mnist::Mnist;
 use hefty::nn::model::{EvalMode, FixedPoint, Model, evaluate};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,6 +16,10 @@ pub struct EvalArgs {
     /// The MNIST folder (default: $HEFTY_MNIST_DIR).
     #[arg(long, value_name = "DIR")]
     mnist: Option<PathBuf>,
+    /// Follow symbolic links at the model's and the data's file paths
+    /// (refused by default: a link beside a model could point anywhere).
+    #[arg(long)]
+    follow_symlinks: bool,
     /// Print {accuracy, correct, total, model} as JSON.
     #[arg(long)]
     json: bool,
@@ -28,8 +33,12 @@ pub struct EvalArgs {
 
 /// Runs `hefty eval`.
 pub fn run(args: &EvalArgs) -> Result<(), String> {
-    let model = Model::load(&args.model).map_err(|e| e.to_string())?;
-    let test = Mnist::load_test(&super::mnist_dir(&args.mnist)?).map_err(|e| e.to_string())?;
+    let access = FileAccess {
+        follow_symlinks: args.follow_symlinks,
+    };
+    let model = Model::load_with(&args.model, access).map_err(|e| e.to_string())?;
+    let test = Mnist::load_test_with(&super::mnist_dir(&args.mnist)?, access)
+        .map_err(|e| e.to_string())?;
     let mode = if args.fixed_point {
         EvalMode::Fixed(FixedPoint {
             precision_bits: args.precision_bits,

@@ -24,7 +24,13 @@ pub use shape::Shape;
 pub(crate) use shape::window_out;
 pub use weights::Tensor;
 
-use crate::Error;
+use crate::{Error, FileAccess};
+
+/// The largest JSON graph read (the committed models are under 10 kB).
+pub const MAX_GRAPH_BYTES: u64 = 1 << 24;
+
+/// The largest weights file read.
+pub const MAX_WEIGHTS_BYTES: u64 = 1 << 30;
 
 /// A model: its graph and its named tensors, validated together.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,10 +54,23 @@ impl Model {
         })
     }
 
-    /// Loads `path` (the JSON graph) and the weights file it names.
+    /// Loads `path` (the JSON graph) and the weights file it names. Both
+    /// must be regular files (not symbolic links: see [`Self::load_with`]),
+    /// the graph at most [`MAX_GRAPH_BYTES`], the weights at most
+    /// [`MAX_WEIGHTS_BYTES`].
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let graph: Graph = serde_json::from_str(&text)
+        Self::load_with(path, FileAccess::default())
+    }
+
+    /// [`Self::load`] with explicit file-access rules (e.g. following
+    /// symbolic links the caller trusts).
+    pub fn load_with(path: &Path, access: FileAccess) -> Result<Self, Error> {
+        let bytes = access.read(path, MAX_GRAPH_BYTES)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| Error::Data {
+            path: path.to_path_buf(),
+            reason: format!("is not UTF-8 text: {e}"),
+        })?;
+        let graph: Graph = serde_json::from_str(text)
             .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
         if graph.format != FORMAT || graph.version != GRAPH_VERSION {
             return Err(Error::Model(format!(
@@ -62,7 +81,7 @@ impl Model {
             )));
         }
         let weights = weights_path(path, &graph.weights)?;
-        let tensors = weights::read(&weights)?;
+        let tensors = weights::read(&weights, access)?;
         Self::new(graph, tensors)
     }
 

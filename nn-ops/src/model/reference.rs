@@ -128,6 +128,13 @@ pub(crate) fn forward(model: &Model, pixels: &[u8]) -> Result<Vec<f64>, Error> {
             )
             .ok_or_else(overflow)?,
         };
+        // Every layer's output is checked, not only the kernels that
+        // detect overflow themselves (batch norm, activations).
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Model(format!(
+                "layer {layer:?} produced a non-finite value in the f64 reference: the model's weights or coefficients are too large for this input"
+            )));
+        }
         shape = out;
     }
     Ok(x)

@@ -48,21 +48,53 @@ impl Shape {
     }
 }
 
-/// The largest dimension a model may have (keeps hostile files from
-/// asking for huge buffers before any tensor is read).
-const MAX_DIM: usize = 1 << 16;
+/// The largest dimension a model may have — channels, sides, features,
+/// kernels, strides, paddings (keeps hostile files from asking for huge
+/// buffers before any tensor is read).
+pub const MAX_DIM: usize = 1 << 16;
 
-/// Output side of a window of `kernel` with `stride` and `padding`.
+/// The largest tensor between layers, in elements.
+pub const MAX_ELEMENTS: usize = MAX_DIM * 64;
+
+/// The most multiply-adds one layer may cost per image (a conv's or
+/// pool's window times its outputs, a dense layer's weights): a 300-byte
+/// model cannot ask for days of work per image.
+pub const MAX_LAYER_WORK: u64 = 1 << 30;
+
+/// Output side of a window of `kernel` with `stride` and `padding`, in
+/// checked arithmetic (hostile sizes near `usize::MAX` give `None`).
 pub(crate) fn window_out(
     side: usize,
     kernel: usize,
     stride: usize,
     padding: usize,
 ) -> Option<usize> {
-    if kernel == 0 || stride == 0 || padding >= kernel || side + 2 * padding < kernel {
+    if kernel == 0 || stride == 0 || padding >= kernel {
         return None;
     }
-    Some((side + 2 * padding - kernel) / stride + 1)
+    let padded = side.checked_add(padding.checked_mul(2)?)?;
+    Some(padded.checked_sub(kernel)? / stride + 1)
+}
+
+/// Fails unless a window's kernel, stride and padding are within [`MAX_DIM`].
+fn check_window(k: usize, kernel: usize, stride: usize, padding: usize) -> Result<(), Error> {
+    if [kernel, stride, padding].iter().any(|&d| d > MAX_DIM) {
+        return Err(Error::Model(format!(
+            "layer {k}: kernel {kernel}, stride {stride} and padding {padding} must each be at most {MAX_DIM}"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails when a layer would cost more than [`MAX_LAYER_WORK`] per image.
+fn check_work(k: usize, outputs: usize, per_output: usize) -> Result<(), Error> {
+    let work = (outputs as u64).saturating_mul(per_output as u64);
+    if work > MAX_LAYER_WORK {
+        return Err(Error::Model(format!(
+            "layer {k}: {outputs} outputs of {per_output} multiply-adds each exceed the bound of {MAX_LAYER_WORK} per image; use a smaller window or input"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the graph against its tensors; the shape after each layer.
@@ -75,6 +107,7 @@ pub(crate) fn validate(
     if [i.channels, i.height, i.width]
         .iter()
         .any(|&d| d == 0 || d > MAX_DIM)
+        || i.channels * i.height * i.width > MAX_ELEMENTS
         || i.scale_bits > 16
     {
         return Err(Error::Model(format!(
@@ -129,12 +162,21 @@ pub(crate) fn validate(
                     width,
                 },
             ) => {
-                if *in_channels != channels || *out_channels == 0 || *out_channels > MAX_DIM {
+                if *in_channels != channels {
                     return Err(bad(
                         k,
                         format!("conv2d takes {in_channels} channels, gets {channels}"),
                     ));
                 }
+                if *out_channels == 0 || *out_channels > MAX_DIM {
+                    return Err(bad(
+                        k,
+                        format!(
+                            "conv2d has {out_channels} output channels; it needs 1..={MAX_DIM}"
+                        ),
+                    ));
+                }
+                check_window(k, *kernel, *stride, *padding)?;
                 let (Some(h), Some(w)) = (
                     window_out(height, *kernel, *stride, *padding),
                     window_out(width, *kernel, *stride, *padding),
@@ -146,6 +188,11 @@ pub(crate) fn validate(
                         ),
                     ));
                 };
+                check_work(
+                    k,
+                    out_channels.saturating_mul(h).saturating_mul(w),
+                    in_channels.saturating_mul(kernel * kernel),
+                )?;
                 let weight = need("weight", &[*out_channels, *in_channels, *kernel, *kernel])?;
                 check_quantization(k, weight, quantization)?;
                 need("bias", &[*out_channels])?;
@@ -165,11 +212,26 @@ pub(crate) fn validate(
                 if !(eps.is_finite() && *eps > 0.0) {
                     return Err(bad(k, format!("eps {eps} must be positive")));
                 }
-                for part in ["gamma", "beta", "mean"] {
+                let gamma = need("gamma", &[*channels])?.data.clone();
+                for part in ["beta", "mean"] {
                     need(part, &[*channels])?;
                 }
-                if need("var", &[*channels])?.data.iter().any(|&v| v < 0.0) {
+                let var = &need("var", &[*channels])?.data;
+                if var.iter().any(|&v| v < 0.0) {
                     return Err(bad(k, "a variance is negative".into()));
+                }
+                // The folded factor γ/√(σ² + ε) must be a finite number of
+                // sane size, or the executors compute infinities.
+                if let Some((g, v)) = gamma.iter().zip(var).find(|&(&g, &v)| {
+                    let f = g as f64 / (v as f64 + eps).sqrt();
+                    !(f.is_finite() && f.abs() <= 1e12)
+                }) {
+                    return Err(bad(
+                        k,
+                        format!(
+                            "γ = {g} over √(σ² + ε) = √({v} + {eps}) is not a usable factor (beyond 1e12): raise eps"
+                        ),
+                    ));
                 }
                 s
             }
@@ -207,6 +269,7 @@ pub(crate) fn validate(
                     width,
                 },
             ) => {
+                check_window(k, *kernel, *stride, *padding)?;
                 let (Some(h), Some(w)) = (
                     window_out(height, *kernel, *stride, *padding),
                     window_out(width, *kernel, *stride, *padding),
@@ -216,6 +279,11 @@ pub(crate) fn validate(
                         format!("a {kernel}×{kernel} pool does not fit {height}×{width}"),
                     ));
                 };
+                check_work(
+                    k,
+                    channels.saturating_mul(h).saturating_mul(w),
+                    kernel * kernel,
+                )?;
                 Shape::Image {
                     channels,
                     height: h,
@@ -232,12 +300,19 @@ pub(crate) fn validate(
                 },
                 Shape::Features(n),
             ) => {
-                if *in_features != n || *out_features == 0 || *out_features > MAX_DIM {
+                if *in_features != n {
                     return Err(bad(
                         k,
                         format!("dense takes {in_features} features, gets {n}"),
                     ));
                 }
+                if *out_features == 0 || *out_features > MAX_DIM {
+                    return Err(bad(
+                        k,
+                        format!("dense has {out_features} output features; it needs 1..={MAX_DIM}"),
+                    ));
+                }
+                check_work(k, *out_features, *in_features)?;
                 let weight = need("weight", &[*out_features, *in_features])?;
                 check_quantization(k, weight, quantization)?;
                 need("bias", &[*out_features])?;
@@ -250,7 +325,7 @@ pub(crate) fn validate(
                 ));
             }
         };
-        if shape.len() > MAX_DIM * 64 {
+        if shape.len() > MAX_ELEMENTS {
             return Err(bad(k, format!("shape {shape:?} is too large")));
         }
         shapes.push(shape);

@@ -19,7 +19,7 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor, checking that `data` fills `shape`.
     pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, Error> {
-        if shape.iter().product::<usize>() != data.len() {
+        if shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(data.len()) {
             return Err(Error::Model(format!(
                 "tensor of shape {shape:?} given {} values",
                 data.len()
@@ -45,9 +45,10 @@ pub fn write(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<(), Erro
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Reads every tensor of a safetensors file (F32 only).
-pub fn read(path: &Path) -> Result<BTreeMap<String, Tensor>, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+/// Reads every tensor of a safetensors file (F32 only), at most
+/// [`MAX_WEIGHTS_BYTES`](super::MAX_WEIGHTS_BYTES) of it.
+pub fn read(path: &Path, access: crate::FileAccess) -> Result<BTreeMap<String, Tensor>, Error> {
+    let bytes = access.read(path, super::MAX_WEIGHTS_BYTES)?;
     let st = SafeTensors::deserialize(&bytes).map_err(|e| {
         Error::Model(format!(
             "{} is not a valid safetensors file: {e}",
