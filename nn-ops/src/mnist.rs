@@ -164,11 +164,32 @@ fn read_idx(path: &Path, rank: usize, access: FileAccess) -> Result<(Vec<usize>,
         },
         other => other,
     })?;
+    read_idx_from(file.take(MAX_GZIP_BYTES), rank, path)
+}
+
+/// An IDX file of unsigned bytes with `rank` dimensions from its
+/// gzip-compressed bytes, with the bounds of the file reader: what the
+/// fuzz target calls.
+pub fn decode_idx(gz: &[u8], rank: usize) -> Result<(Vec<usize>, Vec<u8>), Error> {
+    if !(1..=3).contains(&rank) {
+        return Err(Error::Data {
+            path: PathBuf::from("<bytes>"),
+            reason: format!("rank {rank}: MNIST files have rank 1 (labels) or 3 (images)"),
+        });
+    }
+    read_idx_from(gz, rank, Path::new("<bytes>"))
+}
+
+fn read_idx_from(
+    compressed: impl Read,
+    rank: usize,
+    path: &Path,
+) -> Result<(Vec<usize>, Vec<u8>), Error> {
     let bad = |reason: String| Error::Data {
         path: path.to_path_buf(),
         reason,
     };
-    let mut gz = GzDecoder::new(file.take(MAX_GZIP_BYTES));
+    let mut gz = GzDecoder::new(compressed);
     let mut header = vec![0u8; 4 + 4 * rank];
     gz.read_exact(&mut header).map_err(|e| {
         bad(format!(

@@ -19,9 +19,9 @@ pub use fixed::{FixedModel, FixedOutput, FixedPoint};
 pub use graph::{
     ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Quantization,
 };
-pub use shape::Shape;
 #[cfg(feature = "train")]
 pub(crate) use shape::window_out;
+pub use shape::{MAX_DIM, MAX_ELEMENTS, MAX_LAYER_WORK, Shape};
 pub use weights::Tensor;
 
 use crate::{Error, FileAccess};
@@ -65,24 +65,28 @@ impl Model {
     /// [`Self::load`] with explicit file-access rules (e.g. following
     /// symbolic links the caller trusts).
     pub fn load_with(path: &Path, access: FileAccess) -> Result<Self, Error> {
-        let bytes = access.read(path, MAX_GRAPH_BYTES)?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| Error::Data {
-            path: path.to_path_buf(),
-            reason: format!("is not UTF-8 text: {e}"),
-        })?;
-        let graph: Graph = serde_json::from_str(text)
+        let graph = parse_graph(&access.read(path, MAX_GRAPH_BYTES)?)
             .map_err(|e| Error::Model(format!("{}: {e}", path.display())))?;
-        if graph.format != FORMAT || graph.version != GRAPH_VERSION {
+        let weights = weights_path(path, &graph.weights)?;
+        let bytes = access.read(&weights, MAX_WEIGHTS_BYTES)?;
+        let tensors = weights::parse(&bytes)
+            .map_err(|e| Error::Model(format!("{}: {e}", weights.display())))?;
+        Self::new(graph, tensors)
+    }
+
+    /// A model from the bytes of its graph (JSON) and of its weights
+    /// (safetensors), validated as [`Self::load`] does: what a server that
+    /// receives a model over the network, and the fuzz target, call.
+    pub fn from_bytes(graph: &[u8], weights: &[u8]) -> Result<Self, Error> {
+        if graph.len() as u64 > MAX_GRAPH_BYTES || weights.len() as u64 > MAX_WEIGHTS_BYTES {
             return Err(Error::Model(format!(
-                "{} is {:?} version {}, this hefty reads {FORMAT:?} version {GRAPH_VERSION}",
-                path.display(),
-                graph.format,
-                graph.version
+                "a graph of {} bytes and weights of {} bytes exceed the bounds ({MAX_GRAPH_BYTES} and {MAX_WEIGHTS_BYTES})",
+                graph.len(),
+                weights.len()
             )));
         }
-        let weights = weights_path(path, &graph.weights)?;
-        let tensors = weights::read(&weights, access)?;
-        Self::new(graph, tensors)
+        let graph = parse_graph(graph).map_err(Error::Model)?;
+        Self::new(graph, weights::parse(weights).map_err(Error::Model)?)
     }
 
     /// Writes the graph to `path` and the weights beside it (the file the
@@ -153,6 +157,19 @@ impl Model {
             zero as f64 / total as f64
         }
     }
+}
+
+/// A graph from its JSON bytes, of this format and version.
+fn parse_graph(bytes: &[u8]) -> Result<Graph, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("not UTF-8 text: {e}"))?;
+    let graph: Graph = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if graph.format != FORMAT || graph.version != GRAPH_VERSION {
+        return Err(format!(
+            "{:?} version {}, this hefty reads {FORMAT:?} version {GRAPH_VERSION}",
+            graph.format, graph.version
+        ));
+    }
+    Ok(graph)
 }
 
 /// The weights file named `file`, beside the graph at `graph`: a plain file

@@ -45,31 +45,30 @@ pub fn write(path: &Path, tensors: &BTreeMap<String, Tensor>) -> Result<(), Erro
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
-/// Reads every tensor of a safetensors file (F32 only), at most
-/// [`MAX_WEIGHTS_BYTES`](super::MAX_WEIGHTS_BYTES) of it.
-pub fn read(path: &Path, access: crate::FileAccess) -> Result<BTreeMap<String, Tensor>, Error> {
-    let bytes = access.read(path, super::MAX_WEIGHTS_BYTES)?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| {
-        Error::Model(format!(
-            "{} is not a valid safetensors file: {e}",
-            path.display()
-        ))
-    })?;
+/// Every tensor of the bytes of a safetensors file (F32 only); the error
+/// says what is wrong (the caller adds which file).
+pub(crate) fn parse(bytes: &[u8]) -> Result<BTreeMap<String, Tensor>, String> {
+    let st = SafeTensors::deserialize(bytes)
+        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
     st.tensors()
         .into_iter()
         .map(|(name, view)| {
             if view.dtype() != Dtype::F32 {
-                return Err(Error::Model(format!(
+                return Err(format!(
                     "tensor {name} is {:?}; hefty models store F32",
                     view.dtype()
-                )));
+                ));
             }
             let data: Vec<f32> = view
                 .data()
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            Ok((name, Tensor::new(view.shape().to_vec(), data)?))
+            let tensor = Tensor::new(view.shape().to_vec(), data).map_err(|e| match e {
+                Error::Model(m) => m,
+                e => e.to_string(),
+            })?;
+            Ok((name, tensor))
         })
         .collect()
 }
