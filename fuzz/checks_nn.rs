@@ -7,8 +7,11 @@
 
 use hefty_nn::model::Model;
 
+/// A check of one target.
+pub type Check = fn(&[u8]);
+
 /// The targets and their checks.
-pub const TARGETS: [(&str, fn(&[u8])); 2] = [("model", model), ("mnist_idx", mnist_idx)];
+pub const TARGETS: [(&str, Check); 2] = [("model", model), ("mnist_idx", mnist_idx)];
 
 /// A model from fuzz bytes: a 2-byte little-endian length, that many bytes
 /// of JSON graph, then the safetensors weights.
@@ -38,12 +41,4 @@ pub fn mnist_idx(data: &[u8]) {
         assert_eq!(dims.iter().product::<usize>(), bytes.len());
         assert!(dims[0] <= hefty_nn::mnist::MAX_IMAGES);
     }
-}
-
-/// The frame of a model seed: `(graph, weights)` as the `model` target reads them.
-pub fn model_input(graph: &[u8], weights: &[u8]) -> Vec<u8> {
-    let mut out = (graph.len() as u16).to_le_bytes().to_vec();
-    out.extend_from_slice(graph);
-    out.extend_from_slice(weights);
-    out
 }
