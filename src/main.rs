@@ -73,8 +73,19 @@ struct BenchArgs {
     )]
     ckks_degrees: Vec<usize>,
     /// Ring degrees of the NTT rows (powers of two, 16 to 131072).
-    #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536])]
+    #[arg(long, value_delimiter = ',', default_values_t = [4096usize, 8192, 16384, 32768, 65536], value_parser = ntt_degree)]
     sizes: Vec<usize>,
+}
+
+/// A power of two from 16 to `hefty_ntt::MAX_DEGREE`: what the help promises.
+fn ntt_degree(s: &str) -> Result<usize, String> {
+    let n: usize = s.parse().map_err(|e| format!("{e}"))?;
+    let max = hefty::ntt::MAX_DEGREE;
+    if n.is_power_of_two() && (16..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is not a power of two from 16 to {max}"))
+    }
 }
 
 /// A degree with a BFV preset (the list comes from `bfv::PRESETS`).

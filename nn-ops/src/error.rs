@@ -38,6 +38,9 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A setting (a command-line value, an executor option) out of range.
+    #[error("invalid setting: {0}")]
+    Setting(String),
     /// A model file (graph or weights) that cannot be used.
     #[error("invalid model: {0}")]
     Model(String),

@@ -18,6 +18,10 @@ const MAX_GZIP_BYTES: u64 = 1 << 28;
 /// The environment variable naming the MNIST folder.
 pub const MNIST_ENV: &str = "HEFTY_MNIST_DIR";
 
+/// Where the data is looked for last: beside a checkout, as in this
+/// workspace (relative to the working directory).
+pub const DEFAULT_DIR: &str = "../shared/data/mnist";
+
 /// Side length of an MNIST image.
 pub const SIDE: usize = 28;
 
@@ -78,19 +82,25 @@ pub struct Mnist {
 }
 
 impl Mnist {
-    /// The MNIST folder: `dir` if given, else `$HEFTY_MNIST_DIR`; an error
-    /// that says how to point hefty at the data when neither is set.
+    /// The MNIST folder: `dir` if given, else `$HEFTY_MNIST_DIR`, else
+    /// [`DEFAULT_DIR`] when it exists (where the tests and the README expect
+    /// the data beside a checkout); an error that says how to point hefty at
+    /// the data otherwise.
     pub fn locate(dir: Option<&Path>) -> Result<PathBuf, Error> {
-        match dir {
-            Some(d) => Ok(d.to_path_buf()),
-            None => std::env::var_os(MNIST_ENV)
-                .filter(|d| !d.is_empty())
-                .map(PathBuf::from)
-                .ok_or_else(|| Error::MissingData {
-                    dir: PathBuf::from("(no folder given)"),
-                    reason: format!("neither --mnist nor {MNIST_ENV} is set"),
-                }),
+        if let Some(d) = dir {
+            return Ok(d.to_path_buf());
         }
+        if let Some(d) = std::env::var_os(MNIST_ENV).filter(|d| !d.is_empty()) {
+            return Ok(PathBuf::from(d));
+        }
+        let default = PathBuf::from(DEFAULT_DIR);
+        if default.is_dir() {
+            return Ok(default);
+        }
+        Err(Error::MissingData {
+            dir: PathBuf::from("(no folder given)"),
+            reason: format!("neither --mnist nor {MNIST_ENV} is set, and {DEFAULT_DIR} does not exist"),
+        })
     }
 
     /// Loads both splits from the four standard files in `dir`.

@@ -38,6 +38,16 @@ pub enum Arch {
     Squeezenet,
 }
 
+/// A count of at least one: `--subset 0` would train nothing and still
+/// overwrite the model.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 images would train nothing: give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Arguments of `hefty train`.
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -68,8 +78,8 @@ pub struct TrainArgs {
     /// Shuffling and initialisation seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Train on the first N training images only.
-    #[arg(long)]
+    /// Train on the first N training images only (N ≥ 1).
+    #[arg(long, value_parser = at_least_one)]
     pub subset: Option<usize>,
     /// Distil from this teacher model (JSON graph).
     #[arg(long, value_name = "PATH")]

@@ -137,7 +137,9 @@ impl FixedPoint {
     pub fn prepare(&self, model: &Model) -> Result<FixedModel, Error> {
         let f = self.precision_bits;
         if !(1..=40).contains(&f) {
-            return Err(Error::Model(format!("{f} bits of precision: use 1 to 40")));
+            return Err(Error::Setting(format!(
+                "{f} significant bits of precision: use 1 to 40 (--precision-bits)"
+            )));
         }
         let mut s = model.graph().input.scale_bits;
         let mut shape = model.input_shape();
