@@ -207,3 +207,25 @@ fn messages_name_the_cause_and_the_fix_in_words() {
     assert!(err.contains("no 128-bit bound for n = 512"), "{err}");
     assert!(!err.contains("nothing"), "{err}");
 }
+
+#[test]
+fn a_w32_builder_names_the_setting_to_change() {
+    // The defaults (60-bit special primes) do not fit 32-bit words.
+    let err = ckks::Parameters::builder()
+        .degree(1 << 12)
+        .word(ckks::Word::W32)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(".special_primes(count, bits)"), "{err}");
+    assert!(err.contains("20..=31"), "{err}");
+    let err = ckks::Parameters::builder()
+        .degree(1 << 12)
+        .word(ckks::Word::W32)
+        .special_primes(2, 30)
+        .scale_bits(64)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("use a scale between"), "{err}");
+}

@@ -189,7 +189,7 @@ impl ParametersBuilder {
         let level_prime_bits = self.scale_bits.div_ceil(ppl as u32);
         if !(10..=60).contains(&self.scale_bits) || level_prime_bits > max {
             return Err(Error::InvalidParameters(format!(
-                "scale 2^{} does not fit {} primes ({} per level of at most {max} bits); use a scale between 2^10 and 2^{}",
+                "scale 2^{} does not fit {} primes ({} per level of at most {max} bits); use a scale between 2^10 and 2^{} (.scale_bits)",
                 self.scale_bits,
                 self.word.name(),
                 ppl,
@@ -198,13 +198,15 @@ impl ParametersBuilder {
         }
         if self.special_count == 0 || self.special_bits > max || self.special_bits < 20 {
             return Err(Error::InvalidParameters(format!(
-                "key switching needs at least one special prime of 20..={max} bits for {}",
-                self.word.name()
+                "key switching needs at least one special prime of 20..={max} bits for {} (asked: {} of {} bits); set .special_primes(count, bits)",
+                self.word.name(),
+                self.special_count,
+                self.special_bits
             )));
         }
         if self.base_bits < self.scale_bits || self.base_bits > 200 {
             return Err(Error::InvalidParameters(format!(
-                "the base modulus ({} bits) must be at least the scale (2^{}) and at most 200 bits",
+                "the base modulus ({} bits) must be at least the scale (2^{}) and at most 200 bits; set .base_bits(bits)",
                 self.base_bits, self.scale_bits
             )));
         }
