@@ -80,7 +80,8 @@ pub fn ntt_primes(bits: u32, n: usize, count: usize) -> Result<Vec<u64>, Error> 
             max: MAX_PRIME_COUNT,
         });
     }
-    let two_n = 2 * n as u64;
+    // Saturating: n near the top of usize must not wrap to a small 2n.
+    let two_n = (n as u64).saturating_mul(2);
     let top = 1u64 << bits;
     if two_n >= top {
         return Err(Error::NotEnoughPrimes {

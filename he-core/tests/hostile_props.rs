@@ -1,0 +1,199 @@
+//! The hostile-input harness: arbitrary values — sizes at the extremes,
+//! NaN, infinities, subnormals, arbitrary bytes — through the public API of
+//! hefty-ntt and hefty-core. Every call must return (no panic, no abort),
+//! and every error must read as a sentence with its cause (no Debug
+//! leakage such as `Some(..)`). hefty-nn's readers have their own
+//! (`nn-ops/tests/hostile.rs`, the fuzz targets).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, OnceLock};
+
+use hefty_core::{Error, Sampler, bfv, ckks, ntt};
+use proptest::prelude::*;
+
+/// Runs `f`; fails the property if it panics, or returns an error whose
+/// message is not a readable sentence.
+fn no_panic<T, E: std::fmt::Display>(
+    what: &str,
+    f: impl FnOnce() -> Result<T, E>,
+) -> Result<(), TestCaseError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Err(_) => Err(TestCaseError::fail(format!("{what} panicked"))),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => {
+            let msg = e.to_string();
+            prop_assert!(msg.len() >= 20, "{what}: terse error {msg:?}");
+            prop_assert!(
+                !msg.contains("Some(") && !msg.contains("None"),
+                "{what}: {msg}"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Floats a careless caller passes: extremes, NaN, infinities, subnormals.
+fn floats() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(f64::MIN_POSITIVE / 4.0),
+        Just(-0.0),
+        Just(f64::MAX),
+        Just(1e300),
+        -1e6..1e6f64,
+        any::<f64>(),
+    ]
+}
+
+/// Sizes at the extremes.
+fn sizes() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        Just(0usize),
+        Just(1),
+        Just(usize::MAX),
+        Just(usize::MAX / 2 + 1),
+        Just(1 << 17),
+        Just(1 << 18),
+        0..5000usize,
+        any::<usize>(),
+    ]
+}
+
+fn ckks_params() -> &'static Arc<ckks::Parameters> {
+    static P: OnceLock<Arc<ckks::Parameters>> = OnceLock::new();
+    P.get_or_init(|| {
+        ckks::Parameters::builder()
+            .degree(64)
+            .scale_bits(20)
+            .base_bits(30)
+            .depth(2)
+            .special_primes(1, 31)
+            .insecure_disable_security_check_for_testing_only()
+            .build()
+            .unwrap()
+    })
+}
+
+struct CkksSetup {
+    sk: ckks::SecretKey,
+    ct: ckks::Ciphertext,
+}
+
+fn ckks_setup() -> &'static CkksSetup {
+    static S: OnceLock<CkksSetup> = OnceLock::new();
+    S.get_or_init(|| {
+        let params = ckks_params();
+        let mut rng = Sampler::from_seed([9; 32]);
+        let sk = ckks::SecretKey::generate(params, &mut rng);
+        let enc = ckks::Encoder::new(params);
+        let pt = enc
+            .encode_real(&[0.5], params.max_level(), params.default_scale())
+            .unwrap();
+        let ct = sk.encrypt(&pt, &mut rng).unwrap();
+        CkksSetup { sk, ct }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ntt_entry_points_never_panic(bits in any::<u32>(), n in sizes(), count in sizes(), p in any::<u64>()) {
+        no_panic("ntt_primes", || ntt::ntt_primes(bits % 70, n, count % 10_000))?;
+        no_panic("NttPlan::new", || ntt::NttPlan::new(n, p))?;
+        no_panic("primitive_root", || ntt::primitive_root(p, n as u64))?;
+    }
+
+    #[test]
+    fn bfv_builders_never_panic(
+        n in sizes(),
+        t in any::<u64>(),
+        bits in prop::collection::vec(any::<u32>(), 0..6),
+        special in prop::collection::vec(any::<u32>(), 0..3),
+    ) {
+        no_panic("bfv builder", || {
+            bfv::Parameters::builder()
+                .degree(n % (1 << 12))
+                .plaintext_modulus(t)
+                .ciphertext_moduli_bits(&bits.iter().map(|b| b % 70).collect::<Vec<_>>())
+                .special_moduli_bits(&special.iter().map(|b| b % 70).collect::<Vec<_>>())
+                .insecure_disable_security_check_for_testing_only()
+                .build()
+        })?;
+        no_panic("bfv preset", || bfv::Parameters::preset_128(n))?;
+    }
+
+    #[test]
+    fn ckks_builders_never_panic(
+        n in sizes(),
+        scale in any::<u32>(),
+        base in any::<u32>(),
+        depth in sizes(),
+        count in sizes(),
+        special in any::<u32>(),
+        w32 in any::<bool>(),
+    ) {
+        no_panic("ckks builder", || {
+            ckks::Parameters::builder()
+                .degree(n % (1 << 12))
+                .scale_bits(scale % 80)
+                .base_bits(base % 250)
+                .depth(depth % 100)
+                .special_primes(count % 20, special % 70)
+                .word(if w32 { ckks::Word::W32 } else { ckks::Word::W64 })
+                .insecure_disable_security_check_for_testing_only()
+                .build()
+        })?;
+    }
+
+    #[test]
+    fn ckks_floats_never_panic_or_corrupt(
+        values in prop::collection::vec(floats(), 0..40),
+        scale in floats(),
+        c in floats(),
+        level in sizes(),
+    ) {
+        let params = ckks_params();
+        let s = ckks_setup();
+        let enc = ckks::Encoder::new(params);
+        let ev = ckks::Evaluator::new(params);
+        no_panic("encode", || enc.encode_real(&values, level % 5, scale))?;
+        no_panic("add_const", || ev.add_const(&s.ct, ckks::Complex64::new(c, c)))?;
+        no_panic("mul_const", || ev.mul_const(&s.ct, c))?;
+        no_panic("adjust_scale", || ev.adjust_scale(&s.ct, scale))?;
+        no_panic("linear_combination", || ev.linear_combination(&[(&s.ct, c), (&s.ct, 1.0)]))?;
+        no_panic("drop_to_level", || ev.drop_to_level(&s.ct, level))?;
+        // Whatever was refused, the ciphertext still decrypts to its value.
+        let out = enc.decode_real(&s.sk.decrypt(&s.ct).unwrap()).unwrap();
+        prop_assert!((out[0] - 0.5).abs() < 1e-2);
+    }
+
+    #[test]
+    fn decoders_never_panic_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let params = ckks_params();
+        no_panic("bfv params", || bfv::Parameters::from_bytes_insecure_for_testing_only(&bytes))?;
+        no_panic("ckks params", || ckks::Parameters::from_bytes_insecure_for_testing_only(&bytes))?;
+        no_panic("ckks ciphertext", || ckks::Ciphertext::from_bytes(params, &bytes))?;
+        no_panic("ckks plaintext", || ckks::Plaintext::from_bytes(params, &bytes))?;
+        no_panic("ckks galois keys", || ckks::GaloisKeys::from_bytes(params, &bytes))?;
+        no_panic("object kind", || hefty_core::serial::object_kind(&bytes))?;
+    }
+
+    #[test]
+    fn misordered_calls_return_errors(steps in any::<i64>(), g in any::<usize>()) {
+        let params = ckks_params();
+        let s = ckks_setup();
+        let mut rng = Sampler::from_seed([1; 32]);
+        let ev = ckks::Evaluator::new(params);
+        // Keys for nothing, rotations by anything; relinearizing a fresh
+        // ciphertext, rescaling at the bottom.
+        let gk = ckks::GaloisKeys::new(&s.sk, &[], false, &mut rng).unwrap();
+        no_panic("rotate", || ev.rotate(&s.ct, steps, &gk))?;
+        no_panic("galois keys", || ckks::GaloisKeys::for_elements(&s.sk, &[g], &mut rng))?;
+        let bottom = ev.drop_to_level(&s.ct, params.min_level()).unwrap();
+        let refused = matches!(ev.rescale(&bottom), Err(Error::OutOfLevels { .. }));
+        prop_assert!(refused, "rescale at the bottom");
+    }
+}
