@@ -99,7 +99,9 @@ impl Mnist {
         }
         Err(Error::MissingData {
             dir: PathBuf::from("(no folder given)"),
-            reason: format!("neither --mnist nor {MNIST_ENV} is set, and {DEFAULT_DIR} does not exist"),
+            reason: format!(
+                "neither --mnist nor {MNIST_ENV} is set, and {DEFAULT_DIR} does not exist"
+            ),
         })
     }
 
