@@ -345,6 +345,7 @@ fn ckks_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result
     let plain = ev.mul_plain(&ev.add_plain(&cx, &px)?, &px)?;
     let constant = ev.mul_const(&cy, -0.75)?;
     let combined = ev.linear_combination(&[(&cx, 0.5), (&cy, -1.25), (&hoisted[0], 2.0)])?;
+    let plain_combined = ev.linear_combination_plain(&[(&cx, &px), (&cy, &px)])?;
     let mut levels = vec![];
     let mut at = ev.add(&conj, &relin)?;
     while at.level() > params.min_level() {
@@ -362,6 +363,7 @@ fn ckks_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result
         ("mul_plain, add_plain", &plain),
         ("mul_const", &constant),
         ("linear_combination", &combined),
+        ("linear_combination_plain", &plain_combined),
     ]
     .into_iter()
     .chain(hoisted.iter().map(|ct| ("rotate_hoisted", ct)))

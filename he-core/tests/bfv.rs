@@ -748,3 +748,31 @@ fn an_encoder_refuses_plaintexts_of_other_parameters() {
         assert_eq!(enc.decode_i64(&pt).unwrap_err(), Error::ParameterMismatch);
     }
 }
+
+#[test]
+fn linear_combinations_match_the_plaintext_reference() {
+    let n = 64;
+    let t = ntt_primes(17, n, 1).unwrap()[0];
+    let params = toy(n, t, 3, 50);
+    let (sk, pk, mut rng) = keys(&params, 77);
+    let enc = Encoder::new(&params).unwrap();
+    let ev = Evaluator::new(&params);
+    let xs: Vec<Vec<u64>> = (0..4u64)
+        .map(|j| (0..n as u64).map(|i| (i * (j + 3) + j) % t).collect())
+        .collect();
+    let cts: Vec<Ciphertext> = xs
+        .iter()
+        .map(|x| pk.encrypt(&enc.encode(x).unwrap(), &mut rng).unwrap())
+        .collect();
+    // Weights of both signs, beyond t, and zero.
+    let w = [3i64, -7, t as i64 + 5, 0];
+    let terms: Vec<(&Ciphertext, i64)> = cts.iter().zip(w).collect();
+    let out = enc
+        .decode(&sk.decrypt(&ev.linear_combination(&terms).unwrap()).unwrap())
+        .unwrap();
+    for i in 0..n {
+        let want = (0..4).fold(0i128, |acc, j| acc + w[j] as i128 * xs[j][i] as i128);
+        assert_eq!(out[i] as i128, want.rem_euclid(t as i128), "slot {i}");
+    }
+    assert!(ev.linear_combination(&[]).is_err());
+}

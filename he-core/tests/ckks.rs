@@ -540,3 +540,61 @@ fn misuse_returns_typed_errors() {
         Err(Error::InvalidParameters(_))
     ));
 }
+
+#[test]
+fn linear_combinations_match_the_plaintext_reference() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 41);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let (top, scale) = (params.max_level(), params.default_scale());
+    let xs: Vec<Vec<f64>> = (0..3).map(|j| values(50 + j, 64)).collect();
+    let cts: Vec<_> = xs
+        .iter()
+        .map(|x| {
+            k.sk.encrypt(&enc.encode_real(x, top, scale).unwrap(), &mut k.rng)
+                .unwrap()
+        })
+        .collect();
+    // Scalar weights: one rescale, the scale unchanged.
+    let w = [0.75, -2.5, 0.125];
+    let terms: Vec<_> = cts.iter().zip(w).map(|(c, w)| (c, w)).collect();
+    let out = ev.linear_combination(&terms).unwrap();
+    assert_eq!(out.level(), top - 1);
+    assert!((out.scale() / scale - 1.0).abs() < 1e-9);
+    let got = enc.decode_real(&k.sk.decrypt(&out).unwrap()).unwrap();
+    for i in 0..64 {
+        let want: f64 = (0..3).map(|j| w[j] * xs[j][i]).sum();
+        assert!(
+            (got[i] - want).abs() < 1e-5,
+            "slot {i}: {} vs {want}",
+            got[i]
+        );
+    }
+    // Plaintext weights, slot by slot, no rescale.
+    let ws: Vec<Vec<f64>> = (0..3).map(|j| values(90 + j, 64)).collect();
+    let pts: Vec<_> = ws
+        .iter()
+        .map(|w| enc.encode_real(w, top, scale).unwrap())
+        .collect();
+    let terms: Vec<_> = cts.iter().zip(&pts).collect();
+    let out = ev.linear_combination_plain(&terms).unwrap();
+    let got = enc
+        .decode_real(&k.sk.decrypt(&ev.rescale(&out).unwrap()).unwrap())
+        .unwrap();
+    for i in 0..64 {
+        let want: f64 = (0..3).map(|j| ws[j][i] * xs[j][i]).sum();
+        assert!(
+            (got[i] - want).abs() < 1e-5,
+            "slot {i}: {} vs {want}",
+            got[i]
+        );
+    }
+    // Mismatched scales are refused with the fix.
+    let low = enc.encode_real(&[1.0], top, scale / 2.0).unwrap();
+    let err = ev
+        .linear_combination_plain(&[(&cts[0], &pts[0]), (&cts[1], &low)])
+        .unwrap_err();
+    assert!(err.to_string().contains("must agree"), "{err}");
+    assert!(ev.linear_combination(&[]).is_err());
+}

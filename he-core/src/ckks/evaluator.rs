@@ -436,6 +436,83 @@ impl Evaluator {
         self.rescale(&self.build(polys, first.scale * dropped))
     }
 
+    /// `Σ_j pt_j · a_j` with plaintext weights (pointwise in NTT form,
+    /// slot by slot), summed in one lazily reduced pass
+    /// ([`Backend::linear_combination`] with plain weights) and not
+    /// rescaled: the result's scale is the terms' common `ct.scale · pt.scale`.
+    /// Terms are brought to the lowest level among them; plaintexts must be
+    /// at least that high.
+    pub fn linear_combination_plain(
+        &self,
+        terms: &[(&Ciphertext, &Plaintext)],
+    ) -> Result<Ciphertext, Error> {
+        let Some(&(first, first_pt)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        let scale = first.scale * first_pt.scale();
+        let mut level = first.level();
+        for &(ct, pt) in terms {
+            self.check(ct)?;
+            self.ctx.check(pt.params())?;
+            if ct.polys.len() != 2 {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len(),
+                });
+            }
+            if !same_scale(ct.scale * pt.scale(), scale) {
+                return Err(Error::ScaleMismatch {
+                    left: scale.log2(),
+                    right: (ct.scale * pt.scale()).log2(),
+                    hint: "every term's ct.scale() · pt.scale() must agree: encode the weights at matching scales",
+                });
+            }
+            level = level.min(ct.level());
+        }
+        self.check_scale_room(scale, level)?;
+        let cts = terms
+            .iter()
+            .map(|&(ct, _)| {
+                if ct.level() == level {
+                    Ok(Cow::Borrowed(ct))
+                } else {
+                    self.drop_to_level(ct, level).map(Cow::Owned)
+                }
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let pts = terms
+            .iter()
+            .map(|&(_, pt)| self.plain_at(pt, level))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let basis = self.ctx.params().ciphertext_basis();
+        let polys = (0..2)
+            .map(|i| {
+                let column: Vec<(&crate::Buffer, crate::backend::Weight<'_>)> = cts
+                    .iter()
+                    .zip(&pts)
+                    .map(|(ct, pt)| {
+                        (
+                            ct.polys[i].buffer(),
+                            crate::backend::Weight::Plain(pt.buffer()),
+                        )
+                    })
+                    .collect();
+                RnsPoly::<Ntt>::from_output_fallible(basis, level, |out| {
+                    self.backend()
+                        .linear_combination(basis, level, &column, out)
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for _ in 0..terms.len() {
+            self.ctx.count(Hop::PtCtMulDense);
+        }
+        for _ in 1..terms.len() {
+            self.ctx.count(Hop::CtCtAdd);
+        }
+        Ok(self.build(polys, scale))
+    }
+
     fn check_scale_room(&self, scale: f64, level: usize) -> Result<(), Error> {
         if scale.log2() + 2.0 >= self.ctx.params().log_q_at(level) {
             return Err(Error::ScaleMismatch {

@@ -90,6 +90,17 @@ impl<F: Form> RnsPoly<F> {
         ))
     }
 
+    /// [`Self::from_output`] for a primitive that can fail (its error is returned).
+    pub(crate) fn from_output_fallible(
+        basis: &Arc<RnsBasis>,
+        level: usize,
+        write: impl FnOnce(&mut Buffer) -> Result<(), Error>,
+    ) -> Result<Self, Error> {
+        let mut buf = basis.backend().scratch(level * basis.degree())?;
+        write(&mut buf)?;
+        Ok(Self::from_buffer(basis, level, buf))
+    }
+
     /// Uploads host words whose limbs are already reduced modulo their primes.
     pub(crate) fn from_raw(
         basis: &Arc<RnsBasis>,
@@ -241,11 +252,11 @@ impl<F: Form> RnsPoly<F> {
             .zip(&weights)
             .map(|((x, _), w)| (&x.buf, crate::backend::Weight::Scalar(w)))
             .collect();
-        let mut out = basis.backend().scratch(level * basis.degree())?;
-        basis
-            .backend()
-            .linear_combination(basis, level, &terms, &mut out)?;
-        Ok(Self::from_buffer(basis, level, out))
+        Self::from_output_fallible(basis, level, |out| {
+            basis
+                .backend()
+                .linear_combination(basis, level, &terms, out)
+        })
     }
 
     /// The same buffer as a polynomial of form `G` (after the caller transformed it).
