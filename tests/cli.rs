@@ -293,13 +293,28 @@ fn bad_settings_are_refused_by_the_command_line_with_their_range() {
     // Each: the arguments, and what the message must name.
     let cases: [(&[&str], &str); 4] = [
         (&["bench", "--quick", "--sizes", "8"], "from 16 to 131072"),
-        (&["bench", "--quick", "--sizes", "262144"], "from 16 to 131072"),
         (
-            &["eval", "--model", "models/none.json", "--precision-bits", "0"],
+            &["bench", "--quick", "--sizes", "262144"],
+            "from 16 to 131072",
+        ),
+        (
+            &[
+                "eval",
+                "--model",
+                "models/none.json",
+                "--precision-bits",
+                "0",
+            ],
             "1..=40",
         ),
         (
-            &["eval", "--model", "models/none.json", "--precision-bits", "41"],
+            &[
+                "eval",
+                "--model",
+                "models/none.json",
+                "--precision-bits",
+                "41",
+            ],
             "1..=40",
         ),
     ];

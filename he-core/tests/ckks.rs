@@ -558,7 +558,7 @@ fn linear_combinations_match_the_plaintext_reference() {
         .collect();
     // Scalar weights: one rescale, the scale unchanged.
     let w = [0.75, -2.5, 0.125];
-    let terms: Vec<_> = cts.iter().zip(w).map(|(c, w)| (c, w)).collect();
+    let terms: Vec<_> = cts.iter().zip(w).collect();
     let out = ev.linear_combination(&terms).unwrap();
     assert_eq!(out.level(), top - 1);
     assert!((out.scale() / scale - 1.0).abs() < 1e-9);
