@@ -776,3 +776,28 @@ fn linear_combinations_match_the_plaintext_reference() {
     }
     assert!(ev.linear_combination(&[]).is_err());
 }
+
+#[test]
+fn presets_reach_their_documented_depth() {
+    for preset in &hefty_core::bfv::PRESETS[..2] {
+        let params = preset.build().unwrap();
+        let (sk, pk, mut rng) = keys(&params, 90);
+        let rk = hefty_core::bfv::RelinearizationKey::new(&sk, &mut rng).unwrap();
+        let enc = Encoder::new(&params).unwrap();
+        let ev = Evaluator::new(&params);
+        let t = params.plaintext_modulus();
+        let mut want: Vec<u64> = (0..enc.slots() as u64).map(|i| i % 7 + 2).collect();
+        let mut ct = pk.encrypt(&enc.encode(&want).unwrap(), &mut rng).unwrap();
+        for d in 1..=preset.depth {
+            ct = ev.multiply_relin(&ct, &ct, &rk).unwrap();
+            want = want.iter().map(|v| v * v % t).collect();
+            assert_eq!(
+                enc.decode(&sk.decrypt(&ct).unwrap()).unwrap(),
+                want,
+                "n = {} at depth {d}",
+                preset.degree
+            );
+        }
+        assert!(sk.noise_budget(&ct).unwrap() > 0.0);
+    }
+}

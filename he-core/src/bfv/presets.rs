@@ -20,6 +20,11 @@ pub struct Preset {
     pub special_bits: &'static [u32],
     /// The security level the parameters meet (checked when built).
     pub security: SecurityLevel,
+    /// Multiplicative depth: how many sequential `multiply_relin` squarings
+    /// of a fresh public-key ciphertext still decrypt correctly (measured
+    /// with t = 65537; `tests/bfv.rs` checks it at 4096 and 8192). A larger
+    /// `t` spends more of the budget per product.
+    pub depth: usize,
 }
 
 /// The 128-bit presets, `log2(QP)` at the HE Standard's bound for each degree.
@@ -30,6 +35,7 @@ pub const PRESETS: &[Preset] = &[
         ciphertext_bits: &[36, 36],
         special_bits: &[37],
         security: SecurityLevel::Bits128,
+        depth: 1,
     },
     Preset {
         degree: 8192,
@@ -37,6 +43,7 @@ pub const PRESETS: &[Preset] = &[
         ciphertext_bits: &[43, 43, 44, 44],
         special_bits: &[44],
         security: SecurityLevel::Bits128,
+        depth: 4,
     },
     Preset {
         degree: 16384,
@@ -44,6 +51,7 @@ pub const PRESETS: &[Preset] = &[
         ciphertext_bits: &[48, 48, 48, 49, 49, 49, 49, 49],
         special_bits: &[49],
         security: SecurityLevel::Bits128,
+        depth: 11,
     },
     Preset {
         degree: 32768,
@@ -51,6 +59,7 @@ pub const PRESETS: &[Preset] = &[
         ciphertext_bits: &[55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55],
         special_bits: &[56],
         security: SecurityLevel::Bits128,
+        depth: 25,
     },
 ];
 
@@ -71,6 +80,8 @@ pub const FASTER_CRYPTONETS: CrtPreset = CrtPreset {
         ciphertext_bits: &[55, 55, 55],
         special_bits: &[53],
         security: SecurityLevel::Bits128,
+        // Measured with a constant plaintext: CryptoNets' two squarings fit.
+        depth: 2,
     },
     plaintext_moduli: &[1_099_511_922_689, 1_099_512_004_609],
 };
