@@ -35,14 +35,17 @@ fn the_corpus_holds_inputs_that_load() {
     let models = corpus("model")
         .into_iter()
         .filter(|d| {
-            let len = u16::from_le_bytes([d[0], d[1]]) as usize;
-            hefty_nn::model::Model::from_bytes(&d[2..2 + len], &d[2 + len..]).is_ok()
+            checks_nn::model_frame(d)
+                .is_some_and(|(g, w)| hefty_nn::model::Model::from_bytes(g, w).is_ok())
         })
         .count();
     assert!(models >= 2, "{models} corpus models load");
     let idx = corpus("mnist_idx")
         .into_iter()
-        .filter(|d| hefty_nn::mnist::decode_idx(&d[1..], if d[0] % 2 == 0 { 1 } else { 3 }).is_ok())
+        .filter(|d| {
+            checks_nn::idx_frame(d)
+                .is_some_and(|(rank, gz)| hefty_nn::mnist::decode_idx(gz, rank).is_ok())
+        })
         .count();
     assert!(idx >= 2, "{idx} corpus IDX files load");
 }
