@@ -9,7 +9,7 @@ use hefty_core::bfv::{
 use hefty_core::{Error, Sampler};
 use serde_json::json;
 
-use super::{Record, Sampling, Schema, median_ns};
+use super::{Record, Sampling, Schema, median_ns_on};
 
 /// The operations, in the order the table lists them (names are stable: see docs/BENCH_JSON.md).
 pub const BFV_OPS: [&str; 13] = [
@@ -90,19 +90,8 @@ impl BfvBench {
             .num_threads(threads)
             .build()
             .expect("thread pool");
-        // An asynchronous (device) backend is synchronized after every call,
-        // so the time is the work's, not the queueing's.
-        let backend = self.params.ciphertext_basis().backend();
-        let time = |f: &mut (dyn FnMut() + Send)| {
-            pool.install(|| {
-                median_ns(sampling, || {
-                    f();
-                    backend
-                        .synchronize()
-                        .expect("the backend failed while being timed");
-                })
-            })
-        };
+        let backend = self.params.ciphertext_basis().backend().as_ref();
+        let time = |f: &mut (dyn FnMut() + Send)| median_ns_on(&pool, backend, sampling, f);
         let (median, samples) = match op {
             "keygen" => time(&mut || {
                 let sk = SecretKey::generate(&self.params, &mut rng);

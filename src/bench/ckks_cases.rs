@@ -11,7 +11,7 @@ use hefty_core::ckks::{
 use hefty_core::{Error, Sampler};
 use serde_json::json;
 
-use super::{Record, Sampling, Schema, median_ns};
+use super::{Record, Sampling, Schema, median_ns_on};
 
 /// The operations, in table order (stable names: see docs/BENCH_JSON.md).
 pub const CKKS_OPS: [&str; 7] = [
@@ -77,19 +77,8 @@ impl CkksBench {
             .num_threads(threads)
             .build()
             .expect("thread pool");
-        // An asynchronous (device) backend is synchronized after every call,
-        // so the time is the work's, not the queueing's.
-        let backend = self.params.ciphertext_basis().backend();
-        let time = |f: &mut (dyn FnMut() + Send)| {
-            pool.install(|| {
-                median_ns(sampling, || {
-                    f();
-                    backend
-                        .synchronize()
-                        .expect("the backend failed while being timed");
-                })
-            })
-        };
+        let backend = self.params.ciphertext_basis().backend().as_ref();
+        let time = |f: &mut (dyn FnMut() + Send)| median_ns_on(&pool, backend, sampling, f);
         let (median, samples) = match op {
             "encode_encrypt" => time(&mut || {
                 let pt = self

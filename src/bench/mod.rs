@@ -18,4 +18,4 @@ pub use ntt_cases::{NttCase, ntt_cases};
 pub use plot::plot_ntt_throughput;
 pub use record::{Record, Schema};
 pub use table::render_table;
-pub use timer::{Sampling, median_ns};
+pub use timer::{Sampling, median_ns, median_ns_on};

@@ -65,3 +65,22 @@ pub fn median_ns(sampling: Sampling, mut op: impl FnMut()) -> (f64, usize) {
     };
     (median, times.len())
 }
+
+/// [`median_ns`] of `op` on `pool`'s threads, synchronizing `backend` after
+/// every call: an asynchronous (device) backend is timed for its work, not
+/// for queueing it.
+pub fn median_ns_on(
+    pool: &rayon::ThreadPool,
+    backend: &dyn hefty_core::Backend,
+    sampling: Sampling,
+    op: &mut (dyn FnMut() + Send),
+) -> (f64, usize) {
+    pool.install(|| {
+        median_ns(sampling, || {
+            op();
+            backend
+                .synchronize()
+                .expect("the backend failed while being timed");
+        })
+    })
+}

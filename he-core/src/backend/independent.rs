@@ -14,17 +14,12 @@ pub(crate) fn map<T: Sync, R: Send>(
     }
     let f = &f;
     let mut slots: Vec<Option<R>> = items.iter().map(|_| None).collect();
-    let mut jobs: Vec<Box<dyn FnMut() + Send + '_>> = slots
+    let jobs: Vec<Box<dyn FnMut() + Send + '_>> = slots
         .iter_mut()
         .zip(items)
         .map(|(slot, item)| Box::new(move || *slot = Some(f(item))) as Box<dyn FnMut() + Send>)
         .collect();
-    {
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> =
-            jobs.iter_mut().map(|j| &mut **j as _).collect();
-        backend.run_independent(&mut refs);
-    }
-    drop(jobs);
+    run(backend, jobs);
     slots
         .into_iter()
         .map(|r| r.expect("run_independent runs every job"))
@@ -40,23 +35,24 @@ pub(crate) fn map_owned<T: Send, R: Send>(
     let f = &f;
     let mut inputs: Vec<Option<T>> = items.into_iter().map(Some).collect();
     let mut slots: Vec<Option<R>> = inputs.iter().map(|_| None).collect();
-    let mut jobs: Vec<Box<dyn FnMut() + Send + '_>> = slots
+    let jobs: Vec<Box<dyn FnMut() + Send + '_>> = slots
         .iter_mut()
         .zip(inputs.iter_mut())
         .map(|(slot, input)| {
             Box::new(move || *slot = input.take().map(f)) as Box<dyn FnMut() + Send>
         })
         .collect();
-    {
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> =
-            jobs.iter_mut().map(|j| &mut **j as _).collect();
-        backend.run_independent(&mut refs);
-    }
-    drop(jobs);
+    run(backend, jobs);
     slots
         .into_iter()
         .map(|r| r.expect("run_independent runs every job"))
         .collect()
+}
+
+/// Runs boxed jobs through the backend.
+fn run(backend: &dyn Backend, mut jobs: Vec<Box<dyn FnMut() + Send + '_>>) {
+    let mut refs: Vec<&mut (dyn FnMut() + Send)> = jobs.iter_mut().map(|j| &mut **j as _).collect();
+    backend.run_independent(&mut refs);
 }
 
 /// `(a(), b())`, run as two independent jobs.

@@ -316,12 +316,8 @@ impl Evaluator {
                 RnsPoly::linear_combination(&column)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        for _ in 0..terms.len() {
-            self.ctx.count(Hop::PtCtMulScalar);
-        }
-        for _ in 1..terms.len() {
-            self.ctx.count(Hop::CtCtAdd);
-        }
+        self.ctx.count_n(Hop::PtCtMulScalar, terms.len());
+        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         Ok(Ciphertext {
             params: Arc::clone(self.ctx.params()),
             polys,

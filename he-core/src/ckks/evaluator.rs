@@ -407,16 +407,7 @@ impl Evaluator {
                 Ok(k as i64)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let at_level = terms
-            .iter()
-            .map(|&(ct, _)| {
-                if ct.level() == level {
-                    Ok(Cow::Borrowed(ct))
-                } else {
-                    self.drop_to_level(ct, level).map(Cow::Owned)
-                }
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let at_level = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
         let polys = (0..2)
             .map(|i| {
                 let column: Vec<(&RnsPoly<Ntt>, i64)> = at_level
@@ -427,12 +418,8 @@ impl Evaluator {
                 RnsPoly::linear_combination(&column)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        for _ in 0..terms.len() {
-            self.ctx.count(Hop::PtCtMulScalar);
-        }
-        for _ in 1..terms.len() {
-            self.ctx.count(Hop::CtCtAdd);
-        }
+        self.ctx.count_n(Hop::PtCtMulScalar, terms.len());
+        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         self.rescale(&self.build(polys, first.scale * dropped))
     }
 
@@ -471,16 +458,7 @@ impl Evaluator {
             level = level.min(ct.level());
         }
         self.check_scale_room(scale, level)?;
-        let cts = terms
-            .iter()
-            .map(|&(ct, _)| {
-                if ct.level() == level {
-                    Ok(Cow::Borrowed(ct))
-                } else {
-                    self.drop_to_level(ct, level).map(Cow::Owned)
-                }
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
         let pts = terms
             .iter()
             .map(|&(_, pt)| self.plain_at(pt, level))
@@ -504,13 +482,25 @@ impl Evaluator {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        for _ in 0..terms.len() {
-            self.ctx.count(Hop::PtCtMulDense);
-        }
-        for _ in 1..terms.len() {
-            self.ctx.count(Hop::CtCtAdd);
-        }
+        self.ctx.count_n(Hop::PtCtMulDense, terms.len());
+        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         Ok(self.build(polys, scale))
+    }
+
+    /// The ciphertexts brought down to `level` (borrowed where they are there).
+    fn all_at_level<'a>(
+        &self,
+        cts: impl Iterator<Item = &'a Ciphertext>,
+        level: usize,
+    ) -> Result<Vec<Cow<'a, Ciphertext>>, Error> {
+        cts.map(|ct| {
+            if ct.level() == level {
+                Ok(Cow::Borrowed(ct))
+            } else {
+                self.drop_to_level(ct, level).map(Cow::Owned)
+            }
+        })
+        .collect()
     }
 
     fn check_scale_room(&self, scale: f64, level: usize) -> Result<(), Error> {

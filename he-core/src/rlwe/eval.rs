@@ -36,6 +36,13 @@ impl<P: RlweParameters> EvalContext<P> {
         }
     }
 
+    /// Records `times` operations of one kind.
+    pub(crate) fn count_n(&self, hop: Hop, times: usize) {
+        for _ in 0..times {
+            self.count(hop);
+        }
+    }
+
     /// Fails unless an operand belongs to these parameters.
     pub(crate) fn check(&self, operand: &Arc<P>) -> Result<(), Error> {
         check_same_params(&self.params, operand)
