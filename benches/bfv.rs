@@ -4,7 +4,7 @@
 //! RNS-digit key switching), hefty with its preset (four ciphertext primes
 //! and one special prime of the same sizes, hybrid key switching).
 //!
-//! `cargo bench --bench bfv` prints the ratio table (hefty / fhe.rs) at the end.
+//! `cargo bench -p hefty-benches --bench bfv` prints the ratio table (hefty / fhe.rs) at the end.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -124,7 +124,7 @@ fn median_ns(dir: &Path, group: &str, op: &str) -> Option<f64> {
 fn report() {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
         .join("criterion");
     println!("\n| op | hefty | fhe.rs | ratio hefty/fhe.rs |\n|---|---:|---:|---:|");
     for op in OPS {

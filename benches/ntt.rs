@@ -1,7 +1,7 @@
 //! hefty-ntt against Zama's tfhe-ntt in the same run: same n, same primes,
 //! forward and inverse (both including the 1/n scaling), single thread.
 //!
-//! `cargo bench --bench ntt` runs it; afterwards it prints the ratio table
+//! `cargo bench -p hefty-benches --bench ntt` runs it; afterwards it prints the ratio table
 //! (hefty time / tfhe-ntt time; below 1 means hefty is faster) with
 //! butterflies per nanosecond, and writes it to `target/criterion/ntt-ratios.json`.
 
@@ -75,7 +75,7 @@ fn median_ns(dir: &Path, group: &str, id: &str, n: usize) -> Option<f64> {
 fn report() {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
         .join("criterion");
     let mut rows = vec![];
     println!(
