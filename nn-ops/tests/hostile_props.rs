@@ -12,7 +12,15 @@ fn no_panic<T, E: std::fmt::Display>(
     what: &str,
     f: impl FnOnce() -> Result<T, E>,
 ) -> Result<(), TestCaseError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
+    let start = std::time::Instant::now();
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    // A hang detector, not a speed claim: every call must come back promptly.
+    prop_assert!(
+        start.elapsed() < std::time::Duration::from_secs(10),
+        "{what} took {:?}",
+        start.elapsed()
+    );
+    match outcome {
         Err(_) => Err(TestCaseError::fail(format!("{what} panicked"))),
         Ok(Ok(_)) => Ok(()),
         Ok(Err(e)) => {
