@@ -156,7 +156,7 @@ fn primitives(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<R
     let a = rng.uniform::<Coeff>(&basis, level)?;
     let b = rng.uniform::<Coeff>(&basis, level)?;
     let c = rng.uniform::<Coeff>(&basis, level)?;
-    let small = RnsPoly::<Coeff>::from_i64(&basis, level, &rng.error(n))?;
+    let small = RnsPoly::<Coeff>::from_i64(&basis, level, &rng.error(n)?)?;
     let perm = GaloisPermutation::new(n, 5)?;
     let weights: Vec<Vec<u64>> = (0..3)
         .map(|j| {

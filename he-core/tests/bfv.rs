@@ -83,7 +83,7 @@ proptest! {
         let (sk, pk, mut rng) = keys(&params, seed);
         let eval = Evaluator::new(&params);
         let rand_pt = |rng: &mut Sampler| {
-            let v: Vec<u64> = rng.ternary(n).iter().zip(rng.error(n)).map(|(a, b)| ((a * 1000 + b * 37).rem_euclid(t as i64)) as u64).collect();
+            let v: Vec<u64> = rng.ternary(n).unwrap().iter().zip(rng.error(n).unwrap()).map(|(a, b)| ((a * 1000 + b * 37).rem_euclid(t as i64)) as u64).collect();
             Plaintext::from_coeffs(&params, &v).unwrap()
         };
         let (ma, mb) = (rand_pt(&mut rng), rand_pt(&mut rng));
@@ -462,7 +462,7 @@ proptest! {
         let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
         let eval = Evaluator::new(&params);
         let rand_pt = |rng: &mut Sampler| {
-            let v: Vec<u64> = rng.error(n).iter().map(|&e| (e * 12345).rem_euclid(t as i64) as u64).collect();
+            let v: Vec<u64> = rng.error(n).unwrap().iter().map(|&e| (e * 12345).rem_euclid(t as i64) as u64).collect();
             Plaintext::from_coeffs(&params, &v).unwrap()
         };
         let (ma, mb) = (rand_pt(&mut rng), rand_pt(&mut rng));

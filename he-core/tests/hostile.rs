@@ -229,3 +229,25 @@ fn a_w32_builder_names_the_setting_to_change() {
         .to_string();
     assert!(err.contains("use a scale between"), "{err}");
 }
+
+#[test]
+fn samplers_and_crt_bound_their_sizes() {
+    let mut rng = Sampler::from_seed([5; 32]);
+    for n in [usize::MAX, (1 << 17) + 1] {
+        assert!(
+            rng.ternary(n)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 131072")
+        );
+        assert!(rng.error(n).is_err());
+        assert!(rng.centered_binomial(n, 3).is_err());
+    }
+    assert_eq!(rng.ternary(1 << 17).unwrap().len(), 1 << 17);
+    let builder = bfv::Parameters::builder()
+        .degree(1024)
+        .insecure_disable_security_check_for_testing_only();
+    let primes: Vec<u64> = ntt::ntt_primes(20, 1024, 65).unwrap();
+    let err = bfv::CrtBfv::new(builder, &primes).unwrap_err();
+    assert!(err.to_string().contains("1 to 64"), "{err}");
+}

@@ -36,7 +36,7 @@ fn check(q_bits: u32, k: usize, p_bits: u32, kp: usize, dnum: usize) {
     let p = Arc::new(RnsBasis::new(n, &p_primes).unwrap());
     let ks = KeySwitcher::new(&q, &p, dnum).unwrap();
     let mut rng = Sampler::from_seed([(k * 16 + dnum) as u8; 32]);
-    let s = rng.ternary(n);
+    let s = rng.ternary(n).unwrap();
     let s_from = square(&s);
     let key = ks.generate(&s, &s_from, &mut rng).unwrap();
     let alpha = k.div_ceil(dnum);
@@ -104,7 +104,7 @@ fn bad_configurations_are_rejected() {
     // Other primes: another ring (the same primes would be the same ring).
     let other_q = Arc::new(RnsBasis::new(n, &ntt_primes(31, n, 2).unwrap()).unwrap());
     let mut rng = Sampler::from_seed([3; 32]);
-    let s = rng.ternary(n);
+    let s = rng.ternary(n).unwrap();
     let key = ks.generate(&s, &s, &mut rng).unwrap();
     let foreign = rng.uniform::<hefty_core::Coeff>(&other_q, 2).unwrap();
     assert_eq!(

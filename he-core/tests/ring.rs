@@ -173,14 +173,14 @@ fn fast_base_conversion_is_x_plus_small_multiple_of_q() {
 #[test]
 fn samplers_have_the_right_distributions() {
     let mut s = Sampler::from_seed([1; 32]);
-    let n = 200_000;
-    let t = s.ternary(n);
+    let n = 1 << 17; // the most one call draws
+    let t = s.ternary(n).unwrap();
     for v in [-1, 0, 1] {
         let f = t.iter().filter(|&&x| x == v).count() as f64 / n as f64;
         assert!((f - 1.0 / 3.0).abs() < 0.01, "P({v}) = {f}");
     }
     assert!(t.iter().all(|x| (-1..=1).contains(x)));
-    let e = s.error(n);
+    let e = s.error(n).unwrap();
     let mean = e.iter().sum::<i64>() as f64 / n as f64;
     let var = e.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n as f64;
     assert!(mean.abs() < 0.05, "mean {mean}");

@@ -18,6 +18,10 @@ use crate::bfv::{
 };
 use crate::{Error, Sampler};
 
+/// The most plaintext moduli one [`CrtBfv`] combines (Faster CryptoNets
+/// used 15 for CIFAR-10): each costs a parameter set, keys and a circuit.
+pub const MAX_PARTS: usize = 64;
+
 /// Parameter sets that differ only in the plaintext modulus.
 ///
 /// ```
@@ -49,10 +53,11 @@ impl CrtBfv {
     /// One parameter set per plaintext modulus in `moduli` (pairwise
     /// coprime), the rest from `builder`.
     pub fn new(builder: ParametersBuilder, moduli: &[u64]) -> Result<Self, Error> {
-        if moduli.is_empty() {
-            return Err(Error::InvalidParameters(
-                "CRT needs at least one plaintext modulus".into(),
-            ));
+        if moduli.is_empty() || moduli.len() > MAX_PARTS {
+            return Err(Error::InvalidParameters(format!(
+                "CRT over {} plaintext moduli: give 1 to {MAX_PARTS} (each is a full parameter set and circuit)",
+                moduli.len()
+            )));
         }
         for (i, &a) in moduli.iter().enumerate() {
             for &b in &moduli[i + 1..] {

@@ -28,7 +28,7 @@ impl PublicKey {
         check_same_params(params, pt.params())?;
         let (n, basis) = (params.degree(), params.ciphertext_basis());
         let level = basis.len();
-        let u = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.ternary(n))?.into_ntt();
+        let u = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.ternary(n)?)?.into_ntt();
         let mut c0 = self.b.clone();
         c0.mul_assign(&u)?;
         let mut c1 = self.a.clone();
@@ -37,11 +37,11 @@ impl PublicKey {
         c0.add_assign(&scaled_message_plus_error(
             params,
             pt,
-            &sampler.error(n),
+            &sampler.error(n)?,
             level,
         )?)?;
         let mut c1 = c1.into_coeff();
-        c1.add_assign(&RnsPoly::from_i64(basis, level, &sampler.error(n))?)?;
+        c1.add_assign(&RnsPoly::from_i64(basis, level, &sampler.error(n)?)?)?;
         Ok(Ciphertext {
             params: Arc::clone(params),
             polys: vec![c0, c1],
@@ -67,7 +67,7 @@ impl SecretKey {
         c0.add_assign(&scaled_message_plus_error(
             params,
             pt,
-            &sampler.error(n),
+            &sampler.error(n)?,
             level,
         )?)?;
         Ok(Ciphertext {

@@ -18,8 +18,8 @@ impl PublicKey {
         let (n, level) = (params.degree(), pt.level());
         let switcher = params.key_switcher();
         let (q, p) = (params.ciphertext_basis(), switcher.special_basis());
-        let u = sampler.ternary(n);
-        let (e0, e1) = (sampler.error(n), sampler.error(n));
+        let u = sampler.ternary(n)?;
+        let (e0, e1) = (sampler.error(n)?, sampler.error(n)?);
         let u_q = RnsPoly::<Coeff>::from_i64(q, level, &u)?.into_ntt();
         let u_p = RnsPoly::<Coeff>::from_i64(p, p.len(), &u)?.into_ntt();
         // (key · u + e) on one basis, coefficient form.
@@ -69,7 +69,7 @@ impl SecretKey {
         let (n, basis, level) = (params.degree(), params.ciphertext_basis(), pt.level());
         let seed = sampler.seed();
         let a = Sampler::from_seed(seed).uniform::<Ntt>(basis, level)?;
-        let mut c0 = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(n))?.into_ntt();
+        let mut c0 = RnsPoly::<Coeff>::from_i64(basis, level, &sampler.error(n)?)?.into_ntt();
         c0.add_assign(pt.poly())?;
         let mut a_s = a.clone();
         a_s.mul_prefix(self.ntt());

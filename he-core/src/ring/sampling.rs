@@ -62,9 +62,11 @@ impl Sampler {
         RnsPoly::from_raw(basis, level, data)
     }
 
-    /// `n` coefficients uniform in `{-1, 0, 1}` (secret keys).
-    pub fn ternary(&mut self, n: usize) -> Vec<i64> {
-        (0..n)
+    /// `n` coefficients uniform in `{-1, 0, 1}` (secret keys); `n` at most
+    /// [`MAX_DEGREE`](hefty_ntt::MAX_DEGREE).
+    pub fn ternary(&mut self, n: usize) -> Result<Vec<i64>, Error> {
+        check_count(n)?;
+        Ok((0..n)
             .map(|_| {
                 // Uniform over {0, 1, 2} by rejecting 3 from two random bits:
                 // the loop count is independent of the accepted value.
@@ -75,12 +77,13 @@ impl Sampler {
                     }
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// `n` coefficients from the centred binomial distribution with parameter
     /// `eta`: `popcount(a) - popcount(b)` for two `eta`-bit random words.
     pub fn centered_binomial(&mut self, n: usize, eta: u32) -> Result<Vec<i64>, Error> {
+        check_count(n)?;
         if !(1..=32).contains(&eta) {
             return Err(Error::InvalidParameters(format!(
                 "centred binomial parameter eta = {eta} must be 1..=32"
@@ -101,8 +104,18 @@ impl Sampler {
     }
 
     /// `n` error coefficients (centred binomial, η = [`ERROR_ETA`], σ ≈ 3.24).
-    pub fn error(&mut self, n: usize) -> Vec<i64> {
+    pub fn error(&mut self, n: usize) -> Result<Vec<i64>, Error> {
         self.centered_binomial(n, ERROR_ETA)
-            .expect("ERROR_ETA is within 1..=32")
     }
+}
+
+/// Fails unless `n` coefficients is a ring's worth (no larger ring exists).
+fn check_count(n: usize) -> Result<(), Error> {
+    let max = hefty_ntt::MAX_DEGREE;
+    if n > max {
+        return Err(Error::InvalidParameters(format!(
+            "{n} coefficients asked of the sampler: rings have at most {max}"
+        )));
+    }
+    Ok(())
 }

@@ -86,7 +86,7 @@ impl<P: RlweParameters> PublicKey<P> {
         let q = params.ciphertext_basis();
         let seed = sampler.seed();
         let (a, a_p) = Self::expand_a(params, seed)?;
-        let e = sampler.error(params.degree());
+        let e = sampler.error(params.degree())?;
         // -a·s + e on one basis (Q or P).
         let b_of = |a: &RnsPoly<Ntt>, s: &RnsPoly<Ntt>, basis: &Arc<RnsBasis>| {
             let mut b = a.clone();

@@ -250,7 +250,7 @@ impl KeySwitcher {
             .map(|range| {
                 let seed = sampler.seed();
                 let (a_q, a_p) = self.expand_a(seed)?;
-                let e = sampler.error(n);
+                let e = sampler.error(n)?;
                 let mut b_q = a_q.clone();
                 b_q.mul_assign(&s_q)?;
                 b_q.neg_assign();

@@ -24,7 +24,9 @@ impl Drop for SecretPoly {
 impl SecretPoly {
     /// A fresh uniform ternary secret over `basis`.
     pub(crate) fn generate(basis: &Arc<RnsBasis>, sampler: &mut Sampler) -> Self {
-        let coeffs = sampler.ternary(basis.degree());
+        let coeffs = sampler
+            .ternary(basis.degree())
+            .expect("a basis's degree is at most MAX_DEGREE");
         Self::from_coeffs(basis, coeffs).expect("the sampler draws one coefficient per degree")
     }
 
