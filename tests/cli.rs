@@ -275,15 +275,23 @@ fn eval_without_data_says_where_to_find_it() {
         env!("CARGO_MANIFEST_DIR"),
         "/models/cryptonets-mnist-pruned-pow2.json"
     );
+    // From a folder with no ../shared/data/mnist beside it.
+    let cwd = std::env::temp_dir()
+        .join(format!("hefty-nodata-{}", std::process::id()))
+        .join("here");
+    std::fs::create_dir_all(&cwd).unwrap();
     let out = hefty()
         .args(["eval", "--model", model])
         .env_remove("HEFTY_MNIST_DIR")
+        .current_dir(&cwd)
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("HEFTY_MNIST_DIR") && err.contains("--mnist"),
+        err.contains("HEFTY_MNIST_DIR")
+            && err.contains("--mnist")
+            && err.contains("../shared/data/mnist"),
         "{err}"
     );
 }
