@@ -235,3 +235,21 @@ fn a_batch_norm_that_would_compute_infinities_is_refused_at_load() {
     let err = Model::new(g, tensors).unwrap_err();
     assert!(err.to_string().contains("raise eps"), "{err}");
 }
+
+#[test]
+fn many_layers_cannot_add_up_to_unbounded_work() {
+    // Each pool keeps the shape and is within the per-layer bound (2^22
+    // outputs of 225 adds); five of them are not within the model's.
+    let layer = r#"{"op": "avg_pool", "kernel": 15, "stride": 1, "padding": 7, "scaled": true}"#;
+    let layers = [layer; 5].join(", ");
+    let msg = refused(graph(
+        (64, 256, 256),
+        &format!(r#"{layers}, {{"op": "flatten"}}"#),
+    ));
+    assert!(msg.contains("together"), "{msg}");
+    let flat: Vec<String> = (0..5000)
+        .map(|_| r#"{"op": "flatten"}"#.to_string())
+        .collect();
+    let msg = refused(graph((1, 4, 4), &flat.join(", ")));
+    assert!(msg.contains("at most 4096"), "{msg}");
+}

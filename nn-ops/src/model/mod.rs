@@ -21,7 +21,7 @@ pub use graph::{
 };
 #[cfg(feature = "train")]
 pub(crate) use shape::window_out;
-pub use shape::{MAX_DIM, MAX_ELEMENTS, MAX_LAYER_WORK, Shape};
+pub use shape::{MAX_DIM, MAX_ELEMENTS, MAX_LAYER_WORK, MAX_LAYERS, MAX_MODEL_WORK, Shape};
 pub use weights::Tensor;
 
 use crate::{Error, FileAccess};

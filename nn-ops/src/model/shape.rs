@@ -86,12 +86,25 @@ fn check_window(k: usize, kernel: usize, stride: usize, padding: usize) -> Resul
     Ok(())
 }
 
-/// Fails when a layer would cost more than [`MAX_LAYER_WORK`] per image.
-fn check_work(k: usize, outputs: usize, per_output: usize) -> Result<(), Error> {
+/// The most multiply-adds a whole model may cost per image.
+pub const MAX_MODEL_WORK: u64 = 1 << 32;
+
+/// The most layers a model may have.
+pub const MAX_LAYERS: usize = 4096;
+
+/// Fails when a layer would cost more than [`MAX_LAYER_WORK`] per image;
+/// adds its cost to `total`.
+fn check_work(k: usize, outputs: usize, per_output: usize, total: &mut u64) -> Result<(), Error> {
     let work = (outputs as u64).saturating_mul(per_output as u64);
     if work > MAX_LAYER_WORK {
         return Err(Error::Model(format!(
             "layer {k}: {outputs} outputs of {per_output} multiply-adds each exceed the bound of {MAX_LAYER_WORK} per image; use a smaller window or input"
+        )));
+    }
+    *total = total.saturating_add(work);
+    if *total > MAX_MODEL_WORK {
+        return Err(Error::Model(format!(
+            "layers 0..={k} cost {total} multiply-adds per image together, beyond the bound of {MAX_MODEL_WORK}; use fewer or smaller layers"
         )));
     }
     Ok(())
@@ -121,7 +134,14 @@ pub(crate) fn validate(
     };
     let mut used = BTreeSet::new();
     let mut names = BTreeSet::new();
+    if graph.layers.len() > MAX_LAYERS {
+        return Err(Error::Model(format!(
+            "{} layers: at most {MAX_LAYERS} are supported",
+            graph.layers.len()
+        )));
+    }
     let mut shapes = Vec::with_capacity(graph.layers.len());
+    let mut work = 0u64;
     for (k, layer) in graph.layers.iter().enumerate() {
         if let Some(name) = layer.name()
             && !names.insert(name.to_string())
@@ -192,6 +212,7 @@ pub(crate) fn validate(
                     k,
                     out_channels.saturating_mul(h).saturating_mul(w),
                     in_channels.saturating_mul(kernel * kernel),
+                    &mut work,
                 )?;
                 let weight = need("weight", &[*out_channels, *in_channels, *kernel, *kernel])?;
                 check_quantization(k, weight, quantization)?;
@@ -283,6 +304,7 @@ pub(crate) fn validate(
                     k,
                     channels.saturating_mul(h).saturating_mul(w),
                     kernel * kernel,
+                    &mut work,
                 )?;
                 Shape::Image {
                     channels,
@@ -312,7 +334,7 @@ pub(crate) fn validate(
                         format!("dense has {out_features} output features; it needs 1..={MAX_DIM}"),
                     ));
                 }
-                check_work(k, *out_features, *in_features)?;
+                check_work(k, *out_features, *in_features, &mut work)?;
                 let weight = need("weight", &[*out_features, *in_features])?;
                 check_quantization(k, weight, quantization)?;
                 need("bias", &[*out_features])?;
