@@ -104,8 +104,85 @@ fn ckks_setup() -> &'static CkksSetup {
     })
 }
 
+/// Two CKKS parameter sets with different mathematics, each with keys and
+/// a ciphertext: the operands of the foreign-object property.
+struct Side {
+    params: Arc<ckks::Parameters>,
+    sk: ckks::SecretKey,
+    rk: ckks::RelinearizationKey,
+    gk: ckks::GaloisKeys,
+    ct: ckks::Ciphertext,
+    pt: ckks::Plaintext,
+}
+
+fn sides() -> &'static [Side; 2] {
+    static S: OnceLock<[Side; 2]> = OnceLock::new();
+    S.get_or_init(|| {
+        [20u32, 21].map(|scale| {
+            let params = ckks::Parameters::builder()
+                .degree(64)
+                .scale_bits(scale)
+                .base_bits(30)
+                .depth(2)
+                .special_primes(1, 31)
+                .insecure_disable_security_check_for_testing_only()
+                .build()
+                .unwrap();
+            let mut rng = Sampler::from_seed([scale as u8; 32]);
+            let sk = ckks::SecretKey::generate(&params, &mut rng);
+            let rk = ckks::RelinearizationKey::new(&sk, &mut rng).unwrap();
+            let gk = ckks::GaloisKeys::new(&sk, &[1], false, &mut rng).unwrap();
+            let pt = ckks::Encoder::new(&params)
+                .encode_real(&[0.25], params.max_level(), params.default_scale())
+                .unwrap();
+            let ct = sk.encrypt(&pt, &mut rng).unwrap();
+            Side {
+                params,
+                sk,
+                rk,
+                gk,
+                ct,
+                pt,
+            }
+        })
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn foreign_objects_are_refused_and_own_objects_accepted(
+        op in 0usize..7,
+        pick in prop::collection::vec(any::<bool>(), 3),
+    ) {
+        let s = sides();
+        // The evaluator's side, and the sides of up to two operands.
+        let (e, a, b) = (&s[pick[0] as usize], &s[pick[1] as usize], &s[pick[2] as usize]);
+        let ev = ckks::Evaluator::new(&e.params);
+        let enc = ckks::Encoder::new(&e.params);
+        let result: Result<(), Error> = match op {
+            0 => ev.add(&a.ct, &b.ct).map(|_| ()),
+            1 => ev.mul_plain(&a.ct, &b.pt).map(|_| ()),
+            2 => ev.relinearize(&a.ct, &b.rk).map(|_| ()),
+            3 => ev.rotate(&a.ct, 1, &b.gk).map(|_| ()),
+            4 => b.sk.decrypt(&a.ct).map(|_| ()),
+            5 => enc.decode(&a.pt).map(|_| ()),
+            _ => ev.linear_combination(&[(&a.ct, 1.0), (&b.ct, 2.0)]).map(|_| ()),
+        };
+        // Which objects the operation involves (decryption has no evaluator).
+        let involved: &[&Side] = match op {
+            4 => &[a, b],
+            5 => &[e, a],
+            _ => &[e, a, b],
+        };
+        let same = involved.iter().all(|x| std::ptr::eq(*x, involved[0]));
+        if same {
+            prop_assert!(result.is_ok(), "op {op}: {result:?}");
+        } else {
+            prop_assert_eq!(result, Err(Error::ParameterMismatch), "op {}", op);
+        }
+    }
 
     #[test]
     fn ntt_entry_points_never_panic(bits in any::<u32>(), n in sizes(), count in sizes(), p in any::<u64>()) {
