@@ -49,17 +49,16 @@ fn main() -> Result<(), Error> {
         out[1]
     );
 
-    // Objects of two parameter objects never meet (and parameters pin their
-    // backend, so neither do polynomials of two backends): a typed error.
-    let other = preset.build()?;
-    let foreign = SecretKey::generate(&other, &mut rng);
-    assert!(
-        foreign
-            .encrypt(
-                &encoder.encode_real(&[1.0], params.max_level(), params.default_scale())?,
-                &mut rng
-            )
-            .is_err()
-    );
+    // Parameters are their mathematics on their backend: a second object
+    // built from the same preset works with the first; another preset (or
+    // the same one on another backend) is a typed error, never a wrong answer.
+    let pt = encoder.encode_real(&[1.0], params.max_level(), params.default_scale())?;
+    let same = SecretKey::generate(&preset.build_on(Arc::clone(&backend))?, &mut rng);
+    assert!(same.encrypt(&pt, &mut rng).is_ok());
+    let other = SecretKey::generate(&Preset::for_degree(16384)?.build()?, &mut rng);
+    assert!(matches!(
+        other.encrypt(&pt, &mut rng),
+        Err(Error::ParameterMismatch)
+    ));
     Ok(())
 }
