@@ -58,7 +58,7 @@ pub use table::{TableId, Transfers};
 
 use crate::ring::{GaloisPermutation, RoundingDivider, Word};
 use crate::rlwe::{KeySwitcher, SwitchingKey, keyswitch};
-use crate::{BaseConverter, Error, ExactLift, Ntt, RnsBasis, RnsPoly, ScaleRound};
+use crate::{BaseConverter, Coeff, Error, ExactLift, Ntt, RnsBasis, RnsPoly, ScaleRound};
 use hefty_ntt::{Modulus, ShoupConst};
 
 /// What a backend builds once per basis ([`Backend::prepare_basis`]) and
@@ -288,6 +288,18 @@ pub trait Backend: Send + Sync + fmt::Debug {
         key: &SwitchingKey,
     ) -> Result<[RnsPoly<Ntt>; 2], Error> {
         keyswitch::compose::key_switch(switcher, d, key)
+    }
+
+    /// [`Backend::key_switch`] for `d` in coefficient form, results in
+    /// coefficient form (BFV, whose ciphertexts stay in coefficient form for
+    /// its HPS multiplication).
+    fn key_switch_coeff(
+        &self,
+        switcher: &KeySwitcher,
+        d: &RnsPoly<Coeff>,
+        key: &SwitchingKey,
+    ) -> Result<[RnsPoly<Coeff>; 2], Error> {
+        keyswitch::compose::key_switch_coeff(switcher, d, key)
     }
 
     /// `σ_g` of a two-polynomial NTT-form ciphertext `(c_0, c_1)`, switched

@@ -423,11 +423,10 @@ impl Evaluator {
         match a.polys.len() {
             2 => Ok(a.clone()),
             3 => {
-                let (u0, u1) = self
-                    .ctx
-                    .params()
-                    .key_switcher()?
-                    .switch(&a.polys[2], &rk.key)?;
+                let switcher = self.ctx.params().key_switcher()?;
+                let [u0, u1] = self
+                    .backend()
+                    .key_switch_coeff(switcher, &a.polys[2], &rk.key)?;
                 let mut c0 = a.polys[0].clone();
                 c0.add_assign(&u0)?;
                 let mut c1 = a.polys[1].clone();
@@ -472,7 +471,8 @@ impl Evaluator {
         let (key, _) = gk.get(g).ok_or(Error::MissingGaloisKey { steps, g })?;
         let mut c0 = a.polys[0].automorphism(g)?;
         let c1 = a.polys[1].automorphism(g)?;
-        let (u0, u1) = self.ctx.params().key_switcher()?.switch(&c1, key)?;
+        let switcher = self.ctx.params().key_switcher()?;
+        let [u0, u1] = self.backend().key_switch_coeff(switcher, &c1, key)?;
         c0.add_assign(&u0)?;
         self.ctx.count(Hop::Rotate);
         Ok(Ciphertext {

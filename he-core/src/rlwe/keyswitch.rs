@@ -304,8 +304,8 @@ impl KeySwitcher {
         d: &RnsPoly<Coeff>,
         key: &SwitchingKey,
     ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
-        let decomposed = self.decompose(d)?;
-        self.switch_decomposed(&decomposed, key, None)
+        let [u0, u1] = compose::key_switch_coeff(self, d, key)?;
+        Ok((u0, u1))
     }
 
     /// The digits of `d` extended to `Q_ℓ ∪ P` in NTT form (ModUp): the part
@@ -529,6 +529,16 @@ pub(crate) mod compose {
         key: &SwitchingKey,
     ) -> Result<[RnsPoly<Ntt>; 2], Error> {
         let dec = switcher.decompose_ntt(d)?;
+        switcher.mod_down(switcher.inner_product(&dec, key, None)?, None)
+    }
+
+    /// See [`Backend::key_switch_coeff`](crate::Backend::key_switch_coeff).
+    pub(crate) fn key_switch_coeff(
+        switcher: &KeySwitcher,
+        d: &RnsPoly<Coeff>,
+        key: &SwitchingKey,
+    ) -> Result<[RnsPoly<Coeff>; 2], Error> {
+        let dec = switcher.decompose(d)?;
         switcher.mod_down(switcher.inner_product(&dec, key, None)?, None)
     }
 
