@@ -801,3 +801,21 @@ fn presets_reach_their_documented_depth() {
         assert!(sk.noise_budget(&ct).unwrap() > 0.0);
     }
 }
+
+#[test]
+fn debug_output_is_compact_and_shows_no_residues() {
+    let params = Parameters::preset_128(8192).unwrap();
+    let (sk, pk, mut rng) = keys(&params, 3);
+    let ct = pk
+        .encrypt(&Plaintext::constant(&params, 5), &mut rng)
+        .unwrap();
+    let text = format!("{ct:?}");
+    // The parameters print what defines them, not kilobytes of tables.
+    assert!(text.len() < 2000, "{} bytes: {text}", text.len());
+    assert!(
+        text.contains("bfv::Parameters") && text.contains("t: 65537"),
+        "{text}"
+    );
+    assert!(text.contains("words)"), "{text}");
+    assert_eq!(format!("{sk:?}"), "SecretKey(<redacted>)");
+}

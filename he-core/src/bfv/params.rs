@@ -35,7 +35,6 @@ pub(crate) struct LevelConstants {
 /// assert!(params.log_qp() <= 218.0);
 /// # Ok::<(), hefty_core::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Parameters {
     n: usize,
     t: Modulus,
@@ -51,6 +50,22 @@ pub struct Parameters {
     plain_costs: std::sync::OnceLock<PlainProductCosts>,
     /// Identity of the mathematics (n, t, primes, digits) in serialized objects.
     fingerprint: [u8; crate::serial::FINGERPRINT_LEN],
+}
+
+// Compact: what defines the parameters, not their precomputed tables
+// (kilobytes, which made every ciphertext's Debug unreadable).
+impl std::fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q: Vec<u64> = self.q.moduli().iter().map(|m| m.value()).collect();
+        f.debug_struct("bfv::Parameters")
+            .field("n", &self.n)
+            .field("t", &self.t.value())
+            .field("q", &q)
+            .field("special", &self.special)
+            .field("security", &self.security)
+            .field("backend", &self.q.backend().name())
+            .finish()
+    }
 }
 
 /// Builds [`Parameters`]; see [`Parameters::builder`].

@@ -16,7 +16,6 @@ use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 /// (one per level, or two for [`Word::W32`]), dropped one level per rescale.
 /// A *level* counts active primes, as for BFV; [`Parameters::depth_at`]
 /// tells how many rescales a level still allows.
-#[derive(Debug)]
 pub struct Parameters {
     n: usize,
     q: Arc<RnsBasis>,
@@ -47,6 +46,22 @@ pub(crate) struct CkksSpec {
     pub(crate) special_bits: u32,
     pub(crate) special_count: usize,
     pub(crate) dnum: Option<usize>,
+}
+
+// Compact: what defines the parameters, not their precomputed tables.
+impl std::fmt::Debug for Parameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let q: Vec<u64> = self.q.moduli().iter().map(|m| m.value()).collect();
+        f.debug_struct("ckks::Parameters")
+            .field("n", &self.n)
+            .field("scale_bits", &self.scale_bits)
+            .field("word", &self.word)
+            .field("q", &q)
+            .field("special", &self.special)
+            .field("security", &self.security)
+            .field("backend", &self.q.backend().name())
+            .finish()
+    }
 }
 
 /// Builds [`Parameters`].

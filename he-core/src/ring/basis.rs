@@ -29,7 +29,6 @@ use crate::{Backend, Cpu, Error};
 ///
 /// The basis also names the [`Backend`] that holds and computes on its
 /// polynomials ([`Cpu`] unless [`RnsBasis::with_backend`] says otherwise).
-#[derive(Debug)]
 pub struct RnsBasis {
     n: usize,
     moduli: Vec<Modulus>,
@@ -39,6 +38,20 @@ pub struct RnsBasis {
     /// device's twiddle tables): [`Backend::prepare_basis`].
     prepared: Prepared,
     id: TableId,
+}
+
+// Compact: the primes, not their Barrett constants or the backend's tables.
+impl std::fmt::Debug for RnsBasis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let primes: Vec<u64> = self.moduli.iter().map(|m| m.value()).collect();
+        f.debug_struct("RnsBasis")
+            .field("n", &self.n)
+            .field("primes", &primes)
+            .field("word", &self.word)
+            .field("backend", &self.backend.name())
+            .field("id", &self.id.get())
+            .finish()
+    }
 }
 
 impl RnsBasis {
