@@ -1,39 +1,15 @@
 //! The hostile-input harness for hefty-nn: arbitrary bytes, pixel counts
 //! and settings through its public API — no panic, readable errors.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::OnceLock;
 
 use hefty_nn::model::{FixedPoint, Model};
 use proptest::prelude::*;
 
-fn no_panic<T, E: std::fmt::Display>(
-    what: &str,
-    f: impl FnOnce() -> Result<T, E>,
-) -> Result<(), TestCaseError> {
-    let start = std::time::Instant::now();
-    let outcome = catch_unwind(AssertUnwindSafe(f));
-    // A hang detector, not a speed claim: every call must come back promptly.
-    prop_assert!(
-        start.elapsed() < std::time::Duration::from_secs(10),
-        "{what} took {:?}",
-        start.elapsed()
-    );
-    match outcome {
-        Err(_) => Err(TestCaseError::fail(format!("{what} panicked"))),
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => {
-            let msg = e.to_string();
-            prop_assert!(msg.len() >= 20, "{what}: terse error {msg:?}");
-            prop_assert!(
-                !msg.contains("Some(") && !msg.contains("None"),
-                "{what}: {msg}"
-            );
-            Ok(())
-        }
-    }
-}
+#[path = "../../he-core/tests/harness/no_panic.rs"]
+mod no_panic;
+use no_panic::no_panic;
 
 fn model() -> &'static Model {
     static M: OnceLock<Model> = OnceLock::new();

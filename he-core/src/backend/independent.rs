@@ -9,21 +9,7 @@ pub(crate) fn map<T: Sync, R: Send>(
     items: &[T],
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
-    if items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let f = &f;
-    let mut slots: Vec<Option<R>> = items.iter().map(|_| None).collect();
-    let jobs: Vec<Box<dyn FnMut() + Send + '_>> = slots
-        .iter_mut()
-        .zip(items)
-        .map(|(slot, item)| Box::new(move || *slot = Some(f(item))) as Box<dyn FnMut() + Send>)
-        .collect();
-    run(backend, jobs);
-    slots
-        .into_iter()
-        .map(|r| r.expect("run_independent runs every job"))
-        .collect()
+    map_owned(backend, items.iter().collect(), f)
 }
 
 /// `items.into_iter().map(f).collect()`, the calls run as independent jobs.
@@ -32,6 +18,9 @@ pub(crate) fn map_owned<T: Send, R: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
+    if items.len() < 2 {
+        return items.into_iter().map(f).collect();
+    }
     let f = &f;
     let mut inputs: Vec<Option<T>> = items.into_iter().map(Some).collect();
     let mut slots: Vec<Option<R>> = inputs.iter().map(|_| None).collect();

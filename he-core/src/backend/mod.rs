@@ -299,7 +299,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         d: &RnsPoly<Coeff>,
         key: &SwitchingKey,
     ) -> Result<[RnsPoly<Coeff>; 2], Error> {
-        keyswitch::compose::key_switch_coeff(switcher, d, key)
+        keyswitch::compose::key_switch(switcher, d, key)
     }
 
     /// `σ_g` of a two-polynomial NTT-form ciphertext `(c_0, c_1)`, switched

@@ -366,33 +366,12 @@ impl Evaluator {
     /// convolution and dense layers. The terms are brought to the lowest
     /// level among them; their scales must agree. One level is spent.
     pub fn linear_combination(&self, terms: &[(&Ciphertext, f64)]) -> Result<Ciphertext, Error> {
-        let Some(&(first, _)) = terms.first() else {
-            return Err(Error::InvalidParameters(
-                "a linear combination needs at least one term".into(),
-            ));
-        };
-        let mut level = first.level();
-        for &(ct, w) in terms {
-            self.check(ct)?;
-            if ct.polys.len() != 2 {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len(),
-                });
-            }
-            if !same_scale(ct.scale, first.scale) {
-                return Err(Error::ScaleMismatch {
-                    left: first.scale.log2(),
-                    right: ct.scale.log2(),
-                    hint: "a linear combination needs terms at one scale: rescale or adjust_scale them first",
-                });
-            }
-            if !w.is_finite() {
-                return Err(Error::InvalidParameters(format!(
-                    "weight {w} is not a finite number"
-                )));
-            }
-            level = level.min(ct.level());
+        if let Some(&(_, w)) = terms.iter().find(|(_, w)| !w.is_finite()) {
+            return Err(Error::InvalidParameters(format!(
+                "weight {w} is not a finite number"
+            )));
         }
+        let (level, scale) = self.combination_level(terms.iter().map(|&(ct, _)| (ct, 1.0)))?;
         self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
         let weights = terms
@@ -407,10 +386,10 @@ impl Evaluator {
                 Ok(k as i64)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let at_level = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
+        let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
         let polys = (0..2)
             .map(|i| {
-                let column: Vec<(&RnsPoly<Ntt>, i64)> = at_level
+                let column: Vec<(&RnsPoly<Ntt>, i64)> = cts
                     .iter()
                     .zip(&weights)
                     .map(|(ct, &w)| (&ct.polys[i], w))
@@ -420,7 +399,7 @@ impl Evaluator {
             .collect::<Result<Vec<_>, Error>>()?;
         self.ctx.count_n(Hop::PtCtMulScalar, terms.len());
         self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
-        self.rescale(&self.build(polys, first.scale * dropped))
+        self.rescale(&self.build(polys, scale * dropped))
     }
 
     /// `Σ_j pt_j · a_j` with plaintext weights (pointwise in NTT form,
@@ -433,58 +412,64 @@ impl Evaluator {
         &self,
         terms: &[(&Ciphertext, &Plaintext)],
     ) -> Result<Ciphertext, Error> {
-        let Some(&(first, first_pt)) = terms.first() else {
-            return Err(Error::InvalidParameters(
-                "a linear combination needs at least one term".into(),
-            ));
-        };
-        let scale = first.scale * first_pt.scale();
-        let mut level = first.level();
-        for &(ct, pt) in terms {
-            self.check(ct)?;
+        for &(_, pt) in terms {
             self.ctx.check(pt.params())?;
-            if ct.polys.len() != 2 {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len(),
-                });
-            }
-            if !same_scale(ct.scale * pt.scale(), scale) {
-                return Err(Error::ScaleMismatch {
-                    left: scale.log2(),
-                    right: (ct.scale * pt.scale()).log2(),
-                    hint: "every term's ct.scale() · pt.scale() must agree: encode the weights at matching scales",
-                });
-            }
-            level = level.min(ct.level());
         }
+        let (level, scale) =
+            self.combination_level(terms.iter().map(|&(ct, pt)| (ct, pt.scale())))?;
         self.check_scale_room(scale, level)?;
         let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
         let pts = terms
             .iter()
             .map(|&(_, pt)| self.plain_at(pt, level))
             .collect::<Result<Vec<_>, Error>>()?;
-        let basis = self.ctx.params().ciphertext_basis();
         let polys = (0..2)
             .map(|i| {
-                let column: Vec<(&crate::Buffer, crate::backend::Weight<'_>)> = cts
+                let column: Vec<(&RnsPoly<Ntt>, &RnsPoly<Ntt>)> = cts
                     .iter()
                     .zip(&pts)
-                    .map(|(ct, pt)| {
-                        (
-                            ct.polys[i].buffer(),
-                            crate::backend::Weight::Plain(pt.buffer()),
-                        )
-                    })
+                    .map(|(ct, pt)| (&ct.polys[i], pt))
                     .collect();
-                RnsPoly::<Ntt>::from_output_fallible(basis, level, |out| {
-                    self.backend()
-                        .linear_combination(basis, level, &column, out)
-                })
+                RnsPoly::linear_combination_plain(&column)
             })
             .collect::<Result<Vec<_>, Error>>()?;
         self.ctx.count_n(Hop::PtCtMulDense, terms.len());
         self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         Ok(self.build(polys, scale))
+    }
+
+    /// The checks both linear combinations make before any work: at least
+    /// one term, every ciphertext of these parameters and relinearized, and
+    /// one scale for every term (`ct.scale()` times the weight's scale
+    /// `factor`). Returns the lowest level among the terms and that scale.
+    fn combination_level<'a>(
+        &self,
+        mut terms: impl Iterator<Item = (&'a Ciphertext, f64)>,
+    ) -> Result<(usize, f64), Error> {
+        let Some((first, factor)) = terms.next() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        let scale = first.scale * factor;
+        let mut level = first.level();
+        for (ct, factor) in std::iter::once((first, factor)).chain(terms) {
+            self.check(ct)?;
+            if ct.polys.len() != 2 {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len(),
+                });
+            }
+            if !same_scale(ct.scale * factor, scale) {
+                return Err(Error::ScaleMismatch {
+                    left: scale.log2(),
+                    right: (ct.scale * factor).log2(),
+                    hint: "the terms' scales (ct.scale(), times pt.scale() for plaintext weights) must agree: rescale, adjust_scale or encode them to match",
+                });
+            }
+            level = level.min(ct.level());
+        }
+        Ok((level, scale))
     }
 
     /// The ciphertexts brought down to `level` (borrowed where they are there).
@@ -532,15 +517,11 @@ impl Evaluator {
         }
         let scale = a.scale * b.scale;
         self.check_scale_room(scale, a.level())?;
-        let (a0, a1, b0, b1) = (&a.polys[0], &a.polys[1], &b.polys[0], &b.polys[1]);
-        let mut d0 = a0.clone();
-        d0.mul_assign(b0)?;
-        let mut d1 = a0.clone();
-        d1.mul_assign(b1)?;
-        d1.mul_add_assign(a1, b0)?;
-        let mut d2 = a1.clone();
-        d2.mul_assign(b1)?;
-        Ok(([d0, d1, d2], scale))
+        let product = crate::rlwe::keyswitch::compose::tensor(
+            [&a.polys[0], &a.polys[1]],
+            [&b.polys[0], &b.polys[1]],
+        )?;
+        Ok((product, scale))
     }
 
     /// Switches a three-polynomial ciphertext back to two.

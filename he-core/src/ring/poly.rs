@@ -234,28 +234,42 @@ impl<F: Form> RnsPoly<F> {
     /// prime), in one lazily reduced pass ([`Backend::linear_combination`]).
     /// Every term must share this basis and level; works in either form.
     pub fn linear_combination(terms: &[(&Self, i64)]) -> Result<Self, Error> {
+        let residues: Vec<Vec<u64>> = terms
+            .iter()
+            .map(|&(x, c)| signed_residues(&x.basis.moduli()[..x.level], c))
+            .collect();
+        Self::combine(
+            terms
+                .iter()
+                .zip(&residues)
+                .map(|(&(x, _), w)| (x, crate::backend::Weight::Scalar(w))),
+        )
+    }
+
+    /// `Σ_j x_j` with each term weighted as it says, in one backend call;
+    /// the terms (and plaintext weights) share the first term's basis and level.
+    fn combine<'a>(
+        terms: impl Iterator<Item = (&'a Self, crate::backend::Weight<'a>)>,
+    ) -> Result<Self, Error>
+    where
+        F: 'a,
+    {
+        let terms: Vec<(&Self, crate::backend::Weight<'_>)> = terms.collect();
         let Some(&(first, _)) = terms.first() else {
             return Err(Error::InvalidParameters(
                 "a linear combination needs at least one term".into(),
             ));
         };
-        for (x, _) in terms {
+        for (x, _) in &terms {
             first.check_compatible(x)?;
         }
         let (basis, level) = (&first.basis, first.level);
-        let weights: Vec<Vec<u64>> = terms
-            .iter()
-            .map(|&(_, c)| signed_residues(&basis.moduli()[..level], c))
-            .collect();
-        let terms: Vec<(&Buffer, crate::backend::Weight<'_>)> = terms
-            .iter()
-            .zip(&weights)
-            .map(|((x, _), w)| (&x.buf, crate::backend::Weight::Scalar(w)))
-            .collect();
+        let buffers: Vec<(&Buffer, crate::backend::Weight<'_>)> =
+            terms.iter().map(|&(x, w)| (&x.buf, w)).collect();
         Self::from_output_fallible(basis, level, |out| {
             basis
                 .backend()
-                .linear_combination(basis, level, &terms, out)
+                .linear_combination(basis, level, &buffers, out)
         })
     }
 
@@ -452,6 +466,19 @@ impl RnsPoly<Ntt> {
             .backend()
             .ntt_inverse(&basis, 0..self.level, &mut self.buf);
         self.reinterpret()
+    }
+
+    /// `Σ_j w_j ⊙ x_j` with plaintext weights (pointwise), in one lazily
+    /// reduced pass; every term and weight shares this basis and level.
+    pub fn linear_combination_plain(terms: &[(&Self, &Self)]) -> Result<Self, Error> {
+        for (x, w) in terms {
+            x.check_compatible(w)?;
+        }
+        Self::combine(
+            terms
+                .iter()
+                .map(|&(x, w)| (x, crate::backend::Weight::Plain(&w.buf))),
+        )
     }
 
     /// `self *= other` pointwise: the negacyclic product.

@@ -297,31 +297,27 @@ impl KeySwitcher {
         &self.q
     }
 
-    /// Switches `d` (coefficient form at level `ℓ`): returns `(u_0, u_1)` at
-    /// level `ℓ` with `u_0 + u_1·s ≈ d·s'`.
-    pub fn switch(
+    /// Switches `d` (at level `ℓ`, either form): returns `(u_0, u_1)` at
+    /// level `ℓ`, in `d`'s form, with `u_0 + u_1·s ≈ d·s'`.
+    pub fn switch<F: SwitchForm>(
         &self,
-        d: &RnsPoly<Coeff>,
+        d: &RnsPoly<F>,
         key: &SwitchingKey,
-    ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
-        let [u0, u1] = compose::key_switch_coeff(self, d, key)?;
+    ) -> Result<(RnsPoly<F>, RnsPoly<F>), Error> {
+        let [u0, u1] = compose::key_switch(self, d, key)?;
         Ok((u0, u1))
     }
 
     /// The digits of `d` extended to `Q_ℓ ∪ P` in NTT form (ModUp): the part
     /// of key switching that depends only on `d`, shared by every rotation of
-    /// one ciphertext (hoisting).
-    pub fn decompose(&self, d: &RnsPoly<Coeff>) -> Result<Decomposition, Error> {
-        self.decompose_with(d, None)
-    }
-
-    /// [`Self::decompose`] for `d` in NTT form: each digit's own limbs are
-    /// taken as they are, so only the limbs it is extended to are transformed.
-    pub fn decompose_ntt(&self, d: &RnsPoly<Ntt>) -> Result<Decomposition, Error> {
+    /// one ciphertext (hoisting). For `d` in NTT form each digit's own limbs
+    /// are taken as they are, so only the limbs it is extended to are
+    /// transformed.
+    pub fn decompose<F: SwitchForm>(&self, d: &RnsPoly<F>) -> Result<Decomposition, Error> {
         if !d.basis().same_ring(&self.q) {
             return Err(Error::BasisMismatch);
         }
-        self.decompose_with(&d.clone().into_coeff(), Some(d))
+        F::decompose(self, d)
     }
 
     fn decompose_with(
@@ -329,9 +325,6 @@ impl KeySwitcher {
         d: &RnsPoly<Coeff>,
         d_ntt: Option<&RnsPoly<Ntt>>,
     ) -> Result<Decomposition, Error> {
-        if !d.basis().same_ring(&self.q) {
-            return Err(Error::BasisMismatch);
-        }
         let (level, kp, n) = (d.level(), self.p.len(), self.q.degree());
         let ranges: Vec<Range<usize>> = digits_at(&self.digits, level).collect();
         let indices: Vec<usize> = (0..ranges.len()).collect();
@@ -370,27 +363,16 @@ impl KeySwitcher {
     }
 
     /// Finishes a switch from a [`Decomposition`] of `d`: the key inner
-    /// product and ModDown, results in coefficient form. With `perm` the
-    /// digits are first permuted, which switches `σ_g(d)` instead: a hoisted
-    /// rotation. (`σ_g` commutes with base extension up to the `α·Q`
+    /// product and ModDown, results in the form `F` asked for. With `perm`
+    /// the digits are first permuted, which switches `σ_g(d)` instead: a
+    /// hoisted rotation. (`σ_g` commutes with base extension up to the `α·Q`
     /// overflow key switching already tolerates.)
-    pub fn switch_decomposed(
+    pub fn switch_decomposed<F: SwitchForm>(
         &self,
         dec: &Decomposition,
         key: &SwitchingKey,
         perm: Option<&GaloisPermutation>,
-    ) -> Result<(RnsPoly<Coeff>, RnsPoly<Coeff>), Error> {
-        let [u0, u1] = self.mod_down(self.inner_product(dec, key, perm)?, None)?;
-        Ok((u0, u1))
-    }
-
-    /// [`Self::switch_decomposed`] with NTT-form results.
-    pub fn switch_decomposed_ntt(
-        &self,
-        dec: &Decomposition,
-        key: &SwitchingKey,
-        perm: Option<&GaloisPermutation>,
-    ) -> Result<(RnsPoly<Ntt>, RnsPoly<Ntt>), Error> {
+    ) -> Result<(RnsPoly<F>, RnsPoly<F>), Error> {
         let [u0, u1] = self.mod_down(self.inner_product(dec, key, perm)?, None)?;
         Ok((u0, u1))
     }
@@ -399,7 +381,7 @@ impl KeySwitcher {
     /// with `fold = (d, divider)`, `round((u + P·d) / (P·D))` where the
     /// divider drops `D` as well (relinearize and rescale in one division).
     /// The one place key switching divides by `P`; the output form is `F`'s.
-    pub(crate) fn mod_down<F: ModDownForm>(
+    pub(crate) fn mod_down<F: SwitchForm>(
         &self,
         product: KeyProduct,
         fold: Option<([RnsPoly<Ntt>; 2], &RoundingDivider)>,
@@ -485,11 +467,18 @@ impl KeySwitcher {
     }
 }
 
-/// The form key switching hands its results back in: ModDown divides in
-/// that form ([`RoundingDivider`]), so a coefficient-form caller (BFV)
-/// pays no NTTs it would undo.
-pub(crate) trait ModDownForm: crate::Form + Sized {
+/// A form key switching takes its input in and hands its results back in
+/// (both of them: [`Coeff`] for BFV, [`Ntt`] for CKKS). ModUp starts from
+/// it and ModDown divides in it ([`RoundingDivider`]), so neither pays NTTs
+/// it would undo. Implemented for the two forms only ([`crate::Form`] is
+/// sealed).
+pub trait SwitchForm: crate::Form + Sized {
+    /// ModUp of `d`, whose basis the caller has checked.
+    #[doc(hidden)]
+    fn decompose(switcher: &KeySwitcher, d: &RnsPoly<Self>) -> Result<Decomposition, Error>;
+
     /// `round(u / D)` (`u` given modulo `Q_ℓ` and `P`, NTT form).
+    #[doc(hidden)]
     fn divide(
         divider: &RoundingDivider,
         u_q: RnsPoly<Ntt>,
@@ -497,7 +486,11 @@ pub(crate) trait ModDownForm: crate::Form + Sized {
     ) -> Result<RnsPoly<Self>, Error>;
 }
 
-impl ModDownForm for Ntt {
+impl SwitchForm for Ntt {
+    fn decompose(switcher: &KeySwitcher, d: &RnsPoly<Ntt>) -> Result<Decomposition, Error> {
+        switcher.decompose_with(&d.try_clone()?.into_coeff(), Some(d))
+    }
+
     fn divide(
         divider: &RoundingDivider,
         u_q: RnsPoly<Ntt>,
@@ -507,7 +500,11 @@ impl ModDownForm for Ntt {
     }
 }
 
-impl ModDownForm for Coeff {
+impl SwitchForm for Coeff {
+    fn decompose(switcher: &KeySwitcher, d: &RnsPoly<Coeff>) -> Result<Decomposition, Error> {
+        switcher.decompose_with(d, None)
+    }
+
     fn divide(
         divider: &RoundingDivider,
         u_q: RnsPoly<Ntt>,
@@ -522,24 +519,31 @@ impl ModDownForm for Coeff {
 pub(crate) mod compose {
     use super::*;
 
-    /// See [`Backend::key_switch`](crate::Backend::key_switch).
-    pub(crate) fn key_switch(
+    /// See [`Backend::key_switch`](crate::Backend::key_switch) and
+    /// [`Backend::key_switch_coeff`](crate::Backend::key_switch_coeff).
+    pub(crate) fn key_switch<F: SwitchForm>(
         switcher: &KeySwitcher,
-        d: &RnsPoly<Ntt>,
+        d: &RnsPoly<F>,
         key: &SwitchingKey,
-    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
-        let dec = switcher.decompose_ntt(d)?;
+    ) -> Result<[RnsPoly<F>; 2], Error> {
+        let dec = switcher.decompose(d)?;
         switcher.mod_down(switcher.inner_product(&dec, key, None)?, None)
     }
 
-    /// See [`Backend::key_switch_coeff`](crate::Backend::key_switch_coeff).
-    pub(crate) fn key_switch_coeff(
-        switcher: &KeySwitcher,
-        d: &RnsPoly<Coeff>,
-        key: &SwitchingKey,
-    ) -> Result<[RnsPoly<Coeff>; 2], Error> {
-        let dec = switcher.decompose(d)?;
-        switcher.mod_down(switcher.inner_product(&dec, key, None)?, None)
+    /// The tensor `(a_0·b_0, a_0·b_1 + a_1·b_0, a_1·b_1)` of two
+    /// two-polynomial NTT-form ciphertexts (pointwise).
+    pub(crate) fn tensor(
+        [a0, a1]: [&RnsPoly<Ntt>; 2],
+        [b0, b1]: [&RnsPoly<Ntt>; 2],
+    ) -> Result<[RnsPoly<Ntt>; 3], Error> {
+        let mut d0 = a0.try_clone()?;
+        d0.mul_assign(b0)?;
+        let mut d1 = a0.try_clone()?;
+        d1.mul_assign(b1)?;
+        d1.mul_add_assign(a1, b0)?;
+        let mut d2 = a1.try_clone()?;
+        d2.mul_assign(b1)?;
+        Ok([d0, d1, d2])
     }
 
     /// See [`Backend::rotate`](crate::Backend::rotate).
@@ -563,7 +567,7 @@ pub(crate) mod compose {
         [c0, c1]: [&RnsPoly<Ntt>; 2],
         keys: &[(&SwitchingKey, &GaloisPermutation)],
     ) -> Result<Vec<[RnsPoly<Ntt>; 2]>, Error> {
-        let dec = switcher.decompose_ntt(c1)?;
+        let dec = switcher.decompose(c1)?;
         parallel::map(switcher.q.backend().as_ref(), keys, |&(key, perm)| {
             let [u0, u1] =
                 switcher.mod_down(switcher.inner_product(&dec, key, Some(perm))?, None)?;
@@ -578,20 +582,13 @@ pub(crate) mod compose {
     /// See [`Backend::mul_relin`](crate::Backend::mul_relin).
     pub(crate) fn mul_relin(
         switcher: &KeySwitcher,
-        [a0, a1]: [&RnsPoly<Ntt>; 2],
-        [b0, b1]: [&RnsPoly<Ntt>; 2],
+        a: [&RnsPoly<Ntt>; 2],
+        b: [&RnsPoly<Ntt>; 2],
         key: &SwitchingKey,
         rescale: Option<&RoundingDivider>,
     ) -> Result<[RnsPoly<Ntt>; 2], Error> {
-        // The tensor (d_0, d_1, d_2), pointwise.
-        let mut d0 = a0.try_clone()?;
-        d0.mul_assign(b0)?;
-        let mut d1 = a0.try_clone()?;
-        d1.mul_assign(b1)?;
-        d1.mul_add_assign(a1, b0)?;
-        let mut d2 = a1.try_clone()?;
-        d2.mul_assign(b1)?;
-        let dec = switcher.decompose_ntt(&d2)?;
+        let [mut d0, mut d1, d2] = tensor(a, b)?;
+        let dec = switcher.decompose(&d2)?;
         drop(d2);
         let product = switcher.inner_product(&dec, key, None)?;
         drop(dec);

@@ -17,6 +17,6 @@ pub(crate) mod secret;
 
 pub use hops::{Hop, HopCounter, HopCounts, HopScope, HopTable};
 pub use keys::{GaloisKeys, PublicKey, RelinearizationKey, SecretKey};
-pub use keyswitch::{Decomposition, KeySwitcher, SwitchingKey};
+pub use keyswitch::{Decomposition, KeySwitcher, SwitchForm, SwitchingKey};
 pub use params::RlweParameters;
 pub(crate) use params::{check_same_params, same_params};
