@@ -14,6 +14,7 @@
 
 pub mod approx;
 mod error;
+pub mod exec;
 pub mod files;
 pub mod mnist;
 pub mod model;

@@ -325,6 +325,66 @@ impl Evaluator {
         })
     }
 
+    /// `Σ_j p_j · a_j` where each plaintext `p_j = Σ_i c_ji·x^(k_ji)` is
+    /// given by its non-zero terms `(c_ji, k_ji)`: the linear layer of
+    /// Faster CryptoNets under the base-2 integer encoder, one pass of
+    /// negacyclic shift-and-add per term, no NTT. A weight of one term (a
+    /// power of two, `±x^k`) counts as a monomial product, one of more terms
+    /// as a sparse product; an empty term list contributes nothing.
+    pub fn linear_combination_monomial(
+        &self,
+        terms: &[(&Ciphertext, &[(i64, usize)])],
+    ) -> Result<Ciphertext, Error> {
+        let Some(&(first, _)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear combination needs at least one term".into(),
+            ));
+        };
+        let n = self.ctx.params().degree();
+        for &(ct, monomials) in terms {
+            self.check(ct)?;
+            first.check_compatible(ct)?;
+            if ct.polys.len() != first.polys.len() {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len().max(first.polys.len()),
+                });
+            }
+            if let Some(&(_, k)) = monomials.iter().find(|&&(_, k)| k >= n) {
+                return Err(Error::IntegerOverflow(format!(
+                    "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
+                )));
+            }
+        }
+        let polys = crate::backend::independent::map_owned(
+            self.backend(),
+            (0..first.polys.len()).collect(),
+            |i| {
+                let mut acc = RnsPoly::<Coeff>::zero(first.polys[i].basis(), first.level())?;
+                for &(ct, monomials) in terms {
+                    for &(c, k) in monomials {
+                        acc.monomial_mul_add(&ct.polys[i], c, k)?;
+                    }
+                }
+                Ok(acc)
+            },
+        )
+        .into_iter()
+        .collect::<Result<Vec<_>, Error>>()?;
+        for &(_, monomials) in terms {
+            match monomials.len() {
+                0 => {}
+                1 => self.ctx.count(Hop::PtCtMulMonomial),
+                _ => self.ctx.count(Hop::PtCtMulSparse),
+            }
+        }
+        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
+        Ok(Ciphertext {
+            params: Arc::clone(self.ctx.params()),
+            polys,
+            seed: None,
+        })
+    }
+
     /// `a · c`, uncounted (shared by `mul_scalar` and `mul_monomial`).
     fn scale(&self, a: &Ciphertext, c: u64) -> Ciphertext {
         let t = self.ctx.params().plaintext_modulus();

@@ -402,6 +402,34 @@ impl Evaluator {
         self.rescale(&self.build(polys, scale * dropped))
     }
 
+    /// `Σ_j w_j · a_j` for integer weights, not rescaled: the scale and the
+    /// level stay those of the terms (brought to the lowest level among
+    /// them). Sums and small integer weights (pooling, signs) spend no level,
+    /// unlike [`Self::linear_combination`].
+    pub fn linear_combination_integer(
+        &self,
+        terms: &[(&Ciphertext, i64)],
+    ) -> Result<Ciphertext, Error> {
+        let (level, scale) = self.combination_level(terms.iter().map(|&(ct, _)| (ct, 1.0)))?;
+        let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
+        let polys = (0..2)
+            .map(|i| {
+                let column: Vec<(&RnsPoly<Ntt>, i64)> = cts
+                    .iter()
+                    .zip(terms)
+                    .map(|(ct, &(_, w))| (&ct.polys[i], w))
+                    .collect();
+                RnsPoly::linear_combination(&column)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.ctx.count_n(
+            Hop::PtCtMulScalar,
+            terms.iter().filter(|(_, w)| w.unsigned_abs() != 1).count(),
+        );
+        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
+        Ok(self.build(polys, scale))
+    }
+
     /// `Σ_j pt_j · a_j` with plaintext weights (pointwise in NTT form,
     /// slot by slot), summed in one lazily reduced pass
     /// ([`Backend::linear_combination`] with plain weights) and not

@@ -4,8 +4,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::Error;
+use crate::exec::argmax;
 use crate::mnist::Split;
-use crate::model::kernels::argmax;
 use crate::model::{FixedPoint, Model};
 
 /// Which executor evaluates.

@@ -4,18 +4,15 @@
 //! rejects malformed files, and the plaintext reference executors.
 
 mod evaluate;
-mod fixed;
 mod graph;
-mod kernels;
-mod reference;
 mod shape;
 mod weights;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use crate::exec::{FixedModel, FixedOutput, FixedPoint};
 pub use evaluate::{EvalMode, EvalReport, evaluate};
-pub use fixed::{FixedModel, FixedOutput, FixedPoint};
 pub use graph::{
     ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Quantization,
 };
@@ -137,7 +134,18 @@ impl Model {
     /// The plaintext f64 reference: logits of one image (`pixels` bytes in
     /// channel-major order).
     pub fn forward_f64(&self, pixels: &[u8]) -> Result<Vec<f64>, Error> {
-        reference::forward(self, pixels)
+        use crate::exec::{Float, float_plan, walk};
+        let input = self.input_shape();
+        if pixels.len() != input.len() {
+            return Err(Error::Model(format!(
+                "the model takes {} pixels, got {}",
+                input.len(),
+                pixels.len()
+            )));
+        }
+        let scale = (self.graph.input.scale_bits as f64).exp2();
+        let x = pixels.iter().map(|&p| p as f64 / scale).collect();
+        walk(&float_plan(self), &Float, x, &mut |_| {})
     }
 
     /// Fraction of linear-layer weights that are exactly zero.

@@ -10,11 +10,16 @@
 //! these integers, and [`FixedOutput::max_bits`] says how large its
 //! plaintext modulus must be.
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use ethnum::I256;
 
 use crate::Error;
-use crate::model::kernels::{Window, argmax, conv2d, dense, poly_group, sum_pool};
-use crate::model::reference::{batch_norm_affine, tensor_f64};
+use crate::exec::plan::{
+    Op, Plan, Row, Step, affine_rows, conv_rows, dense_rows, expand_poly, layer_kind, layer_label,
+    poly_group, pool_rows,
+};
+use crate::exec::{Executor, Window, argmax, batch_norm_affine, tensor_f64, walk};
 use crate::model::{ActivationSpec, Granularity, Layer, Model, Quantization, Shape};
 
 /// Fixed-point settings.
@@ -40,8 +45,7 @@ pub struct FixedOutput {
     pub logits: Vec<I256>,
     /// Their scale: logit `i` is `logits[i] / 2^scale_bits`.
     pub scale_bits: u32,
-    /// Bits of the largest magnitude met anywhere (plus sign): the
-    /// plaintext modulus must exceed `2^max_bits`.
+    /// Bits of the largest magnitude met anywhere (plus sign).
     pub max_bits: u32,
 }
 
@@ -58,42 +62,10 @@ impl FixedOutput {
     }
 }
 
-/// One layer, quantized.
-#[derive(Debug, Clone)]
-enum Step {
-    Conv {
-        w: Vec<I256>,
-        b: Vec<I256>,
-        window: Window,
-        out: Shape,
-    },
-    Affine {
-        a: Vec<I256>,
-        b: Vec<I256>,
-    },
-    Poly {
-        coeffs: Vec<I256>,
-        degree: usize,
-        granularity: Granularity,
-        /// Per degree: the shift that brings the term to the output scale.
-        shifts: Vec<u32>,
-    },
-    Pool {
-        window: Window,
-        out: Shape,
-    },
-    Flatten,
-    Dense {
-        w: Vec<I256>,
-        b: Vec<I256>,
-    },
-}
-
-/// A model quantized for the fixed-point path.
+/// A model quantized for the fixed-point path: a plan of 256-bit integers.
 #[derive(Debug, Clone)]
 pub struct FixedModel {
-    steps: Vec<(String, Step, Shape)>,
-    input: Shape,
+    plan: Plan<I256>,
     scale: u32,
 }
 
@@ -144,16 +116,17 @@ impl FixedPoint {
         let mut s = model.graph().input.scale_bits;
         let mut shape = model.input_shape();
         let mut steps = Vec::new();
-        // Coefficients of the next activation with a batch norm folded in.
-        let mut folded: Option<(Vec<f64>, Granularity)> = None;
+        // Coefficients of the next activation with a batch norm folded in,
+        // and the batch norm's label.
+        let mut folded: Option<(Vec<f64>, Granularity, String)> = None;
         for (k, (layer, &out)) in model.graph().layers.iter().zip(model.shapes()).enumerate() {
-            let label = layer.name().map_or(format!("#{k}"), str::to_string);
+            let mut label = layer_label(layer, k);
             // Power-of-two weights are exact at their smallest exponent.
             let weight_bits = |q: &Option<Quantization>, w: &[f64]| match q {
                 Some(Quantization::PowerOfTwo { min_exp, .. }) => (-min_exp).max(0) as u32,
                 None => precision_bits_for(w.iter().copied(), f),
             };
-            let step = match layer {
+            let op = match layer {
                 Layer::Conv2d {
                     name,
                     kernel,
@@ -164,30 +137,32 @@ impl FixedPoint {
                 } => {
                     let w = tensor_f64(model, name, "weight");
                     let wb = weight_bits(quantization, &w);
-                    let step = Step::Conv {
-                        w: quantize_all(&w, wb, name)?,
-                        b: quantize_all(&tensor_f64(model, name, "bias"), s + wb, name)?,
-                        window: Window {
+                    let rows = conv_rows(
+                        shape,
+                        out,
+                        &quantize_all(&w, wb, name)?,
+                        &quantize_all(&tensor_f64(model, name, "bias"), s + wb, name)?,
+                        Window {
                             kernel: *kernel,
                             stride: *stride,
                             padding: *padding,
                         },
-                        out,
-                    };
+                    );
                     s += wb;
-                    step
+                    Op::Linear(rows)
                 }
                 Layer::Dense {
                     name, quantization, ..
                 } => {
                     let w = tensor_f64(model, name, "weight");
                     let wb = weight_bits(quantization, &w);
-                    let step = Step::Dense {
-                        w: quantize_all(&w, wb, name)?,
-                        b: quantize_all(&tensor_f64(model, name, "bias"), s + wb, name)?,
-                    };
+                    let rows = dense_rows(
+                        shape.len(),
+                        &quantize_all(&w, wb, name)?,
+                        &quantize_all(&tensor_f64(model, name, "bias"), s + wb, name)?,
+                    );
                     s += wb;
-                    step
+                    Op::Linear(rows)
                 }
                 Layer::BatchNorm { name, eps, .. } => {
                     let (a, b) = batch_norm_affine(model, name, *eps);
@@ -203,25 +178,20 @@ impl FixedPoint {
                         // Fold the affine into the next polynomial:
                         // p(a·x + b) is a polynomial of the same degree, one
                         // per channel (or element): no extra scale bits.
-                        folded = Some(fold_into_poly(
-                            model,
-                            act,
-                            *degree,
-                            *granularity,
-                            shape,
-                            &a,
-                            &b,
-                        ));
+                        let (c, g) =
+                            fold_into_poly(model, act, *degree, *granularity, shape, &a, &b);
+                        folded = Some((c, g, label));
                         // Batch norm keeps the shape: nothing else to update.
                         continue;
                     }
                     let ab = precision_bits_for(a.iter().copied(), f);
-                    let step = Step::Affine {
-                        a: quantize_all(&a, ab, name)?,
-                        b: quantize_all(&b, s + ab, name)?,
-                    };
+                    let rows = affine_rows(
+                        shape,
+                        &quantize_all(&a, ab, name)?,
+                        &quantize_all(&b, s + ab, name)?,
+                    );
                     s += ab;
-                    step
+                    Op::Linear(rows)
                 }
                 Layer::Activation { name, function } => match function {
                     ActivationSpec::Relu => {
@@ -234,12 +204,16 @@ impl FixedPoint {
                         granularity,
                     } => {
                         let (coeffs, granularity) = match folded.take() {
-                            Some((c, g)) => (c, g),
+                            Some((c, g, bn)) => {
+                                label = format!("{bn}+{label}");
+                                (c, g)
+                            }
                             None => (tensor_f64(model, name, "coeffs"), *granularity),
                         };
                         // Each degree gets its own fractional bits (batch norm
                         // folded in makes x² coefficients tiny); the terms
-                        // meet at the largest scale by exact shifts.
+                        // meet at the largest scale by exact shifts, folded
+                        // into the coefficients.
                         let d = *degree;
                         let per_degree: Vec<u32> = (0..=d)
                             .map(|i| {
@@ -250,21 +224,30 @@ impl FixedPoint {
                             .map(|i| per_degree[i] + i as u32 * s)
                             .max()
                             .unwrap_or(0);
+                        if out_scale > 250 {
+                            return Err(Error::FixedPointOverflow {
+                                layer: label,
+                                reason: format!("the scale reaches 2^{out_scale}"),
+                            });
+                        }
                         let quantized = coeffs
                             .iter()
                             .enumerate()
-                            .map(|(j, &c)| quantize(c, per_degree[j % (d + 1)], name))
+                            .map(|(j, &c)| {
+                                let i = j % (d + 1);
+                                let shift = out_scale - per_degree[i] - i as u32 * s;
+                                // Quantized at the degree's own bits, then
+                                // shifted exactly to the output scale.
+                                quantize(c, per_degree[i], name)?
+                                    .checked_mul(I256::ONE << shift)
+                                    .ok_or_else(|| overflow(name))
+                            })
                             .collect::<Result<Vec<_>, _>>()?;
-                        let step = Step::Poly {
-                            coeffs: quantized,
-                            degree: d,
-                            granularity,
-                            shifts: (0..=d)
-                                .map(|i| out_scale - per_degree[i] - i as u32 * s)
-                                .collect(),
-                        };
                         s = out_scale;
-                        step
+                        Op::Poly {
+                            degree: d,
+                            coeffs: expand_poly(&quantized, d, granularity, shape),
+                        }
                     }
                 },
                 Layer::AvgPool {
@@ -283,16 +266,19 @@ impl FixedPoint {
                         // A mean over 2^m values: the same integers, m more scale bits.
                         s += area.trailing_zeros();
                     }
-                    Step::Pool {
-                        window: Window {
+                    Op::Linear(pool_rows(
+                        shape,
+                        out,
+                        I256::ONE,
+                        I256::ZERO,
+                        Window {
                             kernel: *kernel,
                             stride: *stride,
                             padding: *padding,
                         },
-                        out,
-                    }
+                    ))
                 }
-                Layer::Flatten => Step::Flatten,
+                Layer::Flatten => Op::Reshape,
             };
             if s > 250 {
                 return Err(Error::FixedPointOverflow {
@@ -300,12 +286,19 @@ impl FixedPoint {
                     reason: format!("the scale reaches 2^{s}"),
                 });
             }
-            steps.push((label, step, shape));
+            steps.push(Step {
+                label,
+                kind: layer_kind(layer),
+                op,
+                out,
+            });
             shape = out;
         }
         Ok(FixedModel {
-            steps,
-            input: model.input_shape(),
+            plan: Plan {
+                input: model.input_shape(),
+                steps,
+            },
             scale: s,
         })
     }
@@ -318,78 +311,149 @@ fn bits(v: &[I256]) -> u32 {
         .unwrap_or(0)
 }
 
+/// Exact checked 256-bit arithmetic; remembers the largest magnitude met.
+#[derive(Debug, Default)]
+struct Exact {
+    max_bits: AtomicU32,
+}
+
+impl Exact {
+    fn seen(&self, v: Vec<I256>) -> Vec<I256> {
+        self.max_bits.fetch_max(bits(&v), Ordering::Relaxed);
+        v
+    }
+}
+
+fn overflow(label: &str) -> Error {
+    Error::FixedPointOverflow {
+        layer: label.to_string(),
+        reason: "a value exceeds 255 bits".into(),
+    }
+}
+
+/// `Σ_i c_i · x^i` with checked arithmetic.
+fn eval_poly_exact(c: &[I256], x: I256) -> Option<I256> {
+    let (mut power, mut acc) = (I256::ONE, I256::ZERO);
+    for (i, &ci) in c.iter().enumerate() {
+        if i > 0 {
+            power = power.checked_mul(x)?;
+        }
+        acc = acc.checked_add(ci.checked_mul(power)?)?;
+    }
+    Some(acc)
+}
+
+impl Executor for Exact {
+    type Weight = I256;
+    type Value = I256;
+    type Error = Error;
+
+    fn linear(&self, label: &str, rows: &[Row<I256>], x: &[I256]) -> Result<Vec<I256>, Error> {
+        rows.iter()
+            .map(|r| {
+                r.terms.iter().try_fold(r.bias, |acc, &(i, w)| {
+                    acc.checked_add(w.checked_mul(x[i as usize])?)
+                })
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|v| self.seen(v))
+            .ok_or_else(|| overflow(label))
+    }
+
+    fn poly(
+        &self,
+        label: &str,
+        degree: usize,
+        coeffs: &[I256],
+        x: &[I256],
+    ) -> Result<Vec<I256>, Error> {
+        x.iter()
+            .enumerate()
+            .map(|(e, &v)| eval_poly_exact(&coeffs[e * (degree + 1)..(e + 1) * (degree + 1)], v))
+            .collect::<Option<Vec<_>>>()
+            .map(|v| self.seen(v))
+            .ok_or_else(|| overflow(label))
+    }
+
+    fn relu(&self, label: &str, _x: &[I256]) -> Result<Vec<I256>, Error> {
+        Err(Error::Model(format!(
+            "layer {label}: ReLU has no integer (encrypted) evaluation"
+        )))
+    }
+}
+
+/// Worst-case magnitudes: every weight, coefficient and input replaced by
+/// its absolute value (inputs by their largest value). Bounds both the
+/// integers of the fixed-point path and every coefficient of their base-2
+/// encodings (a coefficient of `|p|` is at most `|p|(2)`), whatever the image.
+#[derive(Debug, Default)]
+struct Bound;
+
+impl Executor for Bound {
+    type Weight = I256;
+    type Value = I256;
+    type Error = Error;
+
+    fn linear(&self, label: &str, rows: &[Row<I256>], x: &[I256]) -> Result<Vec<I256>, Error> {
+        Exact::default().linear(
+            label,
+            &rows
+                .iter()
+                .map(|r| Row {
+                    terms: r.terms.iter().map(|&(i, w)| (i, w.abs())).collect(),
+                    bias: r.bias.abs(),
+                })
+                .collect::<Vec<_>>(),
+            x,
+        )
+    }
+
+    fn poly(
+        &self,
+        label: &str,
+        degree: usize,
+        coeffs: &[I256],
+        x: &[I256],
+    ) -> Result<Vec<I256>, Error> {
+        let abs: Vec<I256> = coeffs.iter().map(|c| c.abs()).collect();
+        Exact::default().poly(label, degree, &abs, x)
+    }
+
+    fn relu(&self, label: &str, x: &[I256]) -> Result<Vec<I256>, Error> {
+        Exact::default().relu(label, x)
+    }
+}
+
 impl FixedModel {
     /// The scale of the logits.
     pub fn scale_bits(&self) -> u32 {
         self.scale
     }
 
+    /// The quantized plan (what the exact encrypted executors compute).
+    pub fn plan(&self) -> &Plan<I256> {
+        &self.plan
+    }
+
     /// The integer logits of one image.
     pub fn forward(&self, pixels: &[u8]) -> Result<FixedOutput, Error> {
-        if pixels.len() != self.input.len() {
-            return Err(Error::Model(format!(
-                "the model takes {} pixels, got {}",
-                self.input.len(),
-                pixels.len()
-            )));
-        }
-        let mut x: Vec<I256> = pixels.iter().map(|&p| I256::from(p)).collect();
-        let mut max_bits = bits(&x);
-        for (label, step, shape) in &self.steps {
-            let overflow = || Error::FixedPointOverflow {
-                layer: label.clone(),
-                reason: "a value exceeds 255 bits".into(),
-            };
-            x = match step {
-                Step::Conv { w, b, window, out } => {
-                    conv2d(&x, *shape, *out, w, b, window).ok_or_else(overflow)?
-                }
-                Step::Dense { w, b } => dense(&x, w, b).ok_or_else(overflow)?,
-                Step::Affine { a, b } => {
-                    let per = shape.len() / shape.channels();
-                    x.iter()
-                        .enumerate()
-                        .map(|(e, &v)| a[e / per].checked_mul(v)?.checked_add(b[e / per]))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(overflow)?
-                }
-                Step::Poly {
-                    coeffs,
-                    degree,
-                    granularity,
-                    shifts,
-                } => x
-                    .iter()
-                    .enumerate()
-                    .map(|(e, &v)| {
-                        let g = poly_group(*granularity, *shape, e);
-                        let c = &coeffs[g * (degree + 1)..(g + 1) * (degree + 1)];
-                        let (mut power, mut acc) = (I256::ONE, I256::ZERO);
-                        for (i, (&ci, &sh)) in c.iter().zip(shifts).enumerate() {
-                            if i > 0 {
-                                power = power.checked_mul(v)?;
-                            }
-                            let term = ci
-                                .checked_mul(power)?
-                                .checked_mul(I256::ONE.checked_shl(sh).filter(|_| sh < 250)?)?;
-                            acc = acc.checked_add(term)?;
-                        }
-                        Some(acc)
-                    })
-                    .collect::<Option<Vec<_>>>()
-                    .ok_or_else(overflow)?,
-                Step::Pool { window, out } => {
-                    sum_pool(&x, *shape, *out, window).ok_or_else(overflow)?
-                }
-                Step::Flatten => x,
-            };
-            max_bits = max_bits.max(bits(&x));
-        }
+        let exact = Exact::default();
+        let x: Vec<I256> = pixels.iter().map(|&p| I256::from(p)).collect();
+        exact.max_bits.store(bits(&x), Ordering::Relaxed);
+        let logits = walk(&self.plan, &exact, x, &mut |_| {})?;
         Ok(FixedOutput {
-            logits: x,
+            logits,
             scale_bits: self.scale,
-            max_bits,
+            max_bits: exact.max_bits.load(Ordering::Relaxed),
         })
+    }
+
+    /// Bits (plus sign) of the largest logit magnitude any image can give:
+    /// a plaintext modulus `T > 2^(bound_bits + 1)` recovers every logit
+    /// exactly, in slots or as the coefficients of base-2 encodings.
+    pub fn logit_bound_bits(&self) -> Result<u32, Error> {
+        let x = vec![I256::from(u8::MAX); self.plan.input.len()];
+        Ok(bits(&walk(&self.plan, &Bound, x, &mut |_| {})?))
     }
 }
 
