@@ -1,5 +1,6 @@
 //! The `hefty` command: `bench` times every homomorphic operation on this
 //! machine (NTT, BFV, CKKS), `eval` measures a model's accuracy on MNIST,
+//! `infer` runs a model on encrypted MNIST images,
 //! and `train` (feature `train`) trains HE-friendly models.
 
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ enum Command {
     Train(Box<cli::train::TrainArgs>),
     /// Accuracy of a model file on the 10,000 MNIST test images.
     Eval(cli::eval::EvalArgs),
+    /// Encrypted inference on MNIST test images, with per-layer HOP tables.
+    Infer(Box<cli::infer::InferArgs>),
 }
 
 #[derive(clap::Args)]
@@ -195,6 +198,7 @@ fn main() -> ExitCode {
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Train(args)) => cli::train::run(&args),
         Some(Command::Eval(args)) => cli::eval::run(&args),
+        Some(Command::Infer(args)) => cli::infer::run(&args),
         None => Err("no command".into()),
     };
     match result {

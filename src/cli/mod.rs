@@ -1,6 +1,7 @@
-//! The `hefty train` and `hefty eval` subcommands.
+//! The `hefty train`, `hefty eval` and `hefty infer` subcommands.
 
 pub mod eval;
+pub mod infer;
 pub mod train;
 
 use std::path::PathBuf;

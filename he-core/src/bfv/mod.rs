@@ -18,7 +18,7 @@ pub mod presets;
 mod serial;
 
 pub use ciphertext::Ciphertext;
-pub use crt::CrtBfv;
+pub use crt::{CrtBfv, MAX_PARTS};
 pub use encoder::Encoder;
 pub use evaluator::{Evaluator, PreparedPlaintext};
 pub use integer_encoder::{IntegerEncoder, IntegerRange};

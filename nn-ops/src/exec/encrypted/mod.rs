@@ -1,1 +1,128 @@
-//! Encrypted executors.
+//! Encrypted inference: the plan walked on ciphertexts, one ciphertext per
+//! tensor element, split into a client (keys, encryption, decryption) and
+//! a server (evaluation keys and ciphertexts only, reached through bytes).
+//!
+//! Two packings need no rotation:
+//! - [`Packing::Batch`] (CryptoNets): slot `i` of every ciphertext belongs
+//!   to image `i`, up to `N/2` (CKKS) or `N` (BFV) images at once; weights
+//!   are scalars. CKKS is approximate; BFV over CRT plaintext moduli is
+//!   exact (the fixed-point path's integers).
+//! - [`Packing::Integer`] (Faster CryptoNets): one image; each value a
+//!   base-2 polynomial under BFV, weights as sparse or monomial plaintexts,
+//!   exact.
+//!
+//! [`infer`] runs the whole round trip and reports what `hefty infer`
+//! prints (docs/INFER_JSON.md).
+
+mod bfv;
+mod ckks;
+mod report;
+mod wire;
+
+pub use bfv::{BfvClient, BfvServer, Encoding};
+pub use ckks::{CkksClient, CkksServer, ckks_plan, levels_needed};
+pub use report::{Bytes, Disagreement, Hops, InferReport, LayerReport, Seconds};
+pub use wire::{pack, unpack};
+
+use crate::Error;
+use crate::model::Model;
+
+/// How images are laid out in ciphertexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// One image per slot, one ciphertext per tensor element.
+    Batch,
+    /// One image, one ciphertext per tensor element, base-2 integer encoding.
+    Integer,
+}
+
+impl Packing {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Packing::Batch => "batch",
+            Packing::Integer => "integer",
+        }
+    }
+}
+
+/// Which scheme evaluates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Approximate arithmetic on reals.
+    Ckks,
+    /// Exact arithmetic modulo CRT plaintext moduli.
+    Bfv,
+}
+
+impl Scheme {
+    /// The name used on the command line and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::Ckks => "ckks",
+            Scheme::Bfv => "bfv",
+        }
+    }
+}
+
+/// What [`infer`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InferOptions {
+    /// The packing.
+    pub packing: Packing,
+    /// The scheme (the integer packing is BFV only).
+    pub scheme: Scheme,
+    /// Significant bits of the fixed-point path (exact schemes).
+    pub precision_bits: u32,
+}
+
+/// Progress: `(what, done, total)`.
+pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+/// Encrypts `images` (client), runs `model` on them (server, through
+/// bytes), decrypts, and compares with the plaintext references.
+pub fn infer(
+    model: &Model,
+    images: &[&[u8]],
+    labels: &[u8],
+    options: InferOptions,
+    progress: Progress<'_>,
+) -> Result<InferReport, Error> {
+    if images.is_empty() || images.len() != labels.len() {
+        return Err(Error::Setting(format!(
+            "{} images and {} labels: give at least one image and one label per image",
+            images.len(),
+            labels.len()
+        )));
+    }
+    let want = model.input_shape().len();
+    if let Some((i, img)) = images.iter().enumerate().find(|(_, im)| im.len() != want) {
+        return Err(Error::Model(format!(
+            "image {i} has {} pixels but the model takes {want} ({:?})",
+            img.len(),
+            model.input_shape()
+        )));
+    }
+    match (options.packing, options.scheme) {
+        (Packing::Batch, Scheme::Ckks) => ckks::infer(model, images, labels, progress),
+        (Packing::Batch, Scheme::Bfv) => bfv::infer(
+            model,
+            images,
+            labels,
+            Encoding::Slots,
+            options.precision_bits,
+            progress,
+        ),
+        (Packing::Integer, Scheme::Bfv) => bfv::infer(
+            model,
+            images,
+            labels,
+            Encoding::Base2,
+            options.precision_bits,
+            progress,
+        ),
+        (Packing::Integer, Scheme::Ckks) => Err(Error::Setting(
+            "the integer packing is BFV's (base-2 integer encoding): use --scheme bfv, or --packing batch for CKKS".into(),
+        )),
+    }
+}

@@ -1,0 +1,665 @@
+//! BFV, exact: the fixed-point path's integers computed on ciphertexts,
+//! modulo `k` plaintext moduli recombined by CRT, so the decrypted logits
+//! equal the fixed-point executor's bit for bit.
+//!
+//! Two encodings of a value share the executor: [`Encoding::Slots`] (batch
+//! packing: slot `i` holds image `i`, weights are scalars) and
+//! [`Encoding::Base2`] (Faster CryptoNets: one image, each value a base-2
+//! digit polynomial, weights as monomials — a power of two is one — or
+//! sparse sums of them; no NTT in any linear layer).
+
+use std::sync::Arc;
+
+use ethnum::I256;
+use hefty_core::bfv::{
+    Ciphertext, CrtBfv, Encoder, Evaluator, FASTER_CRYPTONETS, Parameters, Plaintext, Preset,
+    RelinearizationKey, SecretKey,
+};
+use hefty_core::{HopCounter, Sampler, SecurityLevel};
+use num_bigint::{BigInt, BigUint};
+use rayon::prelude::*;
+
+use super::report::{Recorder, compare};
+use super::wire::{pack, unpack};
+use super::{InferReport, Progress, Seconds};
+use crate::Error;
+use crate::exec::{Event, Executor, FixedPoint, Op, Plan, Row, check_encryptable, walk};
+use crate::model::Model;
+
+/// How a value sits in a BFV plaintext.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// One value per slot (batching): image `i` in slot `i`.
+    Slots,
+    /// One value per plaintext, as the signed base-2 digits of the integer
+    /// (coefficient `k` holds the digit of `2^k`).
+    Base2,
+}
+
+/// Bits of each plaintext modulus (primes just below `2^40`, `≡ 1 mod 2n`).
+const PLAINTEXT_BITS: u32 = 40;
+
+/// The parameter sets, one per plaintext modulus, for logits of up to
+/// `bound_bits` bits: batch packing at n = 16384 (room for two squarings
+/// with large scalar weights), the integer encoding at Faster CryptoNets'
+/// n = 8192 (monomial weights add no noise).
+pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
+    let base = match encoding {
+        Encoding::Slots => *Preset::for_degree(16384)?,
+        Encoding::Base2 => *Preset::for_degree(16384)?,
+    };
+    let limit = BigUint::from(1u8) << (bound_bits + 1);
+    let mut moduli = Vec::new();
+    for count in 1..=hefty_core::bfv::MAX_PARTS {
+        moduli = hefty_core::ntt::ntt_primes(PLAINTEXT_BITS, base.degree, count)
+            .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
+        if moduli
+            .iter()
+            .map(|&t| BigUint::from(t))
+            .product::<BigUint>()
+            > limit
+        {
+            break;
+        }
+    }
+    Ok(CrtBfv::new(base.builder(), &moduli)?)
+}
+
+/// `w` modulo `t`, centred in `(-t/2, t/2]`.
+fn centred(w: I256, t: u64) -> i64 {
+    let r = w.rem_euclid(I256::from(t)).as_u64();
+    if r > t / 2 {
+        r as i64 - t as i64
+    } else {
+        r as i64
+    }
+}
+
+/// The signed binary digits of `w` in non-adjacent form (fewest non-zero
+/// digits): `w = Σ c·2^k` over the returned `(c, k)`, `c = ±1`.
+pub(crate) fn naf(w: I256) -> Vec<(i64, usize)> {
+    let (mut rest, sign) = (w.unsigned_abs(), if w < 0 { -1 } else { 1 });
+    let mut out = Vec::new();
+    let mut k = 0;
+    while rest != 0 {
+        if rest & 1 == 1 {
+            // 1 if rest ≡ 1 (mod 4), −1 if rest ≡ 3.
+            if rest & 3 == 1 {
+                out.push((sign, k));
+                rest -= 1;
+            } else {
+                out.push((-sign, k));
+                rest += 1;
+            }
+        }
+        rest >>= 1;
+        k += 1;
+    }
+    out
+}
+
+/// The plaintext whose coefficients are the digits of `w`.
+fn base2_plaintext(params: &Arc<Parameters>, w: I256) -> Result<Plaintext, Error> {
+    let (n, t) = (params.degree(), params.plaintext_modulus());
+    let mut coeffs = vec![0u64; n];
+    for (c, k) in naf(w) {
+        if k >= n {
+            return Err(Error::Model(format!(
+                "the integer {w} has {k} base-2 digits but the ring holds {n}"
+            )));
+        }
+        coeffs[k] = if c < 0 { t - 1 } else { 1 };
+    }
+    Ok(Plaintext::from_coeffs(params, &coeffs)?)
+}
+
+fn to_i256(v: &BigInt) -> Result<I256, Error> {
+    let bytes = v.to_signed_bytes_le();
+    if bytes.len() > 32 {
+        return Err(Error::Setting(format!(
+            "a decrypted logit of {} bits does not fit 256",
+            v.bits()
+        )));
+    }
+    let fill = if v.sign() == num_bigint::Sign::Minus {
+        0xff
+    } else {
+        0
+    };
+    let mut le = [fill; 32];
+    le[..bytes.len()].copy_from_slice(&bytes);
+    Ok(I256::from_le_bytes(le))
+}
+
+/// The client: one secret key per plaintext modulus; encrypts, decrypts,
+/// recombines.
+pub struct BfvClient {
+    crt: CrtBfv,
+    sks: Vec<SecretKey>,
+    encoders: Vec<Encoder>,
+    encoding: Encoding,
+    sampler: Sampler,
+}
+
+impl BfvClient {
+    /// Fresh secret keys (from the OS's CSPRNG) for every part of `crt`.
+    pub fn new(crt: CrtBfv, encoding: Encoding) -> Result<Self, Error> {
+        let mut sampler = Sampler::from_os();
+        let sks = crt.secret_key(&mut sampler);
+        let encoders = match encoding {
+            Encoding::Slots => crt
+                .parts()
+                .iter()
+                .map(Encoder::new)
+                .collect::<Result<_, _>>()?,
+            Encoding::Base2 => Vec::new(),
+        };
+        Ok(Self {
+            crt,
+            sks,
+            encoders,
+            encoding,
+            sampler,
+        })
+    }
+
+    /// The plaintext moduli.
+    pub fn parts(&self) -> &[Arc<Parameters>] {
+        self.crt.parts()
+    }
+
+    /// Images per batch: every slot (batch packing) or one (integer).
+    pub fn batch(&self) -> usize {
+        match self.encoding {
+            Encoding::Slots => self.parts()[0].degree(),
+            Encoding::Base2 => 1,
+        }
+    }
+
+    /// Parameters and a relinearization key per plaintext modulus.
+    pub fn evaluation_keys(&mut self) -> Result<Vec<u8>, Error> {
+        let mut items = Vec::new();
+        for (p, sk) in self.crt.parts().iter().zip(&self.sks) {
+            items.push(p.to_bytes());
+            items.push(RelinearizationKey::new(sk, &mut self.sampler)?.to_bytes()?);
+        }
+        Ok(pack(&items))
+    }
+
+    /// The inputs of part `part`: one ciphertext per pixel (as an integer).
+    pub fn encrypt(&mut self, part: usize, images: &[&[u8]]) -> Result<Vec<u8>, Error> {
+        if images.is_empty() || images.len() > self.batch() {
+            return Err(Error::Setting(format!(
+                "{} images in one batch: give 1 to {}",
+                images.len(),
+                self.batch()
+            )));
+        }
+        let params = &self.crt.parts()[part];
+        let seeds: Vec<[u8; 32]> = (0..images[0].len()).map(|_| self.sampler.seed()).collect();
+        let cts = seeds
+            .into_par_iter()
+            .enumerate()
+            .map(|(e, seed)| {
+                let pt = match self.encoding {
+                    Encoding::Slots => {
+                        let v: Vec<u64> = images.iter().map(|im| u64::from(im[e])).collect();
+                        self.encoders[part].encode(&v)?
+                    }
+                    Encoding::Base2 => base2_plaintext(params, I256::from(images[0][e]))?,
+                };
+                Ok(self.sks[part]
+                    .encrypt(&pt, &mut Sampler::from_seed(seed))?
+                    .to_bytes()?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(pack(&cts))
+    }
+
+    /// The decrypted outputs of part `part`.
+    pub fn decrypt(&self, part: usize, bytes: &[u8]) -> Result<Vec<Plaintext>, Error> {
+        let params = &self.crt.parts()[part];
+        unpack(bytes)?
+            .into_par_iter()
+            .map(|b| Ok(self.sks[part].decrypt(&Ciphertext::from_bytes(params, b)?)?))
+            .collect()
+    }
+
+    /// The integer logits of `images` images from every part's outputs
+    /// (`outputs[part][k]`: logit `k`): `result[i][k]`.
+    pub fn recombine(
+        &self,
+        outputs: &[Vec<Plaintext>],
+        images: usize,
+    ) -> Result<Vec<Vec<I256>>, Error> {
+        let logits = outputs.first().map_or(0, Vec::len);
+        match self.encoding {
+            Encoding::Base2 => {
+                let row = (0..logits)
+                    .map(|k| {
+                        let pts: Vec<Plaintext> = outputs.iter().map(|o| o[k].clone()).collect();
+                        let coeffs = self.crt.recombine(&pts)?;
+                        // The integer is the digit polynomial at x = 2.
+                        let v = coeffs
+                            .iter()
+                            .rev()
+                            .fold(BigInt::from(0), |acc, c| (acc << 1u32) + c);
+                        to_i256(&v)
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
+                Ok(vec![row])
+            }
+            Encoding::Slots => {
+                let slots: Vec<Vec<Vec<u64>>> = outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(p, o)| {
+                        o.iter()
+                            .map(|pt| Ok(self.encoders[p].decode(pt)?))
+                            .collect::<Result<Vec<_>, Error>>()
+                    })
+                    .collect::<Result<_, _>>()?;
+                let crt = Crt::new(self.crt.parts());
+                (0..images)
+                    .map(|i| {
+                        (0..logits)
+                            .map(|k| crt.combine(slots.iter().map(|s| s[k][i])))
+                            .collect()
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// Slot-wise CRT recombination modulo `T = ∏ t_i`, centred.
+struct Crt {
+    product: BigUint,
+    weights: Vec<BigUint>,
+}
+
+impl Crt {
+    fn new(parts: &[Arc<Parameters>]) -> Self {
+        let moduli: Vec<BigUint> = parts
+            .iter()
+            .map(|p| BigUint::from(p.plaintext_modulus()))
+            .collect();
+        let product: BigUint = moduli.iter().product();
+        let weights = moduli
+            .iter()
+            .map(|t| {
+                let rest = &product / t;
+                // t is prime: the inverse is rest^(t-2) mod t.
+                let inv = (&rest % t).modpow(&(t - 2u32), t);
+                rest * inv
+            })
+            .collect();
+        Self { product, weights }
+    }
+
+    fn combine(&self, residues: impl Iterator<Item = u64>) -> Result<I256, Error> {
+        let x = residues
+            .zip(&self.weights)
+            .map(|(r, w)| w * r)
+            .sum::<BigUint>()
+            % &self.product;
+        let v = if x > (&self.product >> 1u32) {
+            BigInt::from(x) - BigInt::from(self.product.clone())
+        } else {
+            BigInt::from(x)
+        };
+        to_i256(&v)
+    }
+}
+
+/// One plaintext modulus on the server.
+struct Part {
+    params: Arc<Parameters>,
+    rk: RelinearizationKey,
+    evaluator: Evaluator,
+}
+
+/// The server: per plaintext modulus its parameters and relinearization
+/// key, and the quantized plan — no secret key.
+pub struct BfvServer {
+    parts: Vec<Part>,
+    plan: Plan<I256>,
+    encoding: Encoding,
+    counter: Arc<HopCounter>,
+}
+
+impl BfvServer {
+    /// A server from [`BfvClient::evaluation_keys`] bytes and the model's
+    /// fixed-point plan; fails unless every parameter set is 128-bit secure.
+    pub fn new(keys: &[u8], plan: Plan<I256>, encoding: Encoding) -> Result<Self, Error> {
+        check_encryptable(&plan)?;
+        let items = unpack(keys)?;
+        if items.is_empty() || items.len() % 2 != 0 {
+            return Err(Error::Setting(
+                "evaluation keys: expected parameters and a relinearization key per plaintext modulus"
+                    .into(),
+            ));
+        }
+        let counter = Arc::new(HopCounter::default());
+        let parts = items
+            .chunks(2)
+            .map(|pair| {
+                let params = Parameters::from_bytes(pair[0])?;
+                if params.security() != Some(SecurityLevel::Bits128) {
+                    return Err(Error::Setting(
+                        "the client's parameters are not 128-bit secure".into(),
+                    ));
+                }
+                Ok(Part {
+                    rk: RelinearizationKey::from_bytes(&params, pair[1])?,
+                    evaluator: Evaluator::with_hop_counter(&params, &counter),
+                    params,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Self {
+            parts,
+            plan,
+            encoding,
+            counter,
+        })
+    }
+
+    /// The operations counted so far (all parts).
+    pub fn counter(&self) -> &HopCounter {
+        &self.counter
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> &Plan<I256> {
+        &self.plan
+    }
+
+    /// Part `part`'s encrypted inputs in, its encrypted logits out.
+    pub fn infer(
+        &self,
+        part: usize,
+        inputs: &[u8],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Vec<u8>, Error> {
+        let p = self.parts.get(part).ok_or_else(|| {
+            Error::Setting(format!(
+                "part {part} of {} plaintext moduli",
+                self.parts.len()
+            ))
+        })?;
+        let cts = unpack(inputs)?
+            .into_par_iter()
+            .map(|b| Ciphertext::from_bytes(&p.params, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exec = BfvExec {
+            ev: &p.evaluator,
+            rk: &p.rk,
+            params: &p.params,
+            encoding: self.encoding,
+        };
+        let out = walk(&self.plan, &exec, cts, observe)?;
+        Ok(pack(
+            &out.par_iter()
+                .map(Ciphertext::to_bytes)
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    }
+}
+
+/// The arithmetic of one plaintext modulus.
+struct BfvExec<'a> {
+    ev: &'a Evaluator,
+    rk: &'a RelinearizationKey,
+    params: &'a Arc<Parameters>,
+    encoding: Encoding,
+}
+
+impl BfvExec<'_> {
+    /// `Σ w_j · x_j` (no terms: zero).
+    fn combination(&self, terms: &[(&Ciphertext, I256)]) -> Result<Ciphertext, Error> {
+        let t = self.params.plaintext_modulus();
+        Ok(match self.encoding {
+            Encoding::Slots => {
+                let t: Vec<(&Ciphertext, i64)> =
+                    terms.iter().map(|&(c, w)| (c, centred(w, t))).collect();
+                self.ev.linear_combination(&t)?
+            }
+            Encoding::Base2 => {
+                let digits: Vec<Vec<(i64, usize)>> = terms.iter().map(|&(_, w)| naf(w)).collect();
+                let t: Vec<(&Ciphertext, &[(i64, usize)])> = terms
+                    .iter()
+                    .zip(&digits)
+                    .map(|(&(c, _), d)| (c, d.as_slice()))
+                    .collect();
+                self.ev.linear_combination_monomial(&t)?
+            }
+        })
+    }
+
+    /// `ct + c`.
+    fn plus(&self, ct: Ciphertext, c: I256) -> Result<Ciphertext, Error> {
+        if c == 0 {
+            return Ok(ct);
+        }
+        let pt = match self.encoding {
+            Encoding::Slots => Plaintext::constant(
+                self.params,
+                c.rem_euclid(I256::from(self.params.plaintext_modulus()))
+                    .as_u64(),
+            ),
+            Encoding::Base2 => base2_plaintext(self.params, c)?,
+        };
+        Ok(self.ev.add_plain(&ct, &pt)?)
+    }
+}
+
+impl Executor for BfvExec<'_> {
+    type Weight = I256;
+    type Value = Ciphertext;
+    type Error = Error;
+
+    fn linear(
+        &self,
+        _label: &str,
+        rows: &[Row<I256>],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        rows.par_iter()
+            .map(|r| {
+                let terms: Vec<(&Ciphertext, I256)> = if r.terms.is_empty() {
+                    vec![(&x[0], I256::ZERO)]
+                } else {
+                    r.terms.iter().map(|&(i, w)| (&x[i as usize], w)).collect()
+                };
+                self.plus(self.combination(&terms)?, r.bias)
+            })
+            .collect()
+    }
+
+    fn poly(
+        &self,
+        _label: &str,
+        degree: usize,
+        coeffs: &[I256],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        x.par_iter()
+            .enumerate()
+            .map(|(e, ct)| {
+                // Horner: one ciphertext product per degree above one.
+                let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
+                let mut y = self.plus(self.combination(&[(ct, c[degree])])?, c[degree - 1])?;
+                for i in (0..degree - 1).rev() {
+                    y = self.ev.multiply_relin(&y, ct, self.rk)?;
+                    y = self.plus(y, c[i])?;
+                }
+                Ok(y)
+            })
+            .collect()
+    }
+
+    fn relu(&self, label: &str, _x: &[Ciphertext]) -> Result<Vec<Ciphertext>, Error> {
+        Err(Error::Model(format!(
+            "layer {label}: ReLU has no encrypted evaluation"
+        )))
+    }
+}
+
+/// Highest degree of the base-2 encoding of any value the plan computes
+/// (inputs of 8 bits): must stay below the ring degree.
+pub(crate) fn degree_bound(plan: &Plan<I256>) -> usize {
+    let digits = |w: &I256| naf(*w).last().map_or(0, |&(_, k)| k);
+    let mut deg = vec![7usize; plan.input.len()];
+    for step in &plan.steps {
+        deg = match &step.op {
+            Op::Linear(rows) => rows
+                .iter()
+                .map(|r| {
+                    r.terms
+                        .iter()
+                        .map(|(i, w)| deg[*i as usize] + digits(w))
+                        .fold(digits(&r.bias), usize::max)
+                })
+                .collect(),
+            Op::Poly { degree, coeffs } => deg
+                .iter()
+                .enumerate()
+                .map(|(e, &d)| {
+                    (0..=*degree)
+                        .map(|i| i * d + digits(&coeffs[e * (degree + 1) + i]))
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect(),
+            Op::Relu | Op::Reshape => deg,
+        };
+    }
+    deg.into_iter().max().unwrap_or(0)
+}
+
+/// The BFV round trip of [`super::infer`].
+pub(super) fn infer(
+    model: &Model,
+    images: &[&[u8]],
+    labels: &[u8],
+    encoding: Encoding,
+    precision_bits: u32,
+    progress: Progress<'_>,
+) -> Result<InferReport, Error> {
+    let fixed = FixedPoint { precision_bits }.prepare(model)?;
+    check_encryptable(fixed.plan())?;
+    let bound = fixed.logit_bound_bits()?;
+    let crt = parameters(encoding, bound)?;
+    let n = crt.parts()[0].degree();
+    let degree = degree_bound(fixed.plan());
+    if encoding == Encoding::Base2 && degree >= n {
+        return Err(Error::Model(format!(
+            "the base-2 encodings reach degree {degree} but the ring has degree {n}: use fewer --precision-bits"
+        )));
+    }
+    let mut client = BfvClient::new(crt, encoding)?;
+    let keys = client.evaluation_keys()?;
+    let server = BfvServer::new(&keys, fixed.plan().clone(), encoding)?;
+    let mut recorder = Recorder::new(server.plan(), server.counter());
+    let mut seconds = Seconds::default();
+    let mut bytes = super::Bytes {
+        to_server: keys.len() as u64,
+        to_client: 0,
+    };
+    let parts = client.parts().len();
+    let batches: Vec<&[&[u8]]> = images.chunks(client.batch()).collect();
+    let steps = server.plan().steps.len();
+    let total = batches.len() * parts * steps;
+    let mut logits: Vec<Vec<I256>> = Vec::with_capacity(images.len());
+    for (b, batch) in batches.iter().enumerate() {
+        let mut outputs = Vec::with_capacity(parts);
+        for part in 0..parts {
+            let what = format!(
+                "{} {}/{}, modulus {}/{parts}",
+                if encoding == Encoding::Slots {
+                    "batch"
+                } else {
+                    "image"
+                },
+                b + 1,
+                batches.len(),
+                part + 1
+            );
+            let t = std::time::Instant::now();
+            let inputs = client.encrypt(part, batch)?;
+            seconds.encrypt += t.elapsed().as_secs_f64();
+            bytes.to_server += inputs.len() as u64;
+            let t = std::time::Instant::now();
+            let out = server.infer(part, &inputs, &mut |event| {
+                recorder.observe(event);
+                if let Event::End { index, .. } = event {
+                    progress(&what, (b * parts + part) * steps + index + 1, total);
+                }
+            })?;
+            seconds.infer += t.elapsed().as_secs_f64();
+            drop(inputs);
+            bytes.to_client += out.len() as u64;
+            let t = std::time::Instant::now();
+            outputs.push(client.decrypt(part, &out)?);
+            seconds.decrypt += t.elapsed().as_secs_f64();
+        }
+        let t = std::time::Instant::now();
+        logits.extend(client.recombine(&outputs, batch.len())?);
+        seconds.decrypt += t.elapsed().as_secs_f64();
+    }
+    let expected = images
+        .par_iter()
+        .map(|im| fixed.forward(im))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mismatched = logits
+        .iter()
+        .zip(&expected)
+        .filter(|(got, want)| **got != want.logits)
+        .count();
+    let scale = (fixed.scale_bits() as f64).exp2();
+    let values: Vec<Vec<f64>> = logits
+        .iter()
+        .map(|l| l.iter().map(|v| v.as_f64() / scale).collect())
+        .collect();
+    let reference = images
+        .par_iter()
+        .map(|im| model.forward_f64(im))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (accuracy, reference_accuracy, agreement, disagreements) =
+        compare(&values, &reference, labels);
+    let first = &client.parts()[0];
+    Ok(InferReport {
+        model: model.graph().name.clone(),
+        packing: match encoding {
+            Encoding::Slots => "batch",
+            Encoding::Base2 => "integer",
+        }
+        .into(),
+        scheme: "bfv".into(),
+        images: images.len(),
+        threads: rayon::current_num_threads(),
+        accuracy,
+        reference_accuracy,
+        agreement,
+        max_logit_error: None,
+        mismatched_logits: Some(mismatched),
+        seconds,
+        seconds_per_image: seconds.infer / images.len() as f64,
+        bytes,
+        params: serde_json::json!({
+            "degree": n,
+            "plaintext_moduli": client.parts().iter().map(|p| p.plaintext_modulus()).collect::<Vec<_>>(),
+            "plaintext_bits": client.parts().iter().map(|p| (p.plaintext_modulus() as f64).log2()).sum::<f64>(),
+            "logit_bound_bits": bound,
+            "fixed_point_scale_bits": fixed.scale_bits(),
+            "precision_bits": precision_bits,
+            "encoding_degree_bound": if encoding == Encoding::Base2 { Some(degree) } else { None },
+            "log_qp": first.log_qp(),
+            "security_bits": 128,
+            "batches": batches.len(),
+        }),
+        layers: recorder.layers,
+        disagreements,
+    })
+}

@@ -1,0 +1,484 @@
+//! CKKS with batch packing: slot `i` of ciphertext `e` holds element `e` of
+//! image `i`. Weights and activation coefficients are real scalars, so no
+//! rotation is ever needed.
+//!
+//! The plan is folded so the network spends as few levels as it can:
+//! batch norm is composed into the linear layer before it, and each
+//! quadratic `a·y² + b·y + c` after a linear layer becomes
+//! `sign(a)·u² + c′` with `u = √|a|·(y + b/2a)` computed by that layer —
+//! one ciphertext product and one level — with the sign and `c′` passed on
+//! into the next linear layer's weights and bias.
+
+use std::sync::Arc;
+
+use hefty_core::Sampler;
+use hefty_core::ckks::{
+    Ciphertext, Complex64, Encoder, Evaluator, PRESETS, Parameters, RelinearizationKey, SecretKey,
+};
+use hefty_core::{HopCounter, SecurityLevel};
+use rayon::prelude::*;
+
+use super::report::{Recorder, compare};
+use super::wire::{pack, unpack};
+use super::{InferReport, Progress, Seconds};
+use crate::Error;
+use crate::exec::{Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan, walk};
+use crate::model::Model;
+
+/// Largest integer weight taken as an integer (no level spent).
+const MAX_INTEGER_WEIGHT: f64 = (1u64 << 31) as f64;
+
+/// The CKKS plan of a model: the f64 plan with batch norm and the
+/// quadratics' affine parts folded into the neighbouring linear layers.
+pub fn ckks_plan(model: &Model) -> Result<Plan<f64>, Error> {
+    let mut plan = float_plan(model);
+    check_encryptable(&plan)?;
+    fold_diagonals(&mut plan.steps);
+    fold_squares(&mut plan.steps);
+    Ok(plan)
+}
+
+/// Whether every row is `a_e · x_e + b_e` (a batch norm).
+fn is_diagonal(rows: &[Row<f64>]) -> bool {
+    rows.iter().enumerate().all(|(e, r)| match r.terms[..] {
+        [] => true,
+        [(i, _)] => i as usize == e,
+        _ => false,
+    })
+}
+
+/// Composes every diagonal linear step into the linear step before it.
+fn fold_diagonals(steps: &mut Vec<Step<f64>>) {
+    let mut i = 1;
+    while i < steps.len() {
+        let fold = matches!((&steps[i - 1].op, &steps[i].op),
+            (Op::Linear(prev), Op::Linear(rows)) if is_diagonal(rows) && prev.len() == rows.len());
+        if !fold {
+            i += 1;
+            continue;
+        }
+        let step = steps.remove(i);
+        let Op::Linear(diag) = step.op else {
+            unreachable!("checked above")
+        };
+        let prev = &mut steps[i - 1];
+        if let Op::Linear(rows) = &mut prev.op {
+            for (row, d) in rows.iter_mut().zip(&diag) {
+                let a = d.terms.first().map_or(0.0, |t| t.1);
+                row.terms.iter_mut().for_each(|t| t.1 *= a);
+                row.terms.retain(|t| t.1 != 0.0);
+                row.bias = a * row.bias + d.bias;
+            }
+        }
+        prev.label = format!("{}+{}", prev.label, step.label);
+        prev.out = step.out;
+    }
+}
+
+/// Whether a polynomial step is `c0 + s·x²` with `s = ±1` for every
+/// element: one ciphertext product (the folded form).
+fn is_square(degree: usize, coeffs: &[f64]) -> bool {
+    degree == 2
+        && coeffs
+            .chunks(3)
+            .all(|c| c[1] == 0.0 && (c[2] == 1.0 || c[2] == -1.0))
+}
+
+/// Folds each quadratic's affine part into the linear step before it, and
+/// its sign and constant into the linear step after it.
+fn fold_squares(steps: &mut [Step<f64>]) {
+    for i in 1..steps.len() {
+        let Op::Poly { degree: 2, coeffs } = &steps[i].op else {
+            continue;
+        };
+        if !matches!(steps[i - 1].op, Op::Linear(_)) || coeffs.chunks(3).any(|c| c[2] == 0.0) {
+            continue;
+        }
+        let coeffs = coeffs.clone();
+        let mut post = Vec::with_capacity(coeffs.len() / 3);
+        if let Op::Linear(rows) = &mut steps[i - 1].op {
+            for (row, c) in rows.iter_mut().zip(coeffs.chunks(3)) {
+                let (a, b, c0) = (c[2], c[1], c[0]);
+                let s = a.abs().sqrt();
+                row.terms.iter_mut().for_each(|t| t.1 *= s);
+                row.bias = (row.bias + b / (2.0 * a)) * s;
+                post.push((a.signum(), c0 - b * b / (4.0 * a)));
+            }
+        }
+        // The next linear step (flatten keeps the order) absorbs sign and constant.
+        let next = (i + 1..steps.len())
+            .find(|&j| !matches!(steps[j].op, Op::Reshape))
+            .filter(|&j| matches!(steps[j].op, Op::Linear(_)));
+        let poly: Vec<f64> = match next {
+            Some(j) => {
+                if let Op::Linear(rows) = &mut steps[j].op {
+                    for row in rows {
+                        for t in &mut row.terms {
+                            let (sign, constant) = post[t.0 as usize];
+                            row.bias += t.1 * constant;
+                            t.1 *= sign;
+                        }
+                    }
+                }
+                post.iter().flat_map(|_| [0.0, 0.0, 1.0]).collect()
+            }
+            None => post.iter().flat_map(|&(s, c)| [c, 0.0, s]).collect(),
+        };
+        steps[i].op = Op::Poly {
+            degree: 2,
+            coeffs: poly,
+        };
+    }
+}
+
+/// Whether every weight of a linear step is a small integer (summed without
+/// spending a level).
+fn is_integral(rows: &[Row<f64>]) -> bool {
+    rows.iter().all(|r| {
+        r.terms
+            .iter()
+            .all(|&(_, w)| w.fract() == 0.0 && w.abs() < MAX_INTEGER_WEIGHT)
+    })
+}
+
+/// The levels (rescales) a CKKS plan spends.
+pub fn levels_needed(plan: &Plan<f64>) -> usize {
+    plan.steps
+        .iter()
+        .map(|s| match &s.op {
+            Op::Linear(rows) => usize::from(!is_integral(rows)),
+            Op::Poly { degree, coeffs } if is_square(*degree, coeffs) => 1,
+            Op::Poly { degree, .. } => *degree,
+            Op::Relu | Op::Reshape => 0,
+        })
+        .sum()
+}
+
+/// 128-bit secure parameters with `levels` levels: the smallest preset
+/// degree that holds them, with only as many primes as needed.
+pub(crate) fn parameters(levels: usize) -> Result<Arc<Parameters>, Error> {
+    let preset = PRESETS.iter().find(|p| p.depth >= levels).ok_or_else(|| {
+        Error::Model(format!(
+            "the network spends {levels} levels but the deepest 128-bit CKKS preset holds {}: use fewer activations or linear layers between them",
+            PRESETS.last().map_or(0, |p| p.depth)
+        ))
+    })?;
+    Ok(preset.builder().depth(levels.max(1)).build()?)
+}
+
+/// The client: owns the secret key; encrypts images and decrypts logits.
+pub struct CkksClient {
+    params: Arc<Parameters>,
+    sk: SecretKey,
+    encoder: Encoder,
+    sampler: Sampler,
+}
+
+impl CkksClient {
+    /// A fresh secret key for `params` (from the OS's CSPRNG).
+    pub fn new(params: &Arc<Parameters>) -> Self {
+        let mut sampler = Sampler::from_os();
+        Self {
+            params: Arc::clone(params),
+            sk: SecretKey::generate(params, &mut sampler),
+            encoder: Encoder::new(params),
+            sampler,
+        }
+    }
+
+    /// The images one ciphertext holds.
+    pub fn slots(&self) -> usize {
+        self.params.slots()
+    }
+
+    /// What the server needs, as bytes: the parameters and a
+    /// relinearization key (no rotation keys: batch packing never rotates).
+    pub fn evaluation_keys(&mut self) -> Result<Vec<u8>, Error> {
+        let rk = RelinearizationKey::new(&self.sk, &mut self.sampler)?;
+        Ok(pack(&[self.params.to_bytes(), rk.to_bytes()?]))
+    }
+
+    /// Ciphertext `e` holds element `e` of every image (`pixel / 2^scale_bits`),
+    /// image `i` in slot `i`; at most [`Self::slots`] images.
+    pub fn encrypt(&mut self, images: &[&[u8]], scale_bits: u32) -> Result<Vec<u8>, Error> {
+        if images.is_empty() || images.len() > self.slots() {
+            return Err(Error::Setting(format!(
+                "{} images in one batch: give 1 to {} (the slots of n = {})",
+                images.len(),
+                self.slots(),
+                self.params.degree()
+            )));
+        }
+        let scale = (scale_bits as f64).exp2();
+        let elements = images[0].len();
+        let seeds: Vec<[u8; 32]> = (0..elements).map(|_| self.sampler.seed()).collect();
+        let (level, delta) = (self.params.max_level(), self.params.default_scale());
+        let cts = seeds
+            .into_par_iter()
+            .enumerate()
+            .map(|(e, seed)| {
+                let values: Vec<f64> = images.iter().map(|im| im[e] as f64 / scale).collect();
+                let pt = self.encoder.encode_real(&values, level, delta)?;
+                Ok(self
+                    .sk
+                    .encrypt(&pt, &mut Sampler::from_seed(seed))?
+                    .to_bytes()?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(pack(&cts))
+    }
+
+    /// The logits of the first `images` slots: `result[i][k]` is logit `k`
+    /// of image `i`.
+    pub fn decrypt(&self, bytes: &[u8], images: usize) -> Result<Vec<Vec<f64>>, Error> {
+        let outputs = unpack(bytes)?
+            .into_par_iter()
+            .map(|b| {
+                let ct = Ciphertext::from_bytes(&self.params, b)?;
+                Ok(self.encoder.decode_real(&self.sk.decrypt(&ct)?)?)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok((0..images.min(self.slots()))
+            .map(|i| outputs.iter().map(|o| o[i]).collect())
+            .collect())
+    }
+}
+
+/// The server: parameters, a relinearization key, the plan — no secret key.
+pub struct CkksServer {
+    params: Arc<Parameters>,
+    rk: RelinearizationKey,
+    evaluator: Evaluator,
+    plan: Plan<f64>,
+    counter: Arc<HopCounter>,
+}
+
+impl CkksServer {
+    /// A server from the client's [`CkksClient::evaluation_keys`] bytes and
+    /// the model's [`ckks_plan`]; fails unless the parameters are 128-bit
+    /// secure and hold the plan's levels.
+    pub fn new(keys: &[u8], plan: Plan<f64>) -> Result<Self, Error> {
+        let [params, rk] = unpack(keys)?[..] else {
+            return Err(Error::Setting(
+                "evaluation keys: expected the parameters and a relinearization key".into(),
+            ));
+        };
+        let params = Parameters::from_bytes(params)?;
+        if params.security() != Some(SecurityLevel::Bits128) {
+            return Err(Error::Setting(
+                "the client's parameters are not 128-bit secure".into(),
+            ));
+        }
+        let levels = levels_needed(&plan);
+        if params.depth() < levels {
+            return Err(Error::Setting(format!(
+                "the parameters hold {} levels but the network spends {levels}: build them with depth ≥ {levels}",
+                params.depth()
+            )));
+        }
+        let rk = RelinearizationKey::from_bytes(&params, rk)?;
+        let counter = Arc::new(HopCounter::default());
+        Ok(Self {
+            evaluator: Evaluator::with_hop_counter(&params, &counter),
+            params,
+            rk,
+            plan,
+            counter,
+        })
+    }
+
+    /// The operations counted so far.
+    pub fn counter(&self) -> &HopCounter {
+        &self.counter
+    }
+
+    /// The plan it runs.
+    pub fn plan(&self) -> &Plan<f64> {
+        &self.plan
+    }
+
+    /// Encrypted inputs in, encrypted logits out; `observe` hears each step.
+    pub fn infer(&self, inputs: &[u8], observe: &mut dyn FnMut(Event)) -> Result<Vec<u8>, Error> {
+        let cts = unpack(inputs)?
+            .into_par_iter()
+            .map(|b| Ciphertext::from_bytes(&self.params, b))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exec = CkksExec {
+            ev: &self.evaluator,
+            rk: &self.rk,
+        };
+        let out = walk(&self.plan, &exec, cts, observe)?;
+        Ok(pack(
+            &out.par_iter()
+                .map(Ciphertext::to_bytes)
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    }
+}
+
+/// The arithmetic of the CKKS batch executor.
+struct CkksExec<'a> {
+    ev: &'a Evaluator,
+    rk: &'a RelinearizationKey,
+}
+
+impl CkksExec<'_> {
+    fn plus(&self, ct: Ciphertext, c: f64) -> Result<Ciphertext, Error> {
+        if c == 0.0 {
+            return Ok(ct);
+        }
+        Ok(self.ev.add_const(&ct, Complex64::new(c, 0.0))?)
+    }
+}
+
+impl Executor for CkksExec<'_> {
+    type Weight = f64;
+    type Value = Ciphertext;
+    type Error = Error;
+
+    fn linear(
+        &self,
+        _label: &str,
+        rows: &[Row<f64>],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let integral = is_integral(rows);
+        rows.par_iter()
+            .map(|r| {
+                // A row whose weights were all pruned is its bias alone.
+                let terms: Vec<(&Ciphertext, f64)> = if r.terms.is_empty() {
+                    vec![(&x[0], 0.0)]
+                } else {
+                    r.terms.iter().map(|&(i, w)| (&x[i as usize], w)).collect()
+                };
+                let sum = if integral {
+                    let t: Vec<(&Ciphertext, i64)> =
+                        terms.iter().map(|&(c, w)| (c, w as i64)).collect();
+                    self.ev.linear_combination_integer(&t)?
+                } else {
+                    self.ev.linear_combination(&terms)?
+                };
+                self.plus(sum, r.bias)
+            })
+            .collect()
+    }
+
+    fn poly(
+        &self,
+        _label: &str,
+        degree: usize,
+        coeffs: &[f64],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let square = is_square(degree, coeffs);
+        x.par_iter()
+            .enumerate()
+            .map(|(e, ct)| {
+                let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
+                if square {
+                    let mut y = self.ev.multiply_relin_rescale(ct, ct, self.rk)?;
+                    if c[2] < 0.0 {
+                        y = self.ev.negate(&y)?;
+                    }
+                    return self.plus(y, c[0]);
+                }
+                // Horner: degree levels, one product per degree above one.
+                let mut y = self.ev.linear_combination(&[(ct, c[degree])])?;
+                y = self.plus(y, c[degree - 1])?;
+                for i in (0..degree - 1).rev() {
+                    y = self.ev.multiply_relin_rescale(&y, ct, self.rk)?;
+                    y = self.plus(y, c[i])?;
+                }
+                Ok(y)
+            })
+            .collect()
+    }
+
+    fn relu(&self, label: &str, _x: &[Ciphertext]) -> Result<Vec<Ciphertext>, Error> {
+        Err(Error::Model(format!(
+            "layer {label}: ReLU has no encrypted evaluation"
+        )))
+    }
+}
+
+/// The CKKS batch round trip of [`super::infer`].
+pub(super) fn infer(
+    model: &Model,
+    images: &[&[u8]],
+    labels: &[u8],
+    progress: Progress<'_>,
+) -> Result<InferReport, Error> {
+    let plan = ckks_plan(model)?;
+    let levels = levels_needed(&plan);
+    let params = parameters(levels)?;
+    let mut client = CkksClient::new(&params);
+    let keys = client.evaluation_keys()?;
+    let server = CkksServer::new(&keys, plan)?;
+    let mut recorder = Recorder::new(server.plan(), server.counter());
+    let mut seconds = Seconds::default();
+    let mut bytes = super::Bytes {
+        to_server: keys.len() as u64,
+        to_client: 0,
+    };
+    let batches: Vec<&[&[u8]]> = images.chunks(client.slots()).collect();
+    let steps = server.plan().steps.len();
+    let mut logits = Vec::with_capacity(images.len());
+    for (b, batch) in batches.iter().enumerate() {
+        let what = format!("batch {}/{}", b + 1, batches.len());
+        let t = std::time::Instant::now();
+        let inputs = client.encrypt(batch, model.graph().input.scale_bits)?;
+        seconds.encrypt += t.elapsed().as_secs_f64();
+        bytes.to_server += inputs.len() as u64;
+        let t = std::time::Instant::now();
+        let outputs = server.infer(&inputs, &mut |event| {
+            recorder.observe(event);
+            if let Event::End { index, .. } = event {
+                progress(&what, b * steps + index + 1, batches.len() * steps);
+            }
+        })?;
+        seconds.infer += t.elapsed().as_secs_f64();
+        drop(inputs);
+        bytes.to_client += outputs.len() as u64;
+        let t = std::time::Instant::now();
+        logits.extend(client.decrypt(&outputs, batch.len())?);
+        seconds.decrypt += t.elapsed().as_secs_f64();
+    }
+    let reference = images
+        .par_iter()
+        .map(|im| model.forward_f64(im))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_logit_error = logits
+        .iter()
+        .zip(&reference)
+        .flat_map(|(e, r)| e.iter().zip(r).map(|(a, b)| (a - b).abs()))
+        .fold(0.0, f64::max);
+    let (accuracy, reference_accuracy, agreement, disagreements) =
+        compare(&logits, &reference, labels);
+    Ok(InferReport {
+        model: model.graph().name.clone(),
+        packing: "batch".into(),
+        scheme: "ckks".into(),
+        images: images.len(),
+        threads: rayon::current_num_threads(),
+        accuracy,
+        reference_accuracy,
+        agreement,
+        max_logit_error: Some(max_logit_error),
+        mismatched_logits: None,
+        seconds,
+        seconds_per_image: seconds.infer / images.len() as f64,
+        bytes,
+        params: serde_json::json!({
+            "degree": params.degree(),
+            "slots": params.slots(),
+            "scale_bits": params.scale_bits(),
+            "levels": params.depth(),
+            "levels_needed": levels,
+            "log_qp": params.log_qp(),
+            "security_bits": 128,
+            "batches": batches.len(),
+        }),
+        layers: recorder.layers,
+        disagreements,
+    })
+}

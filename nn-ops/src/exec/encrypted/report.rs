@@ -1,0 +1,245 @@
+//! What an encrypted inference run reports (docs/INFER_JSON.md): the
+//! names are stable.
+
+use hefty_core::{Hop, HopCounter, HopCounts};
+use serde::Serialize;
+
+use crate::exec::{Event, Plan, argmax};
+
+/// Operation counts of one layer, in Faster CryptoNets' columns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Hops {
+    /// Plaintext + ciphertext additions.
+    pub pt_ct_add: u64,
+    /// Ciphertext + ciphertext additions.
+    pub ct_ct_add: u64,
+    /// Products by a general plaintext.
+    pub pt_ct_mul_dense: u64,
+    /// Products by a sparse plaintext (several monomials).
+    pub pt_ct_mul_sparse: u64,
+    /// Products by a monomial `±x^k`.
+    pub pt_ct_mul_monomial: u64,
+    /// Products by an integer or real scalar.
+    pub pt_ct_mul_scalar: u64,
+    /// Ciphertext products.
+    pub ct_ct_mul: u64,
+    /// Relinearizations.
+    pub relinearize: u64,
+    /// Rescales (modulus switches).
+    pub rescale: u64,
+    /// Rotations.
+    pub rotate: u64,
+}
+
+impl Hops {
+    fn between(before: &HopCounts, after: &HopCounts) -> Self {
+        let d = |h: Hop| after.get(h) - before.get(h);
+        Self {
+            pt_ct_add: d(Hop::PtCtAdd),
+            ct_ct_add: d(Hop::CtCtAdd),
+            pt_ct_mul_dense: d(Hop::PtCtMulDense),
+            pt_ct_mul_sparse: d(Hop::PtCtMulSparse),
+            pt_ct_mul_monomial: d(Hop::PtCtMulMonomial),
+            pt_ct_mul_scalar: d(Hop::PtCtMulScalar),
+            ct_ct_mul: d(Hop::CtCtMul),
+            relinearize: d(Hop::Relinearize),
+            rescale: d(Hop::Rescale),
+            rotate: d(Hop::Rotate),
+        }
+    }
+
+    /// All PT-CT products.
+    pub fn pt_ct_mul(&self) -> u64 {
+        self.pt_ct_mul_dense
+            + self.pt_ct_mul_sparse
+            + self.pt_ct_mul_monomial
+            + self.pt_ct_mul_scalar
+    }
+
+    fn add(&mut self, o: &Hops) {
+        self.pt_ct_add += o.pt_ct_add;
+        self.ct_ct_add += o.ct_ct_add;
+        self.pt_ct_mul_dense += o.pt_ct_mul_dense;
+        self.pt_ct_mul_sparse += o.pt_ct_mul_sparse;
+        self.pt_ct_mul_monomial += o.pt_ct_mul_monomial;
+        self.pt_ct_mul_scalar += o.pt_ct_mul_scalar;
+        self.ct_ct_mul += o.ct_ct_mul;
+        self.relinearize += o.relinearize;
+        self.rescale += o.rescale;
+        self.rotate += o.rotate;
+    }
+}
+
+/// One step of the plan: its name, kind, wall time and operations (summed
+/// over batches and plaintext moduli).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerReport {
+    /// The layers it computes (`conv1+bn1`).
+    pub name: String,
+    /// The (first) layer's kind.
+    pub op: String,
+    /// Server wall time.
+    pub seconds: f64,
+    /// Operations.
+    pub hops: Hops,
+}
+
+/// Client and server times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Seconds {
+    /// Client: encoding and encryption of the inputs.
+    pub encrypt: f64,
+    /// Server: deserialization, the network, serialization.
+    pub infer: f64,
+    /// Client: decryption and decoding of the logits.
+    pub decrypt: f64,
+}
+
+/// Ciphertext bytes sent each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Bytes {
+    /// Inputs and evaluation keys (and parameters).
+    pub to_server: u64,
+    /// Encrypted logits.
+    pub to_client: u64,
+}
+
+/// An image whose encrypted class differs from the f64 reference's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Disagreement {
+    /// Its index among the images run.
+    pub image: usize,
+    /// Its label.
+    pub label: u8,
+    /// The f64 reference's class.
+    pub reference_class: usize,
+    /// The encrypted run's class.
+    pub encrypted_class: usize,
+    /// The reference's top logit minus its runner-up.
+    pub reference_margin: f64,
+    /// The encrypted top logit minus its runner-up.
+    pub encrypted_margin: f64,
+}
+
+/// Everything `hefty infer` reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InferReport {
+    /// The model's name.
+    pub model: String,
+    /// `batch` or `integer`.
+    pub packing: String,
+    /// `ckks` or `bfv`.
+    pub scheme: String,
+    /// Images run.
+    pub images: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Encrypted predictions equal to the labels.
+    pub accuracy: f64,
+    /// The f64 reference's accuracy on the same images.
+    pub reference_accuracy: f64,
+    /// Fraction of images whose encrypted class equals the f64 reference's.
+    pub agreement: f64,
+    /// CKKS: the largest |encrypted − f64 reference| logit difference.
+    pub max_logit_error: Option<f64>,
+    /// Exact schemes: images whose logits differ from the fixed-point
+    /// executor's integers (0 when correct).
+    pub mismatched_logits: Option<usize>,
+    /// Times.
+    pub seconds: Seconds,
+    /// Server seconds per image (`seconds.infer / images`).
+    pub seconds_per_image: f64,
+    /// Bytes each way.
+    pub bytes: Bytes,
+    /// The parameters chosen (scheme-specific).
+    pub params: serde_json::Value,
+    /// Per plan step.
+    pub layers: Vec<LayerReport>,
+    /// Images where the encrypted and the reference class differ.
+    pub disagreements: Vec<Disagreement>,
+}
+
+/// Per-step time and operation counts, fed by [`crate::exec::walk`]'s events.
+pub(crate) struct Recorder<'a> {
+    counter: &'a HopCounter,
+    start: HopCounts,
+    pub(crate) layers: Vec<LayerReport>,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new<W>(plan: &Plan<W>, counter: &'a HopCounter) -> Self {
+        Self {
+            counter,
+            start: HopCounts::default(),
+            layers: plan
+                .steps
+                .iter()
+                .map(|s| LayerReport {
+                    name: s.label.clone(),
+                    op: s.kind.to_string(),
+                    seconds: 0.0,
+                    hops: Hops::default(),
+                })
+                .collect(),
+        }
+    }
+
+    pub(crate) fn observe(&mut self, event: Event) {
+        match event {
+            Event::Begin { .. } => self.start = self.counter.totals(),
+            Event::End { index, elapsed } => {
+                let layer = &mut self.layers[index];
+                layer.seconds += elapsed.as_secs_f64();
+                layer
+                    .hops
+                    .add(&Hops::between(&self.start, &self.counter.totals()));
+            }
+        }
+    }
+}
+
+/// The top value minus the runner-up.
+pub(crate) fn margin(v: &[f64]) -> f64 {
+    let top = argmax(v);
+    let second = v
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != top)
+        .map(|(_, &x)| x)
+        .fold(f64::NEG_INFINITY, f64::max);
+    v[top] - second
+}
+
+/// Accuracy, reference accuracy, agreement and the disagreements of
+/// encrypted logits against the f64 reference's.
+pub(crate) fn compare(
+    encrypted: &[Vec<f64>],
+    reference: &[Vec<f64>],
+    labels: &[u8],
+) -> (f64, f64, f64, Vec<Disagreement>) {
+    let n = labels.len().max(1) as f64;
+    let mut correct = 0;
+    let mut reference_correct = 0;
+    let mut disagreements = Vec::new();
+    for (i, ((e, r), &label)) in encrypted.iter().zip(reference).zip(labels).enumerate() {
+        let (ce, cr) = (argmax(e), argmax(r));
+        correct += usize::from(ce == label as usize);
+        reference_correct += usize::from(cr == label as usize);
+        if ce != cr {
+            disagreements.push(Disagreement {
+                image: i,
+                label,
+                reference_class: cr,
+                encrypted_class: ce,
+                reference_margin: margin(r),
+                encrypted_margin: margin(e),
+            });
+        }
+    }
+    (
+        correct as f64 / n,
+        reference_correct as f64 / n,
+        1.0 - disagreements.len() as f64 / n,
+        disagreements,
+    )
+}
