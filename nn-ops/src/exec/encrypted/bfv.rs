@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use ethnum::I256;
 use hefty_core::bfv::{
-    Ciphertext, CrtBfv, Encoder, Evaluator, FASTER_CRYPTONETS, Parameters, Plaintext, Preset,
-    RelinearizationKey, SecretKey,
+    Ciphertext, CrtBfv, Encoder, Evaluator, Parameters, Plaintext, Preset, RelinearizationKey,
+    SecretKey,
 };
 use hefty_core::{HopCounter, Sampler, SecurityLevel};
 use num_bigint::{BigInt, BigUint};
@@ -40,14 +40,13 @@ pub enum Encoding {
 const PLAINTEXT_BITS: u32 = 40;
 
 /// The parameter sets, one per plaintext modulus, for logits of up to
-/// `bound_bits` bits: batch packing at n = 16384 (room for two squarings
-/// with large scalar weights), the integer encoding at Faster CryptoNets'
-/// n = 8192 (monomial weights add no noise).
-pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
-    let base = match encoding {
-        Encoding::Slots => *Preset::for_degree(16384)?,
-        Encoding::Base2 => *Preset::for_degree(16384)?,
-    };
+/// `bound_bits` bits, at the 128-bit preset n = 16384.
+pub(crate) fn parameters(bound_bits: u32) -> Result<CrtBfv, Error> {
+    // Both encodings need n = 16384: measured, Faster CryptoNets' n = 8192
+    // (165-bit Q) fails to decrypt the CryptoNets network's two squarings
+    // once plaintexts fill their coefficients modulo t (its depth 2 holds
+    // for small plaintexts only).
+    let base = *Preset::for_degree(16384)?;
     let limit = BigUint::from(1u8) << (bound_bits + 1);
     let mut moduli = Vec::new();
     for count in 1..=hefty_core::bfv::MAX_PARTS {
@@ -550,7 +549,7 @@ pub(super) fn infer(
     let fixed = FixedPoint { precision_bits }.prepare(model)?;
     check_encryptable(fixed.plan())?;
     let bound = fixed.logit_bound_bits()?;
-    let crt = parameters(encoding, bound)?;
+    let crt = parameters(bound)?;
     let n = crt.parts()[0].degree();
     let degree = degree_bound(fixed.plan());
     if encoding == Encoding::Base2 && degree >= n {

@@ -1,0 +1,507 @@
+//! Encrypted inference against the plaintext references: exact equality
+//! for the BFV paths (slots and base-2 encodings), a stated error bound for
+//! CKKS, on random small networks (shapes, strides, padding, granularity,
+//! pruning) and on the committed CryptoNets network; HOP counts derived by
+//! hand; the client/server split through bytes; misuse.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use hefty_nn::Error;
+use hefty_nn::exec::encrypted::{
+    CkksClient, CkksServer, InferOptions, InferReport, Packing, Scheme, ckks_plan, infer,
+    levels_needed,
+};
+use hefty_nn::model::{
+    ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Model, Tensor,
+};
+use proptest::prelude::*;
+
+/// Random network settings.
+#[derive(Debug, Clone)]
+struct Net {
+    channels: usize,
+    side: usize,
+    maps: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    batch_norm: bool,
+    granularity: Granularity,
+    pool: Option<(usize, bool)>,
+    second: bool,
+    prune: u8,
+    seed: u64,
+}
+
+fn noise(seed: &mut u64) -> f32 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    ((*seed >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+}
+
+fn tensor(shape: &[usize], seed: &mut u64, scale: f32, prune: u8) -> Tensor {
+    let n = shape.iter().product();
+    let data = (0..n)
+        .map(|_| {
+            let v = noise(seed) * scale;
+            // Prune about prune/8 of the weights.
+            if ((noise(seed) + 1.0) * 4.0) < prune as f32 {
+                0.0
+            } else {
+                v
+            }
+        })
+        .collect();
+    Tensor::new(shape.to_vec(), data).unwrap()
+}
+
+fn out_side(side: usize, k: usize, s: usize, p: usize) -> usize {
+    (side + 2 * p - k) / s + 1
+}
+
+/// conv → [batch norm] → quadratic → [pool] → flatten → dense →
+/// [quadratic → dense].
+fn build(net: &Net) -> Model {
+    let mut s = net.seed | 1;
+    let mut tensors = BTreeMap::new();
+    let mut layers = Vec::new();
+    tensors.insert(
+        "c.weight".into(),
+        tensor(
+            &[net.maps, net.channels, net.kernel, net.kernel],
+            &mut s,
+            0.6,
+            net.prune,
+        ),
+    );
+    tensors.insert("c.bias".into(), tensor(&[net.maps], &mut s, 0.2, 0));
+    layers.push(Layer::Conv2d {
+        name: "c".into(),
+        in_channels: net.channels,
+        out_channels: net.maps,
+        kernel: net.kernel,
+        stride: net.stride,
+        padding: net.padding,
+        quantization: None,
+    });
+    let mut side = out_side(net.side, net.kernel, net.stride, net.padding);
+    if net.batch_norm {
+        let m = net.maps;
+        tensors.insert("bn.gamma".into(), tensor(&[m], &mut s, 1.0, 0));
+        tensors.insert("bn.beta".into(), tensor(&[m], &mut s, 0.3, 0));
+        tensors.insert("bn.mean".into(), tensor(&[m], &mut s, 0.3, 0));
+        let var: Vec<f32> = (0..m).map(|_| 0.5 + noise(&mut s).abs()).collect();
+        tensors.insert("bn.var".into(), Tensor::new(vec![m], var).unwrap());
+        layers.push(Layer::BatchNorm {
+            name: "bn".into(),
+            channels: m,
+            eps: 1e-5,
+        });
+    }
+    let groups = |g: Granularity, channels: usize, elements: usize| match g {
+        Granularity::Layer => 1,
+        Granularity::Channel => channels,
+        Granularity::Element => elements,
+    };
+    let quad = |groups: usize, s: &mut u64| {
+        // a·x² + b·x + c with |a| ≥ 0.05 of either sign.
+        let data = (0..groups)
+            .flat_map(|_| {
+                let a = noise(s) * 0.4;
+                [noise(s) * 0.2, 0.5 + noise(s) * 0.3, a + 0.05 * a.signum()]
+            })
+            .collect();
+        Tensor::new(vec![groups, 3], data).unwrap()
+    };
+    tensors.insert(
+        "a.coeffs".into(),
+        quad(
+            groups(net.granularity, net.maps, net.maps * side * side),
+            &mut s,
+        ),
+    );
+    layers.push(Layer::Activation {
+        name: "a".into(),
+        function: ActivationSpec::Poly {
+            degree: 2,
+            granularity: net.granularity,
+        },
+    });
+    if let Some((stride, scaled)) = net.pool {
+        layers.push(Layer::AvgPool {
+            kernel: 2,
+            stride,
+            padding: 0,
+            scaled,
+        });
+        side = out_side(side, 2, stride, 0);
+    }
+    layers.push(Layer::Flatten);
+    let features = net.maps * side * side;
+    let hidden = if net.second { 4 } else { 3 };
+    tensors.insert(
+        "d.weight".into(),
+        tensor(&[hidden, features], &mut s, 0.4, net.prune),
+    );
+    tensors.insert("d.bias".into(), tensor(&[hidden], &mut s, 0.2, 0));
+    layers.push(Layer::Dense {
+        name: "d".into(),
+        in_features: features,
+        out_features: hidden,
+        quantization: None,
+    });
+    if net.second {
+        tensors.insert(
+            "a2.coeffs".into(),
+            quad(groups(net.granularity, hidden, hidden), &mut s),
+        );
+        layers.push(Layer::Activation {
+            name: "a2".into(),
+            function: ActivationSpec::Poly {
+                degree: 2,
+                granularity: net.granularity,
+            },
+        });
+        tensors.insert("e.weight".into(), tensor(&[3, hidden], &mut s, 0.5, 0));
+        tensors.insert("e.bias".into(), tensor(&[3], &mut s, 0.2, 0));
+        layers.push(Layer::Dense {
+            name: "e".into(),
+            in_features: hidden,
+            out_features: 3,
+            quantization: None,
+        });
+    }
+    let graph = Graph {
+        format: FORMAT.into(),
+        version: GRAPH_VERSION,
+        name: "random".into(),
+        input: InputSpec {
+            channels: net.channels,
+            height: net.side,
+            width: net.side,
+            scale_bits: 8,
+        },
+        weights: "random.safetensors".into(),
+        layers,
+        training: Default::default(),
+    };
+    Model::new(graph, tensors).unwrap()
+}
+
+fn images(model: &Model, count: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut s = seed | 1;
+    (0..count)
+        .map(|_| {
+            (0..model.input_shape().len())
+                .map(|_| ((noise(&mut s) + 1.0) * 127.9) as u8)
+                .collect()
+        })
+        .collect()
+}
+
+fn run(model: &Model, imgs: &[Vec<u8>], packing: Packing, scheme: Scheme) -> InferReport {
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let labels = vec![0u8; imgs.len()];
+    infer(
+        model,
+        &refs,
+        &labels,
+        InferOptions {
+            packing,
+            scheme,
+            precision_bits: 8,
+        },
+        &|_, _, _| {},
+    )
+    .unwrap()
+}
+
+fn net() -> impl Strategy<Value = Net> {
+    (
+        (1usize..=2, 4usize..=6, 1usize..=2, 1usize..=3),
+        (1usize..=2, 0usize..=1, any::<bool>(), 0usize..3),
+        (
+            prop::option::of((1usize..=2, any::<bool>())),
+            any::<bool>(),
+            0u8..4,
+            any::<u64>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (channels, side, maps, kernel),
+                (stride, padding, batch_norm, g),
+                (pool, second, prune, seed),
+            )| Net {
+                channels,
+                side,
+                maps,
+                kernel,
+                stride,
+                padding,
+                batch_norm,
+                granularity: [
+                    Granularity::Layer,
+                    Granularity::Channel,
+                    Granularity::Element,
+                ][g],
+                pool,
+                second,
+                prune,
+                seed,
+            },
+        )
+        .prop_filter(
+            "padding below the kernel; the pool needs a 2×2 window",
+            |n| {
+                n.padding < n.kernel
+                    && (n.pool.is_none() || out_side(n.side, n.kernel, n.stride, n.padding) >= 2)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    /// BFV in slots: the decrypted logits are the fixed-point integers.
+    #[test]
+    fn bfv_batch_equals_the_fixed_point_path(n in net()) {
+        let model = build(&n);
+        let r = run(&model, &images(&model, 3, n.seed), Packing::Batch, Scheme::Bfv);
+        prop_assert_eq!(r.mismatched_logits, Some(0));
+    }
+
+    /// BFV in base-2 encodings (monomial and sparse products): exact too.
+    #[test]
+    fn bfv_integer_equals_the_fixed_point_path(n in net()) {
+        let model = build(&n);
+        let r = run(&model, &images(&model, 1, n.seed), Packing::Integer, Scheme::Bfv);
+        prop_assert_eq!(r.mismatched_logits, Some(0));
+    }
+
+    /// CKKS in slots: within 1e-4 of the f64 reference (scale 2^40; the
+    /// folded plan differs from it only by rounding).
+    #[test]
+    fn ckks_batch_is_within_its_error_bound(n in net()) {
+        let model = build(&n);
+        let r = run(&model, &images(&model, 5, n.seed), Packing::Batch, Scheme::Ckks);
+        let err = r.max_logit_error.unwrap();
+        prop_assert!(err < 1e-4, "largest logit error {err}");
+    }
+}
+
+fn fixed_net() -> Net {
+    Net {
+        channels: 1,
+        side: 6,
+        maps: 2,
+        kernel: 3,
+        stride: 1,
+        padding: 1,
+        batch_norm: true,
+        granularity: Granularity::Channel,
+        pool: Some((2, true)),
+        second: false,
+        prune: 0,
+        seed: 7,
+    }
+}
+
+/// The tiny network's operations, counted by hand. conv 3×3, pad 1, on
+/// 6×6: per output map Σ_y Σ_x (valid rows)(valid columns) = 16² = 256
+/// products, 72 outputs; the quadratic is folded to one square per
+/// element; the 2×2 pool (stride 2) sums 4 squares with weights ±1 and
+/// absorbs the constants; the dense layer has 3 × 18 weights.
+#[test]
+fn hop_counts_match_a_hand_count() {
+    let mut net = fixed_net();
+    net.seed = 11;
+    let model = build(&net);
+    // No weight of this seed is zero, no bias either (checked, so the
+    // hand count holds).
+    for t in ["c.weight", "d.weight", "c.bias", "d.bias"] {
+        assert!(model.tensor(t).unwrap().data.iter().all(|&w| w != 0.0));
+    }
+    let r = run(&model, &images(&model, 2, 3), Packing::Batch, Scheme::Ckks);
+    let h: Vec<_> = r.layers.iter().map(|l| (l.name.as_str(), l.hops)).collect();
+    assert_eq!(h.len(), 5, "{h:?}"); // conv+bn, act, pool, flatten, dense
+    let (conv, act, pool, dense) = (h[0].1, h[1].1, h[2].1, h[4].1);
+    assert_eq!(h[0].0, "c+bn");
+    assert_eq!(
+        (
+            conv.pt_ct_mul_scalar,
+            conv.ct_ct_add,
+            conv.rescale,
+            conv.pt_ct_add
+        ),
+        (512, 512 - 72, 72, 72)
+    );
+    assert_eq!((act.ct_ct_mul, act.relinearize, act.rescale), (72, 72, 72));
+    assert_eq!(act.pt_ct_mul(), 0);
+    assert_eq!(
+        (
+            pool.ct_ct_add,
+            pool.pt_ct_mul(),
+            pool.rescale,
+            pool.pt_ct_add
+        ),
+        (18 * 3, 0, 0, 18)
+    );
+    assert_eq!(
+        (
+            dense.pt_ct_mul_scalar,
+            dense.ct_ct_add,
+            dense.rescale,
+            dense.pt_ct_add
+        ),
+        (54, 51, 3, 3)
+    );
+    assert!(r.layers.iter().all(|l| l.hops.rotate == 0));
+    // Depth: conv (1) + square (1) + pool (0) + dense (1).
+    assert_eq!(levels_needed(&ckks_plan(&model).unwrap()), 3);
+}
+
+/// The server gets bytes only: parameters, a relinearization key,
+/// ciphertexts; malformed or incomplete bytes are typed errors.
+#[test]
+fn client_server_round_trip_through_bytes() {
+    let model = build(&fixed_net());
+    let plan = ckks_plan(&model).unwrap();
+    let params = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(3)
+        .build()
+        .unwrap();
+    let mut client = CkksClient::new(&params);
+    let keys = client.evaluation_keys().unwrap();
+    let imgs = images(&model, 4, 9);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let inputs = client.encrypt(&refs, 8).unwrap();
+    let server = CkksServer::new(&keys, plan.clone()).unwrap();
+    let outputs = server.infer(&inputs, &mut |_| {}).unwrap();
+    let logits = client.decrypt(&outputs, 4).unwrap();
+    for (img, got) in imgs.iter().zip(&logits) {
+        let want = model.forward_f64(img).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+    // Missing relinearization key.
+    let params_only = hefty_nn::exec::encrypted::pack(&[params.to_bytes()]);
+    assert!(matches!(
+        CkksServer::new(&params_only, plan.clone()),
+        Err(Error::Setting(m)) if m.contains("relinearization key")
+    ));
+    // Truncated inputs: an error, never a panic.
+    assert!(
+        server
+            .infer(&inputs[..inputs.len() / 2], &mut |_| {})
+            .is_err()
+    );
+    // Too few levels for the network.
+    let shallow = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(2)
+        .build()
+        .unwrap();
+    let keys = CkksClient::new(&shallow).evaluation_keys().unwrap();
+    assert!(matches!(
+        CkksServer::new(&keys, plan),
+        Err(Error::Setting(m)) if m.contains("levels")
+    ));
+}
+
+#[test]
+fn misuse_is_a_typed_error_that_says_what_to_change() {
+    let model = build(&fixed_net());
+    let opts = |packing, scheme| InferOptions {
+        packing,
+        scheme,
+        precision_bits: 8,
+    };
+    let none = |_: &str, _: usize, _: usize| {};
+    // Images of the wrong shape.
+    let short = [0u8; 10];
+    let e = infer(
+        &model,
+        &[&short],
+        &[0],
+        opts(Packing::Batch, Scheme::Ckks),
+        &none,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("takes 36"), "{e}");
+    // The integer packing is BFV's.
+    let img = [0u8; 36];
+    let e = infer(
+        &model,
+        &[&img],
+        &[0],
+        opts(Packing::Integer, Scheme::Ckks),
+        &none,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--scheme bfv"), "{e}");
+    // A network deeper than any 128-bit preset: 12 unfoldable quadratics.
+    let mut deep = model.graph().clone();
+    let mut tensors = model.tensors().clone();
+    for i in 0..12 {
+        let name = format!("q{i}");
+        tensors.insert(
+            format!("{name}.coeffs"),
+            Tensor::new(vec![1, 3], vec![0.1, 0.5, 0.2]).unwrap(),
+        );
+        deep.layers.insert(
+            3,
+            Layer::Activation {
+                name,
+                function: ActivationSpec::Poly {
+                    degree: 2,
+                    granularity: Granularity::Layer,
+                },
+            },
+        );
+    }
+    let deep = Model::new(deep, tensors).unwrap();
+    let e = infer(
+        &deep,
+        &[&img],
+        &[0],
+        opts(Packing::Batch, Scheme::Ckks),
+        &none,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("levels"), "{e}");
+    // ReLU: no encrypted evaluation.
+    let mut relu = model.graph().clone();
+    relu.layers[2] = Layer::Activation {
+        name: "a".into(),
+        function: ActivationSpec::Relu,
+    };
+    let mut tensors = model.tensors().clone();
+    tensors.remove("a.coeffs");
+    let relu = Model::new(relu, tensors).unwrap();
+    for scheme in [Scheme::Ckks, Scheme::Bfv] {
+        let e = infer(&relu, &[&img], &[0], opts(Packing::Batch, scheme), &none).unwrap_err();
+        assert!(e.to_string().contains("ReLU"), "{e}");
+    }
+}
+
+/// The committed CryptoNets network on a handful of MNIST test images:
+/// CKKS agrees with the f64 reference, BFV equals the fixed-point integers.
+#[test]
+fn cryptonets_on_mnist_images() {
+    let test = hefty_nn::mnist::Mnist::load_test(&common::data_dir()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models/cryptonets-mnist-pruned-pow2-aug.json");
+    let model = Model::load(&path).unwrap();
+    let imgs: Vec<Vec<u8>> = (0..4).map(|i| test.image(i).to_vec()).collect();
+    let ckks = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
+    assert_eq!(ckks.agreement, 1.0);
+    assert!(ckks.max_logit_error.unwrap() < 1e-4);
+    let bfv = run(&model, &imgs[..2], Packing::Batch, Scheme::Bfv);
+    assert_eq!(bfv.mismatched_logits, Some(0));
+}
