@@ -598,3 +598,65 @@ fn linear_combinations_match_the_plaintext_reference() {
     assert!(err.to_string().contains("must agree"), "{err}");
     assert!(ev.linear_combination(&[]).is_err());
 }
+
+/// A real constant is added as `round(c·Δ)` at `x^0` exactly (the fast
+/// path fills the NTT slots without a transform): the decrypted
+/// difference is that integer at `x^0` and zero elsewhere, at every level.
+#[test]
+fn real_constants_add_exactly_round_c_times_the_scale() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 43);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let ct = encrypt(&mut k, &enc, &values(7, 64));
+    for (ct, c) in [
+        (ct.clone(), 0.3),
+        (ct.clone(), -1234.5678),
+        (ev.drop_to_level(&ct, 1).unwrap(), 2.75),
+    ] {
+        let plus = ev.add_const(&ct, Complex64::new(c, 0.0)).unwrap();
+        let coeffs = |x: &Ciphertext| {
+            k.sk.decrypt(x)
+                .unwrap()
+                .poly()
+                .try_clone()
+                .unwrap()
+                .into_coeff()
+                .to_centered()
+                .unwrap()
+        };
+        let (before, after) = (coeffs(&ct), coeffs(&plus));
+        let want = (c * ct.scale()).round() as i64;
+        for (j, (a, b)) in after.iter().zip(&before).enumerate() {
+            let d = a - b;
+            let expect = if j == 0 { want } else { 0 };
+            assert_eq!(d, expect.into(), "coefficient {j}");
+        }
+    }
+}
+
+/// Integer weights: no level spent, the scale unchanged.
+#[test]
+fn integer_linear_combinations_spend_no_level() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 44);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let xs: Vec<Vec<f64>> = (0..3).map(|j| values(60 + j, 64)).collect();
+    let cts: Vec<_> = xs.iter().map(|x| encrypt(&mut k, &enc, x)).collect();
+    let w = [1i64, -1, 3];
+    let terms: Vec<_> = cts.iter().zip(w).collect();
+    let out = ev.linear_combination_integer(&terms).unwrap();
+    assert_eq!(out.level(), params.max_level());
+    assert_eq!(out.scale(), cts[0].scale());
+    let got = decrypt(&k, &enc, &out);
+    for i in 0..64 {
+        let want: f64 = (0..3).map(|j| w[j] as f64 * xs[j][i]).sum();
+        assert!(
+            (got[i] - want).abs() < 1e-6,
+            "slot {i}: {} vs {want}",
+            got[i]
+        );
+    }
+    assert!(ev.linear_combination_integer(&[]).is_err());
+}

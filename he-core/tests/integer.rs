@@ -247,3 +247,45 @@ fn crt_recombines_beyond_each_plaintext_modulus() {
         .insecure_disable_security_check_for_testing_only();
     assert!(CrtBfv::new(builder, &[65537, 65537 * 3]).is_err());
 }
+
+/// `linear_combination_monomial` is the sum of the sparse products of its
+/// terms, ciphertext for ciphertext; ±1 counts as no product, one monomial
+/// as a monomial product, more as a sparse one.
+#[test]
+fn monomial_linear_combination_is_the_sum_of_sparse_products() {
+    let p = params(65537);
+    let mut rng = Sampler::from_seed([5; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let enc = IntegerEncoder::new(&p);
+    let counter = Arc::new(HopCounter::default());
+    let ev = Evaluator::with_hop_counter(&p, &counter);
+    let cts: Vec<_> = [3i64, -17, 100]
+        .iter()
+        .map(|&z| {
+            sk.encrypt(&enc.encode_integer(z).unwrap(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    // 1 = x^0, -8 = -x^3, 5 = x^2 + x^0.
+    let weights: [&[(i64, usize)]; 3] = [&[(1, 0)], &[(-1, 3)], &[(1, 2), (1, 0)]];
+    let terms: Vec<_> = cts.iter().zip(weights).collect();
+    let got = ev.linear_combination_monomial(&terms).unwrap();
+    let counts = counter.totals();
+    assert_eq!(counts.get(Hop::PtCtMulMonomial), 1);
+    assert_eq!(counts.get(Hop::PtCtMulSparse), 1);
+    assert_eq!(counts.get(Hop::CtCtAdd), 2);
+    let mut want = ev
+        .mul_sparse(&cts[0], &enc.encode_integer(1).unwrap())
+        .unwrap();
+    for (ct, w) in [(&cts[1], -8), (&cts[2], 5)] {
+        let term = ev.mul_sparse(ct, &enc.encode_integer(w).unwrap()).unwrap();
+        want = ev.add(&want, &term).unwrap();
+    }
+    assert_eq!(got.polys(), want.polys());
+    let pt = sk.decrypt(&got).unwrap();
+    assert_eq!(enc.decode_integer(&pt).unwrap(), 3 + 17 * 8 + 500);
+    // A monomial beyond the ring is refused.
+    let far: &[(i64, usize)] = &[(1, 1024)];
+    assert!(ev.linear_combination_monomial(&[(&cts[0], far)]).is_err());
+    assert!(ev.linear_combination_monomial(&[]).is_err());
+}

@@ -285,8 +285,9 @@ impl Evaluator {
     /// `(-t/2, t/2]`): one lazily reduced pass over all terms
     /// ([`Backend::linear_combination`](crate::Backend::linear_combination)),
     /// the primitive of encrypted convolution and dense layers. Noise grows
-    /// by `Σ |w_j|·noise_j`. Counted as one scalar product per term and one
-    /// addition per term after the first.
+    /// by `Σ |w_j|·noise_j`. Counted as one scalar product per term whose
+    /// weight is not ±1 (those are additions) and one addition per term
+    /// after the first.
     pub fn linear_combination(&self, terms: &[(&Ciphertext, i64)]) -> Result<Ciphertext, Error> {
         let Some(&(first, _)) = terms.first() else {
             return Err(Error::InvalidParameters(
@@ -316,7 +317,13 @@ impl Evaluator {
                 RnsPoly::linear_combination(&column)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        self.ctx.count_n(Hop::PtCtMulScalar, terms.len());
+        self.ctx.count_n(
+            Hop::PtCtMulScalar,
+            terms
+                .iter()
+                .filter(|(_, w)| centred(*w).unsigned_abs() != 1)
+                .count(),
+        );
         self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         Ok(Ciphertext {
             params: Arc::clone(self.ctx.params()),
@@ -330,7 +337,7 @@ impl Evaluator {
     /// Faster CryptoNets under the base-2 integer encoder, one pass of
     /// negacyclic shift-and-add per term, no NTT. A weight of one term (a
     /// power of two, `±x^k`) counts as a monomial product, one of more terms
-    /// as a sparse product; an empty term list contributes nothing.
+    /// as a sparse product; `±1` and an empty term list count as no product.
     pub fn linear_combination_monomial(
         &self,
         terms: &[(&Ciphertext, &[(i64, usize)])],
@@ -371,9 +378,10 @@ impl Evaluator {
         .into_iter()
         .collect::<Result<Vec<_>, Error>>()?;
         for &(_, monomials) in terms {
-            match monomials.len() {
-                0 => {}
-                1 => self.ctx.count(Hop::PtCtMulMonomial),
+            match monomials {
+                // ±1 (±x^0) is an addition, not a product.
+                [] | [(1 | -1, 0)] => {}
+                [_] => self.ctx.count(Hop::PtCtMulMonomial),
                 _ => self.ctx.count(Hop::PtCtMulSparse),
             }
         }

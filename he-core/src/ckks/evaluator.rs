@@ -290,6 +290,28 @@ impl Evaluator {
                 "constant {c} is not a finite complex number"
             )));
         }
+        let basis = self.ctx.params().ciphertext_basis();
+        let k = (c.re * a.scale).round();
+        if c.im == 0.0
+            && k.abs() < 2f64.powi(62)
+            && k.abs().log2() < self.ctx.params().log_q_at(a.level()) - 2.0
+        {
+            // A real constant is round(c·Δ) at x^0, whose NTT is that
+            // integer in every slot: no transform needed (bit-identical).
+            let n = basis.degree();
+            let residues =
+                crate::ring::poly::signed_residues(&basis.moduli()[..a.level()], k as i64);
+            let words = residues
+                .iter()
+                .flat_map(|&r| std::iter::repeat_n(r, n))
+                .collect();
+            let p = RnsPoly::<Ntt>::from_raw(basis, a.level(), words)?;
+            let mut out = a.clone();
+            out.polys[0].add_assign(&p)?;
+            out.seed = None;
+            self.ctx.count(Hop::PtCtAdd);
+            return Ok(out);
+        }
         // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
         let n = self.ctx.params().degree();
         let mut coeffs = vec![0.0; n];
