@@ -275,6 +275,8 @@ fn bfv_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<
     let sparse_product = ev.mul_sparse(&cx, &sparse)?;
     let dense_product = ev.mul_plain_prepared(&cx, &prepared)?;
     let combined = ev.linear_combination(&[(&cx, 3), (&cy, -5), (&shifted, 1)])?;
+    let inputs = [cx.clone(), cy.clone(), shifted.clone()];
+    let layer = ev.linear_layer(&inputs, &[&[(0, 3), (1, -5), (2, 1)], &[], &[(1, 7)]])?;
     let mut acc = ev.add(&shifted, &prod)?;
     acc = ev.sub(&acc, &cx)?;
     acc = ev.negate(&acc)?;
@@ -298,6 +300,7 @@ fn bfv_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<
         ("add, sub, negate", &acc),
     ]
     .into_iter()
+    .chain(layer.iter().map(|ct| ("linear_layer", ct)))
     .chain(levels.iter().map(|ct| ("mod_switch + rotate", ct)))
     {
         for (i, p) in ct.polys().iter().enumerate() {
@@ -346,6 +349,10 @@ fn ckks_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result
     let constant = ev.mul_const(&cy, -0.75)?;
     let combined = ev.linear_combination(&[(&cx, 0.5), (&cy, -1.25), (&hoisted[0], 2.0)])?;
     let plain_combined = ev.linear_combination_plain(&[(&cx, &px), (&cy, &px)])?;
+    let inputs = [cx.clone(), cy.clone()];
+    let layer = ev.linear_layer(&inputs, &[&[(0, 0.5), (1, -1.25)], &[(1, 3.0)], &[]])?;
+    let integer_layer = ev.linear_layer_integer(&inputs, &[&[(0, 1), (1, -3)], &[]])?;
+    let shifted = ev.add_const(&cx, ckks::Complex64::new(-2.5, 0.0))?;
     let mut levels = vec![];
     let mut at = ev.add(&conj, &relin)?;
     while at.level() > params.min_level() {
@@ -364,8 +371,11 @@ fn ckks_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result
         ("mul_const", &constant),
         ("linear_combination", &combined),
         ("linear_combination_plain", &plain_combined),
+        ("add_const", &shifted),
     ]
     .into_iter()
+    .chain(layer.iter().map(|ct| ("linear_layer", ct)))
+    .chain(integer_layer.iter().map(|ct| ("linear_layer_integer", ct)))
     .chain(hoisted.iter().map(|ct| ("rotate_hoisted", ct)))
     .chain(levels.iter().map(|ct| ("relinearize + rotate", ct)))
     {

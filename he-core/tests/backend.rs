@@ -202,6 +202,9 @@ impl Backend for ResidentBackend {
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {
         in_place(a, |a| Cpu.mul_limb_constants(basis, level, a, c));
     }
+    fn add_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {
+        in_place(a, |a| Cpu.add_limb_constants(basis, level, a, c));
+    }
     fn linear_combination(
         &self,
         basis: &RnsBasis,

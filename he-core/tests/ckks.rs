@@ -660,3 +660,42 @@ fn integer_linear_combinations_spend_no_level() {
     }
     assert!(ev.linear_combination_integer(&[]).is_err());
 }
+
+/// A whole layer in one pass gives, row for row, the ciphertexts of the
+/// per-row linear combinations (bit-identical), real and integer weights.
+#[test]
+fn linear_layers_equal_their_rows_combined_one_by_one() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 45);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let cts: Vec<_> = (0..5)
+        .map(|j| encrypt(&mut k, &enc, &values(70 + j, 64)))
+        .collect();
+    let rows: [&[(usize, f64)]; 3] = [
+        &[(0, 0.5), (3, -1.75), (4, 2.0)],
+        &[(2, 0.3)],
+        &[(1, -4.0), (0, 1e-3)],
+    ];
+    let layer = ev.linear_layer(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        let want = ev.linear_combination(&terms).unwrap();
+        assert_eq!(got.polys(), want.polys());
+        assert_eq!(got.scale(), want.scale());
+    }
+    let rows: [&[(usize, i64)]; 2] = [&[(0, 1), (1, -1), (2, 5)], &[(4, -7)]];
+    let layer = ev.linear_layer_integer(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        assert_eq!(
+            got.polys(),
+            ev.linear_combination_integer(&terms).unwrap().polys()
+        );
+    }
+    // An empty row decrypts to zero; a term naming a missing input is refused.
+    let empty = ev.linear_layer_integer(&cts, &[&[]]).unwrap();
+    assert!(decrypt(&k, &enc, &empty[0]).iter().all(|v| v.abs() < 1e-9));
+    assert!(ev.linear_layer_integer(&cts, &[&[(5, 1)]]).is_err());
+    assert!(ev.linear_layer(&cts, &[&[(0, f64::NAN)]]).is_err());
+}

@@ -289,3 +289,34 @@ fn monomial_linear_combination_is_the_sum_of_sparse_products() {
     assert!(ev.linear_combination_monomial(&[(&cts[0], far)]).is_err());
     assert!(ev.linear_combination_monomial(&[]).is_err());
 }
+
+/// BFV's whole-layer pass equals its per-row linear combinations.
+#[test]
+fn bfv_linear_layer_equals_its_rows() {
+    let p = params(65537);
+    let mut rng = Sampler::from_seed([6; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let enc = IntegerEncoder::new(&p);
+    let ev = Evaluator::new(&p);
+    let cts: Vec<_> = [3i64, -17, 100, 5]
+        .iter()
+        .map(|&z| {
+            sk.encrypt(&enc.encode_integer(z).unwrap(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    let rows: [&[(usize, i64)]; 3] = [&[(0, 2), (3, -1)], &[], &[(1, 65536), (2, 40000)]];
+    let layer = ev.linear_layer(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer).filter(|(r, _)| !r.is_empty()) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        assert_eq!(got.polys(), ev.linear_combination(&terms).unwrap().polys());
+    }
+    assert_eq!(
+        enc.decode_integer(&sk.decrypt(&layer[1]).unwrap()).unwrap(),
+        0
+    );
+    assert_eq!(
+        enc.decode_integer(&sk.decrypt(&layer[0]).unwrap()).unwrap(),
+        1
+    );
+}

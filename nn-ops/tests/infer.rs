@@ -490,18 +490,37 @@ fn misuse_is_a_typed_error_that_says_what_to_change() {
     }
 }
 
-/// The committed CryptoNets network on a handful of MNIST test images:
-/// CKKS agrees with the f64 reference, BFV equals the fixed-point integers.
-#[test]
-fn cryptonets_on_mnist_images() {
+fn cryptonets(count: usize) -> (Model, Vec<Vec<u8>>) {
     let test = hefty_nn::mnist::Mnist::load_test(&common::data_dir()).unwrap();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../models/cryptonets-mnist-pruned-pow2-aug.json");
-    let model = Model::load(&path).unwrap();
-    let imgs: Vec<Vec<u8>> = (0..4).map(|i| test.image(i).to_vec()).collect();
-    let ckks = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
-    assert_eq!(ckks.agreement, 1.0);
-    assert!(ckks.max_logit_error.unwrap() < 1e-4);
-    let bfv = run(&model, &imgs[..2], Packing::Batch, Scheme::Bfv);
-    assert_eq!(bfv.mismatched_logits, Some(0));
+    let imgs = (0..count).map(|i| test.image(i).to_vec()).collect();
+    (Model::load(&path).unwrap(), imgs)
+}
+
+/// The committed CryptoNets network on a handful of MNIST test images: CKKS
+/// agrees with the f64 reference.
+#[test]
+fn cryptonets_ckks_batch_on_mnist_images() {
+    let (model, imgs) = cryptonets(8);
+    let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
+    assert_eq!(r.agreement, 1.0);
+    assert!(r.max_logit_error.unwrap() < 1e-4);
+}
+
+/// BFV in slots on the CryptoNets network: the fixed-point integers.
+#[test]
+fn cryptonets_bfv_batch_on_mnist_images() {
+    let (model, imgs) = cryptonets(2);
+    let r = run(&model, &imgs, Packing::Batch, Scheme::Bfv);
+    assert_eq!(r.mismatched_logits, Some(0));
+}
+
+/// Faster CryptoNets' integer packing on one MNIST image: the fixed-point
+/// integers.
+#[test]
+fn cryptonets_bfv_integer_on_an_mnist_image() {
+    let (model, imgs) = cryptonets(1);
+    let r = run(&model, &imgs, Packing::Integer, Scheme::Bfv);
+    assert_eq!(r.mismatched_logits, Some(0));
 }

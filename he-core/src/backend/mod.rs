@@ -81,6 +81,32 @@ pub enum Weight<'a> {
     Plain(&'a Buffer),
 }
 
+/// One term of a [`Backend::linear_layer`] row: the input's index and the
+/// weight's residue modulo each prime.
+pub type LayerTerm<'a> = (usize, &'a [u64]);
+
+/// The shape checks of [`Backend::linear_layer`]: one output per row, every
+/// term naming an input.
+pub(crate) fn check_layer(
+    inputs: usize,
+    rows: &[&[LayerTerm<'_>]],
+    outs: usize,
+) -> Result<(), Error> {
+    if rows.len() != outs {
+        return Err(Error::InvalidParameters(format!(
+            "a linear layer of {} rows needs {} outputs, got {outs}",
+            rows.len(),
+            rows.len()
+        )));
+    }
+    if let Some(&(j, _)) = rows.iter().flat_map(|r| r.iter()).find(|t| t.0 >= inputs) {
+        return Err(Error::InvalidParameters(format!(
+            "a linear-layer term names input {j} of {inputs}"
+        )));
+    }
+    Ok(())
+}
+
 /// Medium-grained ring primitives over backend-resident limb-major buffers.
 ///
 /// `level` is the number of active limbs; `basis` gives the primes (and,
@@ -195,6 +221,9 @@ pub trait Backend: Send + Sync + fmt::Debug {
     );
     /// `a_i *= c_i` with one constant per limb (`c_i < q_i`).
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]);
+    /// `a_i += c_i` in every word of limb `i` (`c_i < q_i`): a constant added
+    /// in NTT form, where a constant polynomial is that constant in every slot.
+    fn add_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]);
     /// `out = Σ_j w_j · x_j` over the first `level` limbs, reduced once per
     /// output word rather than once per term (lazily): the primitive
     /// encrypted convolutions and dense layers spend their time in. Plain
@@ -206,6 +235,31 @@ pub trait Backend: Send + Sync + fmt::Debug {
         terms: &[(&Buffer, Weight<'_>)],
         out: &mut Buffer,
     ) -> Result<(), Error>;
+
+    /// `outs[r] = Σ w · inputs[j]` over the terms `(j, w)` of `rows[r]`
+    /// (`w` a scalar by its residues, as in [`Weight::Scalar`]): a whole
+    /// linear layer — a sparse matrix times a vector of polynomials — in one
+    /// call, so a backend can keep tiles of the inputs in fast memory while
+    /// every row that reads them is summed. An empty row gives zero. The
+    /// default is one [`Self::linear_combination`] per row.
+    fn linear_layer(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        inputs: &[&Buffer],
+        rows: &[&[LayerTerm<'_>]],
+        outs: &mut [Buffer],
+    ) -> Result<(), Error> {
+        check_layer(inputs.len(), rows, outs.len())?;
+        for (row, out) in rows.iter().zip(outs.iter_mut()) {
+            let terms: Vec<(&Buffer, Weight<'_>)> = row
+                .iter()
+                .map(|&(j, w)| (inputs[j], Weight::Scalar(w)))
+                .collect();
+            self.linear_combination(basis, level, &terms, out)?;
+        }
+        Ok(())
+    }
 
     /// `out = σ_g(src)` in coefficient form: coefficient `i` moves to
     /// `i·g mod 2n`, negated past `n` (`g` odd, below `2n`; checked by the caller).

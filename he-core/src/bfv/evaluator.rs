@@ -332,6 +332,70 @@ impl Evaluator {
         })
     }
 
+    /// A whole linear layer with integer weights: output `r` is
+    /// `Σ w · inputs[j]` over the terms `(j, w)` of `rows[r]` (weights mod
+    /// t, centred), as [`Self::linear_combination`] per row but in one
+    /// backend pass that keeps the inputs cached across rows
+    /// ([`Backend::linear_layer`](crate::Backend::linear_layer)). An empty
+    /// row gives an encryption of zero.
+    pub fn linear_layer(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, i64)]],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let Some(first) = inputs.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear layer needs at least one input".into(),
+            ));
+        };
+        for ct in inputs {
+            self.check(ct)?;
+            first.check_compatible(ct)?;
+            if ct.polys.len() != first.polys.len() {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len().max(first.polys.len()),
+                });
+            }
+        }
+        let t = self.ctx.params().plaintext_modulus() as i64;
+        let centred = |w: i64| {
+            let w = w.rem_euclid(t);
+            if w > t / 2 { w - t } else { w }
+        };
+        let weights: Vec<Vec<(usize, i64)>> = rows
+            .iter()
+            .map(|row| row.iter().map(|&(j, w)| (j, centred(w))).collect())
+            .collect();
+        let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
+        let mut columns = (0..first.polys.len())
+            .map(|i| {
+                let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
+                RnsPoly::linear_layer(&column, &refs)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for row in &weights {
+            self.ctx.count_n(
+                Hop::PtCtMulScalar,
+                row.iter().filter(|(_, w)| w.unsigned_abs() != 1).count(),
+            );
+            self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
+        }
+        let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows.len()).map(|_| Vec::new()).collect();
+        for column in &mut columns {
+            for (o, p) in out.iter_mut().zip(column.drain(..)) {
+                o.push(p);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|polys| Ciphertext {
+                params: Arc::clone(self.ctx.params()),
+                polys,
+                seed: None,
+            })
+            .collect())
+    }
+
     /// `Σ_j p_j · a_j` where each plaintext `p_j = Σ_i c_ji·x^(k_ji)` is
     /// given by its non-zero terms `(c_ji, k_ji)`: the linear layer of
     /// Faster CryptoNets under the base-2 integer encoder, one pass of

@@ -290,24 +290,15 @@ impl Evaluator {
                 "constant {c} is not a finite complex number"
             )));
         }
-        let basis = self.ctx.params().ciphertext_basis();
         let k = (c.re * a.scale).round();
         if c.im == 0.0
             && k.abs() < 2f64.powi(62)
             && k.abs().log2() < self.ctx.params().log_q_at(a.level()) - 2.0
         {
             // A real constant is round(c·Δ) at x^0, whose NTT is that
-            // integer in every slot: no transform needed (bit-identical).
-            let n = basis.degree();
-            let residues =
-                crate::ring::poly::signed_residues(&basis.moduli()[..a.level()], k as i64);
-            let words = residues
-                .iter()
-                .flat_map(|&r| std::iter::repeat_n(r, n))
-                .collect();
-            let p = RnsPoly::<Ntt>::from_raw(basis, a.level(), words)?;
+            // integer in every slot: no transform, no upload (bit-identical).
             let mut out = a.clone();
-            out.polys[0].add_assign(&p)?;
+            out.polys[0].add_constant_words(k as i64);
             out.seed = None;
             self.ctx.count(Hop::PtCtAdd);
             return Ok(out);
@@ -450,6 +441,101 @@ impl Evaluator {
         );
         self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
         Ok(self.build(polys, scale))
+    }
+
+    /// A whole linear layer with real weights: output `r` is
+    /// `Σ w · inputs[j]` over the terms `(j, w)` of `rows[r]`, rescaled
+    /// once (one level), as [`Self::linear_combination`] per row but in one
+    /// backend pass that keeps the inputs cached across rows
+    /// ([`Backend::linear_layer`]). Inputs share one scale and are brought
+    /// to the lowest level among them; an empty row gives an encryption of
+    /// zero.
+    pub fn linear_layer(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, f64)]],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        if let Some(&(_, w)) = rows
+            .iter()
+            .flat_map(|r| r.iter())
+            .find(|(_, w)| !w.is_finite())
+        {
+            return Err(Error::InvalidParameters(format!(
+                "weight {w} is not a finite number"
+            )));
+        }
+        let (level, scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
+        self.check_room(level)?;
+        let dropped = self.ctx.params().rescale_divisor(level);
+        let weights = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&(j, w)| {
+                        let k = (w * dropped).round();
+                        if k.abs() >= 9.2e18 {
+                            return Err(Error::InvalidParameters(format!(
+                                "weight {w} is too large for an integer multiple of the scale"
+                            )));
+                        }
+                        Ok((j, k as i64))
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
+        let sums = self.layer_at(inputs, level, &refs, scale * dropped)?;
+        for row in rows {
+            self.ctx.count_n(Hop::PtCtMulScalar, row.len());
+            self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
+        }
+        crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct))
+            .into_iter()
+            .collect()
+    }
+
+    /// A whole linear layer with integer weights, not rescaled (no level
+    /// spent): [`Self::linear_combination_integer`] per row, in one backend
+    /// pass ([`Backend::linear_layer`]).
+    pub fn linear_layer_integer(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, i64)]],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let (level, scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
+        let out = self.layer_at(inputs, level, rows, scale)?;
+        for row in rows {
+            self.ctx.count_n(
+                Hop::PtCtMulScalar,
+                row.iter().filter(|(_, w)| w.unsigned_abs() != 1).count(),
+            );
+            self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
+        }
+        Ok(out)
+    }
+
+    /// Both polynomials of every row of a layer at `level`, at `scale`.
+    fn layer_at(
+        &self,
+        inputs: &[Ciphertext],
+        level: usize,
+        rows: &[&[(usize, i64)]],
+        scale: f64,
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let cts = self.all_at_level(inputs.iter(), level)?;
+        let mut columns = (0..2)
+            .map(|i| {
+                let column: Vec<&RnsPoly<Ntt>> = cts.iter().map(|ct| &ct.polys[i]).collect();
+                RnsPoly::linear_layer(&column, rows)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let c1 = columns.pop().unwrap_or_default();
+        let c0 = columns.pop().unwrap_or_default();
+        Ok(c0
+            .into_iter()
+            .zip(c1)
+            .map(|(a, b)| self.build(vec![a, b], scale))
+            .collect())
     }
 
     /// `Σ_j pt_j · a_j` with plaintext weights (pointwise in NTT form,

@@ -230,6 +230,16 @@ impl<F: Form> RnsPoly<F> {
             .mul_limb_constants(&basis, self.level, &mut self.buf, c);
     }
 
+    /// Adds the signed integer `c` to every word of every limb: in NTT form,
+    /// adds the constant polynomial `c` (no transform needed).
+    pub(crate) fn add_constant_words(&mut self, c: i64) {
+        let consts = signed_residues(&self.basis.moduli()[..self.level], c);
+        let basis = Arc::clone(&self.basis);
+        basis
+            .backend()
+            .add_limb_constants(&basis, self.level, &mut self.buf, &consts);
+    }
+
     /// `Σ_j c_j · x_j` for signed integer weights (reduced modulo each
     /// prime), in one lazily reduced pass ([`Backend::linear_combination`]).
     /// Every term must share this basis and level; works in either form.
@@ -244,6 +254,54 @@ impl<F: Form> RnsPoly<F> {
                 .zip(&residues)
                 .map(|(&(x, _), w)| (x, crate::backend::Weight::Scalar(w))),
         )
+    }
+
+    /// A whole linear layer: output `r` is `Σ c · inputs[j]` over the terms
+    /// `(j, c)` of `rows[r]` (signed integer weights, reduced modulo each
+    /// prime), in one backend call ([`Backend::linear_layer`]) that can keep
+    /// the inputs cached across rows. Every input shares one basis and
+    /// level; an empty row gives zero; works in either form.
+    pub fn linear_layer(inputs: &[&Self], rows: &[&[(usize, i64)]]) -> Result<Vec<Self>, Error> {
+        let Some(first) = inputs.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear layer needs at least one input".into(),
+            ));
+        };
+        for x in inputs {
+            first.check_compatible(x)?;
+        }
+        let (basis, level) = (&first.basis, first.level);
+        let moduli = &basis.moduli()[..level];
+        let residues: Vec<Vec<Vec<u64>>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&(_, c)| signed_residues(moduli, c))
+                    .collect()
+            })
+            .collect();
+        let terms: Vec<Vec<crate::backend::LayerTerm<'_>>> = rows
+            .iter()
+            .zip(&residues)
+            .map(|(row, res)| {
+                row.iter()
+                    .zip(res)
+                    .map(|(&(j, _), r)| (j, r.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let term_refs: Vec<&[crate::backend::LayerTerm<'_>]> =
+            terms.iter().map(Vec::as_slice).collect();
+        let buffers: Vec<&Buffer> = inputs.iter().map(|x| &x.buf).collect();
+        let backend = basis.backend();
+        let mut outs = (0..rows.len())
+            .map(|_| backend.scratch(level * basis.degree()))
+            .collect::<Result<Vec<_>, _>>()?;
+        backend.linear_layer(basis, level, &buffers, &term_refs, &mut outs)?;
+        Ok(outs
+            .into_iter()
+            .map(|buf| Self::from_buffer(basis, level, buf))
+            .collect())
     }
 
     /// `Σ_j x_j` with each term weighted as it says, in one backend call;

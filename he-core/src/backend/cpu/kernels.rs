@@ -190,3 +190,109 @@ pub(crate) fn linear_combination(
     }
     Ok(())
 }
+
+/// Words of one tile: each input's tile (2 KB) stays in the core's caches
+/// while every row that reads it is summed.
+const LAYER_TILE: usize = 256;
+
+/// Words of one job (a slice of one limb): enough jobs to balance the
+/// threads, each long enough to amortize its setup.
+const LAYER_JOB: usize = 2048;
+
+/// `outs[r] = Σ_{(j, w) ∈ rows[r]} w · inputs[j]` limb by limb, tiled:
+/// for each tile of coefficients, every row is accumulated (128-bit, reduced
+/// lazily as in [`linear_combination`]) from the inputs' tiles, which stay
+/// cached across rows instead of being streamed from memory once per term.
+/// Jobs (limb, slice) run on the thread pool.
+pub(crate) fn linear_layer(
+    moduli: &[hefty_ntt::Modulus],
+    n: usize,
+    inputs: &[&[u64]],
+    rows: &[&[crate::backend::LayerTerm<'_>]],
+    outs: &mut [&mut Vec<u64>],
+) -> Result<(), crate::Error> {
+    let level = moduli.len();
+    let short = inputs.iter().any(|x| x.len() < level * n)
+        || rows
+            .iter()
+            .flat_map(|r| r.iter())
+            .any(|(_, w)| w.len() < level || w.iter().zip(moduli).any(|(&c, m)| c >= m.value()));
+    if short {
+        return Err(crate::Error::InvalidParameters(format!(
+            "a linear-layer input or weight does not cover {level} limbs of {n} reduced residues"
+        )));
+    }
+    let jobs: Vec<(usize, usize)> = (0..level)
+        .flat_map(|i| (0..n).step_by(LAYER_JOB).map(move |s| (i, s)))
+        .collect();
+    let mut results: Vec<Vec<u64>> = vec![Vec::new(); jobs.len()];
+    {
+        let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = jobs
+            .iter()
+            .zip(results.iter_mut())
+            .map(|(&(i, start), res)| {
+                let m = &moduli[i];
+                Box::new(move || {
+                    *res = layer_slice(m, i, inputs, rows, i * n + start, LAYER_JOB.min(n - start));
+                }) as Box<dyn FnMut() + Send + '_>
+            })
+            .collect();
+        let mut refs: Vec<&mut (dyn FnMut() + Send)> =
+            closures.iter_mut().map(|c| &mut **c as _).collect();
+        super::threads::run(&mut refs);
+    }
+    for out in outs.iter_mut() {
+        out.clear();
+        out.resize(level * n, 0);
+    }
+    for (&(i, start), res) in jobs.iter().zip(&results) {
+        let len = LAYER_JOB.min(n - start);
+        for (r, out) in outs.iter_mut().enumerate() {
+            out[i * n + start..i * n + start + len].copy_from_slice(&res[r * len..(r + 1) * len]);
+        }
+    }
+    Ok(())
+}
+
+/// Every row over words `at..at + len` (of limb `limb`, prime `m`):
+/// `rows × len` words, row-major.
+fn layer_slice(
+    m: &hefty_ntt::Modulus,
+    limb: usize,
+    inputs: &[&[u64]],
+    rows: &[&[crate::backend::LayerTerm<'_>]],
+    at: usize,
+    len: usize,
+) -> Vec<u64> {
+    let p = m.value() as u128;
+    let room = ((p << 64) - p) / ((p - 1) * (p - 1)).max(1);
+    let mut res = vec![0u64; rows.len() * len];
+    let mut acc = [0u128; LAYER_TILE];
+    for tile in (0..len).step_by(LAYER_TILE) {
+        let width = LAYER_TILE.min(len - tile);
+        let acc = &mut acc[..width];
+        for (r, row) in rows.iter().enumerate() {
+            acc.fill(0);
+            let mut pending = 0u128;
+            for &(j, w) in row.iter() {
+                if pending == room {
+                    acc.iter_mut().for_each(|a| *a = m.reduce_u128(*a) as u128);
+                    pending = 0;
+                }
+                let c = w[limb] as u128;
+                let x = &inputs[j][at + tile..at + tile + width];
+                for (a, &x) in acc.iter_mut().zip(x) {
+                    *a += x as u128 * c;
+                }
+                pending += 1;
+            }
+            for (o, &a) in res[r * len + tile..r * len + tile + width]
+                .iter_mut()
+                .zip(acc.iter())
+            {
+                *o = m.reduce_u128(a);
+            }
+        }
+    }
+    res
+}

@@ -301,6 +301,21 @@ impl Backend for Cpu {
         }
     }
 
+    fn add_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {
+        let n = basis.degree();
+        for ((m, x), &c) in basis.moduli()[..level]
+            .iter()
+            .zip(host_mut(a).chunks_exact_mut(n))
+            .zip(c)
+        {
+            let p = m.value();
+            for v in x {
+                let s = *v + c;
+                *v = if s >= p { s - p } else { s };
+            }
+        }
+    }
+
     fn automorphism(
         &self,
         basis: &RnsBasis,
@@ -483,5 +498,25 @@ impl Backend for Cpu {
         out.clear();
         out.resize(level * n, 0);
         kernels::linear_combination(&basis.moduli()[..level], n, terms, out, host)
+    }
+
+    fn linear_layer(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        inputs: &[&Buffer],
+        rows: &[&[super::LayerTerm<'_>]],
+        outs: &mut [Buffer],
+    ) -> Result<(), Error> {
+        super::check_layer(inputs.len(), rows, outs.len())?;
+        let inputs: Vec<&[u64]> = inputs.iter().map(|b| host(b)).collect();
+        let mut outs: Vec<&mut Vec<u64>> = outs.iter_mut().map(host_mut).collect();
+        kernels::linear_layer(
+            &basis.moduli()[..level],
+            basis.degree(),
+            &inputs,
+            rows,
+            &mut outs,
+        )
     }
 }

@@ -464,6 +464,27 @@ impl Executor for BfvExec<'_> {
         rows: &[Row<I256>],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
+        if self.encoding == Encoding::Slots {
+            // One pass for the whole layer (inputs stay cached across rows).
+            let t = self.params.plaintext_modulus();
+            let weights: Vec<Vec<(usize, i64)>> = rows
+                .iter()
+                .map(|r| {
+                    r.terms
+                        .iter()
+                        .map(|&(i, w)| (i as usize, centred(w, t)))
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
+            return self
+                .ev
+                .linear_layer(x, &refs)?
+                .into_par_iter()
+                .zip(rows)
+                .map(|(ct, r)| self.plus(ct, r.bias))
+                .collect();
+        }
         rows.par_iter()
             .map(|r| {
                 let terms: Vec<(&Ciphertext, I256)> = if r.terms.is_empty() {

@@ -342,24 +342,31 @@ impl Executor for CkksExec<'_> {
         rows: &[Row<f64>],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
-        let integral = is_integral(rows);
-        rows.par_iter()
-            .map(|r| {
-                // A row whose weights were all pruned is its bias alone.
-                let terms: Vec<(&Ciphertext, f64)> = if r.terms.is_empty() {
-                    vec![(&x[0], 0.0)]
-                } else {
-                    r.terms.iter().map(|&(i, w)| (&x[i as usize], w)).collect()
-                };
-                let sum = if integral {
-                    let t: Vec<(&Ciphertext, i64)> =
-                        terms.iter().map(|&(c, w)| (c, w as i64)).collect();
-                    self.ev.linear_combination_integer(&t)?
-                } else {
-                    self.ev.linear_combination(&terms)?
-                };
-                self.plus(sum, r.bias)
-            })
+        // One pass for the whole layer (inputs stay cached across rows),
+        // then each row's bias.
+        let sums = if is_integral(rows) {
+            let weights: Vec<Vec<(usize, i64)>> = rows
+                .iter()
+                .map(|r| {
+                    r.terms
+                        .iter()
+                        .map(|&(i, w)| (i as usize, w as i64))
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
+            self.ev.linear_layer_integer(x, &refs)?
+        } else {
+            let weights: Vec<Vec<(usize, f64)>> = rows
+                .iter()
+                .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
+                .collect();
+            let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
+            self.ev.linear_layer(x, &refs)?
+        };
+        sums.into_par_iter()
+            .zip(rows)
+            .map(|(ct, r)| self.plus(ct, r.bias))
             .collect()
     }
 
