@@ -15,6 +15,9 @@ use crate::{Backend, Error, Hop, HopCounter, Ntt, RnsPoly, rotation_galois_eleme
 /// adding a message at a scale off by 2^-32 is far below CKKS precision.
 const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 32) as f64;
 
+/// Rows of a linear layer summed per backend pass (bounds its working memory).
+const LAYER_CHUNK: usize = 16;
+
 fn same_scale(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
 }
@@ -484,14 +487,21 @@ impl Evaluator {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-        let sums = self.layer_at(inputs, level, &refs, scale * dropped)?;
+        let mut out = Vec::with_capacity(rows.len());
+        // A chunk of rows at a time: the unrescaled sums of a whole layer
+        // would double its memory.
+        for chunk in refs.chunks(LAYER_CHUNK) {
+            let sums = self.layer_at(inputs, level, chunk, scale * dropped)?;
+            for ct in crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct))
+            {
+                out.push(ct?);
+            }
+        }
         for row in rows {
             self.ctx.count_n(Hop::PtCtMulScalar, row.len());
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
         }
-        crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct))
-            .into_iter()
-            .collect()
+        Ok(out)
     }
 
     /// A whole linear layer with integer weights, not rescaled (no level

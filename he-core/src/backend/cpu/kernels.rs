@@ -222,56 +222,57 @@ pub(crate) fn linear_layer(
             "a linear-layer input or weight does not cover {level} limbs of {n} reduced residues"
         )));
     }
-    let jobs: Vec<(usize, usize)> = (0..level)
-        .flat_map(|i| (0..n).step_by(LAYER_JOB).map(move |s| (i, s)))
-        .collect();
-    let mut results: Vec<Vec<u64>> = vec![Vec::new(); jobs.len()];
-    {
-        let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = jobs
-            .iter()
-            .zip(results.iter_mut())
-            .map(|(&(i, start), res)| {
-                let m = &moduli[i];
-                Box::new(move || {
-                    *res = layer_slice(m, i, inputs, rows, i * n + start, LAYER_JOB.min(n - start));
-                }) as Box<dyn FnMut() + Send + '_>
-            })
-            .collect();
-        let mut refs: Vec<&mut (dyn FnMut() + Send)> =
-            closures.iter_mut().map(|c| &mut **c as _).collect();
-        super::threads::run(&mut refs);
-    }
     for out in outs.iter_mut() {
         out.clear();
         out.resize(level * n, 0);
     }
-    for (&(i, start), res) in jobs.iter().zip(&results) {
-        let len = LAYER_JOB.min(n - start);
-        for (r, out) in outs.iter_mut().enumerate() {
-            out[i * n + start..i * n + start + len].copy_from_slice(&res[r * len..(r + 1) * len]);
+    // Job k is slice k of every output: limb k / per_limb, words
+    // (k % per_limb)·job onwards; the slices are disjoint, so jobs write
+    // their rows in place.
+    let job = LAYER_JOB.min(n);
+    let per_limb = n / job;
+    let mut slices: Vec<Vec<&mut [u64]>> = (0..level * per_limb)
+        .map(|_| Vec::with_capacity(rows.len()))
+        .collect();
+    for out in outs.iter_mut() {
+        for (k, chunk) in out.chunks_mut(job).enumerate() {
+            slices[k].push(chunk);
         }
     }
+    let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = slices
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut dst)| {
+            let (i, start) = (k / per_limb, (k % per_limb) * job);
+            let m = &moduli[i];
+            Box::new(move || layer_slice(m, i, inputs, rows, i * n + start, &mut dst))
+                as Box<dyn FnMut() + Send + '_>
+        })
+        .collect();
+    let mut refs: Vec<&mut (dyn FnMut() + Send)> =
+        closures.iter_mut().map(|c| &mut **c as _).collect();
+    super::threads::run(&mut refs);
     Ok(())
 }
 
-/// Every row over words `at..at + len` (of limb `limb`, prime `m`):
-/// `rows × len` words, row-major.
+/// Every row over words `at..at + dst[r].len()` of limb `limb` (prime
+/// `m`), written to `dst[r]`.
 fn layer_slice(
     m: &hefty_ntt::Modulus,
     limb: usize,
     inputs: &[&[u64]],
     rows: &[&[crate::backend::LayerTerm<'_>]],
     at: usize,
-    len: usize,
-) -> Vec<u64> {
+    dst: &mut [&mut [u64]],
+) {
+    let len = dst.first().map_or(0, |d| d.len());
     let p = m.value() as u128;
     let room = ((p << 64) - p) / ((p - 1) * (p - 1)).max(1);
-    let mut res = vec![0u64; rows.len() * len];
     let mut acc = [0u128; LAYER_TILE];
     for tile in (0..len).step_by(LAYER_TILE) {
         let width = LAYER_TILE.min(len - tile);
         let acc = &mut acc[..width];
-        for (r, row) in rows.iter().enumerate() {
+        for (row, out) in rows.iter().zip(dst.iter_mut()) {
             acc.fill(0);
             let mut pending = 0u128;
             for &(j, w) in row.iter() {
@@ -286,13 +287,9 @@ fn layer_slice(
                 }
                 pending += 1;
             }
-            for (o, &a) in res[r * len + tile..r * len + tile + width]
-                .iter_mut()
-                .zip(acc.iter())
-            {
+            for (o, &a) in out[tile..tile + width].iter_mut().zip(acc.iter()) {
                 *o = m.reduce_u128(a);
             }
         }
     }
-    res
 }
