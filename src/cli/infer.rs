@@ -157,6 +157,9 @@ pub fn render(r: &InferReport) -> String {
             "images whose logits differ from the fixed-point integers: {m}"
         );
     }
+    if let Some(b) = r.noise_budget_bits {
+        let _ = writeln!(s, "smallest noise budget left in a logit: {b:.1} bits");
+    }
     for d in r.disagreements.iter().take(20) {
         let _ = writeln!(
             s,

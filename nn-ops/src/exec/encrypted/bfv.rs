@@ -36,21 +36,31 @@ pub enum Encoding {
     Base2,
 }
 
-/// Bits of each plaintext modulus (primes just below `2^40`, `≡ 1 mod 2n`).
-const PLAINTEXT_BITS: u32 = 40;
+/// The ring degree and the bits of each plaintext modulus (primes just
+/// below `2^bits`, `≡ 1 mod 2n`) of an encoding, measured on the CryptoNets
+/// network (smallest noise budget left in a logit):
+/// - base-2 encodings: n = 8192 (log Q = 174) with 30-bit moduli leaves
+///   20.3 bits, 32-bit 12.5, 36-bit fails; n = 16384 with 40-bit moduli
+///   (4 parts instead of 6) took 3× longer;
+/// - slots: scalar weights multiply the noise (a power-of-two shift is a
+///   monomial only in base 2), so n = 8192 with 30-bit moduli fails and
+///   batching needs n = 16384 with 40-bit moduli.
+fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
+    match encoding {
+        Encoding::Slots => (16384, 40, &[48, 48, 48, 49, 49, 49]),
+        Encoding::Base2 => (8192, 30, &[43, 43, 44, 44]),
+    }
+}
 
 /// The parameter sets, one per plaintext modulus, for logits of up to
-/// `bound_bits` bits, at the 128-bit preset n = 16384.
-pub(crate) fn parameters(bound_bits: u32) -> Result<CrtBfv, Error> {
-    // Both encodings need n = 16384: measured, Faster CryptoNets' n = 8192
-    // (165-bit Q) fails to decrypt the CryptoNets network's two squarings
-    // once plaintexts fill their coefficients modulo t (its depth 2 holds
-    // for small plaintexts only).
-    let base = *Preset::for_degree(16384)?;
+/// `bound_bits` bits ([`ring_for`]: 128-bit presets).
+pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
+    let (degree, bits, primes) = ring_for(encoding);
+    let base = *Preset::for_degree(degree)?;
     let limit = BigUint::from(1u8) << (bound_bits + 1);
     let mut moduli = Vec::new();
     for count in 1..=hefty_core::bfv::MAX_PARTS {
-        moduli = hefty_core::ntt::ntt_primes(PLAINTEXT_BITS, base.degree, count)
+        moduli = hefty_core::ntt::ntt_primes(bits, base.degree, count)
             .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
         if moduli
             .iter()
@@ -61,7 +71,10 @@ pub(crate) fn parameters(bound_bits: u32) -> Result<CrtBfv, Error> {
             break;
         }
     }
-    Ok(CrtBfv::new(base.builder(), &moduli)?)
+    Ok(CrtBfv::new(
+        base.builder().ciphertext_moduli_bits(primes),
+        &moduli,
+    )?)
 }
 
 /// `w` modulo `t`, centred in `(-t/2, t/2]`.
@@ -215,13 +228,26 @@ impl BfvClient {
         Ok(pack(&cts))
     }
 
-    /// The decrypted outputs of part `part`.
-    pub fn decrypt(&self, part: usize, bytes: &[u8]) -> Result<Vec<Plaintext>, Error> {
+    /// The decrypted outputs of part `part`, and the smallest noise budget
+    /// (bits) left in them: decryption is exact while it is positive.
+    pub fn decrypt(&self, part: usize, bytes: &[u8]) -> Result<(Vec<Plaintext>, f64), Error> {
         let params = &self.crt.parts()[part];
-        unpack(bytes)?
+        let out = unpack(bytes)?
             .into_par_iter()
-            .map(|b| Ok(self.sks[part].decrypt(&Ciphertext::from_bytes(params, b)?)?))
-            .collect()
+            .map(|b| {
+                let ct = Ciphertext::from_bytes(params, b)?;
+                let budget = self.sks[part].noise_budget(&ct)?;
+                Ok((self.sks[part].decrypt(&ct)?, budget))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let budget = out.iter().map(|o| o.1).fold(f64::INFINITY, f64::min);
+        // Below one bit the rounding of decryption is already in doubt.
+        if budget < 1.0 {
+            return Err(Error::Setting(format!(
+                "the encrypted logits ran out of noise budget ({budget:.1} bits): decryption would be wrong; use fewer --precision-bits or a model with smaller weights"
+            )));
+        }
+        Ok((out.into_iter().map(|o| o.0).collect(), budget))
     }
 
     /// The integer logits of `images` images from every part's outputs
@@ -570,7 +596,7 @@ pub(super) fn infer(
     let fixed = FixedPoint { precision_bits }.prepare(model)?;
     check_encryptable(fixed.plan())?;
     let bound = fixed.logit_bound_bits()?;
-    let crt = parameters(bound)?;
+    let crt = parameters(encoding, bound)?;
     let n = crt.parts()[0].degree();
     let degree = degree_bound(fixed.plan());
     if encoding == Encoding::Base2 && degree >= n {
@@ -592,6 +618,7 @@ pub(super) fn infer(
     let steps = server.plan().steps.len();
     let total = batches.len() * parts * steps;
     let mut logits: Vec<Vec<I256>> = Vec::with_capacity(images.len());
+    let mut min_budget = f64::INFINITY;
     for (b, batch) in batches.iter().enumerate() {
         let mut outputs = Vec::with_capacity(parts);
         for part in 0..parts {
@@ -621,8 +648,10 @@ pub(super) fn infer(
             drop(inputs);
             bytes.to_client += out.len() as u64;
             let t = std::time::Instant::now();
-            outputs.push(client.decrypt(part, &out)?);
+            let (plain, budget) = client.decrypt(part, &out)?;
             seconds.decrypt += t.elapsed().as_secs_f64();
+            outputs.push(plain);
+            min_budget = min_budget.min(budget);
         }
         let t = std::time::Instant::now();
         logits.extend(client.recombine(&outputs, batch.len())?);
@@ -664,6 +693,7 @@ pub(super) fn infer(
         agreement,
         max_logit_error: None,
         mismatched_logits: Some(mismatched),
+        noise_budget_bits: Some(min_budget),
         seconds,
         seconds_per_image: seconds.infer / images.len() as f64,
         bytes,

@@ -472,6 +472,7 @@ pub(super) fn infer(
         agreement,
         max_logit_error: Some(max_logit_error),
         mismatched_logits: None,
+        noise_budget_bits: None,
         seconds,
         seconds_per_image: seconds.infer / images.len() as f64,
         bytes,

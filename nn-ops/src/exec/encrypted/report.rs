@@ -145,6 +145,10 @@ pub struct InferReport {
     /// Exact schemes: images whose logits differ from the fixed-point
     /// executor's integers (0 when correct).
     pub mismatched_logits: Option<usize>,
+    /// BFV: the smallest noise budget (bits) left in any decrypted logit
+    /// ciphertext (decryption is exact while it is positive): the margin
+    /// of the parameters.
+    pub noise_budget_bits: Option<f64>,
     /// Times.
     pub seconds: Seconds,
     /// Server seconds per image (`seconds.infer / images`).
