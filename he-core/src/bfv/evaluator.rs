@@ -294,20 +294,8 @@ impl Evaluator {
                 "a linear combination needs at least one term".into(),
             ));
         };
-        for (ct, _) in terms {
-            self.check(ct)?;
-            first.check_compatible(ct)?;
-            if ct.polys.len() != first.polys.len() {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len().max(first.polys.len()),
-                });
-            }
-        }
-        let t = self.ctx.params().plaintext_modulus() as i64;
-        let centred = |w: i64| {
-            let w = w.rem_euclid(t);
-            if w > t / 2 { w - t } else { w }
-        };
+        self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
+        let centred = |w: i64| self.centred(w);
         let polys = (0..first.polys.len())
             .map(|i| {
                 let column: Vec<(&RnsPoly<Coeff>, i64)> = terms
@@ -348,23 +336,10 @@ impl Evaluator {
                 "a linear layer needs at least one input".into(),
             ));
         };
-        for ct in inputs {
-            self.check(ct)?;
-            first.check_compatible(ct)?;
-            if ct.polys.len() != first.polys.len() {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len().max(first.polys.len()),
-                });
-            }
-        }
-        let t = self.ctx.params().plaintext_modulus() as i64;
-        let centred = |w: i64| {
-            let w = w.rem_euclid(t);
-            if w > t / 2 { w - t } else { w }
-        };
+        self.check_operands(inputs.iter())?;
         let weights: Vec<Vec<(usize, i64)>> = rows
             .iter()
-            .map(|row| row.iter().map(|&(j, w)| (j, centred(w))).collect())
+            .map(|row| row.iter().map(|&(j, w)| (j, self.centred(w))).collect())
             .collect();
         let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
         let mut columns = (0..first.polys.len())
@@ -412,14 +387,8 @@ impl Evaluator {
             ));
         };
         let n = self.ctx.params().degree();
-        for &(ct, monomials) in terms {
-            self.check(ct)?;
-            first.check_compatible(ct)?;
-            if ct.polys.len() != first.polys.len() {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len().max(first.polys.len()),
-                });
-            }
+        self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
+        for &(_, monomials) in terms {
             if let Some(&(_, k)) = monomials.iter().find(|&&(_, k)| k >= n) {
                 return Err(Error::IntegerOverflow(format!(
                     "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
@@ -455,6 +424,30 @@ impl Evaluator {
             polys,
             seed: None,
         })
+    }
+
+    /// The checks of every combination: each operand of these parameters,
+    /// all compatible with the first and of one length.
+    fn check_operands<'a>(&self, cts: impl Iterator<Item = &'a Ciphertext>) -> Result<(), Error> {
+        let mut first: Option<&Ciphertext> = None;
+        for ct in cts {
+            self.check(ct)?;
+            let first = *first.get_or_insert(ct);
+            first.check_compatible(ct)?;
+            if ct.polys.len() != first.polys.len() {
+                return Err(Error::NotRelinearized {
+                    len: ct.polys.len().max(first.polys.len()),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `w` mod t, lifted to `(-t/2, t/2]`.
+    fn centred(&self, w: i64) -> i64 {
+        let t = self.ctx.params().plaintext_modulus() as i64;
+        let w = w.rem_euclid(t);
+        if w > t / 2 { w - t } else { w }
     }
 
     /// `a · c`, uncounted (shared by `mul_scalar` and `mul_monomial`).

@@ -382,48 +382,6 @@ impl Executor for Exact {
     }
 }
 
-/// Worst-case magnitudes: every weight, coefficient and input replaced by
-/// its absolute value (inputs by their largest value). Bounds both the
-/// integers of the fixed-point path and every coefficient of their base-2
-/// encodings (a coefficient of `|p|` is at most `|p|(2)`), whatever the image.
-#[derive(Debug, Default)]
-struct Bound;
-
-impl Executor for Bound {
-    type Weight = I256;
-    type Value = I256;
-    type Error = Error;
-
-    fn linear(&self, label: &str, rows: &[Row<I256>], x: &[I256]) -> Result<Vec<I256>, Error> {
-        Exact::default().linear(
-            label,
-            &rows
-                .iter()
-                .map(|r| Row {
-                    terms: r.terms.iter().map(|&(i, w)| (i, w.abs())).collect(),
-                    bias: r.bias.abs(),
-                })
-                .collect::<Vec<_>>(),
-            x,
-        )
-    }
-
-    fn poly(
-        &self,
-        label: &str,
-        degree: usize,
-        coeffs: &[I256],
-        x: &[I256],
-    ) -> Result<Vec<I256>, Error> {
-        let abs: Vec<I256> = coeffs.iter().map(|c| c.abs()).collect();
-        Exact::default().poly(label, degree, &abs, x)
-    }
-
-    fn relu(&self, label: &str, x: &[I256]) -> Result<Vec<I256>, Error> {
-        Exact::default().relu(label, x)
-    }
-}
-
 impl FixedModel {
     /// The scale of the logits.
     pub fn scale_bits(&self) -> u32 {
@@ -452,8 +410,13 @@ impl FixedModel {
     /// a plaintext modulus `T > 2^(bound_bits + 1)` recovers every logit
     /// exactly, in slots or as the coefficients of base-2 encodings.
     pub fn logit_bound_bits(&self) -> Result<u32, Error> {
+        // Every weight, coefficient and input at its largest magnitude: a
+        // bound on the integers of the fixed-point path and on every
+        // coefficient of their base-2 encodings (a coefficient of `|p|` is
+        // at most `|p|(2)`), whatever the image.
         let x = vec![I256::from(u8::MAX); self.plan.input.len()];
-        Ok(bits(&walk(&self.plan, &Bound, x, &mut |_| {})?))
+        let abs = self.plan.map(|w| w.abs());
+        Ok(bits(&walk(&abs, &Exact::default(), x, &mut |_| {})?))
     }
 }
 

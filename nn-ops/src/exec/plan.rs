@@ -70,18 +70,6 @@ pub struct Step<W> {
     pub out: Shape,
 }
 
-impl<W: Weight> Step<W> {
-    /// The number of non-zero weights (linear steps) or coefficients
-    /// (polynomials): the step's plaintext-ciphertext products.
-    pub fn terms(&self) -> usize {
-        match &self.op {
-            Op::Linear(rows) => rows.iter().map(|r| r.terms.len()).sum(),
-            Op::Poly { coeffs, .. } => coeffs.iter().filter(|c| !c.is_zero()).count(),
-            Op::Relu | Op::Reshape => 0,
-        }
-    }
-}
-
 /// A model as steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan<W> {

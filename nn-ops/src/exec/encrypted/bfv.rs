@@ -41,7 +41,8 @@ pub enum Encoding {
 /// network (smallest noise budget left in a logit):
 /// - base-2 encodings: n = 8192 (log Q = 174) with 30-bit moduli leaves
 ///   20.3 bits, 32-bit 12.5, 36-bit fails; n = 16384 with 40-bit moduli
-///   (4 parts instead of 6) took 3× longer;
+///   (4 parts instead of 6) took 101 s per image against 33 s (single
+///   runs, not alternated);
 /// - slots: scalar weights multiply the noise (a power-of-two shift is a
 ///   monomial only in base 2), so n = 8192 with 30-bit moduli fails and
 ///   batching needs n = 16384 with 40-bit moduli.
