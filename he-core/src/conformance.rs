@@ -14,15 +14,17 @@
 //! use std::sync::Arc;
 //! use hefty_core::{Backend, Cpu};
 //! // The CPU is the reference, so it needs no conformance; a device backend
-//! // that counts transfers calls `hefty_core::conformance::run(&device)`.
+//! // that counts transfers calls `hefty_core::conformance::run(&device, word)`
+//! // with the word profile it runs (a 32-bit-word device: `Word::W32`).
 //! let cpu: Arc<dyn Backend> = Cpu::shared();
-//! assert!(hefty_core::conformance::run(&cpu).is_err()); // the CPU counts no transfers
+//! // the CPU counts no transfers
+//! assert!(hefty_core::conformance::run(&cpu, hefty_core::ring::Word::W64).is_err());
 //! ```
 
 use std::sync::Arc;
 
 use crate::backend::Weight;
-use crate::ring::GaloisPermutation;
+use crate::ring::{GaloisPermutation, Word};
 use crate::{Backend, Coeff, Cpu, Error, Ntt, RnsBasis, RnsPoly, Sampler, bfv, ckks};
 
 /// A check the backend failed, and how.
@@ -112,8 +114,12 @@ fn differential(
     compare(check, &on_device, &on_cpu)
 }
 
-/// Runs the whole suite on `device`.
-pub fn run(device: &Arc<dyn Backend>) -> Result<Report, Failure> {
+/// A circuit of the suite at one word profile.
+type Circuit = fn(Arc<dyn Backend>, Word, &mut dyn FnMut(bool)) -> Result<Results, Error>;
+
+/// Runs the whole suite on `device` with parameters of the word profile
+/// `word` ([`Word::W32`]: every prime below 2^31, for 32-bit-word devices).
+pub fn run(device: &Arc<dyn Backend>, word: Word) -> Result<Report, Failure> {
     if device.transfers().is_none() {
         return Err(Failure {
             check: "transfers",
@@ -125,11 +131,11 @@ pub fn run(device: &Arc<dyn Backend>) -> Result<Report, Failure> {
     }
     let mut report = Report::default();
     for (check, circuit) in [
-        ("primitives", primitives as fn(_, &mut dyn FnMut(bool)) -> _),
+        ("primitives", primitives as Circuit),
         ("bfv", bfv_circuit),
         ("ckks", ckks_circuit),
     ] {
-        let compared = differential(check, device, circuit)?;
+        let compared = differential(check, device, |b, mark| circuit(b, word, mark))?;
         report.checks.push((check, compared));
     }
     device.synchronize().map_err(fail("synchronize"))?;
@@ -146,10 +152,18 @@ fn host<F: crate::Form>(
 }
 
 /// Every fine primitive on random polynomials of a small basis.
-fn primitives(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<Results, Error> {
+fn primitives(
+    backend: Arc<dyn Backend>,
+    word: Word,
+    mark: &mut dyn FnMut(bool),
+) -> Result<Results, Error> {
     let n = 64;
-    let mut primes = hefty_ntt::ntt_primes(50, n, 2)?;
-    primes.extend(hefty_ntt::ntt_primes(30, n, 2)?);
+    let (large, small) = match word {
+        Word::W64 => (50, 30),
+        Word::W32 => (30, 28),
+    };
+    let mut primes = hefty_ntt::ntt_primes(large, n, 2)?;
+    primes.extend(hefty_ntt::ntt_primes(small, n, 2)?);
     let basis = Arc::new(RnsBasis::with_backend(n, &primes, backend)?);
     let level = basis.len();
     let mut rng = Sampler::from_seed([17; 32]);
@@ -237,12 +251,21 @@ fn primitives(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<R
 
 /// BFV: keys and inputs from fixed seeds, then every evaluator path, with
 /// a rotation (key switching) at every level.
-fn bfv_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<Results, Error> {
+fn bfv_circuit(
+    backend: Arc<dyn Backend>,
+    word: Word,
+    mark: &mut dyn FnMut(bool),
+) -> Result<Results, Error> {
+    let (q, p) = match word {
+        Word::W64 => ([50, 50, 50], [55, 55]),
+        Word::W32 => ([30, 30, 30], [31, 31]),
+    };
     let params = bfv::Parameters::builder()
         .degree(1024)
         .plaintext_modulus(12289)
-        .ciphertext_moduli_bits(&[50, 50, 50])
-        .special_moduli_bits(&[55, 55])
+        .ciphertext_moduli_bits(&q)
+        .special_moduli_bits(&p)
+        .word(word)
         .insecure_disable_security_check_for_testing_only()
         .backend(backend)
         .build()?;
@@ -316,13 +339,23 @@ fn bfv_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<
 
 /// CKKS: keys and inputs from fixed seeds, then every evaluator path, with
 /// relinearization and a rotation (key switching) at every level.
-fn ckks_circuit(backend: Arc<dyn Backend>, mark: &mut dyn FnMut(bool)) -> Result<Results, Error> {
+fn ckks_circuit(
+    backend: Arc<dyn Backend>,
+    word: Word,
+    mark: &mut dyn FnMut(bool),
+) -> Result<Results, Error> {
+    // W32 splits each level's scale over two primes (25 bits each here).
+    let (scale, base, special) = match word {
+        Word::W64 => (30, 45, 50),
+        Word::W32 => (50, 60, 31),
+    };
     let params = ckks::Parameters::builder()
         .degree(1024)
-        .scale_bits(30)
-        .base_bits(45)
+        .scale_bits(scale)
+        .base_bits(base)
         .depth(3)
-        .special_primes(2, 50)
+        .special_primes(2, special)
+        .word(word)
         .insecure_disable_security_check_for_testing_only()
         .backend(backend)
         .build()?;

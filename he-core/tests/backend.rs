@@ -316,7 +316,7 @@ impl Backend for ResidentBackend {
 #[test]
 fn a_device_backend_passes_the_conformance_suite() {
     let device: Arc<dyn Backend> = Arc::new(ResidentBackend::default());
-    let report = hefty_core::conformance::run(&device).unwrap();
+    let report = hefty_core::conformance::run(&device, Word::W64).unwrap();
     let names: Vec<&str> = report.checks.iter().map(|(c, _)| *c).collect();
     assert_eq!(names, ["primitives", "bfv", "ckks"]);
     // Every check compared results: none passed vacuously.
@@ -325,19 +325,31 @@ fn a_device_backend_passes_the_conformance_suite() {
 }
 
 #[test]
+fn a_32_bit_device_passes_the_w32_suite_and_refuses_the_w64_one() {
+    let w32: Arc<dyn Backend> = Arc::new(ResidentBackend {
+        max_bits: Some(31),
+        ..Default::default()
+    });
+    let report = hefty_core::conformance::run(&w32, Word::W32).unwrap();
+    assert!(report.checks.iter().all(|&(_, n)| n >= 10), "{report:?}");
+    let err = hefty_core::conformance::run(&w32, Word::W64).unwrap_err();
+    assert!(err.to_string().contains("below 2^31"), "{err}");
+}
+
+#[test]
 fn the_suite_catches_a_backend_that_computes_wrong() {
     let faulty: Arc<dyn Backend> = Arc::new(ResidentBackend {
         faulty_neg: true,
         ..Default::default()
     });
-    let err = hefty_core::conformance::run(&faulty).unwrap_err();
+    let err = hefty_core::conformance::run(&faulty, Word::W64).unwrap_err();
     assert_eq!(err.check, "primitives", "{err}");
     assert!(err.to_string().contains("differs from the CPU's"), "{err}");
 }
 
 #[test]
 fn the_suite_refuses_a_backend_that_cannot_count_transfers() {
-    let err = hefty_core::conformance::run(&Cpu::shared()).unwrap_err();
+    let err = hefty_core::conformance::run(&Cpu::shared(), Word::W64).unwrap_err();
     assert_eq!(err.check, "transfers", "{err}");
 }
 

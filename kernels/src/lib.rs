@@ -1,7 +1,14 @@
 //! # hefty-kernels
 //!
-//! GPU backends for hefty-core's `Backend` trait: CUDA (cudarc, kernels
-//! compiled at run time by NVRTC) behind the `cuda` feature and wgpu (WGSL)
-//! behind the `wgpu` feature. Content arrives with the GPU issues.
+//! GPU backends for hefty-core's [`Backend`](hefty_core::Backend) trait:
+//! [`Wgpu`] (WGSL compute shaders on any Vulkan, Metal or DX12 adapter, and
+//! on Mesa's lavapipe without a GPU) behind the `wgpu` feature. The CUDA
+//! backend arrives with its own issue.
 
 pub use hefty_core as core;
+
+#[cfg(feature = "wgpu")]
+mod wgsl;
+
+#[cfg(feature = "wgpu")]
+pub use wgsl::Wgpu;

@@ -56,6 +56,15 @@ impl Buffer {
         }
     }
 
+    /// The device handle by value (a backend's `release` taking its memory
+    /// back), if this buffer holds one of type `T`.
+    pub fn into_device<T: Any>(self) -> Option<T> {
+        match self.0 {
+            Repr::Device(b) => b.downcast().ok().map(|b| *b),
+            Repr::Host(_) => None,
+        }
+    }
+
     /// The device handle, mutably, if this buffer holds one of type `T`.
     pub fn device_mut<T: Any>(&mut self) -> Option<&mut T> {
         match &mut self.0 {

@@ -9,6 +9,7 @@ use hefty_ntt::{Modulus, NttPlan, ntt_primes};
 
 use crate::bfv::PlainProductCosts;
 use crate::bfv::multiply::MulContext;
+use crate::ring::Word;
 use crate::ring::fixed_point::fraction_128;
 use crate::{Backend, Error, KeySwitcher, RnsBasis, SecurityLevel};
 
@@ -79,10 +80,19 @@ pub struct ParametersBuilder {
     special_primes: Vec<u64>,
     dnum: Option<usize>,
     security: Option<SecurityLevel>,
+    word: Word,
     backend: Arc<dyn Backend>,
 }
 
 impl ParametersBuilder {
+    /// The word profile (default [`Word::W64`]). [`Word::W32`] keeps every
+    /// prime — ciphertext, special and the auxiliary primes of
+    /// multiplication — below 2^31, for backends with 32-bit words (wgpu).
+    pub fn word(mut self, word: Word) -> Self {
+        self.word = word;
+        self
+    }
+
     /// The backend that holds and computes on every polynomial of these
     /// parameters (default: the CPU backend).
     pub fn backend(mut self, backend: Arc<dyn Backend>) -> Self {
@@ -159,6 +169,23 @@ impl ParametersBuilder {
             )));
         }
         let t = Modulus::new(self.t)?;
+        let word_max = self.word.max_bits();
+        let too_wide = self
+            .q_bits
+            .iter()
+            .chain(&self.special_bits)
+            .any(|&b| b > word_max)
+            || self
+                .q_primes
+                .iter()
+                .chain(&self.special_primes)
+                .any(|&p| p >> word_max != 0);
+        if too_wide {
+            return Err(Error::InvalidParameters(format!(
+                "{} words hold primes of at most {word_max} bits; use smaller ciphertext and special primes, or W64",
+                self.word.name()
+            )));
+        }
         // Cheap refusals before any prime search (which a request for
         // thousands of primes would make take minutes).
         let max = crate::serial::fields::MAX_PRIMES;
@@ -235,12 +262,17 @@ impl ParametersBuilder {
             level.check(n, log_qp)?;
         }
         // Auxiliary primes for multiplication: R > t·n·Q with margin, primes
-        // below 2^50 so that their NTTs take the fast f64 path.
+        // below 2^50 so that their NTTs take the fast f64 path (below 2^31
+        // for W32).
+        let aux_prime_bits = match self.word {
+            Word::W64 => 49,
+            Word::W32 => 30,
+        };
         let log_q: f64 = q_primes.iter().map(|&p| (p as f64).log2()).sum();
         let aux_bits = log_q + (n as f64).log2() + (self.t as f64).log2() + 4.0;
         let mut aux = Vec::new();
         while (aux.iter().map(|&p: &u64| (p as f64).log2()).sum::<f64>()) < aux_bits {
-            aux.push(pick(49)?);
+            aux.push(pick(aux_prime_bits)?);
         }
         let q = Arc::new(RnsBasis::with_backend(
             n,
@@ -354,6 +386,7 @@ impl Parameters {
             special_primes: vec![],
             dnum: None,
             security: Some(SecurityLevel::Bits128),
+            word: Word::W64,
             backend: crate::Cpu::shared(),
         }
     }
