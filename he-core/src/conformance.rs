@@ -157,14 +157,32 @@ fn primitives(
     word: Word,
     mark: &mut dyn FnMut(bool),
 ) -> Result<Results, Error> {
-    let n = 64;
-    let (large, small) = match word {
-        Word::W64 => (50, 30),
-        Word::W32 => (30, 28),
+    // n = 4096 is the smallest degree whose NTT has stages wider than a
+    // device's workgroup block (2048 points), and the profile's largest
+    // primes test the reductions at the top of their range.
+    let sizes = match word {
+        Word::W64 => [(64, 50, 30), (4096, 61, 40)],
+        Word::W32 => [(64, 30, 28), (4096, 31, 24)],
     };
-    let mut primes = hefty_ntt::ntt_primes(large, n, 2)?;
-    primes.extend(hefty_ntt::ntt_primes(small, n, 2)?);
-    let basis = Arc::new(RnsBasis::with_backend(n, &primes, backend)?);
+    let mut out = Results::new();
+    for (n, large, small) in sizes {
+        let mut primes = hefty_ntt::ntt_primes(large, n, 2)?;
+        primes.extend(hefty_ntt::ntt_primes(small, n, 2)?);
+        for (label, words) in primitives_at(Arc::clone(&backend), n, &primes, mark)? {
+            out.push((format!("{label} (n = {n})"), words));
+        }
+    }
+    Ok(out)
+}
+
+/// [`primitives`] at degree `n` over `primes`.
+fn primitives_at(
+    backend: Arc<dyn Backend>,
+    n: usize,
+    primes: &[u64],
+    mark: &mut dyn FnMut(bool),
+) -> Result<Results, Error> {
+    let basis = Arc::new(RnsBasis::with_backend(n, primes, backend)?);
     let level = basis.len();
     let mut rng = Sampler::from_seed([17; 32]);
     let a = rng.uniform::<Coeff>(&basis, level)?;

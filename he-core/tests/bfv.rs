@@ -779,7 +779,9 @@ fn linear_combinations_match_the_plaintext_reference() {
 
 #[test]
 fn presets_reach_their_documented_depth() {
-    for preset in &hefty_core::bfv::PRESETS[..2] {
+    let w64 = &hefty_core::bfv::PRESETS[..2];
+    let w32 = &hefty_core::bfv::PRESETS_W32[..2];
+    for preset in w64.iter().chain(w32) {
         let params = preset.build().unwrap();
         let (sk, pk, mut rng) = keys(&params, 90);
         let rk = hefty_core::bfv::RelinearizationKey::new(&sk, &mut rng).unwrap();
@@ -799,6 +801,17 @@ fn presets_reach_their_documented_depth() {
             );
         }
         assert!(sk.noise_budget(&ct).unwrap() > 0.0);
+    }
+    for preset in hefty_core::bfv::PRESETS_W32 {
+        let params = preset.build().unwrap();
+        assert!(
+            params
+                .ciphertext_basis()
+                .moduli()
+                .iter()
+                .all(|m| m.value() < 1 << 31)
+        );
+        assert!(params.special_primes().iter().all(|&p| p < 1 << 31));
     }
 }
 

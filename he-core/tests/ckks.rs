@@ -422,6 +422,34 @@ fn depth_chains_at_the_presets() {
 }
 
 #[test]
+fn w32_presets_are_secure_and_chain_to_their_depth() {
+    for preset in hefty_core::ckks::PRESETS_W32 {
+        let params = preset.build().unwrap();
+        let n = preset.degree;
+        assert!(
+            params.log_qp() <= hefty_core::SecurityLevel::Bits128.max_log_qp(n).unwrap() as f64
+        );
+        assert_eq!(params.word(), Word::W32);
+        assert!(
+            params
+                .ciphertext_basis()
+                .moduli()
+                .iter()
+                .all(|m| m.value() < 1 << 31)
+        );
+        assert_eq!(params.depth(), preset.depth);
+        chain(&params, 5, -23);
+    }
+    assert_eq!(
+        hefty_core::ckks::Preset::for_degree_word(1 << 14, Word::W32)
+            .unwrap()
+            .word,
+        Word::W32
+    );
+    assert!(hefty_core::ckks::Preset::for_degree_word(1 << 15, Word::W32).is_err());
+}
+
+#[test]
 fn word32_chains_use_two_primes_per_level() {
     let params = Parameters::builder()
         .degree(1 << 12)

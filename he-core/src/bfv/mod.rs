@@ -25,7 +25,7 @@ pub use integer_encoder::{IntegerEncoder, IntegerRange};
 pub use params::{Parameters, ParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};
 pub use plaintext::Plaintext;
-pub use presets::{CrtPreset, FASTER_CRYPTONETS, PRESETS, Preset};
+pub use presets::{CrtPreset, FASTER_CRYPTONETS, PRESETS, PRESETS_W32, Preset};
 
 /// A BFV secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
 pub type SecretKey = crate::rlwe::SecretKey<Parameters>;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::bfv::{CrtBfv, Parameters};
+use crate::ring::Word;
 use crate::{Backend, Error, SecurityLevel};
 
 /// A named BFV parameter set: degree, plaintext modulus, prime sizes and
@@ -25,6 +26,9 @@ pub struct Preset {
     /// with t = 65537; `tests/bfv.rs` checks it at 4096 and 8192). A larger
     /// `t` spends more of the budget per product.
     pub depth: usize,
+    /// The word profile: [`Word::W64`], or [`Word::W32`] (every prime below
+    /// 2^31, for 32-bit-word devices such as the wgpu backend).
+    pub word: Word,
 }
 
 /// The 128-bit presets, `log2(QP)` at the HE Standard's bound for each degree.
@@ -36,6 +40,7 @@ pub const PRESETS: &[Preset] = &[
         special_bits: &[37],
         security: SecurityLevel::Bits128,
         depth: 1,
+        word: Word::W64,
     },
     Preset {
         degree: 8192,
@@ -44,6 +49,7 @@ pub const PRESETS: &[Preset] = &[
         special_bits: &[44],
         security: SecurityLevel::Bits128,
         depth: 4,
+        word: Word::W64,
     },
     Preset {
         degree: 16384,
@@ -52,6 +58,7 @@ pub const PRESETS: &[Preset] = &[
         special_bits: &[49],
         security: SecurityLevel::Bits128,
         depth: 11,
+        word: Word::W64,
     },
     Preset {
         degree: 32768,
@@ -60,6 +67,40 @@ pub const PRESETS: &[Preset] = &[
         special_bits: &[56],
         security: SecurityLevel::Bits128,
         depth: 25,
+        word: Word::W64,
+    },
+];
+
+/// The 128-bit W32 presets: the same `log2(QP)` budgets in primes below
+/// 2^31 (more, smaller primes: one key-switching digit per prime), for
+/// backends with 32-bit words.
+pub const PRESETS_W32: &[Preset] = &[
+    Preset {
+        degree: 4096,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[27, 27, 27],
+        special_bits: &[28],
+        security: SecurityLevel::Bits128,
+        depth: 1,
+        word: Word::W32,
+    },
+    Preset {
+        degree: 8192,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[31, 31, 31, 31, 31, 31],
+        special_bits: &[31],
+        security: SecurityLevel::Bits128,
+        depth: 4,
+        word: Word::W32,
+    },
+    Preset {
+        degree: 16384,
+        plaintext_modulus: 65537,
+        ciphertext_bits: &[31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31, 31],
+        special_bits: &[31],
+        security: SecurityLevel::Bits128,
+        depth: 11,
+        word: Word::W32,
     },
 ];
 
@@ -82,6 +123,7 @@ pub const FASTER_CRYPTONETS: CrtPreset = CrtPreset {
         security: SecurityLevel::Bits128,
         // Measured with a constant plaintext: CryptoNets' two squarings fit.
         depth: 2,
+        word: Word::W64,
     },
     plaintext_moduli: &[1_099_511_922_689, 1_099_512_004_609],
 };
@@ -89,10 +131,21 @@ pub const FASTER_CRYPTONETS: CrtPreset = CrtPreset {
 impl Preset {
     /// The preset of degree `n`, or an error listing the degrees there are.
     pub fn for_degree(n: usize) -> Result<&'static Preset, Error> {
-        PRESETS.iter().find(|p| p.degree == n).ok_or_else(|| {
+        Self::for_degree_word(n, Word::W64)
+    }
+
+    /// The preset of degree `n` and word profile `word` ([`PRESETS`] or
+    /// [`PRESETS_W32`]), or an error listing the degrees there are.
+    pub fn for_degree_word(n: usize, word: Word) -> Result<&'static Preset, Error> {
+        let table = match word {
+            Word::W64 => PRESETS,
+            Word::W32 => PRESETS_W32,
+        };
+        table.iter().find(|p| p.degree == n).ok_or_else(|| {
             Error::InvalidParameters(format!(
-                "no BFV preset for n = {n}: use one of {}",
-                degrees()
+                "no {} BFV preset for n = {n}: use one of {}",
+                word.name(),
+                list(table.iter().map(|p| p.degree))
             ))
         })
     }
@@ -115,6 +168,7 @@ impl Preset {
             .ciphertext_moduli_bits(self.ciphertext_bits)
             .special_moduli_bits(self.special_bits)
             .security(self.security)
+            .word(self.word)
     }
 }
 

@@ -20,7 +20,7 @@ pub use linear::LinearTransform;
 pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersBuilder};
 pub use plaintext::{Ciphertext, Plaintext};
-pub use presets::{PRESETS, Preset};
+pub use presets::{PRESETS, PRESETS_W32, Preset};
 
 /// A CKKS secret key (see [`rlwe::SecretKey`](crate::rlwe::SecretKey)).
 pub type SecretKey = crate::rlwe::SecretKey<Parameters>;
