@@ -5,12 +5,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use hefty::bench::{
     BFV_OPS, BfvBench, CKKS_OPS, CkksBench, Record, Sampling, ntt_cases, plot_ntt_throughput,
     render_table,
 };
+use hefty::core::Backend;
+use hefty::core::ring::Word;
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod cli;
@@ -60,6 +63,14 @@ struct BenchArgs {
     /// Worker threads for the scheme operations (NTT rows are single-threaded).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Where the BFV and CKKS rows run: `cpu`, `wgpu` (needs the `wgpu`
+    /// feature and an adapter) or `all` (each in turn).
+    #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
+    backend: BackendArg,
+    /// Word profile of the presets (default: w64 on the CPU, w32 on wgpu,
+    /// which runs only w32).
+    #[arg(long, value_enum)]
+    word: Option<WordArg>,
     #[arg(
         long,
         default_value_t = 8192,
@@ -106,6 +117,67 @@ fn ckks_preset_degree(s: &str) -> Result<usize, String> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BackendArg {
+    /// The host CPU.
+    Cpu,
+    /// The wgpu backend (WGSL on any Vulkan, Metal or DX12 adapter).
+    Wgpu,
+    /// The CPU, then every GPU backend this build has.
+    All,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WordArg {
+    /// 64-bit words (primes below 2^62).
+    W64,
+    /// 32-bit words (primes below 2^31).
+    W32,
+}
+
+/// A backend the scheme rows run on, with the word profile of its presets.
+type BenchTarget = (Arc<dyn Backend>, Word);
+
+/// The backends `hefty bench --backend` asks for, with each one's word
+/// profile; a GPU backend that cannot start is reported in one line and skipped.
+fn bench_backends(
+    which: BackendArg,
+    word: Option<WordArg>,
+) -> Result<Vec<BenchTarget>, String> {
+    let word_or = |default: Word| match word {
+        Some(WordArg::W64) => Word::W64,
+        Some(WordArg::W32) => Word::W32,
+        None => default,
+    };
+    let mut out: Vec<BenchTarget> = Vec::new();
+    if matches!(which, BackendArg::Cpu | BackendArg::All) {
+        out.push((hefty::core::Cpu::shared(), word_or(Word::W64)));
+    }
+    if matches!(which, BackendArg::Wgpu | BackendArg::All) {
+        if word == Some(WordArg::W64) {
+            return Err(
+                "the wgpu backend runs 32-bit words only: drop --word or use --word w32".into(),
+            );
+        }
+        #[cfg(feature = "wgpu")]
+        match hefty::kernels::Wgpu::new() {
+            Ok(gpu) => out.push((Arc::new(gpu), Word::W32)),
+            Err(e) if which == BackendArg::All => println!("wgpu: skipped ({e})"),
+            Err(e) => return Err(e.to_string()),
+        }
+        #[cfg(not(feature = "wgpu"))]
+        {
+            let msg = "this hefty was built without the wgpu backend: build with `--features wgpu` (cargo run --release --features wgpu -- bench --backend wgpu)";
+            if which == BackendArg::All {
+                println!("wgpu: skipped ({msg})");
+            } else {
+                return Err(msg.into());
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum SchemeArg {
     /// The single-prime NTT of hefty-ntt.
     Ntt,
@@ -136,7 +208,13 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
     } else {
         &[]
     };
-    let total = cases.len() + bfv_ops.len() + ckks_degrees.len() * CKKS_OPS.len();
+    let backends = if bfv_ops.is_empty() && ckks_degrees.is_empty() {
+        vec![]
+    } else {
+        bench_backends(args.backend, args.word)?
+    };
+    let total =
+        cases.len() + backends.len() * (bfv_ops.len() + ckks_degrees.len() * CKKS_OPS.len());
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
             .expect("static template")
@@ -149,28 +227,32 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         records.push(case.run(sampling).map_err(|e| e.to_string())?);
         bar.inc(1);
     }
-    if !bfv_ops.is_empty() {
-        bar.set_message(format!("bfv n={}: generating keys", args.bfv_degree));
-        let bfv = BfvBench::new(args.bfv_degree).map_err(|e| e.to_string())?;
-        for op in bfv_ops {
-            bar.set_message(format!("bfv {op}"));
-            records.push(
-                bfv.run(op, sampling, args.threads)
-                    .map_err(|e| e.to_string())?,
-            );
-            bar.inc(1);
+    for (backend, word) in &backends {
+        let on = format!("{} {}", backend.name(), word.name());
+        if !bfv_ops.is_empty() {
+            bar.set_message(format!("{on} bfv n={}: generating keys", args.bfv_degree));
+            let bfv = BfvBench::on(args.bfv_degree, Arc::clone(backend), *word)
+                .map_err(|e| e.to_string())?;
+            for op in bfv_ops {
+                bar.set_message(format!("{on} bfv {op}"));
+                records.push(
+                    bfv.run(op, sampling, args.threads)
+                        .map_err(|e| e.to_string())?,
+                );
+                bar.inc(1);
+            }
         }
-    }
-    for &n in ckks_degrees {
-        bar.set_message(format!("ckks n={n}: generating keys"));
-        let ckks = CkksBench::new(n).map_err(|e| e.to_string())?;
-        for op in CKKS_OPS {
-            bar.set_message(format!("ckks n={n} {op}"));
-            records.push(
-                ckks.run(op, sampling, args.threads)
-                    .map_err(|e| e.to_string())?,
-            );
-            bar.inc(1);
+        for &n in ckks_degrees {
+            bar.set_message(format!("{on} ckks n={n}: generating keys"));
+            let ckks = CkksBench::on(n, Arc::clone(backend), *word).map_err(|e| e.to_string())?;
+            for op in CKKS_OPS {
+                bar.set_message(format!("{on} ckks n={n} {op}"));
+                records.push(
+                    ckks.run(op, sampling, args.threads)
+                        .map_err(|e| e.to_string())?,
+                );
+                bar.inc(1);
+            }
         }
     }
     bar.finish_and_clear();

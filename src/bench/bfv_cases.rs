@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, PublicKey, RelinearizationKey, SecretKey,
+    Encoder, Evaluator, GaloisKeys, Parameters, Plaintext, Preset, PublicKey, RelinearizationKey,
+    SecretKey,
 };
-use hefty_core::{Error, Sampler};
+use hefty_core::ring::Word;
+use hefty_core::{Backend, Error, Sampler};
 use serde_json::json;
 
 use super::{Record, Sampling, Schema, median_ns_on};
@@ -44,9 +46,15 @@ pub struct BfvBench {
 }
 
 impl BfvBench {
-    /// Sets up the 128-bit preset of degree `n` (4096 … 32768).
+    /// Sets up the 128-bit preset of degree `n` (4096 … 32768) on the CPU.
     pub fn new(n: usize) -> Result<Self, Error> {
-        let params = Parameters::preset_128(n)?;
+        Self::on(n, hefty_core::Cpu::shared(), Word::W64)
+    }
+
+    /// Sets up the 128-bit preset of degree `n` and word profile `word` on
+    /// `backend`.
+    pub fn on(n: usize, backend: Arc<dyn Backend>, word: Word) -> Result<Self, Error> {
+        let params = Preset::for_degree_word(n, word)?.build_on(backend)?;
         let mut rng = Sampler::from_os();
         let sk = SecretKey::generate(&params, &mut rng);
         let pk = PublicKey::new(&sk, &mut rng)?;
@@ -170,7 +178,11 @@ impl BfvBench {
                 "t": self.params.plaintext_modulus(),
                 "levels": self.params.max_level(),
                 "special_primes": self.params.special_primes().len(),
+                "word": self.params.ciphertext_basis().word().name(),
         });
+        if let Some(device) = self.params.ciphertext_basis().backend().device_name() {
+            params["device"] = json!(device);
+        }
         if op == "mul_sparse" {
             params["nnz"] = json!(SPARSE_NNZ);
         }

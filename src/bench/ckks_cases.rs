@@ -6,17 +6,19 @@
 use std::sync::Arc;
 
 use hefty_core::ckks::{
-    Encoder, Evaluator, GaloisKeys, Parameters, PublicKey, RelinearizationKey, SecretKey,
+    Encoder, Evaluator, GaloisKeys, Parameters, Preset, PublicKey, RelinearizationKey, SecretKey,
 };
-use hefty_core::{Error, Sampler};
+use hefty_core::ring::Word;
+use hefty_core::{Backend, Error, Sampler};
 use serde_json::json;
 
 use super::{Record, Sampling, Schema, median_ns_on};
 
 /// The operations, in table order (stable names: see docs/BENCH_JSON.md).
-pub const CKKS_OPS: [&str; 7] = [
+pub const CKKS_OPS: [&str; 8] = [
     "encode_encrypt",
     "decrypt_decode",
+    "ntt_forward",
     "add",
     "mul_plain",
     "mul_relin_rescale",
@@ -40,9 +42,15 @@ pub struct CkksBench {
 }
 
 impl CkksBench {
-    /// Sets up the 128-bit preset of degree `n` (8192 … 65536).
+    /// Sets up the 128-bit preset of degree `n` (8192 … 65536) on the CPU.
     pub fn new(n: usize) -> Result<Self, Error> {
-        let params = Parameters::preset_128(n)?;
+        Self::on(n, hefty_core::Cpu::shared(), Word::W64)
+    }
+
+    /// Sets up the 128-bit preset of degree `n` and word profile `word` on
+    /// `backend`.
+    pub fn on(n: usize, backend: Arc<dyn Backend>, word: Word) -> Result<Self, Error> {
+        let params = Preset::for_degree_word(n, word)?.build_on(backend)?;
         let mut rng = Sampler::from_os();
         let sk = SecretKey::generate(&params, &mut rng);
         let pk = PublicKey::new(&sk, &mut rng)?;
@@ -91,6 +99,16 @@ impl CkksBench {
                 let pt = self.sk.decrypt(&a).expect("decrypt");
                 std::hint::black_box(self.encoder.decode(&pt).expect("decode"));
             }),
+            "ntt_forward" => {
+                // Every limb of one polynomial at the top level, in place
+                // (transforming the same words again and again is as costly).
+                let c0 = &a.polys()[0];
+                let mut words = backend.duplicate(c0.buffer())?;
+                let basis = self.params.ciphertext_basis();
+                let timed = time(&mut || backend.ntt_forward(basis, 0..top, &mut words));
+                backend.release(words);
+                timed
+            }
             "add" => time(&mut || {
                 std::hint::black_box(self.eval.add(&a, &b).expect("add"));
             }),
@@ -123,10 +141,7 @@ impl CkksBench {
                 )));
             }
         };
-        Ok(Record {
-            scheme: Schema::Ckks,
-            op: op.into(),
-            params: json!({
+        let mut params = json!({
                 "n": self.params.degree(),
                 "levels": self.params.max_level(),
                 "log_q": (self.params.log_q_at(top) * 10.0).round() / 10.0,
@@ -135,7 +150,14 @@ impl CkksBench {
                 "word": self.params.word().name(),
                 "special_primes": self.params.special_primes().len(),
                 "dnum": self.params.key_switcher().dnum(),
-            }),
+        });
+        if let Some(device) = self.params.ciphertext_basis().backend().device_name() {
+            params["device"] = json!(device);
+        }
+        Ok(Record {
+            scheme: Schema::Ckks,
+            op: op.into(),
+            params,
             backend: self.params.ciphertext_basis().backend().name().into(),
             threads,
             median_ns: median,

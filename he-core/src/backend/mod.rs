@@ -130,6 +130,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
         Ok(())
     }
 
+    /// The device this backend runs on, for benchmark records (a GPU
+    /// backend's adapter name); `None` for the host CPU.
+    fn device_name(&self) -> Option<String> {
+        None
+    }
+
     /// Host↔backend transfers since creation, for backends that count them
     /// (device backends must: the conformance suite asserts that none
     /// happen while a circuit evaluates). The CPU moves nothing.

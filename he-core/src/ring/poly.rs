@@ -134,8 +134,9 @@ impl<F: Form> RnsPoly<F> {
         }
     }
 
-    /// The backend buffer.
-    pub(crate) fn buffer(&self) -> &Buffer {
+    /// The backend buffer holding the limbs (read-only: for calling
+    /// [`Backend`](crate::Backend) primitives directly, e.g. to time them).
+    pub fn buffer(&self) -> &Buffer {
         &self.buf
     }
 

@@ -175,6 +175,10 @@ impl Backend for Wgpu {
         self.cx.synchronize()
     }
 
+    fn device_name(&self) -> Option<String> {
+        Some(self.cx.adapter.clone())
+    }
+
     fn transfers(&self) -> Option<Transfers> {
         Some(self.memory.transfers())
     }
