@@ -139,10 +139,7 @@ type BenchTarget = (Arc<dyn Backend>, Word);
 
 /// The backends `hefty bench --backend` asks for, with each one's word
 /// profile; a GPU backend that cannot start is reported in one line and skipped.
-fn bench_backends(
-    which: BackendArg,
-    word: Option<WordArg>,
-) -> Result<Vec<BenchTarget>, String> {
+fn bench_backends(which: BackendArg, word: Option<WordArg>) -> Result<Vec<BenchTarget>, String> {
     let word_or = |default: Word| match word {
         Some(WordArg::W64) => Word::W64,
         Some(WordArg::W32) => Word::W32,

@@ -117,3 +117,29 @@ fn residues_at_the_edges_of_31_bit_primes_match_the_cpu() {
         assert!(g == c, "result {i} differs from the CPU's");
     }
 }
+
+#[test]
+fn ntts_of_every_supported_size_match_the_cpu() {
+    use hefty_core::{Coeff, RnsBasis, Sampler};
+    let Some(gpu) = device() else { return };
+    // Each size's stage split differs: one block (n <= 2048), one strided
+    // stage group plus blocks (n = 4096 … 2^17).
+    for log_n in [1, 2, 5, 11, 12, 14, 16, 17] {
+        let n = 1usize << log_n;
+        let mut primes = hefty_core::ntt::ntt_primes(31, n, 1).unwrap();
+        primes.extend(hefty_core::ntt::ntt_primes(27, n, 1).unwrap());
+        let run = |backend: Arc<dyn Backend>| {
+            let basis = Arc::new(RnsBasis::with_backend(n, &primes, backend).unwrap());
+            let a = Sampler::from_seed([log_n as u8; 32])
+                .uniform::<Coeff>(&basis, 2)
+                .unwrap();
+            let f = a.into_ntt();
+            let fwd = f.to_host().unwrap();
+            (fwd, f.into_coeff().to_host().unwrap())
+        };
+        let (gpu_fwd, gpu_back) = run(gpu.clone());
+        let (cpu_fwd, cpu_back) = run(hefty_core::Cpu::shared());
+        assert!(gpu_fwd == cpu_fwd, "forward NTT differs at n = {n}");
+        assert!(gpu_back == cpu_back, "inverse NTT differs at n = {n}");
+    }
+}

@@ -25,6 +25,43 @@ pub(crate) struct Context {
     pub limits: wgpu::Limits,
     failure: Failure,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
+    pending: Mutex<Pending>,
+}
+
+/// Commands recorded since the last submission. One submission per
+/// primitive would cost a queue round trip per dispatch (tens of µs on a
+/// GPU, hundreds of dispatches per key switch); they are submitted together
+/// when the host needs results (a read-back, a wait, a host write) or when
+/// this many have queued.
+#[derive(Default)]
+pub(crate) struct Pending {
+    commands: Vec<Command>,
+    /// Every queued dispatch's arguments, each at an aligned offset.
+    args: Vec<u32>,
+}
+
+const FLUSH_COMMANDS: usize = 1024;
+const FLUSH_ARGS_WORDS: usize = 1 << 20;
+
+/// One recorded command.
+enum Command {
+    Dispatch {
+        pipeline: Arc<wgpu::ComputePipeline>,
+        args: std::ops::Range<usize>,
+        buffers: Vec<wgpu::Buffer>,
+        workgroups: (u32, u32),
+    },
+    Copy {
+        src: wgpu::Buffer,
+        src_at: u64,
+        dst: wgpu::Buffer,
+        dst_at: u64,
+        bytes: u64,
+    },
+    Clear {
+        buf: wgpu::Buffer,
+        bytes: u64,
+    },
 }
 
 impl std::fmt::Debug for Context {
@@ -93,11 +130,13 @@ impl Context {
             limits,
             failure,
             pipelines: Mutex::default(),
+            pending: Mutex::default(),
         })
     }
 
     /// Waits for every submitted command; returns the first failure recorded.
     pub fn synchronize(&self) -> Result<(), Error> {
+        self.flush();
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| device_error(format!("waiting for the device failed: {e}")))?;
@@ -143,8 +182,9 @@ impl Context {
         }))
     }
 
-    /// Runs `kernel` over `workgroups` with `args` at binding 0 and
-    /// `buffers` at bindings 1, 2, … (the first one written).
+    /// Queues `kernel` over `workgroups` with `args` at binding 0 and
+    /// `buffers` at bindings 1, 2, … (the first one written). Commands are
+    /// recorded and submitted together (see [`Pending`]).
     pub fn launch(
         &self,
         kernel: &Kernel,
@@ -156,56 +196,22 @@ impl Context {
             return;
         }
         let pipeline = self.pipeline(kernel);
-        let args = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("args"),
-                contents: bytemuck::cast_slice(args),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: args.as_entire_binding(),
-        }];
-        entries.extend(
-            buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32 + 1,
-                    resource: b.as_entire_binding(),
-                }),
-        );
-        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(kernel.entry),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
+        let mut pending = self.lock_pending();
+        // Each record starts at the adapter's storage offset alignment.
+        let align = (self.limits.min_storage_buffer_offset_alignment as usize / 4).max(1);
+        let at = pending.args.len().next_multiple_of(align);
+        pending.args.resize(at, 0);
+        pending.args.extend_from_slice(args);
+        pending.commands.push(Command::Dispatch {
+            pipeline,
+            args: at..at + args.len(),
+            buffers: buffers.iter().map(|&b| b.clone()).collect(),
+            workgroups,
         });
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(kernel.entry),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &group, &[]);
-            pass.dispatch_workgroups(workgroups.0, workgroups.1, 1);
-        }
-        self.queue.submit([encoder.finish()]);
+        self.maybe_flush(pending);
     }
 
-    /// Workgroups covering `threads` invocations of a flat kernel: at most
-    /// the adapter's per-dimension limit in x, the rest in y.
-    pub fn grid(&self, threads: usize) -> (u32, u32) {
-        let groups = threads.div_ceil(WORKGROUP as usize);
-        let max = self.limits.max_compute_workgroups_per_dimension.max(1) as usize;
-        let x = groups.min(max);
-        (x as u32, groups.div_ceil(x.max(1)) as u32)
-    }
-
-    /// Copies `words` 32-bit words between buffers (queued in order).
+    /// Queues a copy of `words` 32-bit words between buffers.
     pub fn copy(
         &self,
         src: &wgpu::Buffer,
@@ -217,28 +223,132 @@ impl Context {
         if words == 0 {
             return;
         }
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        encoder.copy_buffer_to_buffer(
-            src,
-            4 * src_word as u64,
-            dst,
-            4 * dst_word as u64,
-            4 * words as u64,
-        );
-        self.queue.submit([encoder.finish()]);
+        let mut pending = self.lock_pending();
+        pending.commands.push(Command::Copy {
+            src: src.clone(),
+            src_at: 4 * src_word as u64,
+            dst: dst.clone(),
+            dst_at: 4 * dst_word as u64,
+            bytes: 4 * words as u64,
+        });
+        self.maybe_flush(pending);
     }
 
-    /// Zeroes the first `words` words of a buffer.
+    /// Queues zeroing the first `words` words of a buffer.
     pub fn clear(&self, buf: &wgpu::Buffer, words: usize) {
         if words == 0 {
             return;
         }
+        let mut pending = self.lock_pending();
+        pending.commands.push(Command::Clear {
+            buf: buf.clone(),
+            bytes: 4 * words as u64,
+        });
+        self.maybe_flush(pending);
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn maybe_flush(&self, mut pending: std::sync::MutexGuard<'_, Pending>) {
+        if pending.commands.len() >= FLUSH_COMMANDS || pending.args.len() >= FLUSH_ARGS_WORDS {
+            self.submit(&mut pending);
+        }
+    }
+
+    /// Submits every queued command (before a host write, a read-back or a
+    /// wait: queue writes land before the next submission's commands).
+    pub fn flush(&self) {
+        let mut pending = self.lock_pending();
+        self.submit(&mut pending);
+    }
+
+    /// Encodes the queued commands — consecutive dispatches in one compute
+    /// pass, every dispatch's arguments in one buffer — and submits them.
+    fn submit(&self, pending: &mut Pending) {
+        if pending.commands.is_empty() {
+            return;
+        }
+        let args = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("args"),
+                contents: bytemuck::cast_slice(&pending.args),
+                usage: wgpu::BufferUsages::STORAGE,
+            });
         let mut encoder = self
             .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        encoder.clear_buffer(buf, 0, Some(4 * words as u64));
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("hefty"),
+            });
+        let commands = std::mem::take(&mut pending.commands);
+        pending.args.clear();
+        let mut i = 0;
+        while i < commands.len() {
+            match &commands[i] {
+                Command::Dispatch { .. } => {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: None,
+                    });
+                    while let Some(Command::Dispatch {
+                        pipeline,
+                        args: range,
+                        buffers,
+                        workgroups,
+                    }) = commands.get(i)
+                    {
+                        let mut entries = vec![wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: &args,
+                                offset: 4 * range.start as u64,
+                                size: std::num::NonZeroU64::new(4 * range.len().max(1) as u64),
+                            }),
+                        }];
+                        entries.extend(buffers.iter().enumerate().map(|(j, b)| {
+                            wgpu::BindGroupEntry {
+                                binding: j as u32 + 1,
+                                resource: b.as_entire_binding(),
+                            }
+                        }));
+                        let group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                            label: None,
+                            layout: &pipeline.get_bind_group_layout(0),
+                            entries: &entries,
+                        });
+                        pass.set_pipeline(pipeline);
+                        pass.set_bind_group(0, &group, &[]);
+                        pass.dispatch_workgroups(workgroups.0, workgroups.1, 1);
+                        i += 1;
+                    }
+                }
+                Command::Copy {
+                    src,
+                    src_at,
+                    dst,
+                    dst_at,
+                    bytes,
+                } => {
+                    encoder.copy_buffer_to_buffer(src, *src_at, dst, *dst_at, *bytes);
+                    i += 1;
+                }
+                Command::Clear { buf, bytes } => {
+                    encoder.clear_buffer(buf, 0, Some(*bytes));
+                    i += 1;
+                }
+            }
+        }
         self.queue.submit([encoder.finish()]);
+    }
+
+    /// Workgroups covering `threads` invocations of a flat kernel: at most
+    /// the adapter's per-dimension limit in x, the rest in y.
+    pub fn grid(&self, threads: usize) -> (u32, u32) {
+        let groups = threads.div_ceil(WORKGROUP as usize);
+        let max = self.limits.max_compute_workgroups_per_dimension.max(1) as usize;
+        let x = groups.min(max);
+        (x as u32, groups.div_ceil(x.max(1)) as u32)
     }
 }

@@ -103,6 +103,8 @@ impl Memory {
             })?;
         let buf = self.scratch(cx, narrow.len())?;
         if !narrow.is_empty() {
+            // A pooled buffer may still be read by queued commands: they go first.
+            cx.flush();
             cx.queue
                 .write_buffer(&words_of(&buf).buf, 0, bytemuck::cast_slice(&narrow));
         }
@@ -125,6 +127,7 @@ impl Memory {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        cx.flush();
         let mut encoder = cx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });

@@ -226,44 +226,45 @@ impl Backend for Wgpu {
         }
         let n = basis.degree();
         let db = device_basis(basis);
-        let count = limbs.len();
-        let blk = n.min(NTT_BLOCK);
+        let count = limbs.len() as u32;
         let a = &words(buf).buf;
-        let (mut m, mut t) = (1usize, n / 2);
-        while 2 * t > NTT_BLOCK {
-            let header = [
+        let header = |m: usize, t: usize, blk: usize| {
+            let h = [
                 n as u32,
-                count as u32,
+                count,
                 limbs.start as u32,
                 m as u32,
                 t as u32,
                 blk as u32,
             ];
-            let args = args(&header, basis.moduli(), |i, _| db.scaling[i]);
-            self.flat(
-                &k::NTT_FORWARD_STAGE,
-                &args,
-                &[a, &db.twiddles],
-                count * n / 2,
+            args(&h, basis.moduli(), |i, _| db.scaling[i])
+        };
+        let bufs = [a, &db.twiddles];
+        if n > NTT_BLOCK {
+            // Two passes: the eleven widest stages on strided elements, then
+            // the rest on contiguous blocks.
+            let s = n / NTT_BLOCK;
+            self.cx.launch(
+                &k::NTT_FORWARD_STRIDED,
+                &header(1, n / 2, NTT_BLOCK),
+                &bufs,
+                (s as u32, count),
             );
-            m *= 2;
-            t /= 2;
-        }
-        if t > 0 {
-            let header = [
-                n as u32,
-                count as u32,
-                limbs.start as u32,
-                m as u32,
-                t as u32,
-                blk as u32,
-            ];
-            let args = args(&header, basis.moduli(), |i, _| db.scaling[i]);
+            if s > 1 {
+                let grid = ((n / NTT_BLOCK) as u32, count);
+                self.cx.launch(
+                    &k::NTT_FORWARD_BLOCK,
+                    &header(NTT_BLOCK, s / 2, NTT_BLOCK),
+                    &bufs,
+                    grid,
+                );
+            }
+        } else if n >= 2 {
             self.cx.launch(
                 &k::NTT_FORWARD_BLOCK,
-                &args,
-                &[a, &db.twiddles],
-                ((n / blk) as u32, count as u32),
+                &header(1, n / 2, n),
+                &bufs,
+                (1, count),
             );
         }
     }
@@ -274,43 +275,45 @@ impl Backend for Wgpu {
         }
         let n = basis.degree();
         let db = device_basis(basis);
-        let count = limbs.len();
-        let blk = n.min(NTT_BLOCK);
+        let count = limbs.len() as u32;
         let a = &words(buf).buf;
-        let header = |m: usize, t: usize| {
-            [
+        // Header word 6: the span at which the block kernel stops.
+        let header = |blk: usize, stop: usize| {
+            let h = [
                 n as u32,
-                count as u32,
+                count,
                 limbs.start as u32,
-                m as u32,
-                t as u32,
+                0,
+                0,
                 blk as u32,
-            ]
+                stop as u32,
+            ];
+            args(&h, basis.moduli(), |i, _| db.scaling[i])
         };
-        if n >= 4 {
-            let args = args(&header(0, 0), basis.moduli(), |i, _| db.scaling[i]);
+        let bufs = [a, &db.twiddles];
+        if n > NTT_BLOCK {
+            let s = n / NTT_BLOCK;
+            let grid = ((n / NTT_BLOCK) as u32, count);
+            self.cx
+                .launch(&k::NTT_INVERSE_BLOCK, &header(NTT_BLOCK, s), &bufs, grid);
             self.cx.launch(
-                &k::NTT_INVERSE_BLOCK,
-                &args,
-                &[a, &db.twiddles],
-                ((n / blk) as u32, count as u32),
+                &k::NTT_INVERSE_STRIDED,
+                &header(NTT_BLOCK, s),
+                &bufs,
+                (s as u32, count),
             );
-        }
-        let mut t = blk.min(n / 2);
-        while t < n / 2 {
-            let args = args(&header(n / (2 * t), t), basis.moduli(), |i, _| {
-                db.scaling[i]
-            });
+        } else if n >= 2 {
+            if n >= 4 {
+                self.cx
+                    .launch(&k::NTT_INVERSE_BLOCK, &header(n, n / 2), &bufs, (1, count));
+            }
             self.flat(
-                &k::NTT_INVERSE_STAGE,
-                &args,
-                &[a, &db.twiddles],
-                count * n / 2,
+                &k::NTT_INVERSE_LAST,
+                &header(n, n / 2),
+                &[a],
+                count as usize * n / 2,
             );
-            t *= 2;
         }
-        let args = args(&header(1, n / 2), basis.moduli(), |i, _| db.scaling[i]);
-        self.flat(&k::NTT_INVERSE_LAST, &args, &[a], count * n / 2);
     }
 
     fn copy_limbs(

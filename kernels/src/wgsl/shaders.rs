@@ -60,11 +60,11 @@ kernels! {
     MUL_CONST = ELEMENTWISE::"mul_const";
     ADD_CONST = ELEMENTWISE::"add_const";
     MUL_CONST_ADD = ELEMENTWISE::"mul_const_add";
-    NTT_FORWARD_STAGE = NTT::"forward_stage";
-    NTT_INVERSE_STAGE = NTT::"inverse_stage";
     NTT_INVERSE_LAST = NTT::"inverse_last";
     NTT_FORWARD_BLOCK = NTT::"forward_block";
     NTT_INVERSE_BLOCK = NTT::"inverse_block";
+    NTT_FORWARD_STRIDED = NTT::"forward_strided";
+    NTT_INVERSE_STRIDED = NTT::"inverse_strided";
     AUTOMORPHISM = SHUFFLE::"automorphism";
     PERMUTE = SHUFFLE::"permute";
     MONOMIAL = SHUFFLE::"monomial";
