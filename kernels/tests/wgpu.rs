@@ -143,3 +143,50 @@ fn ntts_of_every_supported_size_match_the_cpu() {
         assert!(gpu_back == cpu_back, "inverse NTT differs at n = {n}");
     }
 }
+
+#[test]
+fn a_missing_adapter_is_a_typed_error_naming_the_ones_there_are() {
+    let err = Wgpu::with_adapter("no-such-adapter-anywhere").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Device {
+                backend: "wgpu",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no adapter named like"), "{err}");
+}
+
+#[test]
+fn allocations_beyond_the_adapter_are_out_of_memory_errors() {
+    let Some(gpu) = device() else { return };
+    let err = gpu.alloc(1 << 40).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::OutOfMemory {
+                backend: "wgpu",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // The backend still works afterwards.
+    let buf = gpu.upload(vec![1, 2, 3]).unwrap();
+    assert_eq!(gpu.download(&buf).unwrap(), [1, 2, 3]);
+    let err = gpu.upload(vec![1 << 40]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedByBackend {
+                backend: "wgpu",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    gpu.synchronize().unwrap();
+}

@@ -80,22 +80,31 @@ fn device_error(message: impl Into<String>) -> Error {
 }
 
 impl Context {
-    /// The first adapter wgpu offers (high performance preferred; the
-    /// `WGPU_BACKEND` and `WGPU_ADAPTER_NAME` variables are honoured), or a
-    /// typed error that says what to install.
-    pub fn new() -> Result<Self, Error> {
+    /// The adapter whose name contains `name` (any case), else the first
+    /// adapter wgpu offers (high performance preferred; `WGPU_BACKEND` is
+    /// honoured), or a typed error that says what to install or choose.
+    pub fn new(name: Option<&str>) -> Result<Self, Error> {
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let options = wgpu::RequestAdapterOptions {
             power_preference: wgpu::PowerPreference::HighPerformance,
             ..Default::default()
         };
-        let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
-            Ok(name) => pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-                .into_iter()
-                .find(|a| a.get_info().name.to_lowercase().contains(&name.to_lowercase()))
-                .ok_or_else(|| device_error(format!("no adapter named like WGPU_ADAPTER_NAME={name:?}; unset it or name one of the machine's adapters")))?,
-            Err(_) => pollster::block_on(instance.request_adapter(&options)).map_err(|e| {
+        let adapter = match name {
+            Some(name) => {
+                let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+                adapters
+                    .into_iter()
+                    .find(|a| a.get_info().name.to_lowercase().contains(&name.to_lowercase()))
+                    .ok_or_else(|| {
+                        device_error(format!(
+                            "no adapter named like {name:?} (this machine has: {}); name one of those",
+                            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                        ))
+                    })?
+            }
+            None => pollster::block_on(instance.request_adapter(&options)).map_err(|e| {
                 device_error(format!(
                     "no GPU adapter ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU, Mesa's lavapipe: apt-get install mesa-vulkan-drivers libvulkan1)"
                 ))

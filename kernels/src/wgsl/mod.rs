@@ -65,8 +65,18 @@ impl Wgpu {
     /// `WGPU_BACKEND` or `WGPU_ADAPTER_NAME` to choose). A machine without
     /// one gets [`Error::Device`] saying what to install — never a panic.
     pub fn new() -> Result<Self, Error> {
+        Self::open(std::env::var("WGPU_ADAPTER_NAME").ok().as_deref())
+    }
+
+    /// The adapter whose name contains `name` (any case, e.g. `"llvmpipe"`
+    /// or `"H200"`), or [`Error::Device`] listing the adapters there are.
+    pub fn with_adapter(name: &str) -> Result<Self, Error> {
+        Self::open(Some(name))
+    }
+
+    fn open(name: Option<&str>) -> Result<Self, Error> {
         Ok(Self {
-            cx: Context::new()?,
+            cx: Context::new(name)?,
             memory: Memory::default(),
             tables: TableCache::default(),
         })
