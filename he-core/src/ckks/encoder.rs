@@ -291,17 +291,41 @@ pub(crate) fn centred_coefficients(poly: &RnsPoly<Coeff>, scale: f64) -> Result<
                 })
                 .collect()
         }
-        2 => {
-            // x = x0 + q0·[(x1 - x0)·q0^-1]_{q1} < q0·q1 < 2^122.
-            let (m0, m1) = (&moduli[0], &moduli[1]);
-            let (q0, q1) = (m0.value(), m1.value());
-            let inv = m1.shoup(m1.inv(m1.reduce(q0)).expect("distinct primes"));
-            let q = q0 as u128 * q1 as u128;
+        k if moduli[..k]
+            .iter()
+            .map(|m| 64 - m.value().leading_zeros())
+            .sum::<u32>()
+            <= 127 =>
+        {
+            // Garner's mixed radix: x = v0 + q0·(v1 + q1·(v2 + …)) with
+            // v_i = [(x_i - Σ_{j<i} v_j·Q_j)·Q_i^-1]_{q_i}, Q_i = q0⋯q_{i-1};
+            // the product fits u128, so no big integers (W32 decodes read
+            // three or four primes).
+            let moduli = &moduli[..k];
+            let q: u128 = moduli.iter().map(|m| m.value() as u128).product();
+            // Q_i^-1 mod q_i.
+            let prefix_inv: Vec<_> = (0..k)
+                .map(|i| {
+                    let m = &moduli[i];
+                    let qi = moduli[..i]
+                        .iter()
+                        .fold(1u64, |acc, p| m.mul(acc, m.reduce(p.value())));
+                    m.shoup(m.inv(qi).expect("distinct primes"))
+                })
+                .collect();
             (0..n)
                 .map(|j| {
-                    let (x0, x1) = (data[j], data[n + j]);
-                    let k = m1.mul_shoup(m1.sub(x1, m1.reduce(x0)), inv);
-                    let x = x0 as u128 + q0 as u128 * k as u128;
+                    let mut x: u128 = 0;
+                    let mut radix: u128 = 1;
+                    for (i, m) in moduli.iter().enumerate() {
+                        // x so far, reduced mod q_i (high word first:
+                        // reduce_u128 takes values below q_i·2^64).
+                        let high = m.reduce((x >> 64) as u64) as u128;
+                        let so_far = m.reduce_u128((high << 64) | (x as u64 as u128));
+                        let v = m.mul_shoup(m.sub(data[i * n + j], so_far), prefix_inv[i]);
+                        x += radix * v as u128;
+                        radix *= m.value() as u128;
+                    }
                     if x > q / 2 {
                         -((q - x) as f64)
                     } else {
@@ -310,21 +334,24 @@ pub(crate) fn centred_coefficients(poly: &RnsPoly<Coeff>, scale: f64) -> Result<
                 })
                 .collect()
         }
-        _ => {
-            let q = num_bigint::BigInt::from(basis.product(limbs));
-            let half = &q >> 1u32;
-            (0..n)
-                .map(|j| {
-                    let residues: Vec<u64> = (0..limbs).map(|i| data[i * n + j]).collect();
-                    let mut x = BigInt::from(basis.compose(&residues, limbs));
-                    if x > half {
-                        x -= &q;
-                    }
-                    bigint_to_f64(&x)
-                })
-                .collect()
-        }
+        _ => centred_big(&data, basis, n, limbs),
     })
+}
+
+/// [`centred_coefficients`] through big integers: any number of limbs.
+fn centred_big(data: &[u64], basis: &RnsBasis, n: usize, limbs: usize) -> Vec<f64> {
+    let q = num_bigint::BigInt::from(basis.product(limbs));
+    let half = &q >> 1u32;
+    (0..n)
+        .map(|j| {
+            let residues: Vec<u64> = (0..limbs).map(|i| data[i * n + j]).collect();
+            let mut x = BigInt::from(basis.compose(&residues, limbs));
+            if x > half {
+                x -= &q;
+            }
+            bigint_to_f64(&x)
+        })
+        .collect()
 }
 
 fn bigint_to_f64(x: &BigInt) -> f64 {
@@ -337,5 +364,29 @@ fn bigint_to_f64(x: &BigInt) -> f64 {
         -v
     } else {
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Coeff, Sampler};
+
+    #[test]
+    fn garner_decoding_matches_big_integers() {
+        // Four 31-bit primes (124 bits: W32 decodes) and three 40-bit ones.
+        for (bits, count) in [(31, 4), (40, 3), (31, 2)] {
+            let primes = hefty_ntt::ntt_primes(bits, 64, count).unwrap();
+            let basis = Arc::new(RnsBasis::new(64, &primes).unwrap());
+            let poly = Sampler::from_seed([bits as u8; 32])
+                .uniform::<Coeff>(&basis, count)
+                .unwrap();
+            // A scale far above the basis: every limb is read.
+            let scale = 2f64.powi(120);
+            assert_eq!(limbs_for_scale(&basis, count, scale), count);
+            let fast = centred_coefficients(&poly, scale).unwrap();
+            let big = centred_big(&poly.to_host().unwrap(), &basis, 64, count);
+            assert_eq!(fast, big, "{count} primes of {bits} bits");
+        }
     }
 }
