@@ -18,6 +18,8 @@ pub enum PackingArg {
     Batch,
     /// One image, base-2 integer encoding (Faster CryptoNets), BFV.
     Integer,
+    /// One image in the slots of a few ciphertexts, rotations (LoLa), CKKS.
+    Slots,
 }
 
 /// The schemes on the command line.
@@ -44,7 +46,7 @@ pub struct InferArgs {
     /// The scheme (default: CKKS for batch, BFV for integer).
     #[arg(long, value_enum)]
     scheme: Option<SchemeArg>,
-    /// How many test images, from the first (default: 10,000 for batch, 1 for integer).
+    /// How many test images, from the first (default: 10,000 for batch, 1 for integer, 10 for slots).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     images: Option<u64>,
     /// The MNIST folder (default: $HEFTY_MNIST_DIR, then ../shared/data/mnist).
@@ -85,16 +87,18 @@ fn run_in_pool(args: &InferArgs) -> Result<(), String> {
     let packing = match args.packing {
         PackingArg::Batch => Packing::Batch,
         PackingArg::Integer => Packing::Integer,
+        PackingArg::Slots => Packing::Slots,
     };
     let scheme = match (args.scheme, packing) {
         (Some(SchemeArg::Ckks), _) => Scheme::Ckks,
         (Some(SchemeArg::Bfv), _) | (None, Packing::Integer) => Scheme::Bfv,
-        (None, Packing::Batch) => Scheme::Ckks,
+        (None, Packing::Batch | Packing::Slots) => Scheme::Ckks,
     };
     let count = args.images.map_or(
         match packing {
             Packing::Batch => test.len(),
             Packing::Integer => 1,
+            Packing::Slots => 10,
         },
         |n| n as usize,
     );

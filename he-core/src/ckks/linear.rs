@@ -69,7 +69,7 @@ impl LinearTransform {
             )));
         }
         let span = diagonals.keys().next_back().map_or(1, |&k| k + 1);
-        let baby = (span as f64).sqrt().ceil().max(1.0) as usize;
+        let baby = baby_steps(span);
         let scale = params.rescale_divisor(level);
         let mut diags = BTreeMap::new();
         for (&k, d) in diagonals {
@@ -90,10 +90,20 @@ impl LinearTransform {
 
     /// The rotation steps whose Galois keys [`Self::apply`] needs.
     pub fn rotations(&self) -> Vec<i64> {
-        let mut steps: Vec<i64> = self
-            .diags
-            .keys()
-            .flat_map(|&(j, i)| [(i) as i64, (self.baby * j) as i64])
+        let indices = self.diags.keys().map(|&(j, i)| self.baby * j + i);
+        Self::rotations_for(indices)
+    }
+
+    /// The rotation steps a transform with non-zero diagonals `indices`
+    /// needs — what [`Self::rotations`] will say once it is built — so keys
+    /// can be made before the diagonals are encoded (a client making keys
+    /// for a server's plan).
+    pub fn rotations_for(indices: impl IntoIterator<Item = usize>) -> Vec<i64> {
+        let indices: Vec<usize> = indices.into_iter().collect();
+        let baby = baby_steps(indices.iter().max().map_or(1, |&k| k + 1));
+        let mut steps: Vec<i64> = indices
+            .iter()
+            .flat_map(|&k| [(k % baby) as i64, (baby * (k / baby)) as i64])
             .filter(|&r| r != 0)
             .collect();
         steps.sort_unstable();
@@ -176,6 +186,11 @@ impl LinearTransform {
             )),
         }
     }
+}
+
+/// Baby steps for diagonals `0..span`: `⌈√span⌉`, balancing baby and giant rotations.
+fn baby_steps(span: usize) -> usize {
+    (span as f64).sqrt().ceil().max(1.0) as usize
 }
 
 impl Encoder {

@@ -17,11 +17,13 @@
 mod bfv;
 mod ckks;
 mod report;
+mod slots;
 mod wire;
 
 pub use bfv::{BfvClient, BfvServer, Encoding};
 pub use ckks::{CkksClient, CkksServer, ckks_plan, levels_needed};
 pub use report::{Bytes, Disagreement, Hops, InferReport, LayerReport, Seconds};
+pub use slots::{InputLayout, SlotClient, SlotProgram, SlotServer, slot_parameters};
 pub use wire::{pack, unpack};
 
 use crate::Error;
@@ -34,6 +36,9 @@ pub enum Packing {
     Batch,
     /// One image, one ciphertext per tensor element, base-2 integer encoding.
     Integer,
+    /// One image in the slots of a few CKKS ciphertexts, moved by rotations
+    /// (LoLa): latency instead of throughput.
+    Slots,
 }
 
 impl Packing {
@@ -42,6 +47,7 @@ impl Packing {
         match self {
             Packing::Batch => "batch",
             Packing::Integer => "integer",
+            Packing::Slots => "slots",
         }
     }
 }
@@ -121,6 +127,10 @@ pub fn infer(
             options.precision_bits,
             progress,
         ),
+        (Packing::Slots, Scheme::Ckks) => slots::infer(model, images, labels, progress),
+        (Packing::Slots, Scheme::Bfv) => Err(Error::Setting(
+            "slot packing is CKKS's (real weights, rotations): use --scheme ckks".into(),
+        )),
         (Packing::Integer, Scheme::Ckks) => Err(Error::Setting(
             "the integer packing is BFV's (base-2 integer encoding): use --scheme bfv, or --packing batch for CKKS".into(),
         )),

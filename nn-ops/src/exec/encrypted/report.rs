@@ -32,7 +32,7 @@ pub struct Hops {
 }
 
 impl Hops {
-    fn between(before: &HopCounts, after: &HopCounts) -> Self {
+    pub(crate) fn between(before: &HopCounts, after: &HopCounts) -> Self {
         let d = |h: Hop| after.get(h) - before.get(h);
         Self {
             pt_ct_add: d(Hop::PtCtAdd),
@@ -56,7 +56,7 @@ impl Hops {
             + self.pt_ct_mul_scalar
     }
 
-    fn add(&mut self, o: &Hops) {
+    pub(crate) fn add(&mut self, o: &Hops) {
         self.pt_ct_add += o.pt_ct_add;
         self.ct_ct_add += o.ct_ct_add;
         self.pt_ct_mul_dense += o.pt_ct_mul_dense;
