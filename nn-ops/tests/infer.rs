@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use hefty_nn::Error;
 use hefty_nn::exec::encrypted::{
-    CkksClient, CkksServer, InferOptions, InferReport, Packing, Scheme, ckks_plan, infer,
-    levels_needed,
+    CkksClient, CkksServer, InferOptions, InferReport, InputLayout, Packing, Scheme, SlotClient,
+    SlotProgram, SlotServer, ckks_plan, infer, levels_needed, slot_parameters,
 };
 use hefty_nn::model::{
     ActivationSpec, FORMAT, GRAPH_VERSION, Granularity, Graph, InputSpec, Layer, Model, Tensor,
@@ -282,6 +282,16 @@ proptest! {
         prop_assert_eq!(r.mismatched_logits, Some(0));
     }
 
+    /// CKKS with one image packed in the slots (diagonals, taps,
+    /// rotations): within 1e-4 of the f64 reference.
+    #[test]
+    fn ckks_slot_packing_is_within_its_error_bound(n in net()) {
+        let model = build(&n);
+        let r = run(&model, &images(&model, 2, n.seed), Packing::Slots, Scheme::Ckks);
+        let err = r.max_logit_error.unwrap();
+        prop_assert!(err < 1e-4, "largest logit error {err}");
+    }
+
     /// CKKS in slots: within 1e-4 of the f64 reference (scale 2^40; the
     /// folded plan differs from it only by rounding).
     #[test]
@@ -414,6 +424,70 @@ fn client_server_round_trip_through_bytes() {
     ));
 }
 
+/// Slot packing's client and server meet only through bytes; the server
+/// refuses what it cannot run, in words that say what to change.
+#[test]
+fn slot_packing_round_trip_through_bytes_and_its_misuse() {
+    let model = build(&fixed_net());
+    let (params, program) = slot_parameters(&model).unwrap();
+    let slots = params.slots();
+    let rotations = program.rotations(slots);
+    let mut client = SlotClient::new(&params, program.layout().clone());
+    let keys = client.evaluation_keys(&rotations).unwrap();
+    let server = SlotServer::new(&keys, program.clone()).unwrap();
+    for img in images(&model, 2, 5) {
+        let out = server
+            .infer(&client.encrypt(&img, 8).unwrap(), &mut |_, _| {})
+            .unwrap();
+        let got = client.decrypt(&out, program.outputs()).unwrap();
+        let want = model.forward_f64(&img).unwrap();
+        assert_eq!(got.len(), want.len());
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+    // A missing rotation key: a typed error naming the rotation.
+    let mut short = SlotClient::new(&params, program.layout().clone());
+    let keys = short.evaluation_keys(&rotations[1..]).unwrap();
+    let server = SlotServer::new(&keys, program.clone()).unwrap();
+    let e = server
+        .infer(
+            &short.encrypt(&images(&model, 1, 3)[0], 8).unwrap(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("Galois key"), "{e}");
+    assert!(
+        e.to_string().contains(&format!("{} steps", rotations[0])),
+        "{e}"
+    );
+    // Too few input ciphertexts.
+    assert!(
+        server
+            .infer(&hefty_nn::exec::encrypted::pack(&[]), &mut |_, _| {})
+            .is_err()
+    );
+    // A ring too small for the network's periods.
+    let e = SlotProgram::new(&model, 4).unwrap_err();
+    assert!(e.to_string().contains("slots"), "{e}");
+    assert!(e.to_string().contains("larger ring degree"), "{e}");
+    // Slot packing is CKKS's.
+    let img = [0u8; 36];
+    let e = infer(
+        &model,
+        &[&img],
+        &[0],
+        InferOptions {
+            packing: Packing::Slots,
+            scheme: Scheme::Bfv,
+            precision_bits: 8,
+        },
+        &|_, _, _| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--scheme ckks"), "{e}");
+}
+
 #[test]
 fn misuse_is_a_typed_error_that_says_what_to_change() {
     let model = build(&fixed_net());
@@ -506,6 +580,41 @@ fn cryptonets_ckks_batch_on_mnist_images() {
     let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
     assert_eq!(r.agreement, 1.0);
     assert!(r.max_logit_error.unwrap() < 1e-4);
+}
+
+/// Slot packing on the CryptoNets network: the first layer in tap form (at
+/// most 25 taps, 8 per ciphertext of 8192 slots, 3 block folds),
+/// pool+conv2+pool+fc1 as one 100 × 845 matrix over period 1024 (128
+/// diagonals: 12 baby steps, giant steps up to 10, 3 folds of 1024/128 =
+/// 24 rotations), fc2 over period 128 (16 diagonals: 3 + 3 + 3 folds = 9):
+/// rotation counts derived by hand, and agreement with the f64 reference.
+#[test]
+fn cryptonets_ckks_slots_on_mnist_images() {
+    let (model, imgs) = cryptonets(2);
+    let r = run(&model, &imgs, Packing::Slots, Scheme::Ckks);
+    assert_eq!(r.agreement, 1.0);
+    assert!(r.max_logit_error.unwrap() < 1e-4);
+    let rotations: Vec<u64> = r.layers.iter().map(|l| l.hops.rotate / 2).collect();
+    assert_eq!(rotations, [3, 0, 24, 0, 9], "{:?}", r.layers);
+    let (_, program) = slot_parameters(&model).unwrap();
+    // Pruning leaves at most 25 taps (the 5 × 5 window's non-zero weights).
+    let InputLayout::Taps {
+        period: 1024,
+        copies: 8,
+        taps,
+    } = program.layout()
+    else {
+        panic!(
+            "the first layer should be in tap form: {:?}",
+            program.layout()
+        );
+    };
+    assert!(taps.len() <= 25 && taps.len() > 8, "{} taps", taps.len());
+    assert_eq!(program.layout().ciphertexts(), taps.len().div_ceil(8));
+    // Keys: the union of the steps — 1…11 and 12, 24, …, 120 (the big
+    // matrix), 16, 32, 64 (fc2's folds; its baby and giant steps 1–3, 4, 8,
+    // 12 are already there), 128, 256, 512 and 1024, 2048, 4096: 30.
+    assert_eq!(r.params["rotation_keys"], 30);
 }
 
 /// BFV in slots on the CryptoNets network: the fixed-point integers.

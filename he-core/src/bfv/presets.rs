@@ -143,8 +143,11 @@ impl Preset {
         };
         table.iter().find(|p| p.degree == n).ok_or_else(|| {
             Error::InvalidParameters(format!(
-                "no {} BFV preset for n = {n}: use one of {}",
-                word.name(),
+                "no BFV preset for n = {n}{}: use one of {}",
+                match word {
+                    Word::W64 => "",
+                    Word::W32 => " with w32 words",
+                },
                 list(table.iter().map(|p| p.degree))
             ))
         })

@@ -53,7 +53,7 @@ fn same_scale(a: f64, b: f64) -> bool {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Evaluator {
-    ctx: EvalContext<Parameters>,
+    pub(crate) ctx: EvalContext<Parameters>,
 }
 
 impl Evaluator {

@@ -165,6 +165,9 @@ impl LinearTransform {
                 }
             }
             let [p0, p1] = inner.expect("every giant step has a diagonal");
+            let products = self.diags.range((j, 0)..(j + 1, 0)).count();
+            ev.ctx.count_n(crate::Hop::PtCtMulDense, products);
+            ev.ctx.count_n(crate::Hop::CtCtAdd, products - 1);
             let block = ev.build(
                 vec![p0, p1],
                 x.scale() * self.params.rescale_divisor(self.level),

@@ -107,8 +107,11 @@ impl Preset {
         };
         table.iter().find(|p| p.degree == n).ok_or_else(|| {
             Error::InvalidParameters(format!(
-                "no {} CKKS preset for n = {n}: use one of {}",
-                word.name(),
+                "no CKKS preset for n = {n}{}: use one of {}",
+                match word {
+                    Word::W64 => "",
+                    Word::W32 => " with w32 words",
+                },
                 crate::bfv::presets::list(table.iter().map(|p| p.degree))
             ))
         })

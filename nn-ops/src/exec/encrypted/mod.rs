@@ -23,7 +23,10 @@ mod wire;
 pub use bfv::{BfvClient, BfvServer, Encoding};
 pub use ckks::{CkksClient, CkksServer, ckks_plan, levels_needed};
 pub use report::{Bytes, Disagreement, Hops, InferReport, LayerReport, Seconds};
-pub use slots::{InputLayout, SlotClient, SlotProgram, SlotServer, slot_parameters};
+pub use slots::{
+    InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotClient, SlotProgram, SlotServer,
+    slot_parameters,
+};
 pub use wire::{pack, unpack};
 
 use crate::Error;
