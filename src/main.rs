@@ -44,6 +44,8 @@ enum Command {
     Eval(cli::eval::EvalArgs),
     /// Encrypted inference on MNIST test images, with per-layer HOP tables.
     Infer(Box<cli::infer::InferArgs>),
+    /// Latency against throughput of `hefty infer --json` records, as SVG.
+    InferPlot(cli::packings_plot::PlotArgs),
 }
 
 #[derive(clap::Args)]
@@ -278,6 +280,7 @@ fn main() -> ExitCode {
         Some(Command::Train(args)) => cli::train::run(&args),
         Some(Command::Eval(args)) => cli::eval::run(&args),
         Some(Command::Infer(args)) => cli::infer::run(&args),
+        Some(Command::InferPlot(args)) => cli::packings_plot::run(&args),
         None => Err("no command".into()),
     };
     match result {

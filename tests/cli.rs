@@ -333,3 +333,57 @@ fn bad_settings_are_refused_by_the_command_line_with_their_range() {
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
 }
+
+/// `hefty infer-plot` draws one point per record (latency from the packing:
+/// a batch's images all wait for the batch) and refuses files that are not
+/// records.
+#[test]
+fn infer_plot_draws_latency_against_throughput() {
+    let dir = std::env::temp_dir().join(format!("hefty-cli-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = |packing: &str, images: u64, infer: f64, params: &str| {
+        format!(
+            r#"{{"model":"m","packing":"{packing}","scheme":"ckks","images":{images},"seconds":{{"encrypt":0,"infer":{infer},"decrypt":0}},"params":{params}}}"#
+        )
+    };
+    let batch = dir.join("batch.json");
+    let slots = dir.join("slots.json");
+    std::fs::write(&batch, record("batch", 10000, 20.0, r#"{"batches":2}"#)).unwrap();
+    std::fs::write(
+        &slots,
+        record("slots", 10, 1.5, r#"{"median_latency_seconds":0.12}"#),
+    )
+    .unwrap();
+    let svg = dir.join("plot.svg");
+    succeed(
+        hefty()
+            .arg("infer-plot")
+            .arg(&batch)
+            .arg(&slots)
+            .arg("--svg")
+            .arg(&svg),
+    );
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("latency"));
+    // The batch: 10 s per batch, 500 images/s; slots: 0.12 s, 6.67 images/s.
+    assert!(
+        text.contains("batch / ckks / m: 10.000 s, 500.00 img/s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("slots / ckks / m: 0.120 s, 6.67 img/s"),
+        "{text}"
+    );
+    let junk = dir.join("junk.json");
+    std::fs::write(&junk, "{\"hello\": 1}").unwrap();
+    let out = hefty()
+        .arg("infer-plot")
+        .arg(&junk)
+        .arg("--svg")
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a `hefty infer --json` record"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,7 +1,9 @@
-//! The `hefty train`, `hefty eval` and `hefty infer` subcommands.
+//! The `hefty train`, `hefty eval`, `hefty infer` and `hefty infer-plot`
+//! subcommands.
 
 pub mod eval;
 pub mod infer;
+pub mod packings_plot;
 pub mod train;
 
 use std::path::PathBuf;
