@@ -435,6 +435,17 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
     let mut client = SlotClient::new(&params, program.layout().clone());
     let keys = client.evaluation_keys(&rotations).unwrap();
     let server = SlotServer::new(&keys, program.clone()).unwrap();
+    // Rotations derived by hand for this network at n = 2^14 (8192 slots):
+    // conv 3×3 (72 outputs, period 128) in tap form — 9 taps in one
+    // ciphertext of 64 blocks, folded by 128, 256, …, 4096: 6; the pool and
+    // dense layer composed into one 3 × 72 matrix over period 128: d' = 4
+    // diagonals, baby steps of 2 (one rotation by 1, one giant by 2), then
+    // folds by 4, 8, 16, 32, 64: 7. Thirteen per image, and as many keys.
+    assert_eq!(
+        rotations,
+        [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    );
+    assert_eq!(program.layout().ciphertexts(), 1);
     for img in images(&model, 2, 5) {
         let out = server
             .infer(&client.encrypt(&img, 8).unwrap(), &mut |_, _| {})
@@ -446,6 +457,8 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
     }
+    let rotated = server.counter().totals().get(hefty_nn::core::Hop::Rotate);
+    assert_eq!(rotated, 2 * 13);
     // A missing rotation key: a typed error naming the rotation.
     let mut short = SlotClient::new(&params, program.layout().clone());
     let keys = short.evaluation_keys(&rotations[1..]).unwrap();
