@@ -106,7 +106,9 @@ pub fn run(args: &PlotArgs) -> Result<(), String> {
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        // Fast, frequent answers sit low and right; the corner they leave
+        // free is the lower left.
+        .position(SeriesLabelPosition::LowerLeft)
         .draw()
         .map_err(draw_err)?;
     root.present().map_err(draw_err)?;
