@@ -377,6 +377,55 @@ fn matrix_vector_product_with_baby_step_giant_step() {
     assert!(err < 2f64.powi(-18), "dense M·x error 2^{:.1}", err.log2());
 }
 
+/// Four vectors interleaved slot by slot (slot t belongs to vector t mod 4),
+/// each multiplied by its own cyclic matrix of size s/4: the strided diagonal
+/// method, whose rotations are the plain method's times the stride.
+#[test]
+fn strided_matrix_vector_products_on_interleaved_vectors() {
+    let params = toy(1 << 8, 2);
+    let mut k = keys(&params, 6);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let (s, m) = (enc.slots(), 4);
+    let d = s / m;
+    // One matrix per lane: M_i[u][v], u, v < d.
+    let mat = |i: usize, u: usize, v: usize| ((u * 13 + v * 7 + i * 5) % 19) as f64 / 19.0 - 0.5;
+    let diags: BTreeMap<usize, Vec<Complex64>> = (0..d)
+        .map(|kk| {
+            let diag = (0..s)
+                .map(|t| {
+                    let (u, i) = (t / m, t % m);
+                    Complex64::new(mat(i, u, (u + kk) % d), 0.0)
+                })
+                .collect();
+            (kk, diag)
+        })
+        .collect();
+    let lt = LinearTransform::from_strided_diagonals(&enc, &diags, m, params.max_level()).unwrap();
+    let plain = LinearTransform::rotations_for(0..d, 1);
+    assert_eq!(
+        lt.rotations(),
+        plain.iter().map(|r| r * m as i64).collect::<Vec<_>>()
+    );
+    let gk = GaloisKeys::new(&k.sk, &lt.rotations(), false, &mut k.rng).unwrap();
+    let x = values(9, s);
+    let y = lt.apply(&ev, &encrypt(&mut k, &enc, &x), &gk).unwrap();
+    let want: Vec<f64> = (0..s)
+        .map(|t| {
+            let (u, i) = (t / m, t % m);
+            (0..d).map(|v| mat(i, u, v) * x[v * m + i]).sum()
+        })
+        .collect();
+    let err = max_err(&decrypt(&k, &enc, &y), &want);
+    assert!(
+        err < 2f64.powi(-18),
+        "strided M·x error 2^{:.1}",
+        err.log2()
+    );
+    // A stride that does not divide the slots is refused.
+    assert!(LinearTransform::from_strided_diagonals(&enc, &diags, 3, params.max_level()).is_err());
+}
+
 /// `x·y_1·y_2⋯y_L` through every level of a parameter set, against f64:
 /// the error may grow by about one fresh-multiplication error per level.
 /// `fresh_bits` is the bound at n = 2^14; fresh noise per slot grows as √n.

@@ -213,6 +213,7 @@ fn run(model: &Model, imgs: &[Vec<u8>], packing: Packing, scheme: Scheme) -> Inf
             packing,
             scheme,
             precision_bits: 8,
+            images_per_ciphertext: 1,
         },
         &|_, _, _| {},
     )
@@ -429,10 +430,10 @@ fn client_server_round_trip_through_bytes() {
 #[test]
 fn slot_packing_round_trip_through_bytes_and_its_misuse() {
     let model = build(&fixed_net());
-    let (params, program) = slot_parameters(&model).unwrap();
+    let (params, program) = slot_parameters(&model, 1).unwrap();
     let slots = params.slots();
     let rotations = program.rotations(slots);
-    let mut client = SlotClient::new(&params, program.layout().clone());
+    let mut client = SlotClient::new(&params, program.layout().clone(), 1);
     let keys = client.evaluation_keys(&rotations).unwrap();
     let server = SlotServer::new(&keys, program.clone()).unwrap();
     // Rotations derived by hand for this network at n = 2^14 (8192 slots):
@@ -448,9 +449,12 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
     assert_eq!(program.layout().ciphertexts(), 1);
     for img in images(&model, 2, 5) {
         let out = server
-            .infer(&client.encrypt(&img, 8).unwrap(), &mut |_, _| {})
+            .infer(&client.encrypt(&[&img], 8).unwrap(), &mut |_, _| {})
             .unwrap();
-        let got = client.decrypt(&out, program.outputs()).unwrap();
+        let got = client
+            .decrypt(&out, program.outputs(), 1)
+            .unwrap()
+            .remove(0);
         let want = model.forward_f64(&img).unwrap();
         assert_eq!(got.len(), want.len());
         for (a, b) in got.iter().zip(&want) {
@@ -459,13 +463,48 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
     }
     let rotated = server.counter().totals().get(hefty_nn::core::Hop::Rotate);
     assert_eq!(rotated, 2 * 13);
+    // Four images interleaved in one ciphertext set: the same program with
+    // every rotation four times longer (one image's slots are 2048, so the
+    // tap folds stop at 1024), the same count per set.
+    let (params4, program4) = slot_parameters(&model, 4).unwrap();
+    assert_eq!(params4.slots(), slots);
+    let rotations4 = program4.rotations(slots);
+    assert_eq!(
+        rotations4,
+        [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+            .iter()
+            .map(|r| 4 * r)
+            .collect::<Vec<i64>>()
+    );
+    let mut client4 = SlotClient::new(&params4, program4.layout().clone(), 4);
+    let keys4 = client4.evaluation_keys(&rotations4).unwrap();
+    let server4 = SlotServer::new(&keys4, program4.clone()).unwrap();
+    let imgs = images(&model, 3, 11);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let out = server4
+        .infer(&client4.encrypt(&refs, 8).unwrap(), &mut |_, _| {})
+        .unwrap();
+    let got = client4.decrypt(&out, program4.outputs(), 3).unwrap();
+    assert_eq!(got.len(), 3);
+    for (img, got) in imgs.iter().zip(&got) {
+        let want = model.forward_f64(img).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+    assert_eq!(
+        server4.counter().totals().get(hefty_nn::core::Hop::Rotate),
+        11
+    );
+    assert!(client4.encrypt(&[refs[0]; 5], 8).is_err());
+    assert!(SlotProgram::new(&model, slots, 3).is_err());
     // A missing rotation key: a typed error naming the rotation.
-    let mut short = SlotClient::new(&params, program.layout().clone());
+    let mut short = SlotClient::new(&params, program.layout().clone(), 1);
     let keys = short.evaluation_keys(&rotations[1..]).unwrap();
     let server = SlotServer::new(&keys, program.clone()).unwrap();
     let e = server
         .infer(
-            &short.encrypt(&images(&model, 1, 3)[0], 8).unwrap(),
+            &short.encrypt(&[&images(&model, 1, 3)[0]], 8).unwrap(),
             &mut |_, _| {},
         )
         .unwrap_err();
@@ -481,7 +520,7 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
             .is_err()
     );
     // A ring too small for the network's periods.
-    let e = SlotProgram::new(&model, 4).unwrap_err();
+    let e = SlotProgram::new(&model, 4, 1).unwrap_err();
     assert!(e.to_string().contains("slots"), "{e}");
     assert!(e.to_string().contains("larger ring degree"), "{e}");
     // Slot packing is CKKS's.
@@ -494,6 +533,7 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
             packing: Packing::Slots,
             scheme: Scheme::Bfv,
             precision_bits: 8,
+            images_per_ciphertext: 1,
         },
         &|_, _, _| {},
     )
@@ -508,6 +548,7 @@ fn misuse_is_a_typed_error_that_says_what_to_change() {
         packing,
         scheme,
         precision_bits: 8,
+        images_per_ciphertext: 1,
     };
     let none = |_: &str, _: usize, _: usize| {};
     // Images of the wrong shape.
@@ -609,7 +650,7 @@ fn cryptonets_ckks_slots_on_mnist_images() {
     assert!(r.max_logit_error.unwrap() < 1e-4);
     let rotations: Vec<u64> = r.layers.iter().map(|l| l.hops.rotate / 2).collect();
     assert_eq!(rotations, [3, 0, 24, 0, 9], "{:?}", r.layers);
-    let (_, program) = slot_parameters(&model).unwrap();
+    let (_, program) = slot_parameters(&model, 1).unwrap();
     // Pruning leaves at most 25 taps (the 5 × 5 window's non-zero weights).
     let InputLayout::Taps {
         period: 1024,
@@ -628,6 +669,34 @@ fn cryptonets_ckks_slots_on_mnist_images() {
     // matrix), 16, 32, 64 (fc2's folds; its baby and giant steps 1–3, 4, 8,
     // 12 are already there), 128, 256, 512 and 1024, 2048, 4096: 30.
     assert_eq!(r.params["rotation_keys"], 30);
+}
+
+/// Eight MNIST images interleaved in one ciphertext set of the CryptoNets
+/// network: one image's slots are 1024, so the taps take one ciphertext
+/// each (25 or fewer, no block folds) and the matrices' rotations stay
+/// 24 and 9 — for eight images at once.
+#[test]
+fn cryptonets_ckks_slots_eight_images_per_ciphertext() {
+    let (model, imgs) = cryptonets(8);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let r = infer(
+        &model,
+        &refs,
+        &[0; 8],
+        InferOptions {
+            packing: Packing::Slots,
+            scheme: Scheme::Ckks,
+            precision_bits: 8,
+            images_per_ciphertext: 8,
+        },
+        &|_, _, _| {},
+    )
+    .unwrap();
+    assert_eq!(r.agreement, 1.0);
+    assert!(r.max_logit_error.unwrap() < 1e-4);
+    let rotations: Vec<u64> = r.layers.iter().map(|l| l.hops.rotate).collect();
+    assert_eq!(rotations, [0, 0, 24, 0, 9], "{:?}", r.layers);
+    assert_eq!(r.params["images_per_ciphertext"], 8);
 }
 
 /// BFV in slots on the CryptoNets network: the fixed-point integers.

@@ -46,6 +46,11 @@ pub struct InferArgs {
     /// The scheme (default: CKKS for batch, BFV for integer).
     #[arg(long, value_enum)]
     scheme: Option<SchemeArg>,
+    /// Slot packing: images sharing one ciphertext set, interleaved slot by
+    /// slot (a power of two; more trades latency for throughput — CryptoNets
+    /// at n = 2^14 takes up to 8).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    images_per_ciphertext: u64,
     /// How many test images, from the first (default: 10,000 for batch, 1 for integer, 10 for slots).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     images: Option<u64>,
@@ -117,6 +122,7 @@ fn run_in_pool(args: &InferArgs) -> Result<(), String> {
             packing,
             scheme,
             precision_bits: args.precision_bits,
+            images_per_ciphertext: args.images_per_ciphertext as usize,
         },
         &|what, done, total| {
             bar.set_length(total as u64);

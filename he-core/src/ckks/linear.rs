@@ -23,6 +23,9 @@ pub struct LinearTransform {
     params: Arc<Parameters>,
     level: usize,
     baby: usize,
+    /// Diagonal `k` pairs with the rotation by `k·stride` (1: the plain
+    /// diagonal method; `m`: `m` vectors interleaved slot by slot).
+    stride: usize,
     /// `(j, i)` → `rot_{-gj}(diag_{gj+i})` in NTT form at `level`.
     diags: BTreeMap<(usize, usize), RnsPoly<Ntt>>,
 }
@@ -54,6 +57,19 @@ impl LinearTransform {
         diagonals: &BTreeMap<usize, Vec<Complex64>>,
         level: usize,
     ) -> Result<Self, Error> {
+        Self::from_strided_diagonals(encoder, diagonals, 1, level)
+    }
+
+    /// `y = Σ_k diag_k ⊙ rot_{k·stride}(x)`: the diagonal method on `stride`
+    /// vectors interleaved slot by slot (slot `t` belongs to vector
+    /// `t mod stride`), with the baby-step giant-step split made on `k`, so
+    /// interleaving costs no extra rotation.
+    pub fn from_strided_diagonals(
+        encoder: &Encoder,
+        diagonals: &BTreeMap<usize, Vec<Complex64>>,
+        stride: usize,
+        level: usize,
+    ) -> Result<Self, Error> {
         let params = encoder.params();
         let s = encoder.slots();
         let ppl = params.primes_per_level();
@@ -63,9 +79,18 @@ impl LinearTransform {
                 min: params.min_level(),
             });
         }
-        if let Some((&k, _)) = diagonals.iter().find(|(k, d)| **k >= s || d.len() != s) {
+        if stride == 0 || !s.is_multiple_of(stride) {
             return Err(Error::InvalidParameters(format!(
-                "diagonal {k} must have an index below {s} and {s} values"
+                "a stride of {stride} does not divide the {s} slots"
+            )));
+        }
+        if let Some((&k, _)) = diagonals
+            .iter()
+            .find(|(k, d)| **k >= s / stride || d.len() != s)
+        {
+            return Err(Error::InvalidParameters(format!(
+                "diagonal {k} must have an index below {} and {s} values",
+                s / stride
             )));
         }
         let span = diagonals.keys().next_back().map_or(1, |&k| k + 1);
@@ -74,7 +99,7 @@ impl LinearTransform {
         let mut diags = BTreeMap::new();
         for (&k, d) in diagonals {
             let (j, i) = (k / baby, k % baby);
-            let shift = baby * j;
+            let shift = baby * j * stride;
             // rot_{-gj}(d)[t] = d[(t - gj) mod s].
             let rotated: Vec<Complex64> = (0..s).map(|t| d[(t + s - shift % s) % s]).collect();
             let pt = encoder.encode_at_scale(&rotated, level, scale)?;
@@ -84,6 +109,7 @@ impl LinearTransform {
             params: Arc::clone(params),
             level,
             baby,
+            stride,
             diags,
         })
     }
@@ -91,19 +117,24 @@ impl LinearTransform {
     /// The rotation steps whose Galois keys [`Self::apply`] needs.
     pub fn rotations(&self) -> Vec<i64> {
         let indices = self.diags.keys().map(|&(j, i)| self.baby * j + i);
-        Self::rotations_for(indices)
+        Self::rotations_for(indices, self.stride)
     }
 
     /// The rotation steps a transform with non-zero diagonals `indices`
     /// needs — what [`Self::rotations`] will say once it is built — so keys
     /// can be made before the diagonals are encoded (a client making keys
-    /// for a server's plan).
-    pub fn rotations_for(indices: impl IntoIterator<Item = usize>) -> Vec<i64> {
+    /// for a server's plan). `stride` as in [`Self::from_strided_diagonals`].
+    pub fn rotations_for(indices: impl IntoIterator<Item = usize>, stride: usize) -> Vec<i64> {
         let indices: Vec<usize> = indices.into_iter().collect();
         let baby = baby_steps(indices.iter().max().map_or(1, |&k| k + 1));
         let mut steps: Vec<i64> = indices
             .iter()
-            .flat_map(|&k| [(k % baby) as i64, (baby * (k / baby)) as i64])
+            .flat_map(|&k| {
+                [
+                    ((k % baby) * stride) as i64,
+                    (baby * (k / baby) * stride) as i64,
+                ]
+            })
             .filter(|&r| r != 0)
             .collect();
         steps.sort_unstable();
@@ -134,7 +165,7 @@ impl LinearTransform {
         let mut babies: Vec<usize> = self.diags.keys().map(|&(_, i)| i).collect();
         babies.sort_unstable();
         babies.dedup();
-        let steps: Vec<i64> = babies.iter().map(|&i| i as i64).collect();
+        let steps: Vec<i64> = babies.iter().map(|&i| (i * self.stride) as i64).collect();
         let rotated = ev.rotate_hoisted(&x, &steps, gk)?;
         let rotated_ntt: BTreeMap<usize, [RnsPoly<Ntt>; 2]> = babies
             .iter()
@@ -175,7 +206,7 @@ impl LinearTransform {
             let block = if j == 0 {
                 block
             } else {
-                ev.rotate(&block, (self.baby * j) as i64, gk)?
+                ev.rotate(&block, (self.baby * j * self.stride) as i64, gk)?
             };
             acc = Some(match acc {
                 None => block,

@@ -83,6 +83,9 @@ pub struct InferOptions {
     pub scheme: Scheme,
     /// Significant bits of the fixed-point path (exact schemes).
     pub precision_bits: u32,
+    /// Slot packing: images sharing one ciphertext set, interleaved slot by
+    /// slot (a power of two; 1 for the lowest latency).
+    pub images_per_ciphertext: usize,
 }
 
 /// Progress: `(what, done, total)`.
@@ -130,7 +133,13 @@ pub fn infer(
             options.precision_bits,
             progress,
         ),
-        (Packing::Slots, Scheme::Ckks) => slots::infer(model, images, labels, progress),
+        (Packing::Slots, Scheme::Ckks) => slots::infer(
+            model,
+            images,
+            labels,
+            options.images_per_ciphertext.max(1),
+            progress,
+        ),
         (Packing::Slots, Scheme::Bfv) => Err(Error::Setting(
             "slot packing is CKKS's (real weights, rotations): use --scheme ckks".into(),
         )),

@@ -19,11 +19,13 @@ pub struct SlotClient {
     encoder: Encoder,
     sampler: Sampler,
     layout: InputLayout,
+    lanes: usize,
 }
 
 impl SlotClient {
-    /// A fresh secret key for `params`; images are packed as `layout` says.
-    pub fn new(params: &Arc<Parameters>, layout: InputLayout) -> Self {
+    /// A fresh secret key for `params`; images are packed as `layout` says,
+    /// `lanes` of them per ciphertext set (interleaved slot by slot).
+    pub fn new(params: &Arc<Parameters>, layout: InputLayout, lanes: usize) -> Self {
         let mut sampler = Sampler::from_os();
         Self {
             params: Arc::clone(params),
@@ -31,6 +33,7 @@ impl SlotClient {
             encoder: Encoder::new(params),
             sampler,
             layout,
+            lanes: lanes.max(1),
         }
     }
 
@@ -46,47 +49,58 @@ impl SlotClient {
         ]))
     }
 
-    /// The slot vectors of one image (`pixel / 2^scale_bits`), as laid out.
-    fn pack_image(&self, image: &[u8], scale_bits: u32) -> Vec<Vec<f64>> {
-        let slots = self.params.slots();
+    /// The slot vectors of up to `lanes` images (`pixel / 2^scale_bits`):
+    /// image `i` in the slots `t` with `t mod lanes = i`, each laid out in
+    /// its `slots / lanes` slots as the layout says.
+    fn pack_images(&self, images: &[&[u8]], scale_bits: u32) -> Vec<Vec<f64>> {
+        let (slots, lanes) = (self.params.slots(), self.lanes);
         let scale = (scale_bits as f64).exp2();
-        let x = |i: usize| image[i] as f64 / scale;
-        match &self.layout {
-            InputLayout::Replicated { len, period } => {
-                vec![
-                    (0..slots)
-                        .map(|t| {
-                            if t % period < *len {
-                                x(t % period)
-                            } else {
-                                0.0
+        let x = |lane: usize, i: usize| images.get(lane).map_or(0.0, |im| im[i] as f64 / scale);
+        (0..self.layout.ciphertexts())
+            .map(|g| {
+                (0..slots)
+                    .map(|t| {
+                        let (u, lane) = (t / lanes, t % lanes);
+                        match &self.layout {
+                            InputLayout::Replicated { len, period } => {
+                                if u % period < *len {
+                                    x(lane, u % period)
+                                } else {
+                                    0.0
+                                }
                             }
-                        })
-                        .collect(),
-                ]
-            }
-            InputLayout::Taps {
-                period,
-                copies,
-                taps,
-            } => (0..self.layout.ciphertexts())
-                .map(|g| {
-                    (0..slots)
-                        .map(|t| {
-                            let (c, o) = (t / period, t % period);
-                            taps.get(g * copies + c)
-                                .and_then(|tap| tap.get(o).copied().flatten())
-                                .map_or(0.0, |i| x(i as usize))
-                        })
-                        .collect()
-                })
-                .collect(),
-        }
+                            InputLayout::Taps {
+                                period,
+                                copies,
+                                taps,
+                            } => {
+                                let (c, o) = (u / period, u % period);
+                                taps.get(g * copies + c)
+                                    .and_then(|tap| tap.get(o).copied().flatten())
+                                    .map_or(0.0, |i| x(lane, i as usize))
+                            }
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
-    /// One image's ciphertexts as bytes.
-    pub fn encrypt(&mut self, image: &[u8], scale_bits: u32) -> Result<Vec<u8>, Error> {
-        let vectors = self.pack_image(image, scale_bits);
+    /// The images one ciphertext set holds.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Up to [`Self::lanes`] images' ciphertexts as bytes.
+    pub fn encrypt(&mut self, images: &[&[u8]], scale_bits: u32) -> Result<Vec<u8>, Error> {
+        if images.is_empty() || images.len() > self.lanes {
+            return Err(Error::Setting(format!(
+                "{} images in one ciphertext set: give 1 to {}",
+                images.len(),
+                self.lanes
+            )));
+        }
+        let vectors = self.pack_images(images, scale_bits);
         let (level, delta) = (self.params.max_level(), self.params.default_scale());
         let seeds: Vec<[u8; 32]> = vectors.iter().map(|_| self.sampler.seed()).collect();
         let cts = vectors
@@ -103,8 +117,14 @@ impl SlotClient {
         Ok(pack(&cts))
     }
 
-    /// The first `outputs` slots of the server's answer.
-    pub fn decrypt(&self, bytes: &[u8], outputs: usize) -> Result<Vec<f64>, Error> {
+    /// The `outputs` logits of each of the first `images` images in the
+    /// server's answer: `result[i][k]` is logit `k` of image `i`.
+    pub fn decrypt(
+        &self,
+        bytes: &[u8],
+        outputs: usize,
+        images: usize,
+    ) -> Result<Vec<Vec<f64>>, Error> {
         let [ct] = unpack(bytes)?[..] else {
             return Err(Error::Setting(
                 "the server's answer is not one ciphertext".into(),
@@ -112,6 +132,10 @@ impl SlotClient {
         };
         let ct = Ciphertext::from_bytes(&self.params, ct)?;
         let values = self.encoder.decode_real(&self.sk.decrypt(&ct)?)?;
-        Ok(values[..outputs.min(values.len())].to_vec())
+        let lanes = self.lanes;
+        let outputs = outputs.min(values.len() / lanes);
+        Ok((0..images.min(lanes))
+            .map(|i| (0..outputs).map(|k| values[k * lanes + i]).collect())
+            .collect())
     }
 }

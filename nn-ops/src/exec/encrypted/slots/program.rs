@@ -89,9 +89,11 @@ impl MatrixStage {
         self.in_period.max(self.out_period)
     }
 
-    /// Rotations: the BSGS steps, then the fold of `P/d'` partial sums.
-    fn rotations(&self) -> Vec<i64> {
-        let mut steps = LinearTransform::rotations_for(self.diagonals.iter().copied());
+    /// Rotations in one image's slots (the caller scales them by the
+    /// images per ciphertext): the BSGS steps, then the fold of `P/d'`
+    /// partial sums.
+    fn rotations(&self, _lanes: usize) -> Vec<i64> {
+        let mut steps = LinearTransform::rotations_for(self.diagonals.iter().copied(), 1);
         steps.extend(fold_steps(self.out_period, self.period()));
         steps
     }
@@ -224,12 +226,22 @@ pub struct SlotProgram {
     pub(super) stages: Vec<Stage>,
     outputs: usize,
     input_len: usize,
+    lanes: usize,
 }
 
 impl SlotProgram {
-    /// The program of `model` for `slots` slots per ciphertext (`N/2`):
-    /// the first linear layer in tap form when that costs less.
-    pub fn new(model: &Model, slots: usize) -> Result<Self, Error> {
+    /// The program of `model` for `slots` slots per ciphertext (`N/2`)
+    /// shared by `lanes` images interleaved slot by slot (slot `t` belongs
+    /// to image `t mod lanes`; a power of two): each image sees
+    /// `slots / lanes` slots, and every rotation is `lanes` times longer.
+    /// The first linear layer is in tap form when that costs less.
+    pub fn new(model: &Model, slots: usize, lanes: usize) -> Result<Self, Error> {
+        if !lanes.is_power_of_two() || lanes > slots {
+            return Err(Error::Setting(format!(
+                "{lanes} images per ciphertext: give a power of two up to the {slots} slots"
+            )));
+        }
+        let lane_slots = slots / lanes;
         let plan = ckks_plan(model)?;
         let input_len = plan.input.len();
         let mut runs: Vec<Result<Pending, SquareStage>> = Vec::new();
@@ -278,7 +290,7 @@ impl SlotProgram {
         if let Some(p) = pending.take() {
             runs.push(Ok(p));
         }
-        Self::place(runs, input_len, slots)
+        Self::place(runs, input_len, lane_slots, lanes)
     }
 
     /// Assigns periods and the first layer's form.
@@ -286,6 +298,7 @@ impl SlotProgram {
         runs: Vec<Result<Pending, SquareStage>>,
         input_len: usize,
         slots: usize,
+        lanes: usize,
     ) -> Result<Self, Error> {
         let mut stages = Vec::new();
         let mut layout = InputLayout::Replicated {
@@ -323,11 +336,14 @@ impl SlotProgram {
             stages,
             outputs: len,
             input_len,
+            lanes,
         };
-        if program.slots_needed() > slots {
+        if program.slots_needed() > slots * lanes {
             return Err(Error::Setting(format!(
-                "the network needs {} slots per ciphertext (a period of that many) but the parameters have {slots}: use a larger ring degree",
-                program.slots_needed()
+                "the network needs {} slots per ciphertext (a period of {} for each of {lanes} images) but the parameters have {}: use a larger ring degree or fewer images per ciphertext",
+                program.slots_needed(),
+                program.slots_needed() / lanes,
+                slots * lanes
             )));
         }
         Ok(program)
@@ -353,8 +369,19 @@ impl SlotProgram {
         self.stages.iter().map(Stage::levels).sum()
     }
 
-    /// The largest period any vector uses: the slots a ciphertext needs.
+    /// Images sharing one ciphertext (interleaved slot by slot).
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// The slots a ciphertext needs: the largest period any vector uses,
+    /// times the images sharing it.
     pub fn slots_needed(&self) -> usize {
+        self.period_needed() * self.lanes
+    }
+
+    /// The largest period any vector uses.
+    fn period_needed(&self) -> usize {
         let input = match &self.layout {
             InputLayout::Replicated { period, .. } | InputLayout::Taps { period, .. } => *period,
         };
@@ -371,14 +398,16 @@ impl SlotProgram {
     /// The rotation steps the server uses with `slots` slots per
     /// ciphertext: the only Galois keys the client makes.
     pub fn rotations(&self, slots: usize) -> Vec<i64> {
+        let lanes = self.lanes;
         let mut steps: Vec<i64> = self
             .stages
             .iter()
             .flat_map(|s| match s {
-                Stage::Taps(t) => fold_steps(t.period, slots),
-                Stage::Matrix(m) => m.rotations(),
+                Stage::Taps(t) => fold_steps(t.period, slots / lanes),
+                Stage::Matrix(m) => m.rotations(lanes),
                 Stage::Square(_) => vec![],
             })
+            .map(|r| r * lanes as i64)
             .collect();
         steps.sort_unstable();
         steps.dedup();
@@ -455,15 +484,19 @@ fn tap_cost(layout: &InputLayout) -> f64 {
 }
 
 fn matrix_cost(m: &MatrixStage) -> f64 {
-    m.diagonals.len() as f64 + ROTATE_COST * m.rotations().len() as f64
+    m.diagonals.len() as f64 + ROTATE_COST * m.rotations(1).len() as f64
 }
 
-/// 128-bit secure parameters for a program: the smallest preset with the
-/// levels and the slots it needs, trimmed to those levels.
-pub fn slot_parameters(model: &Model) -> Result<(Arc<Parameters>, SlotProgram), Error> {
+/// 128-bit secure parameters for a program with `lanes` images per
+/// ciphertext: the smallest preset with the levels and the slots it needs,
+/// trimmed to those levels.
+pub fn slot_parameters(
+    model: &Model,
+    lanes: usize,
+) -> Result<(Arc<Parameters>, SlotProgram), Error> {
     for preset in PRESETS {
         let slots = preset.degree / 2;
-        let Ok(program) = SlotProgram::new(model, slots) else {
+        let Ok(program) = SlotProgram::new(model, slots, lanes) else {
             continue;
         };
         if preset.depth >= program.levels() {
@@ -473,7 +506,7 @@ pub fn slot_parameters(model: &Model) -> Result<(Arc<Parameters>, SlotProgram), 
     }
     // Report why the largest preset does not do.
     let last = PRESETS.last().expect("presets exist");
-    let program = SlotProgram::new(model, last.degree / 2)?;
+    let program = SlotProgram::new(model, last.degree / 2, lanes)?;
     Err(Error::Model(format!(
         "the network spends {} levels but the deepest 128-bit CKKS preset holds {}: use fewer activations or linear layers between them",
         program.levels(),

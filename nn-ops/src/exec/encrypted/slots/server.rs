@@ -50,6 +50,14 @@ pub struct SlotServer {
     counter: Arc<HopCounter>,
 }
 
+/// `v` (one image's slots) spread over `lanes` interleaved images: slot `t`
+/// takes `v[t / lanes]`.
+fn spread<T: Copy>(v: &[T], lanes: usize) -> Vec<T> {
+    v.iter()
+        .flat_map(|&x| std::iter::repeat_n(x, lanes))
+        .collect()
+}
+
 /// `values` (one period) repeated over every slot.
 fn periodic(values: &[f64], period: usize, slots: usize) -> Vec<Complex64> {
     (0..slots)
@@ -107,7 +115,12 @@ impl SlotServer {
     /// Encodes every stage's plaintexts at the level the stage runs at.
     fn prepare(params: &Arc<Parameters>, program: &SlotProgram) -> Result<Vec<Prepared>, Error> {
         let encoder = Encoder::new(params);
-        let slots = params.slots();
+        // Vectors are built for one image's slots, then spread over the
+        // images sharing the ciphertext (slot t is image t mod lanes).
+        let lanes = program.lanes();
+        let slots = params.slots() / lanes;
+        let scaled =
+            |steps: Vec<i64>| -> Vec<i64> { steps.into_iter().map(|r| r * lanes as i64).collect() };
         let ppl = params.primes_per_level();
         let mut level = params.max_level();
         let mut scale = params.default_scale();
@@ -129,15 +142,19 @@ impl SlotServer {
                                         .unwrap_or(0.0)
                                 })
                                 .collect();
-                            encoder.encode_real(&v, level, divisor)
+                            encoder.encode_real(&spread(&v, lanes), level, divisor)
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     level -= ppl;
-                    let bias = encoder.encode(&periodic(&t.bias, t.period, slots), level, scale)?;
+                    let bias = encoder.encode(
+                        &spread(&periodic(&t.bias, t.period, slots), lanes),
+                        level,
+                        scale,
+                    )?;
                     Prepared::Taps {
                         weights,
                         bias,
-                        folds: fold_steps(t.period, slots),
+                        folds: scaled(fold_steps(t.period, slots)),
                     }
                 }
                 Stage::Matrix(m) => {
@@ -157,27 +174,44 @@ impl SlotServer {
                             }
                         }
                     }
-                    let transform = LinearTransform::from_diagonals(&encoder, &diags, level)?;
+                    let diags = diags
+                        .into_iter()
+                        .map(|(k, d)| (k, spread(&d, lanes)))
+                        .collect();
+                    let transform =
+                        LinearTransform::from_strided_diagonals(&encoder, &diags, lanes, level)?;
                     level -= ppl;
                     let bias: Vec<f64> = m.rows.iter().map(|r| r.bias).collect();
-                    let bias = encoder.encode(&periodic(&bias, d, slots), level, scale)?;
+                    let bias =
+                        encoder.encode(&spread(&periodic(&bias, d, slots), lanes), level, scale)?;
                     Prepared::Matrix {
                         transform,
                         bias,
-                        folds: fold_steps(d, period),
+                        folds: scaled(fold_steps(d, period)),
                     }
                 }
                 Stage::Square(s) if !s.is_square() => {
                     let real = |v: &[f64]| -> Vec<f64> {
-                        periodic(v, s.period, slots).iter().map(|z| z.re).collect()
+                        spread(&periodic(v, s.period, slots), lanes)
+                            .iter()
+                            .map(|z| z.re)
+                            .collect()
                     };
                     let a = encoder.encode_real(&real(&s.a), level, divisor)?;
                     level -= ppl;
-                    let b = encoder.encode(&periodic(&s.b, s.period, slots), level, scale)?;
+                    let b = encoder.encode(
+                        &spread(&periodic(&s.b, s.period, slots), lanes),
+                        level,
+                        scale,
+                    )?;
                     // (a·x + b)·x at the lower of the two levels.
                     scale = scale * scale / params.rescale_divisor(level);
                     level -= ppl;
-                    let c = encoder.encode(&periodic(&s.c, s.period, slots), level, scale)?;
+                    let c = encoder.encode(
+                        &spread(&periodic(&s.c, s.period, slots), lanes),
+                        level,
+                        scale,
+                    )?;
                     Prepared::Quadratic { a, b, c }
                 }
                 Stage::Square(s) => {
@@ -186,7 +220,7 @@ impl SlotServer {
                     level -= ppl;
                     let signs = if s.a.iter().any(|&v| v < 0.0) {
                         let pt = encoder.encode_real(
-                            &periodic(&s.a, s.period, slots)
+                            &spread(&periodic(&s.a, s.period, slots), lanes)
                                 .iter()
                                 .map(|z| z.re)
                                 .collect::<Vec<_>>(),
@@ -199,7 +233,11 @@ impl SlotServer {
                         None
                     };
                     let constants = if s.c.iter().any(|&v| v != 0.0) {
-                        Some(encoder.encode(&periodic(&s.c, s.period, slots), level, scale)?)
+                        Some(encoder.encode(
+                            &spread(&periodic(&s.c, s.period, slots), lanes),
+                            level,
+                            scale,
+                        )?)
                     } else {
                         None
                     };
