@@ -15,7 +15,8 @@ use crate::model::Model;
 /// (`hefty bench` at n = 2^14, one thread: rotate 6.3 ms, mul_plain 0.23 ms).
 pub const ROTATE_COST: f64 = 27.0;
 
-/// The most ciphertexts a client sends per image in tap form.
+/// The most ciphertexts a client sends per image in tap form (a set of
+/// images interleaved in one ciphertext shares its ciphertexts).
 pub const MAX_TAP_CIPHERTEXTS: usize = 16;
 
 /// How the client lays one image out in the slots.
@@ -315,7 +316,7 @@ impl SlotProgram {
                 }
                 Ok(p) => {
                     let matrix = MatrixStage::new(p.label.clone(), p.rows.clone(), period);
-                    let taps = (i == 0).then(|| tap_form(&p, slots)).flatten();
+                    let taps = (i == 0).then(|| tap_form(&p, slots, lanes)).flatten();
                     len = p.rows.len();
                     match taps {
                         Some((tap_layout, tap)) if tap_cost(&tap_layout) < matrix_cost(&matrix) => {
@@ -431,8 +432,9 @@ fn input_span(rows: &[Row<f64>]) -> usize {
         .unwrap_or(0)
 }
 
-/// The tap form of a first linear run for `slots` slots, if its outputs fit.
-fn tap_form(p: &Pending, slots: usize) -> Option<(InputLayout, TapStage)> {
+/// The tap form of a first linear run for `slots` slots of each of `lanes`
+/// images, if its outputs fit and the client sends few enough ciphertexts.
+fn tap_form(p: &Pending, slots: usize, lanes: usize) -> Option<(InputLayout, TapStage)> {
     let period = p.rows.len().next_power_of_two();
     if period > slots {
         return None;
@@ -445,7 +447,7 @@ fn tap_form(p: &Pending, slots: usize) -> Option<(InputLayout, TapStage)> {
         .max()
         .unwrap_or(0)
         .max(1);
-    if k_max.div_ceil(copies) > MAX_TAP_CIPHERTEXTS {
+    if k_max.div_ceil(copies) > MAX_TAP_CIPHERTEXTS * lanes {
         return None;
     }
     let taps: Vec<Vec<Option<u32>>> = (0..k_max)
