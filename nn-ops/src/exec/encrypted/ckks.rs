@@ -18,7 +18,7 @@ use hefty_core::ckks::{
 use hefty_core::{HopCounter, SecurityLevel};
 use rayon::prelude::*;
 
-use super::report::{Recorder, compare};
+use super::report::{CkksRun, Recorder};
 use super::wire::{pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
@@ -450,32 +450,12 @@ pub(super) fn infer(
         logits.extend(client.decrypt(&outputs, batch.len())?);
         seconds.decrypt += t.elapsed().as_secs_f64();
     }
-    let reference = images
-        .par_iter()
-        .map(|im| model.forward_f64(im))
-        .collect::<Result<Vec<_>, _>>()?;
-    let max_logit_error = logits
-        .iter()
-        .zip(&reference)
-        .flat_map(|(e, r)| e.iter().zip(r).map(|(a, b)| (a - b).abs()))
-        .fold(0.0, f64::max);
-    let (accuracy, reference_accuracy, agreement, disagreements) =
-        compare(&logits, &reference, labels);
-    Ok(InferReport {
-        model: model.graph().name.clone(),
-        packing: "batch".into(),
-        scheme: "ckks".into(),
-        images: images.len(),
-        threads: rayon::current_num_threads(),
-        accuracy,
-        reference_accuracy,
-        agreement,
-        max_logit_error: Some(max_logit_error),
-        mismatched_logits: None,
-        noise_budget_bits: None,
+    CkksRun {
+        packing: "batch",
+        logits,
         seconds,
-        seconds_per_image: seconds.infer / images.len() as f64,
         bytes,
+        layers: recorder.layers,
         params: serde_json::json!({
             "degree": params.degree(),
             "slots": params.slots(),
@@ -486,7 +466,6 @@ pub(super) fn infer(
             "security_bits": 128,
             "batches": batches.len(),
         }),
-        layers: recorder.layers,
-        disagreements,
-    })
+    }
+    .report(model, images, labels)
 }

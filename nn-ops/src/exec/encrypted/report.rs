@@ -247,3 +247,57 @@ pub(crate) fn compare(
         disagreements,
     )
 }
+
+/// What a CKKS run measured, before it is compared with the f64 reference.
+pub(crate) struct CkksRun {
+    pub(crate) packing: &'static str,
+    pub(crate) logits: Vec<Vec<f64>>,
+    pub(crate) seconds: Seconds,
+    pub(crate) bytes: Bytes,
+    pub(crate) params: serde_json::Value,
+    pub(crate) layers: Vec<LayerReport>,
+}
+
+impl CkksRun {
+    /// The report: accuracy, agreement and the largest logit error against
+    /// the f64 reference on the same images.
+    pub(crate) fn report(
+        self,
+        model: &crate::model::Model,
+        images: &[&[u8]],
+        labels: &[u8],
+    ) -> Result<InferReport, crate::Error> {
+        use rayon::prelude::*;
+        let reference = images
+            .par_iter()
+            .map(|im| model.forward_f64(im))
+            .collect::<Result<Vec<_>, _>>()?;
+        let max_logit_error = self
+            .logits
+            .iter()
+            .zip(&reference)
+            .flat_map(|(e, r)| e.iter().zip(r).map(|(a, b)| (a - b).abs()))
+            .fold(0.0, f64::max);
+        let (accuracy, reference_accuracy, agreement, disagreements) =
+            compare(&self.logits, &reference, labels);
+        Ok(InferReport {
+            model: model.graph().name.clone(),
+            packing: self.packing.into(),
+            scheme: "ckks".into(),
+            images: images.len(),
+            threads: rayon::current_num_threads(),
+            accuracy,
+            reference_accuracy,
+            agreement,
+            max_logit_error: Some(max_logit_error),
+            mismatched_logits: None,
+            noise_budget_bits: None,
+            seconds: self.seconds,
+            seconds_per_image: self.seconds.infer / images.len() as f64,
+            bytes: self.bytes,
+            params: self.params,
+            layers: self.layers,
+            disagreements,
+        })
+    }
+}

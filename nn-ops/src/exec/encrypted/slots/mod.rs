@@ -36,9 +36,7 @@ pub use client::SlotClient;
 pub use program::{InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotProgram, slot_parameters};
 pub use server::SlotServer;
 
-use rayon::prelude::*;
-
-use super::report::{Hops, LayerReport, compare};
+use super::report::{CkksRun, Hops, LayerReport};
 use super::wire::unpack;
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
@@ -107,36 +105,16 @@ pub(super) fn infer(
         done += set.len();
         progress("image", done, images.len());
     }
-    let reference = images
-        .par_iter()
-        .map(|im| model.forward_f64(im))
-        .collect::<Result<Vec<_>, _>>()?;
-    let max_logit_error = logits
-        .iter()
-        .zip(&reference)
-        .flat_map(|(e, r)| e.iter().zip(r).map(|(a, b)| (a - b).abs()))
-        .fold(0.0, f64::max);
-    let (accuracy, reference_accuracy, agreement, disagreements) =
-        compare(&logits, &reference, labels);
     // Latency: a set's server time (its images all wait for it).
     latencies.sort_by(f64::total_cmp);
     let median_latency = latencies[latencies.len() / 2];
     let gk_bytes = unpack(&keys)?.get(2).map_or(0, |b| b.len());
-    Ok(InferReport {
-        model: model.graph().name.clone(),
-        packing: "slots".into(),
-        scheme: "ckks".into(),
-        images: images.len(),
-        threads: rayon::current_num_threads(),
-        accuracy,
-        reference_accuracy,
-        agreement,
-        max_logit_error: Some(max_logit_error),
-        mismatched_logits: None,
-        noise_budget_bits: None,
+    CkksRun {
+        packing: "slots",
+        logits,
         seconds,
-        seconds_per_image: seconds.infer / images.len() as f64,
         bytes,
+        layers,
         params: serde_json::json!({
             "degree": params.degree(),
             "slots": params.slots(),
@@ -163,7 +141,6 @@ pub(super) fn infer(
             "keygen_seconds": keygen_seconds,
             "median_latency_seconds": median_latency,
         }),
-        layers,
-        disagreements,
-    })
+    }
+    .report(model, images, labels)
 }

@@ -50,6 +50,17 @@ pub struct SlotServer {
     counter: Arc<HopCounter>,
 }
 
+/// A stage's input: the previous stage's output, else (first stage) the
+/// client's one replicated ciphertext.
+fn stage_input(
+    x: &mut Option<Ciphertext>,
+    inputs: &mut Option<Vec<Ciphertext>>,
+) -> Result<Ciphertext, Error> {
+    x.take()
+        .or_else(|| inputs.take().and_then(|v| v.into_iter().next()))
+        .ok_or_else(|| Error::Model("a stage has no input ciphertext".into()))
+}
+
 /// `v` (one image's slots) spread over `lanes` interleaved images: slot `t`
 /// takes `v[t / lanes]`.
 fn spread<T: Copy>(v: &[T], lanes: usize) -> Vec<T> {
@@ -320,38 +331,20 @@ impl SlotServer {
                     bias,
                     folds,
                 } => {
-                    let input = match x.take() {
-                        Some(ct) => ct,
-                        None => inputs
-                            .take()
-                            .and_then(|v| v.into_iter().next())
-                            .expect("one replicated input"),
-                    };
+                    let input = stage_input(&mut x, &mut inputs)?;
                     let y = transform.apply(ev, &input, &self.gk)?;
                     let y = self.fold(y, folds)?;
                     self.add_aligned(y, bias)?
                 }
                 Prepared::Quadratic { a, b, c } => {
-                    let input = match x.take() {
-                        Some(ct) => ct,
-                        None => inputs
-                            .take()
-                            .and_then(|v| v.into_iter().next())
-                            .expect("one replicated input"),
-                    };
+                    let input = stage_input(&mut x, &mut inputs)?;
                     let t = ev.rescale(&ev.mul_plain(&input, a)?)?;
                     let t = self.add_aligned(t, b)?;
                     let y = ev.multiply_relin_rescale(&t, &input, &self.rk)?;
                     self.add_aligned(y, c)?
                 }
                 Prepared::Square { signs, constants } => {
-                    let input = match x.take() {
-                        Some(ct) => ct,
-                        None => inputs
-                            .take()
-                            .and_then(|v| v.into_iter().next())
-                            .expect("one replicated input"),
-                    };
+                    let input = stage_input(&mut x, &mut inputs)?;
                     let mut y = ev.multiply_relin_rescale(&input, &input, &self.rk)?;
                     if let Some(s) = signs {
                         y = ev.rescale(&ev.mul_plain(&y, s)?)?;
