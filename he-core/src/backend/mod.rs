@@ -85,6 +85,34 @@ pub enum Weight<'a> {
 /// weight's residue modulo each prime.
 pub type LayerTerm<'a> = (usize, &'a [u64]);
 
+/// The operand checks of [`Backend::linear_combination`], for every
+/// backend: each term and plain weight covers `moduli.len()` limbs of `n`
+/// words (`words` gives a buffer's length in words) and each scalar weight
+/// is reduced.
+pub fn check_combination(
+    moduli: &[Modulus],
+    n: usize,
+    terms: &[(&Buffer, Weight<'_>)],
+    words: impl Fn(&Buffer) -> usize,
+) -> Result<(), Error> {
+    let level = moduli.len();
+    let short = terms.iter().any(|(x, w)| {
+        words(x) < level * n
+            || match w {
+                Weight::Scalar(c) => {
+                    c.len() < level || c.iter().zip(moduli).any(|(&c, m)| c >= m.value())
+                }
+                Weight::Plain(p) => words(p) < level * n,
+            }
+    });
+    if short {
+        return Err(Error::InvalidParameters(format!(
+            "a linear-combination term does not cover {level} limbs of {n} reduced residues: give every term and weight at the output's level"
+        )));
+    }
+    Ok(())
+}
+
 /// The shape checks of [`Backend::linear_layer`]: one output per row, every
 /// term naming an input.
 pub(crate) fn check_layer(

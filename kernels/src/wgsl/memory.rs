@@ -72,10 +72,10 @@ impl Memory {
         }))
     }
 
-    /// A buffer of `words` zeros.
-    pub fn alloc(&self, cx: &Context, words: usize) -> Result<Buffer, Error> {
-        let buf = self.scratch(cx, words)?;
-        cx.clear(&words_of(&buf).buf, words);
+    /// A buffer of `len` zeros.
+    pub fn alloc(&self, cx: &Context, len: usize) -> Result<Buffer, Error> {
+        let buf = self.scratch(cx, len)?;
+        cx.clear(&words(&buf).buf, len);
         Ok(buf)
     }
 
@@ -106,7 +106,7 @@ impl Memory {
             // A pooled buffer may still be read by queued commands: they go first.
             cx.flush();
             cx.queue
-                .write_buffer(&words_of(&buf).buf, 0, bytemuck::cast_slice(&narrow));
+                .write_buffer(&words(&buf).buf, 0, bytemuck::cast_slice(&narrow));
         }
         self.uploads.fetch_add(1, Ordering::Relaxed);
         Ok(buf)
@@ -114,7 +114,7 @@ impl Memory {
 
     /// A device buffer's words → host words.
     pub fn download(&self, cx: &Context, buf: &Buffer) -> Result<Vec<u64>, Error> {
-        let d = words_of(buf);
+        let d = words(buf);
         self.downloads.fetch_add(1, Ordering::Relaxed);
         if d.len == 0 {
             cx.check()?;
@@ -163,10 +163,6 @@ impl Memory {
         staging.unmap();
         Ok(host)
     }
-}
-
-fn words_of(buf: &Buffer) -> &DeviceWords {
-    words(buf)
 }
 
 /// A new device buffer of `cap` words, or the typed out-of-memory error.

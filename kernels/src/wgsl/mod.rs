@@ -39,7 +39,7 @@ use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{Backend, BaseConverter, Buffer, Error, ExactLift, RnsBasis, ScaleRound};
 
 use context::Context;
-use memory::{DeviceWords, Memory, words, words_mut};
+use memory::{Memory, words, words_mut};
 use shaders as k;
 use tables::{
     DeviceBasis, TableCache, args, device_basis, fraction_words, plain_args, prime_record, shoup,
@@ -144,12 +144,18 @@ fn shoup_of(c: &ShoupConst, p: u64) -> [u32; 2] {
     shoup(c.value, p)
 }
 
-fn five(a: [u32; 2], b: [u32; 2]) -> [u32; 5] {
-    [a[0], a[1], b[0], b[1], 0]
+/// Appends a table's `[row j][column i]` Shoup constants, row `j` modulo
+/// prime `j`: the weight matrices of the conversion kernels.
+fn push_rows(words: &mut Vec<u32>, primes: &[Modulus], rows: &[Vec<ShoupConst>]) {
+    for (p, row) in primes.iter().zip(rows) {
+        for c in row {
+            words.extend(shoup_of(c, p.value()));
+        }
+    }
 }
 
-fn covers(buf: &Buffer, words: usize) -> bool {
-    memory::words(buf).len >= words
+fn five(a: [u32; 2], b: [u32; 2]) -> [u32; 5] {
+    [a[0], a[1], b[0], b[1], 0]
 }
 
 impl Backend for Wgpu {
@@ -489,20 +495,7 @@ impl Backend for Wgpu {
     ) -> Result<(), Error> {
         let n = basis.degree();
         let moduli = &basis.moduli()[..level];
-        let short = terms.iter().any(|(x, w)| {
-            !covers(x, level * n)
-                || match w {
-                    Weight::Scalar(c) => {
-                        c.len() < level || c.iter().zip(moduli).any(|(&c, m)| c >= m.value())
-                    }
-                    Weight::Plain(p) => !covers(p, level * n),
-                }
-        });
-        if short {
-            return Err(Error::InvalidParameters(format!(
-                "a linear-combination term does not cover {level} limbs of {n} reduced residues: give every term and weight at the output's level"
-            )));
-        }
+        hefty_core::backend::check_combination(moduli, n, terms, |b| words(b).len)?;
         self.ensure(out, level * n)?;
         if terms.is_empty() {
             self.cx.clear(&words(out).buf, level * n);
@@ -681,11 +674,7 @@ impl Backend for Wgpu {
             for p in to {
                 w.extend(prime_record(p.value()));
             }
-            for (p, row) in to.iter().zip(conv.q_hat_mod_p()) {
-                for c in row {
-                    w.extend(shoup_of(c, p.value()));
-                }
-            }
+            push_rows(&mut w, to, conv.q_hat_mod_p());
             w
         });
         let converted = match self.memory.scratch(&self.cx, to.len() * n) {
@@ -756,11 +745,7 @@ impl Backend for Wgpu {
                 w.extend(prime_record(b.value()));
                 w.extend(shoup_of(c, b.value()));
             }
-            for (b, row) in to.iter().zip(lift.a_hat_mod_b()) {
-                for c in row {
-                    w.extend(shoup_of(c, b.value()));
-                }
-            }
+            push_rows(&mut w, to, lift.a_hat_mod_b());
             w
         });
         if let Err(e) = self.ensure(out, to.len() * n) {
@@ -797,11 +782,7 @@ impl Backend for Wgpu {
                 w.extend(prime_record(rj.value()));
                 w.extend(shoup_of(c, rj.value()));
             }
-            for (rj, row) in r.iter().zip(consts.omega()) {
-                for c in row {
-                    w.extend(shoup_of(c, rj.value()));
-                }
-            }
+            push_rows(&mut w, r, consts.omega());
             w
         });
         if let Err(e) = self.ensure(out, r.len() * n) {
@@ -818,6 +799,3 @@ impl Backend for Wgpu {
         );
     }
 }
-
-// Buffers of this backend are device words.
-const _: fn(DeviceWords) -> Buffer = Buffer::device::<DeviceWords>;

@@ -135,21 +135,7 @@ pub(crate) fn linear_combination(
 ) -> Result<(), crate::Error> {
     use crate::backend::Weight;
     const BLOCK: usize = 512;
-    let level = moduli.len();
-    for (x, w) in terms {
-        let short = host(x).len() < level * n
-            || match w {
-                Weight::Scalar(c) => {
-                    c.len() < level || c.iter().zip(moduli).any(|(&c, m)| c >= m.value())
-                }
-                Weight::Plain(p) => host(p).len() < level * n,
-            };
-        if short {
-            return Err(crate::Error::InvalidParameters(format!(
-                "a linear-combination term does not cover {level} limbs of {n} reduced residues: give every term and weight at the output's level"
-            )));
-        }
-    }
+    crate::backend::check_combination(moduli, n, terms, |b| host(b).len())?;
     let mut acc = [0u128; BLOCK];
     for (i, m) in moduli.iter().enumerate() {
         let p = m.value() as u128;

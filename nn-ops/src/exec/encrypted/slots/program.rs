@@ -93,7 +93,7 @@ impl MatrixStage {
     /// Rotations in one image's slots (the caller scales them by the
     /// images per ciphertext): the BSGS steps, then the fold of `P/d'`
     /// partial sums.
-    fn rotations(&self, _lanes: usize) -> Vec<i64> {
+    fn rotations(&self) -> Vec<i64> {
         let mut steps = LinearTransform::rotations_for(self.diagonals.iter().copied(), 1);
         steps.extend(fold_steps(self.out_period, self.period()));
         steps
@@ -405,7 +405,7 @@ impl SlotProgram {
             .iter()
             .flat_map(|s| match s {
                 Stage::Taps(t) => fold_steps(t.period, slots / lanes),
-                Stage::Matrix(m) => m.rotations(lanes),
+                Stage::Matrix(m) => m.rotations(),
                 Stage::Square(_) => vec![],
             })
             .map(|r| r * lanes as i64)
@@ -486,7 +486,7 @@ fn tap_cost(layout: &InputLayout) -> f64 {
 }
 
 fn matrix_cost(m: &MatrixStage) -> f64 {
-    m.diagonals.len() as f64 + ROTATE_COST * m.rotations(1).len() as f64
+    m.diagonals.len() as f64 + ROTATE_COST * m.rotations().len() as f64
 }
 
 /// 128-bit secure parameters for a program with `lanes` images per

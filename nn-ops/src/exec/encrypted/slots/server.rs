@@ -70,9 +70,9 @@ fn spread<T: Copy>(v: &[T], lanes: usize) -> Vec<T> {
 }
 
 /// `values` (one period) repeated over every slot.
-fn periodic(values: &[f64], period: usize, slots: usize) -> Vec<Complex64> {
+fn periodic(values: &[f64], period: usize, slots: usize) -> Vec<f64> {
     (0..slots)
-        .map(|t| Complex64::new(values.get(t % period).copied().unwrap_or(0.0), 0.0))
+        .map(|t| values.get(t % period).copied().unwrap_or(0.0))
         .collect()
 }
 
@@ -132,6 +132,8 @@ impl SlotServer {
         let slots = params.slots() / lanes;
         let scaled =
             |steps: Vec<i64>| -> Vec<i64> { steps.into_iter().map(|r| r * lanes as i64).collect() };
+        // One period of per-element values, over every slot of every image.
+        let lay = |values: &[f64], period: usize| spread(&periodic(values, period, slots), lanes);
         let ppl = params.primes_per_level();
         let mut level = params.max_level();
         let mut scale = params.default_scale();
@@ -157,11 +159,7 @@ impl SlotServer {
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     level -= ppl;
-                    let bias = encoder.encode(
-                        &spread(&periodic(&t.bias, t.period, slots), lanes),
-                        level,
-                        scale,
-                    )?;
+                    let bias = encoder.encode_real(&lay(&t.bias, t.period), level, scale)?;
                     Prepared::Taps {
                         weights,
                         bias,
@@ -193,8 +191,7 @@ impl SlotServer {
                         LinearTransform::from_strided_diagonals(&encoder, &diags, lanes, level)?;
                     level -= ppl;
                     let bias: Vec<f64> = m.rows.iter().map(|r| r.bias).collect();
-                    let bias =
-                        encoder.encode(&spread(&periodic(&bias, d, slots), lanes), level, scale)?;
+                    let bias = encoder.encode_real(&lay(&bias, d), level, scale)?;
                     Prepared::Matrix {
                         transform,
                         bias,
@@ -202,27 +199,13 @@ impl SlotServer {
                     }
                 }
                 Stage::Square(s) if !s.is_square() => {
-                    let real = |v: &[f64]| -> Vec<f64> {
-                        spread(&periodic(v, s.period, slots), lanes)
-                            .iter()
-                            .map(|z| z.re)
-                            .collect()
-                    };
-                    let a = encoder.encode_real(&real(&s.a), level, divisor)?;
+                    let a = encoder.encode_real(&lay(&s.a, s.period), level, divisor)?;
                     level -= ppl;
-                    let b = encoder.encode(
-                        &spread(&periodic(&s.b, s.period, slots), lanes),
-                        level,
-                        scale,
-                    )?;
+                    let b = encoder.encode_real(&lay(&s.b, s.period), level, scale)?;
                     // (a·x + b)·x at the lower of the two levels.
                     scale = scale * scale / params.rescale_divisor(level);
                     level -= ppl;
-                    let c = encoder.encode(
-                        &spread(&periodic(&s.c, s.period, slots), lanes),
-                        level,
-                        scale,
-                    )?;
+                    let c = encoder.encode_real(&lay(&s.c, s.period), level, scale)?;
                     Prepared::Quadratic { a, b, c }
                 }
                 Stage::Square(s) => {
@@ -231,10 +214,7 @@ impl SlotServer {
                     level -= ppl;
                     let signs = if s.a.iter().any(|&v| v < 0.0) {
                         let pt = encoder.encode_real(
-                            &spread(&periodic(&s.a, s.period, slots), lanes)
-                                .iter()
-                                .map(|z| z.re)
-                                .collect::<Vec<_>>(),
+                            &lay(&s.a, s.period),
                             level,
                             params.rescale_divisor(level),
                         )?;
@@ -244,11 +224,7 @@ impl SlotServer {
                         None
                     };
                     let constants = if s.c.iter().any(|&v| v != 0.0) {
-                        Some(encoder.encode(
-                            &spread(&periodic(&s.c, s.period, slots), lanes),
-                            level,
-                            scale,
-                        )?)
+                        Some(encoder.encode_real(&lay(&s.c, s.period), level, scale)?)
                     } else {
                         None
                     };
