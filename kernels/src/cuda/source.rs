@@ -1,0 +1,156 @@
+//! The CUDA C source of the kernels and its compilation by NVRTC.
+//!
+//! One text (`kernels/*.cu` after `kernels/arith.h`) serves both targets:
+//! NVRTC compiles it for the device at run time, for the device's compute
+//! capability, once per word size and process; `build.rs` compiles the same
+//! files for the host as C, where the emulation runs them (see `host.rs`).
+
+use std::ffi::{CStr, CString};
+
+use cudarc::nvrtc::{result, sys};
+use hefty_core::Error;
+use hefty_core::ring::Word;
+
+use super::NAME;
+
+/// The kernels' source, the arithmetic header first.
+pub(crate) const SOURCE: &str = concat!(
+    include_str!("kernels/arith.h"),
+    include_str!("kernels/elementwise.cu"),
+    include_str!("kernels/ntt.cu"),
+    include_str!("kernels/shuffle.cu"),
+    include_str!("kernels/convert.cu"),
+);
+
+/// Every kernel the source defines (`extern "C"` names).
+pub const KERNELS: &[&str] = &[
+    "add",
+    "sub",
+    "neg",
+    "mul",
+    "mul_add",
+    "sub_scale",
+    "mul_const",
+    "add_const",
+    "mul_const_add",
+    "key_inner_product",
+    "ntt_inverse_last",
+    "ntt_forward_block",
+    "ntt_inverse_block",
+    "ntt_forward_strided",
+    "ntt_inverse_strided",
+    "automorphism",
+    "permute",
+    "monomial",
+    "monomial_mul_add",
+    "divide_round_by_last",
+    "base_convert",
+    "exact_lift",
+    "scale_round",
+];
+
+/// The word size's bits.
+pub(crate) fn bits(word: Word) -> u32 {
+    match word {
+        Word::W64 => 64,
+        Word::W32 => 32,
+    }
+}
+
+/// Whether NVRTC's library can be loaded here (no panic when it cannot).
+pub fn nvrtc_present() -> bool {
+    // SAFETY: only tries to open the shared library by its candidate names.
+    unsafe { sys::is_culib_present() }
+}
+
+fn compile_error(message: String) -> Error {
+    Error::Device {
+        backend: NAME,
+        message,
+    }
+}
+
+/// Compiles the kernels with NVRTC for `arch` (e.g. `"sm_90"`) and `word`,
+/// returning the PTX. A compile error, or any warning (the kernels compile
+/// cleanly), is [`Error::Device`] with NVRTC's log. Without NVRTC's library
+/// this is an error saying what to install, never a panic.
+pub fn compile(arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
+    compile_source(SOURCE, arch, word)
+}
+
+/// [`compile`] for any source text.
+fn compile_source(source: &str, arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
+    if !nvrtc_present() {
+        return Err(compile_error(
+            "NVRTC (libnvrtc.so.13) is not installed: install the CUDA 13 toolkit or `pip install nvidia-cuda-nvrtc` and put its lib directory on LD_LIBRARY_PATH".into(),
+        ));
+    }
+    let src =
+        CString::new(source).map_err(|_| compile_error("kernel source holds a NUL".into()))?;
+    let name = CString::new("hefty.cu").map_err(|_| compile_error("bad name".into()))?;
+    let options = [
+        format!("--gpu-architecture={arch}"),
+        format!("-DWORD_BITS={}", bits(word)),
+        "--std=c++17".to_string(),
+    ];
+    let prog = result::create_program(&src, Some(&name))
+        .map_err(|e| compile_error(format!("NVRTC could not create a program: {e:?}")))?;
+    // SAFETY: `prog` was created above and is destroyed exactly once below;
+    // the option strings outlive the call.
+    let compiled = unsafe { result::compile_program(prog, &options) };
+    // SAFETY: as above; the log is read before the program is destroyed.
+    let log = unsafe { result::get_program_log(prog) }
+        .ok()
+        .map(|raw| {
+            // SAFETY: NVRTC's log is NUL-terminated.
+            unsafe { CStr::from_ptr(raw.as_ptr()) }
+                .to_string_lossy()
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_default();
+    let ptx = match compiled {
+        // SAFETY: the program compiled; NVRTC owns the PTX until destroyed.
+        Ok(()) => unsafe { result::get_ptx(prog) }
+            .map_err(|e| compile_error(format!("NVRTC could not return PTX: {e:?}"))),
+        Err(e) => Err(compile_error(format!(
+            "the CUDA kernels do not compile for {arch} with {}-bit words ({e:?}):\n{log}",
+            bits(word)
+        ))),
+    };
+    // SAFETY: destroyed once; nothing reads the program afterwards.
+    let _ = unsafe { result::destroy_program(prog) };
+    let ptx = ptx?;
+    if log.contains("warning") {
+        return Err(compile_error(format!(
+            "the CUDA kernels compile for {arch} with {}-bit words but NVRTC warns:\n{log}",
+            bits(word)
+        )));
+    }
+    Ok(ptx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_warning_or_an_error_fails_the_compilation_with_the_log() {
+        if !nvrtc_present() {
+            eprintln!("skipped: NVRTC (libnvrtc.so.13) is not installed here");
+            return;
+        }
+        let warns = format!("{SOURCE}\n#warning \"deliberate\"\n");
+        let e = compile_source(&warns, "sm_90", Word::W64).unwrap_err();
+        assert!(
+            e.to_string().contains("warns") && e.to_string().contains("deliberate"),
+            "{e}"
+        );
+        let broken = format!("{SOURCE}\nKERNEL(broken) {{ undefined_name = 1; }}\n");
+        let e = compile_source(&broken, "sm_90", Word::W32).unwrap_err();
+        assert!(
+            e.to_string().contains("do not compile") && e.to_string().contains("undefined_name"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,170 @@
+//! Constants in device memory: each basis's prime records and twiddles,
+//! and hefty-core's constant tables (base converters, exact lifts,
+//! scale-and-round, Galois permutations), uploaded once per table id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hefty_core::backend::TableId;
+use hefty_core::ntt::{Modulus, NttPlan};
+use hefty_core::{Error, RnsBasis};
+
+use super::args::{prime_record, shoup};
+use super::memory::Mem;
+
+/// Words of a prime record (`PRIME_RECORD` in `arith.h`).
+pub(crate) const PRIME_RECORD: usize = 8;
+
+/// What the CUDA backend prepares per basis: prime records (`[p, mu, k,
+/// n^-1, quotient, n^-1·w_inv[1], quotient, 0]` per limb) and twiddles
+/// (per limb: forward `w`, quotients, inverse `w`, quotients).
+pub(crate) struct DeviceBasis {
+    primes: Mem,
+    twiddles: Mem,
+}
+
+impl DeviceBasis {
+    /// Address of the prime records.
+    pub fn primes(&self) -> u64 {
+        self.primes.addr()
+    }
+
+    /// Address of the twiddles.
+    pub fn twiddles(&self) -> u64 {
+        self.twiddles.addr()
+    }
+}
+
+fn bit_reverse(k: usize, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        k.reverse_bits() >> (usize::BITS - bits)
+    }
+}
+
+/// Powers of `root` in bit-reversed order, then their Shoup quotients.
+fn twiddles(m: &Modulus, root: u64, n: usize, bits: u32, out: &mut Vec<u64>) {
+    let mut powers = Vec::with_capacity(n);
+    let mut acc = 1u64;
+    for _ in 0..n {
+        powers.push(acc);
+        acc = m.mul(acc, root);
+    }
+    let log = n.trailing_zeros();
+    let w: Vec<u64> = (0..n).map(|k| powers[bit_reverse(k, log)]).collect();
+    out.extend(&w);
+    out.extend(w.iter().map(|&x| shoup(x, m.value(), bits)[1]));
+}
+
+/// The prime records and twiddles of `moduli` at degree `n` as words, with
+/// the CPU plan's root of unity for each prime (so the transforms agree).
+pub(crate) fn basis_words(
+    n: usize,
+    moduli: &[Modulus],
+    bits: u32,
+) -> Result<(Vec<u64>, Vec<u64>), Error> {
+    let mut primes = Vec::with_capacity(PRIME_RECORD * moduli.len());
+    let mut tw = Vec::with_capacity(4 * n * moduli.len());
+    for m in moduli {
+        let p = m.value();
+        let psi = NttPlan::new(n, p)?.psi();
+        let psi_inv = m.inv(psi).expect("a root of unity is invertible");
+        let start = tw.len();
+        twiddles(m, psi, n, bits, &mut tw);
+        twiddles(m, psi_inv, n, bits, &mut tw);
+        let n_inv = m.inv(m.reduce(n as u64)).expect("n < p is invertible");
+        let w1 = if n >= 2 { tw[start + 2 * n + 1] } else { 1 };
+        let n_inv_w = m.mul(n_inv, w1);
+        primes.extend(prime_record(p));
+        primes.extend(shoup(n_inv, p, bits));
+        primes.extend(shoup(n_inv_w, p, bits));
+        primes.push(0);
+    }
+    Ok((primes, tw))
+}
+
+impl DeviceBasis {
+    /// The basis's tables, in memory made by `upload`.
+    pub fn new(
+        n: usize,
+        moduli: &[Modulus],
+        bits: u32,
+        upload: impl Fn(&[u8]) -> Result<Mem, Error>,
+    ) -> Result<Self, Error> {
+        let (primes, tw) = basis_words(n, moduli, bits)?;
+        Ok(Self {
+            primes: upload(&to_bytes(&primes, bits)?)?,
+            twiddles: upload(&to_bytes(&tw, bits)?)?,
+        })
+    }
+}
+
+/// The device tables of `basis`.
+pub(crate) fn device_basis(basis: &RnsBasis) -> &DeviceBasis {
+    basis
+        .prepared::<DeviceBasis>()
+        .expect("a CUDA-backend basis holds its device tables")
+}
+
+/// Constant tables in device memory by id (tables never change, ids are
+/// never reused).
+#[derive(Default)]
+pub(crate) struct TableCache {
+    tables: Mutex<HashMap<TableId, Arc<Mem>>>,
+}
+
+impl TableCache {
+    /// The device copy of table `id`, built by `bytes` and uploaded by
+    /// `upload` on first use.
+    pub fn get(
+        &self,
+        id: TableId,
+        bytes: impl FnOnce() -> Result<Vec<u8>, Error>,
+        upload: impl FnOnce(&[u8]) -> Result<Mem, Error>,
+    ) -> Result<Arc<Mem>, Error> {
+        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = tables.get(&id) {
+            return Ok(Arc::clone(t));
+        }
+        let mut b = bytes()?;
+        if b.is_empty() {
+            b.resize(8, 0);
+        }
+        let t = Arc::new(upload(&b)?);
+        tables.insert(id, Arc::clone(&t));
+        Ok(t)
+    }
+}
+
+/// Words as the device stores them: 8 or 4 little-endian bytes each. A
+/// word too wide for 32 bits is refused (a W64 residue on a W32 backend).
+pub(crate) fn to_bytes(words: &[u64], bits: u32) -> Result<Vec<u8>, Error> {
+    if bits == 64 {
+        return Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect());
+    }
+    let mut out = Vec::with_capacity(4 * words.len());
+    for &w in words {
+        let narrow = u32::try_from(w).map_err(|_| Error::UnsupportedByBackend {
+            backend: super::NAME,
+            reason: "a word does not fit 32 bits: this CUDA backend runs 32-bit words (W32 bases, primes below 2^31); use `Cuda::new()` for 64-bit words".into(),
+        })?;
+        out.extend(narrow.to_le_bytes());
+    }
+    Ok(out)
+}
+
+/// Device bytes back to words.
+pub(crate) fn from_bytes(bytes: &[u8], bits: u32) -> Vec<u64> {
+    if bits == 64 {
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect()
+    } else {
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")) as u64)
+            .collect()
+    }
+}
