@@ -66,11 +66,12 @@ struct BenchArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Where the BFV and CKKS rows run: `cpu`, `wgpu` (needs the `wgpu`
-    /// feature and an adapter) or `all` (each in turn).
+    /// feature and an adapter), `cuda` (needs the `cuda` feature and an
+    /// NVIDIA GPU; both word sizes unless --word) or `all` (each in turn).
     #[arg(long, value_enum, default_value_t = BackendArg::Cpu)]
     backend: BackendArg,
     /// Word profile of the presets (default: w64 on the CPU, w32 on wgpu,
-    /// which runs only w32).
+    /// which runs only w32, both on CUDA).
     #[arg(long, value_enum)]
     word: Option<WordArg>,
     #[arg(
@@ -124,6 +125,8 @@ enum BackendArg {
     Cpu,
     /// The wgpu backend (WGSL on any Vulkan, Metal or DX12 adapter).
     Wgpu,
+    /// The CUDA backend (NVIDIA GPUs; 64- and 32-bit words).
+    Cuda,
     /// The CPU, then every GPU backend this build has.
     All,
 }
@@ -171,6 +174,31 @@ fn bench_backends(which: BackendArg, word: Option<WordArg>) -> Result<Vec<BenchT
             } else {
                 return Err(msg.into());
             }
+        }
+    }
+    if matches!(which, BackendArg::Cuda | BackendArg::All) {
+        let words = match word {
+            Some(WordArg::W64) => vec![Word::W64],
+            Some(WordArg::W32) => vec![Word::W32],
+            None => vec![Word::W64, Word::W32],
+        };
+        // No device is not a failure: the rows that can run still run.
+        #[cfg(feature = "cuda")]
+        for w in words {
+            match hefty::kernels::Cuda::with_word(w) {
+                Ok(gpu) => out.push((Arc::new(gpu), w)),
+                Err(e) => {
+                    println!("cuda: skipped ({e})");
+                    break;
+                }
+            }
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            let _ = words;
+            println!(
+                "cuda: skipped (no CUDA device: this hefty was built without the CUDA backend; build with `--features cuda`)"
+            );
         }
     }
     Ok(out)

@@ -118,6 +118,15 @@ pub enum Error {
         /// The words asked for.
         words: usize,
     },
+    /// A device backend cannot start on this machine: no driver, no device,
+    /// no adapter by that name, or the device compiler is missing.
+    #[error("no {backend} device: {reason}")]
+    NoDevice {
+        /// The backend's name.
+        backend: &'static str,
+        /// What is missing and what to install or choose instead.
+        reason: String,
+    },
     /// A device reported a failure (recorded at launch, returned at the next download).
     #[error("the {backend} backend failed: {message}; results computed since the failure are lost")]
     Device {

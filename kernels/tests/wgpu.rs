@@ -150,7 +150,7 @@ fn a_missing_adapter_is_a_typed_error_naming_the_ones_there_are() {
     assert!(
         matches!(
             err,
-            Error::Device {
+            Error::NoDevice {
                 backend: "wgpu",
                 ..
             }

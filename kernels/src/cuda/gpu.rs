@@ -2,7 +2,7 @@
 //!
 //! The driver and NVRTC are loaded at run time, so this builds and runs
 //! everywhere; where either is missing, or the driver finds no device,
-//! [`Gpu::open`] returns [`Error::Device`] — cudarc panics in that case,
+//! [`Gpu::open`] returns [`Error::NoDevice`] — cudarc panics in that case,
 //! which is caught here once and never reaches the caller.
 
 use std::collections::HashMap;
@@ -26,6 +26,13 @@ fn device_error(message: impl Into<String>) -> Error {
     Error::Device {
         backend: NAME,
         message: message.into(),
+    }
+}
+
+fn no_device(reason: impl Into<String>) -> Error {
+    Error::NoDevice {
+        backend: NAME,
+        reason: reason.into(),
     }
 }
 
@@ -68,15 +75,19 @@ impl Gpu {
     /// Device `ordinal`, with kernels for `word`.
     pub fn open(ordinal: usize, word: Word) -> Result<Self, Error> {
         if !driver_present() {
-            return Err(device_error(
-                "no CUDA device: the CUDA driver (libcuda.so) is not installed on this machine; use the CPU or wgpu backend",
+            return Err(no_device(
+                "the CUDA driver (libcuda.so) is not installed on this machine; use the CPU or wgpu backend",
             ));
         }
         // cudarc panics when the driver cannot initialise (no device, a
         // driver/library mismatch): caught here, reported as an error.
         let ctx = std::panic::catch_unwind(|| CudaContext::new(ordinal))
-            .map_err(|_| device_error("no CUDA device: the CUDA driver did not initialise (no GPU, or a driver older than CUDA 13)"))?
-            .map_err(|e| device_error(format!("no CUDA device {ordinal}: {e:?}")))?;
+            .map_err(|_| {
+                no_device(
+                    "the CUDA driver did not initialise (no GPU, or a driver older than CUDA 13)",
+                )
+            })?
+            .map_err(|e| no_device(format!("device {ordinal} did not open ({e:?})")))?;
         // One stream, one order: the backend never needs cudarc's per-buffer
         // event tracking.
         // SAFETY: every buffer this backend makes is used on its one stream.

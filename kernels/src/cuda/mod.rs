@@ -81,8 +81,8 @@ impl std::fmt::Debug for Cuda {
 
 impl Cuda {
     /// CUDA device 0 with 64-bit words (runs every preset). A machine
-    /// without a CUDA driver or device gets [`Error::Device`] ("no CUDA
-    /// device: …") — never a panic.
+    /// without a CUDA driver, device or NVRTC gets [`Error::NoDevice`]
+    /// ("no cuda device: …", saying what is missing) — never a panic.
     pub fn new() -> Result<Self, Error> {
         Self::on_device(0, Word::W64)
     }

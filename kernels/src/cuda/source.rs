@@ -73,7 +73,7 @@ fn compile_error(message: String) -> Error {
 /// Compiles the kernels with NVRTC for `arch` (e.g. `"sm_90"`) and `word`,
 /// returning the PTX. A compile error, or any warning (the kernels compile
 /// cleanly), is [`Error::Device`] with NVRTC's log. Without NVRTC's library
-/// this is an error saying what to install, never a panic.
+/// it is [`Error::NoDevice`] saying what to install, never a panic.
 pub fn compile(arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
     compile_source(SOURCE, arch, word)
 }
@@ -81,9 +81,10 @@ pub fn compile(arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
 /// [`compile`] for any source text.
 fn compile_source(source: &str, arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
     if !nvrtc_present() {
-        return Err(compile_error(
-            "NVRTC (libnvrtc.so.13) is not installed: install the CUDA 13 toolkit or `pip install nvidia-cuda-nvrtc` and put its lib directory on LD_LIBRARY_PATH".into(),
-        ));
+        return Err(Error::NoDevice {
+            backend: NAME,
+            reason: "NVRTC (libnvrtc.so.13) is not installed: install the CUDA 13 toolkit or `pip install nvidia-cuda-nvrtc` and put its lib directory on LD_LIBRARY_PATH".into(),
+        });
     }
     let src =
         CString::new(source).map_err(|_| compile_error("kernel source holds a NUL".into()))?;

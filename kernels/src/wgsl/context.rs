@@ -72,6 +72,13 @@ impl std::fmt::Debug for Context {
     }
 }
 
+fn no_device(reason: String) -> Error {
+    Error::NoDevice {
+        backend: NAME,
+        reason,
+    }
+}
+
 fn device_error(message: impl Into<String>) -> Error {
     Error::Device {
         backend: NAME,
@@ -98,14 +105,14 @@ impl Context {
                     .into_iter()
                     .find(|a| a.get_info().name.to_lowercase().contains(&name.to_lowercase()))
                     .ok_or_else(|| {
-                        device_error(format!(
+                        no_device(format!(
                             "no adapter named like {name:?} (this machine has: {}); name one of those",
                             if names.is_empty() { "none".to_string() } else { names.join(", ") }
                         ))
                     })?
             }
             None => pollster::block_on(instance.request_adapter(&options)).map_err(|e| {
-                device_error(format!(
+                no_device(format!(
                     "no GPU adapter ({e}); install a Vulkan, Metal or DX12 driver (on Linux without a GPU, Mesa's lavapipe: apt-get install mesa-vulkan-drivers libvulkan1)"
                 ))
             })?,

@@ -63,13 +63,13 @@ pub struct Wgpu {
 impl Wgpu {
     /// The first adapter wgpu finds (high performance preferred; set
     /// `WGPU_BACKEND` or `WGPU_ADAPTER_NAME` to choose). A machine without
-    /// one gets [`Error::Device`] saying what to install — never a panic.
+    /// one gets [`Error::NoDevice`] saying what to install — never a panic.
     pub fn new() -> Result<Self, Error> {
         Self::open(std::env::var("WGPU_ADAPTER_NAME").ok().as_deref())
     }
 
     /// The adapter whose name contains `name` (any case, e.g. `"llvmpipe"`
-    /// or `"H200"`), or [`Error::Device`] listing the adapters there are.
+    /// or `"H200"`), or [`Error::NoDevice`] listing the adapters there are.
     pub fn with_adapter(name: &str) -> Result<Self, Error> {
         Self::open(Some(name))
     }
