@@ -8,9 +8,9 @@
 //! - [`core`] (crate `hefty-core`): the RNS ring, the Backend trait and the
 //!   CPU backend, RLWE keys and key switching, BFV and CKKS.
 //! - [`kernels`] (crate `hefty-kernels`): GPU backends of the same trait
-//!   (being built: wgpu, then CUDA).
+//!   (wgpu with the `wgpu` feature, CUDA with the `cuda` feature).
 //! - [`nn`] (crate `hefty-nn`): HE-friendly networks — model format,
-//!   plaintext reference executors, training (encrypted executors next).
+//!   plaintext reference executors, training, encrypted inference.
 //! - [`bench`]: what `hefty bench` measures and the JSON records it writes.
 
 pub mod bench;

@@ -304,6 +304,74 @@ proptest! {
     }
 }
 
+/// The server of every packing on the CUDA backend's kernels (their host
+/// emulation, so this runs on any machine), at both word sizes where the
+/// packing allows: the same answers as on the CPU, the same operations
+/// counted per layer, the backend named in the report.
+#[test]
+fn every_packing_runs_on_the_cuda_kernels_as_on_the_cpu() {
+    use hefty_nn::core::ring::Word;
+    use hefty_nn::exec::encrypted::{ServerDevice, infer_on};
+    let model = build(&fixed_net());
+    let imgs = images(&model, 3, 11);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let labels = vec![0u8; imgs.len()];
+    for (packing, scheme, word) in [
+        (Packing::Batch, Scheme::Ckks, Word::W64),
+        (Packing::Batch, Scheme::Ckks, Word::W32),
+        (Packing::Slots, Scheme::Ckks, Word::W64),
+        (Packing::Slots, Scheme::Ckks, Word::W32),
+        (Packing::Batch, Scheme::Bfv, Word::W64),
+        (Packing::Integer, Scheme::Bfv, Word::W64),
+    ] {
+        let device = ServerDevice {
+            backend: std::sync::Arc::new(hefty_kernels::Cuda::emulated(word)),
+            word,
+        };
+        let options = InferOptions {
+            packing,
+            scheme,
+            precision_bits: 8,
+            images_per_ciphertext: 1,
+        };
+        let on_gpu = infer_on(&model, &refs, &labels, options, &device, &|_, _, _| {}).unwrap();
+        let on_cpu = run(&model, &imgs, packing, scheme);
+        let what = format!("{packing:?} {scheme:?} {word:?}");
+        assert_eq!(on_gpu.backend, "cuda", "{what}");
+        assert_eq!(on_gpu.device.as_deref(), Some("host emulation"), "{what}");
+        assert_eq!(
+            (on_cpu.backend.as_str(), on_cpu.device.as_deref()),
+            ("cpu", None)
+        );
+        assert_eq!(on_gpu.agreement, 1.0, "{what}");
+        match scheme {
+            Scheme::Bfv => assert_eq!(on_gpu.mismatched_logits, Some(0), "{what}"),
+            Scheme::Ckks => {
+                let err = on_gpu.max_logit_error.unwrap();
+                assert!(err < 1e-3, "{what}: largest logit error {err}");
+            }
+        }
+        let hops = |r: &InferReport| r.layers.iter().map(|l| l.hops).collect::<Vec<_>>();
+        assert_eq!(hops(&on_gpu), hops(&on_cpu), "{what}");
+    }
+    // The BFV packings need 64-bit words.
+    let w32 = ServerDevice {
+        backend: std::sync::Arc::new(hefty_kernels::Cuda::emulated(Word::W32)),
+        word: Word::W32,
+    };
+    let options = InferOptions {
+        packing: Packing::Batch,
+        scheme: Scheme::Bfv,
+        precision_bits: 8,
+        images_per_ciphertext: 1,
+    };
+    let err = infer_on(&model, &refs, &labels, options, &w32, &|_, _, _| {}).unwrap_err();
+    assert!(
+        matches!(&err, Error::Setting(m) if m.contains("64-bit words")),
+        "{err}"
+    );
+}
+
 fn fixed_net() -> Net {
     Net {
         channels: 1,

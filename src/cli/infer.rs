@@ -6,7 +6,12 @@
 use std::path::PathBuf;
 
 use hefty::nn::FileAccess;
-use hefty::nn::exec::encrypted::{InferOptions, InferReport, Packing, Scheme, infer};
+use std::sync::Arc;
+
+use hefty::core::ring::Word;
+use hefty::nn::exec::encrypted::{
+    InferOptions, InferReport, Packing, Scheme, ServerDevice, infer_on,
+};
 use hefty::nn::mnist::Mnist;
 use hefty::nn::model::{FixedPoint, Model};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -29,6 +34,63 @@ pub enum SchemeArg {
     Ckks,
     /// Exact (the fixed-point integers, CRT plaintext moduli).
     Bfv,
+}
+
+/// Where the server evaluates.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServerArg {
+    /// The host CPU.
+    Cpu,
+    /// The CUDA backend (NVIDIA GPUs; 64-bit words, or --word w32 for CKKS).
+    Cuda,
+    /// The wgpu backend (any Vulkan, Metal or DX12 adapter; 32-bit words: CKKS only).
+    Wgpu,
+}
+
+/// Word sizes on the command line.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WordArg {
+    /// 64-bit words (primes below 2^62).
+    W64,
+    /// 32-bit words (primes below 2^31; CKKS only).
+    W32,
+}
+
+/// The server's device, or a message saying why it cannot start.
+fn server_device(which: ServerArg, word: Option<WordArg>) -> Result<ServerDevice, String> {
+    let word = match (which, word) {
+        (ServerArg::Wgpu, Some(WordArg::W64)) => {
+            return Err(
+                "the wgpu backend runs 32-bit words only: drop --word or use --word w32".into(),
+            );
+        }
+        (ServerArg::Wgpu, _) | (_, Some(WordArg::W32)) => Word::W32,
+        _ => Word::W64,
+    };
+    let backend: Arc<dyn hefty::core::Backend> = match which {
+        ServerArg::Cpu => hefty::core::Cpu::shared(),
+        #[cfg(feature = "cuda")]
+        ServerArg::Cuda => {
+            Arc::new(hefty::kernels::Cuda::with_word(word).map_err(|e| e.to_string())?)
+        }
+        #[cfg(not(feature = "cuda"))]
+        ServerArg::Cuda => {
+            return Err(
+                "this hefty was built without the CUDA backend: build with `--features cuda`"
+                    .into(),
+            );
+        }
+        #[cfg(feature = "wgpu")]
+        ServerArg::Wgpu => Arc::new(hefty::kernels::Wgpu::new().map_err(|e| e.to_string())?),
+        #[cfg(not(feature = "wgpu"))]
+        ServerArg::Wgpu => {
+            return Err(
+                "this hefty was built without the wgpu backend: build with `--features wgpu`"
+                    .into(),
+            );
+        }
+    };
+    Ok(ServerDevice { backend, word })
 }
 
 /// The default model: the best polynomial model.
@@ -67,6 +129,12 @@ pub struct InferArgs {
     #[arg(long, default_value_t = FixedPoint::default().precision_bits,
           value_parser = clap::value_parser!(u32).range(1..=40))]
     precision_bits: u32,
+    /// Where the server side runs (the client always runs on the CPU).
+    #[arg(long, value_enum, default_value_t = ServerArg::Cpu)]
+    backend: ServerArg,
+    /// Word size of the parameters (default: w64, w32 on wgpu).
+    #[arg(long, value_enum)]
+    word: Option<WordArg>,
     /// Follow symbolic links at the model's and the data's file paths.
     #[arg(long)]
     follow_symlinks: bool,
@@ -86,6 +154,7 @@ fn run_in_pool(args: &InferArgs) -> Result<(), String> {
     let access = FileAccess {
         follow_symlinks: args.follow_symlinks,
     };
+    let device = server_device(args.backend, args.word)?;
     let model = Model::load_with(&args.model, access).map_err(|e| e.to_string())?;
     let test = Mnist::load_test_with(&super::mnist_dir(&args.mnist)?, access)
         .map_err(|e| e.to_string())?;
@@ -114,7 +183,7 @@ fn run_in_pool(args: &InferArgs) -> Result<(), String> {
             .expect("static template")
             .progress_chars("=> "),
     );
-    let report = infer(
+    let report = infer_on(
         &model,
         &images,
         &test.labels[..count],
@@ -124,6 +193,7 @@ fn run_in_pool(args: &InferArgs) -> Result<(), String> {
             precision_bits: args.precision_bits,
             images_per_ciphertext: args.images_per_ciphertext as usize,
         },
+        &device,
         &|what, done, total| {
             bar.set_length(total as u64);
             bar.set_position(done as u64);
@@ -150,6 +220,14 @@ pub fn render(r: &InferReport) -> String {
         r.model, r.packing, r.scheme, r.images, r.threads
     );
     let _ = writeln!(s, "parameters: {}", r.params);
+    let _ = writeln!(
+        s,
+        "server: {}{}",
+        r.backend,
+        r.device
+            .as_ref()
+            .map_or(String::new(), |d| format!(" on {d}"))
+    );
     let _ = writeln!(
         s,
         "accuracy {:.2} % (f64 reference {:.2} %), agreement with the reference {:.2} % ({} images differ)",

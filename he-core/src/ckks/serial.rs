@@ -55,6 +55,14 @@ impl Parameters {
         Self::decode(bytes, crate::Cpu::shared(), false)
     }
 
+    /// [`Self::from_bytes`] on `backend`: the party that receives
+    /// parameters (a server) chooses where it evaluates; the bytes do not
+    /// depend on it. A backend that cannot run the primes (a 32-bit-word
+    /// device and 64-bit primes) is [`Error::UnsupportedByBackend`].
+    pub fn from_bytes_on(bytes: &[u8], backend: Arc<dyn Backend>) -> Result<Arc<Self>, Error> {
+        Self::decode(bytes, backend, false)
+    }
+
     /// [`Self::from_bytes`] that also accepts parameters saved with the
     /// security check disabled. **For tests and experiments only.**
     pub fn from_bytes_insecure_for_testing_only(bytes: &[u8]) -> Result<Arc<Self>, Error> {

@@ -50,6 +50,14 @@ pub trait Executor: Sync {
 
     /// What its kernels fail with.
     type Error: From<Error>;
+
+    /// Waits until the work of the step just run has finished, so that the
+    /// step's time is its own: a device backend runs asynchronously, and
+    /// without this a step's time would land on whichever step synchronises
+    /// next. Host executors finish as they go.
+    fn settle(&self) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// What [`walk`] tells an observer.
@@ -97,6 +105,7 @@ pub fn walk<E: Executor>(
             Op::Relu => exec.relu(&step.label, &x)?,
             Op::Reshape => x,
         };
+        exec.settle()?;
         observe(Event::End {
             index,
             elapsed: start.elapsed(),

@@ -357,7 +357,18 @@ pub struct BfvServer {
 impl BfvServer {
     /// A server from [`BfvClient::evaluation_keys`] bytes and the model's
     /// fixed-point plan; fails unless every parameter set is 128-bit secure.
+    /// Evaluates on the CPU.
     pub fn new(keys: &[u8], plan: Plan<I256>, encoding: Encoding) -> Result<Self, Error> {
+        Self::on(keys, plan, encoding, hefty_core::Cpu::shared())
+    }
+
+    /// [`Self::new`] evaluating on `backend`.
+    pub fn on(
+        keys: &[u8],
+        plan: Plan<I256>,
+        encoding: Encoding,
+        backend: Arc<dyn hefty_core::Backend>,
+    ) -> Result<Self, Error> {
         check_encryptable(&plan)?;
         let items = unpack(keys)?;
         if items.is_empty() || items.len() % 2 != 0 {
@@ -370,7 +381,7 @@ impl BfvServer {
         let parts = items
             .chunks(2)
             .map(|pair| {
-                let params = Parameters::from_bytes(pair[0])?;
+                let params = Parameters::from_bytes_on(pair[0], Arc::clone(&backend))?;
                 if params.security() != Some(SecurityLevel::Bits128) {
                     return Err(Error::Setting(
                         "the client's parameters are not 128-bit secure".into(),
@@ -485,6 +496,10 @@ impl Executor for BfvExec<'_> {
     type Value = Ciphertext;
     type Error = Error;
 
+    fn settle(&self) -> Result<(), Error> {
+        Ok(self.params.ciphertext_basis().backend().synchronize()?)
+    }
+
     fn linear(
         &self,
         _label: &str,
@@ -592,6 +607,7 @@ pub(super) fn infer(
     labels: &[u8],
     encoding: Encoding,
     precision_bits: u32,
+    device: &super::ServerDevice,
     progress: Progress<'_>,
 ) -> Result<InferReport, Error> {
     let fixed = FixedPoint { precision_bits }.prepare(model)?;
@@ -607,7 +623,12 @@ pub(super) fn infer(
     }
     let mut client = BfvClient::new(crt, encoding)?;
     let keys = client.evaluation_keys()?;
-    let server = BfvServer::new(&keys, fixed.plan().clone(), encoding)?;
+    let server = BfvServer::on(
+        &keys,
+        fixed.plan().clone(),
+        encoding,
+        Arc::clone(&device.backend),
+    )?;
     let mut recorder = Recorder::new(server.plan(), server.counter());
     let mut seconds = Seconds::default();
     let mut bytes = super::Bytes {
@@ -689,6 +710,8 @@ pub(super) fn infer(
         scheme: "bfv".into(),
         images: images.len(),
         threads: rayon::current_num_threads(),
+        backend: "cpu".into(),
+        device: None,
         accuracy,
         reference_accuracy,
         agreement,

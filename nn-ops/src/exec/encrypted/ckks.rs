@@ -15,7 +15,8 @@ use hefty_core::Sampler;
 use hefty_core::ckks::{
     Ciphertext, Complex64, Encoder, Evaluator, PRESETS, Parameters, RelinearizationKey, SecretKey,
 };
-use hefty_core::{HopCounter, SecurityLevel};
+use hefty_core::ring::Word;
+use hefty_core::{Backend, HopCounter, SecurityLevel};
 use rayon::prelude::*;
 
 use super::report::{CkksRun, Recorder};
@@ -156,14 +157,24 @@ pub fn levels_needed(plan: &Plan<f64>) -> usize {
 
 /// 128-bit secure parameters with `levels` levels: the smallest preset
 /// degree that holds them, with only as many primes as needed.
-pub(crate) fn parameters(levels: usize) -> Result<Arc<Parameters>, Error> {
-    let preset = PRESETS.iter().find(|p| p.depth >= levels).ok_or_else(|| {
+pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, Error> {
+    let presets = presets_for(word);
+    let preset = presets.iter().find(|p| p.depth >= levels).ok_or_else(|| {
         Error::Model(format!(
-            "the network spends {levels} levels but the deepest 128-bit CKKS preset holds {}: use fewer activations or linear layers between them",
-            PRESETS.last().map_or(0, |p| p.depth)
+            "the network spends {levels} levels but the deepest 128-bit CKKS preset{} holds {}: use fewer activations or linear layers between them",
+            if word == Word::W32 { " with 32-bit words" } else { "" },
+            presets.last().map_or(0, |p| p.depth)
         ))
     })?;
     Ok(preset.builder().depth(levels.max(1)).build()?)
+}
+
+/// The CKKS presets of a word profile.
+pub(crate) fn presets_for(word: Word) -> &'static [hefty_core::ckks::Preset] {
+    match word {
+        Word::W64 => PRESETS,
+        Word::W32 => hefty_core::ckks::PRESETS_W32,
+    }
 }
 
 /// The client: owns the secret key; encrypts images and decrypts logits.
@@ -256,14 +267,19 @@ pub struct CkksServer {
 impl CkksServer {
     /// A server from the client's [`CkksClient::evaluation_keys`] bytes and
     /// the model's [`ckks_plan`]; fails unless the parameters are 128-bit
-    /// secure and hold the plan's levels.
+    /// secure and hold the plan's levels. Evaluates on the CPU.
     pub fn new(keys: &[u8], plan: Plan<f64>) -> Result<Self, Error> {
+        Self::on(keys, plan, hefty_core::Cpu::shared())
+    }
+
+    /// [`Self::new`] evaluating on `backend`.
+    pub fn on(keys: &[u8], plan: Plan<f64>, backend: Arc<dyn Backend>) -> Result<Self, Error> {
         let [params, rk] = unpack(keys)?[..] else {
             return Err(Error::Setting(
                 "evaluation keys: expected the parameters and a relinearization key".into(),
             ));
         };
-        let params = Parameters::from_bytes(params)?;
+        let params = Parameters::from_bytes_on(params, backend)?;
         if params.security() != Some(SecurityLevel::Bits128) {
             return Err(Error::Setting(
                 "the client's parameters are not 128-bit secure".into(),
@@ -306,6 +322,7 @@ impl CkksServer {
         let exec = CkksExec {
             ev: &self.evaluator,
             rk: &self.rk,
+            params: &self.params,
         };
         let out = walk(&self.plan, &exec, cts, observe)?;
         Ok(pack(
@@ -320,6 +337,7 @@ impl CkksServer {
 struct CkksExec<'a> {
     ev: &'a Evaluator,
     rk: &'a RelinearizationKey,
+    params: &'a Arc<Parameters>,
 }
 
 impl CkksExec<'_> {
@@ -335,6 +353,10 @@ impl Executor for CkksExec<'_> {
     type Weight = f64;
     type Value = Ciphertext;
     type Error = Error;
+
+    fn settle(&self) -> Result<(), Error> {
+        Ok(self.params.ciphertext_basis().backend().synchronize()?)
+    }
 
     fn linear(
         &self,
@@ -413,14 +435,15 @@ pub(super) fn infer(
     model: &Model,
     images: &[&[u8]],
     labels: &[u8],
+    device: &super::ServerDevice,
     progress: Progress<'_>,
 ) -> Result<InferReport, Error> {
     let plan = ckks_plan(model)?;
     let levels = levels_needed(&plan);
-    let params = parameters(levels)?;
+    let params = parameters(levels, device.word)?;
     let mut client = CkksClient::new(&params);
     let keys = client.evaluation_keys()?;
-    let server = CkksServer::new(&keys, plan)?;
+    let server = CkksServer::on(&keys, plan, Arc::clone(&device.backend))?;
     let mut recorder = Recorder::new(server.plan(), server.counter());
     let mut seconds = Seconds::default();
     let mut bytes = super::Bytes {

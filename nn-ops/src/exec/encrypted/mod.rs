@@ -25,9 +25,14 @@ pub use ckks::{CkksClient, CkksServer, ckks_plan, levels_needed};
 pub use report::{Bytes, Disagreement, Hops, InferReport, LayerReport, Seconds};
 pub use slots::{
     InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotClient, SlotProgram, SlotServer,
-    slot_parameters,
+    slot_parameters, slot_parameters_for,
 };
 pub use wire::{pack, unpack};
+
+use std::sync::Arc;
+
+use hefty_core::Backend;
+use hefty_core::ring::Word;
 
 use crate::Error;
 use crate::model::Model;
@@ -88,16 +93,72 @@ pub struct InferOptions {
     pub images_per_ciphertext: usize,
 }
 
+/// Where the server side of [`infer_on`] evaluates: a backend, and the word
+/// profile of the parameters the client picks so that backend can run them
+/// ([`Word::W32`] for 32-bit-word devices such as wgpu).
+#[derive(Debug, Clone)]
+pub struct ServerDevice {
+    /// The backend the server decodes the parameters on.
+    pub backend: Arc<dyn Backend>,
+    /// The presets' word profile.
+    pub word: Word,
+}
+
+impl Default for ServerDevice {
+    /// The host CPU with 64-bit words.
+    fn default() -> Self {
+        Self {
+            backend: hefty_core::Cpu::shared(),
+            word: Word::W64,
+        }
+    }
+}
+
 /// Progress: `(what, done, total)`.
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
 /// Encrypts `images` (client), runs `model` on them (server, through
-/// bytes), decrypts, and compares with the plaintext references.
+/// bytes), decrypts, and compares with the plaintext references. The
+/// server evaluates on the CPU ([`infer_on`] chooses another backend).
 pub fn infer(
     model: &Model,
     images: &[&[u8]],
     labels: &[u8],
     options: InferOptions,
+    progress: Progress<'_>,
+) -> Result<InferReport, Error> {
+    infer_on(
+        model,
+        images,
+        labels,
+        options,
+        &ServerDevice::default(),
+        progress,
+    )
+}
+
+/// [`infer`] with the server on `device` (the client stays on the CPU): the
+/// report names the backend and its device.
+pub fn infer_on(
+    model: &Model,
+    images: &[&[u8]],
+    labels: &[u8],
+    options: InferOptions,
+    device: &ServerDevice,
+    progress: Progress<'_>,
+) -> Result<InferReport, Error> {
+    let mut report = run_packing(model, images, labels, options, device, progress)?;
+    report.backend = device.backend.name().to_string();
+    report.device = device.backend.device_name();
+    Ok(report)
+}
+
+fn run_packing(
+    model: &Model,
+    images: &[&[u8]],
+    labels: &[u8],
+    options: InferOptions,
+    device: &ServerDevice,
     progress: Progress<'_>,
 ) -> Result<InferReport, Error> {
     if images.is_empty() || images.len() != labels.len() {
@@ -116,13 +177,19 @@ pub fn infer(
         )));
     }
     match (options.packing, options.scheme) {
-        (Packing::Batch, Scheme::Ckks) => ckks::infer(model, images, labels, progress),
+        (Packing::Batch | Packing::Integer, Scheme::Bfv) if device.word == Word::W32 => {
+            Err(Error::Setting(
+                "the BFV packings need 64-bit words (their plaintext moduli and 128-bit presets): run them on the CPU or CUDA backend".into(),
+            ))
+        }
+        (Packing::Batch, Scheme::Ckks) => ckks::infer(model, images, labels, device, progress),
         (Packing::Batch, Scheme::Bfv) => bfv::infer(
             model,
             images,
             labels,
             Encoding::Slots,
             options.precision_bits,
+            device,
             progress,
         ),
         (Packing::Integer, Scheme::Bfv) => bfv::infer(
@@ -131,6 +198,7 @@ pub fn infer(
             labels,
             Encoding::Base2,
             options.precision_bits,
+            device,
             progress,
         ),
         (Packing::Slots, Scheme::Ckks) => slots::infer(
@@ -138,6 +206,7 @@ pub fn infer(
             images,
             labels,
             options.images_per_ciphertext.max(1),
+            device,
             progress,
         ),
         (Packing::Slots, Scheme::Bfv) => Err(Error::Setting(

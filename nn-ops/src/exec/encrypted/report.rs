@@ -134,6 +134,10 @@ pub struct InferReport {
     pub images: usize,
     /// Worker threads.
     pub threads: usize,
+    /// The server's backend: `cpu`, `cuda` or `wgpu`.
+    pub backend: String,
+    /// The server's device (a GPU's name), `None` on the host CPU.
+    pub device: Option<String>,
     /// Encrypted predictions equal to the labels.
     pub accuracy: f64,
     /// The f64 reference's accuracy on the same images.
@@ -286,6 +290,8 @@ impl CkksRun {
             scheme: "ckks".into(),
             images: images.len(),
             threads: rayon::current_num_threads(),
+            backend: "cpu".into(),
+            device: None,
             accuracy,
             reference_accuracy,
             agreement,

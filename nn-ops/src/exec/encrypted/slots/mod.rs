@@ -33,7 +33,10 @@ mod program;
 mod server;
 
 pub use client::SlotClient;
-pub use program::{InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotProgram, slot_parameters};
+pub use program::{
+    InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotProgram, slot_parameters,
+    slot_parameters_for,
+};
 pub use server::SlotServer;
 
 use super::report::{CkksRun, Hops, LayerReport};
@@ -49,9 +52,10 @@ pub(super) fn infer(
     images: &[&[u8]],
     labels: &[u8],
     lanes: usize,
+    device: &super::ServerDevice,
     progress: Progress<'_>,
 ) -> Result<InferReport, Error> {
-    let (params, program) = slot_parameters(model, lanes)?;
+    let (params, program) = slot_parameters_for(model, lanes, device.word)?;
     let rotations = program.rotations(params.slots());
     let mut client = SlotClient::new(&params, program.layout().clone(), lanes);
     let t = std::time::Instant::now();
@@ -59,7 +63,7 @@ pub(super) fn infer(
     let keygen_seconds = t.elapsed().as_secs_f64();
     let layout = program.layout().clone();
     let outputs = program.outputs();
-    let server = SlotServer::new(&keys, program)?;
+    let server = SlotServer::on(&keys, program, std::sync::Arc::clone(&device.backend))?;
     let names = server.program().stage_names();
     let mut layers: Vec<LayerReport> = names
         .iter()

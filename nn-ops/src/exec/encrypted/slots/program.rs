@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use hefty_core::ckks::{LinearTransform, PRESETS, Parameters};
+use hefty_core::ckks::{LinearTransform, Parameters};
 
 use super::super::ckks::ckks_plan;
 use crate::Error;
@@ -496,7 +496,17 @@ pub fn slot_parameters(
     model: &Model,
     lanes: usize,
 ) -> Result<(Arc<Parameters>, SlotProgram), Error> {
-    for preset in PRESETS {
+    slot_parameters_for(model, lanes, hefty_core::ring::Word::W64)
+}
+
+/// [`slot_parameters`] among the presets of word profile `word`.
+pub fn slot_parameters_for(
+    model: &Model,
+    lanes: usize,
+    word: hefty_core::ring::Word,
+) -> Result<(Arc<Parameters>, SlotProgram), Error> {
+    let presets = crate::exec::encrypted::ckks::presets_for(word);
+    for preset in presets {
         let slots = preset.degree / 2;
         let Ok(program) = SlotProgram::new(model, slots, lanes) else {
             continue;
@@ -507,7 +517,7 @@ pub fn slot_parameters(
         }
     }
     // Report why the largest preset does not do.
-    let last = PRESETS.last().expect("presets exist");
+    let last = presets.last().expect("presets exist");
     let program = SlotProgram::new(model, last.degree / 2, lanes)?;
     Err(Error::Model(format!(
         "the network spends {} levels but the deepest 128-bit CKKS preset holds {}: use fewer activations or linear layers between them",

@@ -80,14 +80,24 @@ impl SlotServer {
     /// A server from the client's [`SlotClient::evaluation_keys`] bytes and
     /// the program; fails unless the parameters are 128-bit secure and hold
     /// the program's levels and slots, or a rotation key is missing.
+    /// Evaluates on the CPU.
     pub fn new(keys: &[u8], program: SlotProgram) -> Result<Self, Error> {
+        Self::on(keys, program, hefty_core::Cpu::shared())
+    }
+
+    /// [`Self::new`] evaluating on `backend`.
+    pub fn on(
+        keys: &[u8],
+        program: SlotProgram,
+        backend: std::sync::Arc<dyn hefty_core::Backend>,
+    ) -> Result<Self, Error> {
         let [params, rk, gk] = unpack(keys)?[..] else {
             return Err(Error::Setting(
                 "evaluation keys: expected the parameters, a relinearization key and Galois keys"
                     .into(),
             ));
         };
-        let params = Parameters::from_bytes(params)?;
+        let params = Parameters::from_bytes_on(params, backend)?;
         if params.security() != Some(SecurityLevel::Bits128) {
             return Err(Error::Setting(
                 "the client's parameters are not 128-bit secure".into(),
@@ -331,6 +341,9 @@ impl SlotServer {
                     }
                 }
             });
+            // A device backend runs asynchronously: wait, so the stage's
+            // time is its own.
+            self.params.ciphertext_basis().backend().synchronize()?;
             observe(i, t.elapsed());
         }
         let out = x.ok_or_else(|| Error::Model("the network has no layer".into()))?;
