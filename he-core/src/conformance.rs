@@ -240,6 +240,7 @@ fn primitives_at(
     let plain_combined = RnsPoly::<Ntt>::from_buffer(&basis, level, plain_combined);
     let prefix = an.prefix(2)?;
     let back = an.clone().into_coeff();
+    let [t0, t1, t2] = crate::rlwe::keyswitch::compose::tensor([&an, &bn], [&cn, &prod])?;
     mark(false);
     for (label, p) in [
         ("add", &sum),
@@ -261,6 +262,9 @@ fn primitives_at(
         ("permute", &permuted),
         ("linear_combination (plain)", &plain_combined),
         ("prefix", &prefix),
+        ("tensor d0", &t0),
+        ("tensor d1", &t1),
+        ("tensor d2", &t2),
     ] {
         host(&mut out, label, p)?;
     }

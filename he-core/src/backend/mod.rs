@@ -227,6 +227,28 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn mul(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer);
     /// `acc += a · b` pointwise (NTT form): tensoring and key-switch inner products.
     fn mul_add(&self, basis: &RnsBasis, level: usize, acc: &mut Buffer, a: &Buffer, b: &Buffer);
+    /// The tensor of two ciphertexts `(a_0, a_1)` and `(b_0, b_1)` (NTT
+    /// form, `level` limbs each): `d_0 = a_0·b_0`, `d_1 = a_0·b_1 + a_1·b_0`,
+    /// `d_2 = a_1·b_1` pointwise. A device fuses it into one pass that reads
+    /// each operand once; the default copies and multiplies (four passes).
+    fn tensor(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: [&Buffer; 2],
+        b: [&Buffer; 2],
+        d: [&mut Buffer; 3],
+    ) {
+        let n = basis.degree();
+        let [d0, d1, d2] = d;
+        self.copy_limbs(n, d0, 0, a[0], 0..level);
+        self.mul(basis, level, d0, b[0]);
+        self.copy_limbs(n, d1, 0, a[0], 0..level);
+        self.mul(basis, level, d1, b[1]);
+        self.mul_add(basis, level, d1, a[1], b[0]);
+        self.copy_limbs(n, d2, 0, a[1], 0..level);
+        self.mul(basis, level, d2, b[1]);
+    }
     /// `a_i = (a_i - b_i) · c_i` limb by limb: the last step of dividing by
     /// dropped primes (`b` the lifted remainder, `c_i` their inverse mod `q_i`).
     fn sub_scale(

@@ -536,14 +536,26 @@ pub(crate) mod compose {
         [a0, a1]: [&RnsPoly<Ntt>; 2],
         [b0, b1]: [&RnsPoly<Ntt>; 2],
     ) -> Result<[RnsPoly<Ntt>; 3], Error> {
-        let mut d0 = a0.try_clone()?;
-        d0.mul_assign(b0)?;
-        let mut d1 = a0.try_clone()?;
-        d1.mul_assign(b1)?;
-        d1.mul_add_assign(a1, b0)?;
-        let mut d2 = a1.try_clone()?;
-        d2.mul_assign(b1)?;
-        Ok([d0, d1, d2])
+        for x in [a1, b0, b1] {
+            a0.check_compatible(x)?;
+        }
+        let (basis, level) = (a0.basis(), a0.level());
+        let backend = basis.backend();
+        let words = level * basis.degree();
+        let mut d = [
+            backend.scratch(words)?,
+            backend.scratch(words)?,
+            backend.scratch(words)?,
+        ];
+        let [d0, d1, d2] = &mut d;
+        backend.tensor(
+            basis,
+            level,
+            [a0.buffer(), a1.buffer()],
+            [b0.buffer(), b1.buffer()],
+            [d0, d1, d2],
+        );
+        Ok(d.map(|buf| RnsPoly::<Ntt>::from_buffer(basis, level, buf)))
     }
 
     /// See [`Backend::rotate`](crate::Backend::rotate).

@@ -586,6 +586,33 @@ impl Backend for Cuda {
         }
     }
 
+    fn tensor(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: [&Buffer; 2],
+        b: [&Buffer; 2],
+        d: [&mut Buffer; 3],
+    ) {
+        let n = basis.degree();
+        let [d0, d1, d2] = d;
+        for out in [&mut *d0, &mut *d1, &mut *d2] {
+            if let Err(e) = self.ensure(out, level * n) {
+                return self.record(format!("the tensor could not allocate: {e}"));
+            }
+        }
+        let mut args = self
+            .args(basis, level)
+            .with(OUT, words(d0).addr())
+            .with(IN1, words(d1).addr())
+            .with(IN2, words(d2).addr());
+        args.list = [a[0], a[1], b[0], b[1]]
+            .iter()
+            .map(|x| words(x).addr())
+            .collect();
+        self.flat("tensor", &args, level * n);
+    }
+
     fn mul_limb_constants(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, c: &[u64]) {
         let args = self
             .args(basis, level)

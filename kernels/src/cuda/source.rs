@@ -34,6 +34,7 @@ pub const KERNELS: &[&str] = &[
     "add_const",
     "mul_const_add",
     "key_inner_product",
+    "tensor",
     "ntt_inverse_last",
     "ntt_forward_block",
     "ntt_inverse_block",

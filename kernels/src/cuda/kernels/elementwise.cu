@@ -89,3 +89,17 @@ KERNEL(key_inner_product) {
         ((word *)a.buf[1])[i] = sa;
     }
 }
+
+/* The tensor of two ciphertexts in one pass, each operand word read once:
+ * list = a0, a1, b0, b1; buf[0], buf[1], buf[2] = d0 = a0·b0,
+ * d1 = a0·b1 + a1·b0, d2 = a1·b1. */
+KERNEL(tensor) {
+    FOR_FLAT(i, TOTAL) {
+        const word *pr = PRIME(i >> LOG_N);
+        word a0 = ((const word *)a.list[0])[i], a1 = ((const word *)a.list[1])[i];
+        word b0 = ((const word *)a.list[2])[i], b1 = ((const word *)a.list[3])[i];
+        OUT[i] = mul_mod(a0, b0, pr);
+        ((word *)a.buf[1])[i] = add_mod(mul_mod(a0, b1, pr), mul_mod(a1, b0, pr), pr[0]);
+        ((word *)a.buf[2])[i] = mul_mod(a1, b1, pr);
+    }
+}

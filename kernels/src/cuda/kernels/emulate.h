@@ -25,6 +25,7 @@ static const struct {
     {"add_const", add_const},
     {"mul_const_add", mul_const_add},
     {"key_inner_product", key_inner_product},
+    {"tensor", tensor},
     {"ntt_inverse_last", ntt_inverse_last},
     {"ntt_forward_block", ntt_forward_block},
     {"ntt_inverse_block", ntt_inverse_block},
