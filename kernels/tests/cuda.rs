@@ -208,11 +208,12 @@ fn every_kernel_compiles_with_nvrtc_for_hopper_without_warnings() {
         return;
     }
     for word in [Word::W64, Word::W32] {
-        let ptx = source::compile("sm_90", word).unwrap_or_else(|e| panic!("{e}"));
-        let text: String = ptx.iter().map(|&c| c as u8 as char).collect();
+        let out = source::compile("sm_90", word).unwrap_or_else(|e| panic!("{e}"));
+        // An ELF image for the device, and every kernel in the PTX.
+        assert_eq!(&out.cubin[..4], b"\x7fELF", "{word:?}");
         for kernel in source::KERNELS {
             assert!(
-                text.contains(&format!(".entry {kernel}(")),
+                out.ptx.contains(&format!(".entry {kernel}(")),
                 "kernel `{kernel}` is missing from the PTX ({word:?})"
             );
         }

@@ -56,10 +56,10 @@ impl std::fmt::Debug for Gpu {
     }
 }
 
-/// PTX images by (architecture, word bits).
-type PtxCache = Mutex<HashMap<(String, u32), Vec<std::ffi::c_char>>>;
+/// Cubins by (architecture, word bits).
+type PtxCache = Mutex<HashMap<(String, u32), Vec<u8>>>;
 
-/// The PTX compiled so far: each (architecture, word) once per process.
+/// The device code compiled so far: each (architecture, word) once per process.
 fn ptx_cache() -> &'static PtxCache {
     static CACHE: OnceLock<PtxCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
@@ -103,27 +103,19 @@ impl Gpu {
             .new_stream()
             .map_err(|e| driver("creating a stream", e))?;
         let bits = source::bits(word);
-        let image = {
+        let cubin = {
             let mut cache = ptx_cache().lock().unwrap_or_else(|p| p.into_inner());
             match cache.get(&(arch.clone(), bits)) {
-                Some(ptx) => ptx.clone(),
+                Some(c) => c.clone(),
                 None => {
-                    let ptx = source::compile(&arch, word)?;
-                    cache.insert((arch.clone(), bits), ptx.clone());
-                    ptx
+                    let c = source::compile(&arch, word)?.cubin;
+                    cache.insert((arch.clone(), bits), c.clone());
+                    c
                 }
             }
         };
-        // The image is NUL-terminated PTX text.
-        let text: Vec<u8> = image
-            .iter()
-            .map(|&c| c as u8)
-            .take_while(|&c| c != 0)
-            .collect();
-        let text = String::from_utf8(text)
-            .map_err(|_| device_error("NVRTC returned PTX that is not text"))?;
         let module = ctx
-            .load_module(Ptx::from_src(text))
+            .load_module(Ptx::from_binary(cubin))
             .map_err(|e| driver("loading the kernels", e))?;
         let mut functions = HashMap::new();
         for &k in KERNELS {

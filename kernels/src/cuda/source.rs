@@ -71,16 +71,44 @@ fn compile_error(message: String) -> Error {
     }
 }
 
-/// Compiles the kernels with NVRTC for `arch` (e.g. `"sm_90"`) and `word`,
-/// returning the PTX. A compile error, or any warning (the kernels compile
+/// What NVRTC makes of the kernels for one architecture and word size.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    /// The PTX text.
+    pub ptx: String,
+    /// The device code (SASS) for the architecture: what the backend loads.
+    /// Unlike PTX, which needs a driver at least as new as NVRTC to JIT it,
+    /// a cubin loads on any driver of the same CUDA major version.
+    pub cubin: Vec<u8>,
+}
+
+/// Compiles the kernels with NVRTC for `arch` (e.g. `"sm_90"`) and `word`. A compile error, or any warning (the kernels compile
 /// cleanly), is [`Error::Device`] with NVRTC's log. Without NVRTC's library
 /// it is [`Error::NoDevice`] saying what to install, never a panic.
-pub fn compile(arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
+pub fn compile(arch: &str, word: Word) -> Result<Compiled, Error> {
     compile_source(SOURCE, arch, word)
 }
 
+/// The device code of a compiled program.
+///
+/// # Safety
+/// `prog` must be a successfully compiled, live NVRTC program.
+unsafe fn cubin_of(prog: sys::nvrtcProgram) -> Result<Vec<u8>, Error> {
+    let mut size = 0usize;
+    // SAFETY: `prog` is live and compiled (the caller's contract).
+    unsafe { sys::nvrtcGetCUBINSize(prog, &mut size) }
+        .result()
+        .map_err(|e| compile_error(format!("NVRTC could not size the cubin: {e:?}")))?;
+    let mut cubin = vec![0u8; size];
+    // SAFETY: `cubin` holds the `size` bytes NVRTC reported.
+    unsafe { sys::nvrtcGetCUBIN(prog, cubin.as_mut_ptr() as *mut std::ffi::c_char) }
+        .result()
+        .map_err(|e| compile_error(format!("NVRTC could not return the cubin: {e:?}")))?;
+    Ok(cubin)
+}
+
 /// [`compile`] for any source text.
-fn compile_source(source: &str, arch: &str, word: Word) -> Result<Vec<std::ffi::c_char>, Error> {
+fn compile_source(source: &str, arch: &str, word: Word) -> Result<Compiled, Error> {
     if !nvrtc_present() {
         return Err(Error::NoDevice {
             backend: NAME,
@@ -111,10 +139,23 @@ fn compile_source(source: &str, arch: &str, word: Word) -> Result<Vec<std::ffi::
                 .to_string()
         })
         .unwrap_or_default();
-    let ptx = match compiled {
-        // SAFETY: the program compiled; NVRTC owns the PTX until destroyed.
+    let out = match compiled {
+        // SAFETY: the program compiled; NVRTC owns its outputs until destroyed.
         Ok(()) => unsafe { result::get_ptx(prog) }
-            .map_err(|e| compile_error(format!("NVRTC could not return PTX: {e:?}"))),
+            .map_err(|e| compile_error(format!("NVRTC could not return PTX: {e:?}")))
+            .and_then(|ptx| {
+                let text: Vec<u8> = ptx
+                    .iter()
+                    .map(|&c| c as u8)
+                    .take_while(|&c| c != 0)
+                    .collect();
+                // SAFETY: as above.
+                let cubin = unsafe { cubin_of(prog) }?;
+                Ok(Compiled {
+                    ptx: String::from_utf8_lossy(&text).into_owned(),
+                    cubin,
+                })
+            }),
         Err(e) => Err(compile_error(format!(
             "the CUDA kernels do not compile for {arch} with {}-bit words ({e:?}):\n{log}",
             bits(word)
@@ -122,14 +163,14 @@ fn compile_source(source: &str, arch: &str, word: Word) -> Result<Vec<std::ffi::
     };
     // SAFETY: destroyed once; nothing reads the program afterwards.
     let _ = unsafe { result::destroy_program(prog) };
-    let ptx = ptx?;
+    let out = out?;
     if log.contains("warning") {
         return Err(compile_error(format!(
             "the CUDA kernels compile for {arch} with {}-bit words but NVRTC warns:\n{log}",
             bits(word)
         )));
     }
-    Ok(ptx)
+    Ok(out)
 }
 
 #[cfg(test)]
