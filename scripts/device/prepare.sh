@@ -3,7 +3,7 @@
 # the CUDA and wgpu test binaries, a release `hefty` with both backends, and
 # the Vulkan loader packages, into .gpu/ (git-ignored) for the device tool's
 # `carry`. Then run scripts/device/run.sh there in ONE call:
-#   run(command="bash scripts/device/run.sh", carry=[".gpu"], timeout_s=540)
+#   run(command="bash scripts/device/run.sh", carry=[".gpu"], timeout_s=590)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rm -rf .gpu && mkdir -p .gpu
