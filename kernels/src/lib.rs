@@ -9,6 +9,9 @@
 
 pub use hefty_core as core;
 
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod layout;
+
 #[cfg(feature = "wgpu")]
 mod wgsl;
 

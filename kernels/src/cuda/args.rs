@@ -3,6 +3,8 @@
 
 use hefty_core::ntt::Modulus;
 
+use crate::layout::shoup;
+
 /// Per-limb constants a launch carries (`MAX_LIMBS` in `arith.h`).
 pub(crate) const MAX_LIMBS: usize = 128;
 /// Buffers a launch lists (`MAX_LIST`).
@@ -94,30 +96,4 @@ impl Args {
         }
         Some(k)
     }
-}
-
-/// `[c, floor(c·2^bits / p)]`: a constant with its Shoup quotient for
-/// `bits`-bit words.
-pub(crate) fn shoup(c: u64, p: u64, bits: u32) -> [u64; 2] {
-    [c, (((c as u128) << bits) / p as u128) as u64]
-}
-
-/// `[p, mu, k]`: a prime with its Barrett constants (`k` its bit length,
-/// `mu = floor(2^2k / p)`, below 2^(k+1)).
-pub(crate) fn prime_record(p: u64) -> [u64; 3] {
-    let k = 64 - p.leading_zeros();
-    let mu = (1u128 << (2 * k)) / p as u128;
-    [p, mu as u64, k as u64]
-}
-
-/// A 128-bit fraction as `128 / bits` little-endian words.
-pub(crate) fn fraction_words(f: u128, bits: u32) -> Vec<u64> {
-    let mask = if bits == 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    };
-    (0..128 / bits)
-        .map(|i| ((f >> (i * bits)) as u64) & mask)
-        .collect()
 }

@@ -36,7 +36,8 @@ use hefty_core::ntt::{Modulus, ShoupConst};
 use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{Backend, BaseConverter, Buffer, Error, ExactLift, RnsBasis, ScaleRound};
 
-use args::{AUX, Args, IN1, IN2, MAX_LIMBS, OUT, TABLE, fraction_words, prime_record, shoup};
+use crate::layout;
+use args::{AUX, Args, IN1, IN2, MAX_LIMBS, OUT, TABLE};
 use gpu::{BLOCK, Gpu};
 use host::HostMem;
 use memory::{Mem, Pool, words, words_mut};
@@ -277,16 +278,6 @@ fn too_many(kernel: &str) -> Error {
             "`{kernel}` needs more than {MAX_LIMBS} per-limb constants or {} listed buffers in one launch",
             args::MAX_LIST
         ),
-    }
-}
-
-/// Appends a table's `[row j][column i]` Shoup constants, row `j` modulo
-/// prime `j`: the weight matrices of the conversion kernels.
-fn push_rows(words: &mut Vec<u64>, primes: &[Modulus], rows: &[Vec<ShoupConst>], bits: u32) {
-    for (p, row) in primes.iter().zip(rows) {
-        for c in row {
-            words.extend(shoup(c.value, p.value(), bits));
-        }
     }
 }
 
@@ -791,16 +782,7 @@ impl Backend for Cuda {
         let bits = self.bits();
         let (from, to) = (conv.from_moduli(), conv.to_moduli());
         let table = self.table(conv.id(), || {
-            let mut w = Vec::new();
-            for (m, h) in from.iter().zip(conv.q_hat_inv()) {
-                w.extend(prime_record(m.value()));
-                w.extend(shoup(h.value, m.value(), bits));
-            }
-            for p in to {
-                w.extend(prime_record(p.value()));
-            }
-            push_rows(&mut w, to, conv.q_hat_mod_p(), bits);
-            to_bytes(&w, bits)
+            to_bytes(&layout::base_convert(conv, bits), bits)
         });
         let table = match table {
             Ok(t) => t,
@@ -855,18 +837,7 @@ impl Backend for Cuda {
         let bits = self.bits();
         let (from, to) = (lift.from_moduli(), lift.to_moduli());
         let table = self.table(lift.id(), || {
-            let mut w = Vec::new();
-            for ((m, h), &f) in from.iter().zip(lift.a_hat_inv()).zip(lift.inv_fractions()) {
-                w.extend(prime_record(m.value()));
-                w.extend(shoup(h.value, m.value(), bits));
-                w.extend(fraction_words(f, bits));
-            }
-            for (b, c) in to.iter().zip(lift.minus_a_mod_b()) {
-                w.extend(prime_record(b.value()));
-                w.extend(shoup(c.value, b.value(), bits));
-            }
-            push_rows(&mut w, to, lift.a_hat_mod_b(), bits);
-            to_bytes(&w, bits)
+            to_bytes(&layout::exact_lift(lift, bits), bits)
         });
         let table = match table {
             Ok(t) => t,
@@ -898,17 +869,7 @@ impl Backend for Cuda {
         let bits = self.bits();
         let (q, r) = (consts.q_moduli(), consts.r_moduli());
         let table = self.table(consts.id(), || {
-            let mut w = Vec::new();
-            for (m, &th) in q.iter().zip(consts.theta()) {
-                w.extend(prime_record(m.value()));
-                w.extend(fraction_words(th, bits));
-            }
-            for (rj, c) in r.iter().zip(consts.c_r()) {
-                w.extend(prime_record(rj.value()));
-                w.extend(shoup(c.value, rj.value(), bits));
-            }
-            push_rows(&mut w, r, consts.omega(), bits);
-            to_bytes(&w, bits)
+            to_bytes(&layout::scale_round(consts, bits), bits)
         });
         let table = match table {
             Ok(t) => t,

@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hefty_core::backend::TableId;
-use hefty_core::ntt::{Modulus, NttPlan};
+use hefty_core::ntt::Modulus;
 use hefty_core::{Error, RnsBasis};
 
-use super::args::{prime_record, shoup};
 use super::memory::Mem;
+use crate::layout;
 
 /// Words of a prime record (`PRIME_RECORD` in `arith.h`).
 pub(crate) const PRIME_RECORD: usize = 8;
@@ -35,50 +35,17 @@ impl DeviceBasis {
     }
 }
 
-fn bit_reverse(k: usize, bits: u32) -> usize {
-    if bits == 0 {
-        0
-    } else {
-        k.reverse_bits() >> (usize::BITS - bits)
-    }
-}
-
-/// Powers of `root` in bit-reversed order, then their Shoup quotients.
-fn twiddles(m: &Modulus, root: u64, n: usize, bits: u32, out: &mut Vec<u64>) {
-    let mut powers = Vec::with_capacity(n);
-    let mut acc = 1u64;
-    for _ in 0..n {
-        powers.push(acc);
-        acc = m.mul(acc, root);
-    }
-    let log = n.trailing_zeros();
-    let w: Vec<u64> = (0..n).map(|k| powers[bit_reverse(k, log)]).collect();
-    out.extend(&w);
-    out.extend(w.iter().map(|&x| shoup(x, m.value(), bits)[1]));
-}
-
-/// The prime records and twiddles of `moduli` at degree `n` as words, with
-/// the CPU plan's root of unity for each prime (so the transforms agree).
+/// The prime records and twiddles of `moduli` at degree `n` as words.
 pub(crate) fn basis_words(
     n: usize,
     moduli: &[Modulus],
     bits: u32,
 ) -> Result<(Vec<u64>, Vec<u64>), Error> {
+    let (tw, scaling) = layout::ntt_tables(n, moduli, bits)?;
     let mut primes = Vec::with_capacity(PRIME_RECORD * moduli.len());
-    let mut tw = Vec::with_capacity(4 * n * moduli.len());
-    for m in moduli {
-        let p = m.value();
-        let psi = NttPlan::new(n, p)?.psi();
-        let psi_inv = m.inv(psi).expect("a root of unity is invertible");
-        let start = tw.len();
-        twiddles(m, psi, n, bits, &mut tw);
-        twiddles(m, psi_inv, n, bits, &mut tw);
-        let n_inv = m.inv(m.reduce(n as u64)).expect("n < p is invertible");
-        let w1 = if n >= 2 { tw[start + 2 * n + 1] } else { 1 };
-        let n_inv_w = m.mul(n_inv, w1);
-        primes.extend(prime_record(p));
-        primes.extend(shoup(n_inv, p, bits));
-        primes.extend(shoup(n_inv_w, p, bits));
+    for (m, s) in moduli.iter().zip(scaling) {
+        primes.extend(layout::prime_record(m.value()));
+        primes.extend(s);
         primes.push(0);
     }
     Ok((primes, tw))

@@ -38,12 +38,11 @@ use hefty_core::ntt::{Modulus, ShoupConst};
 use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{Backend, BaseConverter, Buffer, Error, ExactLift, RnsBasis, ScaleRound};
 
+use crate::layout;
 use context::Context;
 use memory::{Memory, words, words_mut};
 use shaders as k;
-use tables::{
-    DeviceBasis, TableCache, args, device_basis, fraction_words, plain_args, prime_record, shoup,
-};
+use tables::{DeviceBasis, TableCache, args, device_basis, narrow, plain_args, shoup};
 
 /// The backend's name in records and errors.
 pub(crate) const NAME: &str = "wgpu";
@@ -142,16 +141,6 @@ impl Wgpu {
 /// `[c, quotient]` of a hefty-ntt Shoup constant at 32 bits.
 fn shoup_of(c: &ShoupConst, p: u64) -> [u32; 2] {
     shoup(c.value, p)
-}
-
-/// Appends a table's `[row j][column i]` Shoup constants, row `j` modulo
-/// prime `j`: the weight matrices of the conversion kernels.
-fn push_rows(words: &mut Vec<u32>, primes: &[Modulus], rows: &[Vec<ShoupConst>]) {
-    for (p, row) in primes.iter().zip(rows) {
-        for c in row {
-            words.extend(shoup_of(c, p.value()));
-        }
-    }
 }
 
 fn five(a: [u32; 2], b: [u32; 2]) -> [u32; 5] {
@@ -665,18 +654,7 @@ impl Backend for Wgpu {
     ) {
         let n = basis.degree();
         let (from, to) = (conv.from_moduli(), conv.to_moduli());
-        let table = self.table(conv.id(), || {
-            let mut w = Vec::new();
-            for (m, h) in from.iter().zip(conv.q_hat_inv()) {
-                w.extend(prime_record(m.value()));
-                w.extend(shoup_of(h, m.value()));
-            }
-            for p in to {
-                w.extend(prime_record(p.value()));
-            }
-            push_rows(&mut w, to, conv.q_hat_mod_p());
-            w
-        });
+        let table = self.table(conv.id(), || narrow(layout::base_convert(conv, 32)));
         let converted = match self.memory.scratch(&self.cx, to.len() * n) {
             Ok(b) => b,
             Err(e) => {
@@ -734,20 +712,7 @@ impl Backend for Wgpu {
 
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {
         let (from, to) = (lift.from_moduli(), lift.to_moduli());
-        let table = self.table(lift.id(), || {
-            let mut w = Vec::new();
-            for ((m, h), &f) in from.iter().zip(lift.a_hat_inv()).zip(lift.inv_fractions()) {
-                w.extend(prime_record(m.value()));
-                w.extend(shoup_of(h, m.value()));
-                w.extend(fraction_words(f));
-            }
-            for (b, c) in to.iter().zip(lift.minus_a_mod_b()) {
-                w.extend(prime_record(b.value()));
-                w.extend(shoup_of(c, b.value()));
-            }
-            push_rows(&mut w, to, lift.a_hat_mod_b());
-            w
-        });
+        let table = self.table(lift.id(), || narrow(layout::exact_lift(lift, 32)));
         if let Err(e) = self.ensure(out, to.len() * n) {
             self.cx
                 .record(format!("an exact lift could not allocate: {e}"));
@@ -772,19 +737,7 @@ impl Backend for Wgpu {
         out: &mut Buffer,
     ) {
         let (q, r) = (consts.q_moduli(), consts.r_moduli());
-        let table = self.table(consts.id(), || {
-            let mut w = Vec::new();
-            for (m, &th) in q.iter().zip(consts.theta()) {
-                w.extend(prime_record(m.value()));
-                w.extend(fraction_words(th));
-            }
-            for (rj, c) in r.iter().zip(consts.c_r()) {
-                w.extend(prime_record(rj.value()));
-                w.extend(shoup_of(c, rj.value()));
-            }
-            push_rows(&mut w, r, consts.omega());
-            w
-        });
+        let table = self.table(consts.id(), || narrow(layout::scale_round(consts, 32)));
         if let Err(e) = self.ensure(out, r.len() * n) {
             self.cx
                 .record(format!("scale-and-round could not allocate: {e}"));

@@ -6,23 +6,27 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use hefty_core::backend::TableId;
-use hefty_core::ntt::{Modulus, NttPlan};
+use hefty_core::ntt::Modulus;
 use hefty_core::{Error, RnsBasis};
 use wgpu::util::DeviceExt;
 
 use super::context::Context;
+use crate::layout;
 
-/// `[p, mu, k]`: a prime with its Barrett constants (`k` its bit length,
-/// `mu = floor(2^2k / p)`, below 2^32 for `p < 2^31`).
+/// `[p, mu, k]` at 32 bits (see [`layout::prime_record`]; `mu` is below
+/// 2^32 for `p < 2^31`).
 pub(crate) fn prime_record(p: u64) -> [u32; 3] {
-    let k = 64 - p.leading_zeros();
-    let mu = (1u128 << (2 * k)) / p as u128;
-    [p as u32, mu as u32, k]
+    layout::prime_record(p).map(|w| w as u32)
 }
 
 /// `[c, floor(c·2^32 / p)]`: a constant with its 32-bit Shoup quotient.
 pub(crate) fn shoup(c: u64, p: u64) -> [u32; 2] {
-    [c as u32, ((c << 32) / p) as u32]
+    layout::shoup(c, p, 32).map(|w| w as u32)
+}
+
+/// A table of [`crate::layout`] in 32-bit words (every entry fits: W32 only).
+pub(crate) fn narrow(words: Vec<u64>) -> Vec<u32> {
+    words.into_iter().map(|w| w as u32).collect()
 }
 
 /// Kernel arguments: an 8-word header, then per limb `[p, mu, k]` and five
@@ -56,47 +60,16 @@ pub(crate) struct DeviceBasis {
     pub scaling: Vec<[u32; 5]>,
 }
 
-fn bit_reverse(k: usize, bits: u32) -> usize {
-    if bits == 0 {
-        0
-    } else {
-        k.reverse_bits() >> (usize::BITS - bits)
-    }
-}
-
-/// Powers of `root` in bit-reversed order, then their Shoup quotients.
-fn twiddles(m: &Modulus, root: u64, n: usize, out: &mut Vec<u32>) {
-    let mut powers = Vec::with_capacity(n);
-    let mut acc = 1u64;
-    for _ in 0..n {
-        powers.push(acc);
-        acc = m.mul(acc, root);
-    }
-    let bits = n.trailing_zeros();
-    let w: Vec<u64> = (0..n).map(|k| powers[bit_reverse(k, bits)]).collect();
-    out.extend(w.iter().map(|&x| x as u32));
-    out.extend(w.iter().map(|&x| shoup(x, m.value())[1]));
-}
-
 impl DeviceBasis {
     /// The tables of `moduli` at degree `n`, with the CPU plan's root of
     /// unity for each prime (so the transforms are the same).
     pub fn new(cx: &Context, n: usize, moduli: &[Modulus]) -> Result<Self, Error> {
-        let mut words = Vec::with_capacity(4 * n * moduli.len());
-        let mut scaling = Vec::with_capacity(moduli.len());
-        for m in moduli {
-            let psi = NttPlan::new(n, m.value())?.psi();
-            let psi_inv = m.inv(psi).expect("a root of unity is invertible");
-            let start = words.len();
-            twiddles(m, psi, n, &mut words);
-            twiddles(m, psi_inv, n, &mut words);
-            let n_inv = m.inv(n as u64).expect("n < p is invertible");
-            let w1 = words[start + 2 * n + 1] as u64;
-            let n_inv_w = m.mul(n_inv, w1);
-            let [a, b] = shoup(n_inv, m.value());
-            let [c, d] = shoup(n_inv_w, m.value());
-            scaling.push([a, b, c, d, 0]);
-        }
+        let (words, scaling) = layout::ntt_tables(n, moduli, 32)?;
+        let words = narrow(words);
+        let scaling = scaling
+            .into_iter()
+            .map(|[a, b, c, d]| [a as u32, b as u32, c as u32, d as u32, 0])
+            .collect();
         let twiddles = cx
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -146,14 +119,4 @@ impl TableCache {
             )
         }))
     }
-}
-
-/// 128-bit fraction as four little-endian words.
-pub(crate) fn fraction_words(f: u128) -> [u32; 4] {
-    [
-        f as u32,
-        (f >> 32) as u32,
-        (f >> 64) as u32,
-        (f >> 96) as u32,
-    ]
 }
