@@ -11,6 +11,8 @@ pub use hefty_core as core;
 
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod layout;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod pool;
 
 #[cfg(feature = "wgpu")]
 mod wgsl;

@@ -2,11 +2,6 @@
 //! by capacity that never gives memory back while the backend lives: after
 //! the first operations, evaluation allocates nothing.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use hefty_core::backend::Transfers;
 use hefty_core::{Buffer, Error};
 
 use super::gpu::GpuMem;
@@ -55,62 +50,26 @@ pub(crate) fn words_mut(buf: &mut Buffer) -> &mut DeviceWords {
     buf.device_mut::<DeviceWords>().expect(FOREIGN)
 }
 
-/// Free memory by capacity (in words), and the transfers made so far.
-#[derive(Default)]
-pub(crate) struct Pool {
-    free: Mutex<HashMap<usize, Vec<Mem>>>,
-    uploads: AtomicU64,
-    downloads: AtomicU64,
+/// The CUDA backend's pool.
+pub(crate) type Pool = crate::pool::Pool<Mem>;
+
+/// A buffer of `len` words from `pool`, or from `fresh(cap)`.
+pub(crate) fn take(
+    pool: &Pool,
+    len: usize,
+    fresh: impl FnOnce(usize) -> Result<Mem, Error>,
+) -> Result<Buffer, Error> {
+    let cap = len.max(1);
+    let mem = match pool.take(cap) {
+        Some(m) => m,
+        None => fresh(cap)?,
+    };
+    Ok(Buffer::device(DeviceWords { mem, len, cap }))
 }
 
-impl Pool {
-    /// The transfers counted so far.
-    pub fn transfers(&self) -> Transfers {
-        Transfers {
-            uploads: self.uploads.load(Ordering::Relaxed),
-            downloads: self.downloads.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Counts one upload.
-    pub fn count_upload(&self) {
-        self.uploads.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts one download.
-    pub fn count_download(&self) {
-        self.downloads.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// A buffer of `len` words from the pool, or from `fresh(cap)`.
-    pub fn take(
-        &self,
-        len: usize,
-        fresh: impl FnOnce(usize) -> Result<Mem, Error>,
-    ) -> Result<Buffer, Error> {
-        let cap = len.max(1);
-        let pooled = self
-            .free
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(&cap)
-            .and_then(Vec::pop);
-        let mem = match pooled {
-            Some(m) => m,
-            None => fresh(cap)?,
-        };
-        Ok(Buffer::device(DeviceWords { mem, len, cap }))
-    }
-
-    /// Takes a buffer back.
-    pub fn give(&self, buf: Buffer) {
-        if let Some(d) = buf.into_device::<DeviceWords>() {
-            self.free
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(d.cap)
-                .or_default()
-                .push(d.mem);
-        }
+/// Takes a buffer back into `pool`.
+pub(crate) fn give(pool: &Pool, buf: Buffer) {
+    if let Some(d) = buf.into_device::<DeviceWords>() {
+        pool.give(d.cap, d.mem);
     }
 }

@@ -213,7 +213,7 @@ impl Cuda {
     /// A buffer of `len` words, contents unspecified.
     fn take(&self, len: usize) -> Result<Buffer, Error> {
         let wb = self.word_bytes();
-        self.pool.take(len, |cap| self.mem(cap * wb))
+        memory::take(&self.pool, len, |cap| self.mem(cap * wb))
     }
 
     /// `out` with room for `len` words, its length set to `len` (its
@@ -222,7 +222,7 @@ impl Cuda {
         if words(out).cap < len {
             let fresh = self.take(len)?;
             let old = std::mem::replace(out, fresh);
-            self.pool.give(old);
+            memory::give(&self.pool, old);
         }
         words_mut(out).len = len;
         Ok(())
@@ -380,7 +380,7 @@ impl Backend for Cuda {
     }
 
     fn release(&self, buf: Buffer) {
-        self.pool.give(buf);
+        memory::give(&self.pool, buf);
     }
 
     fn ntt_forward(&self, basis: &RnsBasis, limbs: Range<usize>, buf: &mut Buffer) {
@@ -464,7 +464,7 @@ impl Backend for Cuda {
                     self.copy(words(dst).addr(), 0, words(&fresh).addr(), 0, kept);
                     let old = std::mem::replace(dst, fresh);
                     words_mut(dst).len = kept;
-                    self.pool.give(old);
+                    memory::give(&self.pool, old);
                 }
                 Err(e) => {
                     self.record(format!("copying limbs needed a larger buffer: {e}"));
@@ -805,7 +805,7 @@ impl Backend for Cuda {
             self.ensure(out_p, (to.len() - others) * n),
         ) else {
             self.record("ModUp could not allocate its outputs".into());
-            self.pool.give(converted);
+            memory::give(&self.pool, converted);
             return;
         };
         // The digit's own limbs are kept; the others come from the conversion.
@@ -830,7 +830,7 @@ impl Backend for Cuda {
             0,
             (to.len() - next) * n,
         );
-        self.pool.give(converted);
+        memory::give(&self.pool, converted);
     }
 
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {

@@ -1,9 +1,5 @@
 //! Device buffers of 32-bit words, recycled through a pool keyed by size.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use hefty_core::backend::Transfers;
 use hefty_core::{Buffer, Error};
 
@@ -38,30 +34,19 @@ const USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
 /// Free device buffers by capacity, and the transfers made so far.
 #[derive(Debug, Default)]
 pub(crate) struct Memory {
-    free: Mutex<HashMap<usize, Vec<wgpu::Buffer>>>,
-    uploads: AtomicU64,
-    downloads: AtomicU64,
+    pool: crate::pool::Pool<wgpu::Buffer>,
 }
 
 impl Memory {
     /// The transfers counted so far.
     pub fn transfers(&self) -> Transfers {
-        Transfers {
-            uploads: self.uploads.load(Ordering::Relaxed),
-            downloads: self.downloads.load(Ordering::Relaxed),
-        }
+        self.pool.transfers()
     }
 
     /// A buffer with room for `words` words, contents unspecified.
     pub fn scratch(&self, cx: &Context, words: usize) -> Result<Buffer, Error> {
         let cap = words.max(1);
-        let pooled = self
-            .free
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(&cap)
-            .and_then(Vec::pop);
-        let buf = match pooled {
+        let buf = match self.pool.take(cap) {
             Some(buf) => buf,
             None => create(cx, cap)?,
         };
@@ -82,12 +67,7 @@ impl Memory {
     /// Takes a buffer back into the pool.
     pub fn release(&self, buf: Buffer) {
         if let Some(d) = buf.into_device::<DeviceWords>() {
-            self.free
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .entry(d.cap)
-                .or_default()
-                .push(d.buf);
+            self.pool.give(d.cap, d.buf);
         }
     }
 
@@ -108,14 +88,14 @@ impl Memory {
             cx.queue
                 .write_buffer(&words(&buf).buf, 0, bytemuck::cast_slice(&narrow));
         }
-        self.uploads.fetch_add(1, Ordering::Relaxed);
+        self.pool.count_upload();
         Ok(buf)
     }
 
     /// A device buffer's words → host words.
     pub fn download(&self, cx: &Context, buf: &Buffer) -> Result<Vec<u64>, Error> {
         let d = words(buf);
-        self.downloads.fetch_add(1, Ordering::Relaxed);
+        self.pool.count_download();
         if d.len == 0 {
             cx.check()?;
             return Ok(Vec::new());
