@@ -286,3 +286,25 @@ fn on_a_device_allocations_beyond_it_are_out_of_memory_errors() {
     assert_eq!(gpu.download(&buf).unwrap(), [1, 2, 3]);
     gpu.synchronize().unwrap();
 }
+
+#[test]
+fn transfers_are_counted_so_the_suite_can_see_them() {
+    for word in [Word::W64, Word::W32] {
+        let cuda = Cuda::emulated(word);
+        let before = cuda.transfers().unwrap();
+        let buf = cuda.upload(vec![1, 2, 3, (1 << 31) - 2]).unwrap();
+        assert_eq!(cuda.download(&buf).unwrap(), [1, 2, 3, (1 << 31) - 2]);
+        let copy = cuda.duplicate(&buf).unwrap();
+        cuda.release(buf);
+        let after = cuda.transfers().unwrap();
+        assert_eq!(
+            (
+                after.uploads - before.uploads,
+                after.downloads - before.downloads
+            ),
+            (1, 1),
+            "{word:?}: one upload, one download, and a device copy is neither"
+        );
+        assert_eq!(cuda.download(&copy).unwrap(), [1, 2, 3, (1 << 31) - 2]);
+    }
+}

@@ -174,9 +174,18 @@ fn allocations_beyond_the_adapter_are_out_of_memory_errors() {
         ),
         "{err}"
     );
-    // The backend still works afterwards.
+    // The backend still works afterwards, and counts what crosses the bus.
+    let before = gpu.transfers().unwrap();
     let buf = gpu.upload(vec![1, 2, 3]).unwrap();
     assert_eq!(gpu.download(&buf).unwrap(), [1, 2, 3]);
+    let after = gpu.transfers().unwrap();
+    assert_eq!(
+        (
+            after.uploads - before.uploads,
+            after.downloads - before.downloads
+        ),
+        (1, 1)
+    );
     let err = gpu.upload(vec![1 << 40]).unwrap_err();
     assert!(
         matches!(
