@@ -375,6 +375,15 @@ fn matrix_vector_product_with_baby_step_giant_step() {
         .collect();
     let err = max_err(&decrypt(&k, &enc, &y), &want);
     assert!(err < 2f64.powi(-18), "dense M·x error 2^{:.1}", err.log2());
+    // The zero matrix (a fully pruned layer): zero, at the level and scale
+    // any other product has, with no rotation keys needed.
+    let zero =
+        LinearTransform::from_dense(&enc, &vec![vec![0.0; s]; s], params.max_level()).unwrap();
+    assert!(zero.rotations().is_empty());
+    let y = zero.apply(&ev, &cx, &gk).unwrap();
+    assert_eq!((y.level(), y.scale()), (cx.level() - 1, cx.scale()));
+    let err = max_err(&decrypt(&k, &enc, &y), &vec![0.0; s]);
+    assert!(err < 2f64.powi(-20), "0·x error 2^{:.1}", err.log2());
 }
 
 /// Four vectors interleaved slot by slot (slot t belongs to vector t mod 4),

@@ -372,6 +372,30 @@ fn every_packing_runs_on_the_cuda_kernels_as_on_the_cpu() {
     );
 }
 
+/// Every weight pruned (a proptest case found slot packing refusing the
+/// all-zero matrix): each packing gives the reference's outputs (the biases
+/// through the activations).
+#[test]
+fn fully_pruned_layers_give_the_reference_outputs() {
+    let model = build(&Net {
+        prune: 8,
+        ..fixed_net()
+    });
+    let imgs = images(&model, 2, 5);
+    for (packing, scheme) in [
+        (Packing::Slots, Scheme::Ckks),
+        (Packing::Batch, Scheme::Ckks),
+        (Packing::Batch, Scheme::Bfv),
+    ] {
+        let r = run(&model, &imgs, packing, scheme);
+        assert_eq!(r.agreement, 1.0, "{packing:?} {scheme:?}");
+        match scheme {
+            Scheme::Ckks => assert!(r.max_logit_error.unwrap() < 1e-4, "{packing:?}"),
+            Scheme::Bfv => assert_eq!(r.mismatched_logits, Some(0)),
+        }
+    }
+}
+
 fn fixed_net() -> Net {
     Net {
         channels: 1,

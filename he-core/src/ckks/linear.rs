@@ -162,6 +162,19 @@ impl LinearTransform {
             });
         }
         let x = ev.drop_to_level(x, self.level)?;
+        if self.diags.is_empty() {
+            // M = 0 (a pruned layer): zero at the level and scale every
+            // other M·x has, so the computation after it lines up. The
+            // matrix is the server's, so a zero result reveals nothing.
+            let zero = |p: &RnsPoly<Ntt>| {
+                let mut z = p.clone();
+                z.mul_scalar_assign(0);
+                z
+            };
+            let polys = x.polys.iter().take(2).map(zero).collect();
+            let z = ev.build(polys, x.scale() * self.params.rescale_divisor(self.level));
+            return ev.rescale(&z);
+        }
         let mut babies: Vec<usize> = self.diags.keys().map(|&(_, i)| i).collect();
         babies.sort_unstable();
         babies.dedup();
@@ -213,12 +226,7 @@ impl LinearTransform {
                 Some(a) => ev.add(&a, &block)?,
             });
         }
-        match acc {
-            Some(a) => ev.rescale(&a),
-            None => Err(Error::InvalidParameters(
-                "the linear transform has no non-zero diagonal".into(),
-            )),
-        }
+        ev.rescale(&acc.expect("a transform with diagonals has a giant step"))
     }
 }
 
