@@ -788,49 +788,23 @@ impl Backend for Cuda {
             Ok(t) => t,
             Err(e) => return self.record(format!("ModUp's table could not be uploaded: {e}")),
         };
-        let converted = match self.take(to.len() * n) {
-            Ok(b) => b,
-            Err(e) => return self.record(format!("ModUp could not allocate: {e}")),
-        };
-        let args = Args::new(n, to.len(), 0)
-            .with(OUT, words(&converted).addr())
-            .with(IN1, words(src).addr())
-            .with(TABLE, table)
-            .header(2, digit.start as u32)
-            .header(3, from.len() as u32);
-        self.flat("base_convert", &args, to.len() * n);
-        let others = level - digit.len();
-        let (Ok(()), Ok(())) = (
-            self.ensure(out_q, level * n),
-            self.ensure(out_p, (to.len() - others) * n),
-        ) else {
-            self.record("ModUp could not allocate its outputs".into());
-            memory::give(&self.pool, converted);
-            return;
-        };
-        // The digit's own limbs are kept; the others come from the conversion.
-        let (src_at, conv_at, q_at) = (
-            words(src).addr(),
-            words(&converted).addr(),
-            words(out_q).addr(),
-        );
-        let mut next = 0;
-        for i in 0..level {
-            if digit.contains(&i) {
-                self.copy(src_at, i * n, q_at, i * n, n);
-            } else {
-                self.copy(conv_at, next * n, q_at, i * n, n);
-                next += 1;
+        let kp = to.len() - (level - digit.len());
+        for (out, limbs) in [(&mut *out_q, level), (&mut *out_p, kp)] {
+            if let Err(e) = self.ensure(out, limbs * n) {
+                return self.record(format!("ModUp could not allocate its outputs: {e}"));
             }
         }
-        self.copy(
-            conv_at,
-            next * n,
-            words(out_p).addr(),
-            0,
-            (to.len() - next) * n,
-        );
-        memory::give(&self.pool, converted);
+        // One launch: the digit's own limbs copied, every other prime of
+        // Q_level and every special prime converted, nothing staged.
+        let args = Args::new(n, level, 0)
+            .with(OUT, words(out_q).addr())
+            .with(IN1, words(src).addr())
+            .with(IN2, words(out_p).addr())
+            .with(TABLE, table)
+            .header(2, digit.start as u32)
+            .header(3, from.len() as u32)
+            .header(4, kp as u32);
+        self.flat("mod_up", &args, (level + kp) * n);
     }
 
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {

@@ -45,7 +45,7 @@ pub const KERNELS: &[&str] = &[
     "monomial",
     "monomial_mul_add",
     "divide_round_by_last",
-    "base_convert",
+    "mod_up",
     "exact_lift",
     "scale_round",
 ];

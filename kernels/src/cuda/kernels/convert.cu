@@ -6,22 +6,44 @@
 
 #define TAB ((const word *)a.buf[3])
 
-/* Fast base conversion of source limbs [h[2], h[2] + F) (F = h[3]) to T
- * primes. Table: F records [q, mu, k, hat_inv, quotient], T records
- * [p, mu, k], then (j·F + i) pairs [weight, quotient]. */
-KERNEL(base_convert) {
-    u32 n = a.h[0], targets = a.h[1], first = a.h[2], sources = a.h[3];
-    FOR_FLAT(idx, n * targets) {
-        u32 j = idx >> LOG_N, c = idx & (n - 1);
-        word pj = TAB[5 * sources + 3 * j];
-        const word *w = TAB + 5 * sources + 3 * targets + 2 * (u64)j * sources;
-        word sum = 0;
-        for (u32 i = 0; i < sources; i++) {
-            const word *r = TAB + 5 * i;
-            word v = mul_shoup(SRC[(u64)(first + i) * n + c], r[3], r[4], r[0]);
-            sum = add_mod(sum, mul_shoup(v, w[2 * i], w[2 * i + 1], pj), pj);
+/* Word c of source limbs [first, first + F) converted to target prime j.
+ * Table: F records [q, mu, k, hat_inv, quotient], T records [p, mu, k],
+ * then (j·F + i) pairs [weight, quotient]. */
+HD word convert_word(const KArgs a, const word *src, u32 first, u32 sources, u32 targets, u32 j, u32 c) {
+    u32 n = a.h[0];
+    word pj = TAB[5 * sources + 3 * j];
+    const word *w = TAB + 5 * sources + 3 * targets + 2 * (u64)j * sources;
+    word sum = 0;
+    for (u32 i = 0; i < sources; i++) {
+        const word *r = TAB + 5 * i;
+        word v = mul_shoup(src[(u64)(first + i) * n + c], r[3], r[4], r[0]);
+        sum = add_mod(sum, mul_shoup(v, w[2 * i], w[2 * i + 1], pj), pj);
+    }
+    return sum;
+}
+
+/* ModUp of one key-switching digit in one pass, nothing staged: limb i of
+ * out_q (buf[0], h[1] = level limbs) is source limb i where the digit
+ * [h[2], h[2] + F) holds it, else the digit converted to prime i; limb k of
+ * out_p (buf[2], h[4] special primes) is the digit converted to special
+ * prime k. The table's targets: Q_level's other primes in order, then the
+ * special primes (a base_convert table). */
+KERNEL(mod_up) {
+    u32 n = a.h[0], level = a.h[1], first = a.h[2], sources = a.h[3], kp = a.h[4];
+    u32 targets = level - sources + kp;
+    FOR_FLAT(idx, n * (level + kp)) {
+        u32 limb = idx >> LOG_N, c = idx & (n - 1);
+        if (limb >= first && limb < first + sources) {
+            OUT[idx] = SRC[idx];
+            continue;
         }
-        OUT[idx] = sum;
+        u32 j = limb < first ? limb : limb - sources;
+        word x = convert_word(a, SRC, first, sources, targets, j, c);
+        if (limb < level) {
+            OUT[idx] = x;
+        } else {
+            ((word *)a.buf[2])[idx - level * n] = x;
+        }
     }
 }
 

@@ -36,7 +36,7 @@ static const struct {
     {"monomial", monomial},
     {"monomial_mul_add", monomial_mul_add},
     {"divide_round_by_last", divide_round_by_last},
-    {"base_convert", base_convert},
+    {"mod_up", mod_up},
     {"exact_lift", exact_lift},
     {"scale_round", scale_round},
 };
