@@ -655,59 +655,34 @@ impl Backend for Wgpu {
         let n = basis.degree();
         let (from, to) = (conv.from_moduli(), conv.to_moduli());
         let table = self.table(conv.id(), || narrow(layout::base_convert(conv, 32)));
-        let converted = match self.memory.scratch(&self.cx, to.len() * n) {
-            Ok(b) => b,
-            Err(e) => {
-                self.cx.record(format!("ModUp could not allocate: {e}"));
+        let kp = to.len() - (level - digit.len());
+        for (out, limbs) in [(&mut *out_q, level), (&mut *out_p, kp)] {
+            if let Err(e) = self.ensure(out, limbs * n) {
+                self.cx
+                    .record(format!("ModUp could not allocate its outputs: {e}"));
                 return;
             }
-        };
+        }
+        // One dispatch: the digit's own limbs copied, every other prime of
+        // Q_level and every special prime converted, nothing staged.
         let header = [
             n as u32,
-            to.len() as u32,
+            level as u32,
             digit.start as u32,
             from.len() as u32,
+            kp as u32,
         ];
         self.flat(
-            &k::BASE_CONVERT,
+            &k::MOD_UP,
             &plain_args(&header, &[]),
-            &[&words(&converted).buf, &words(src).buf, &table],
-            to.len() * n,
+            &[
+                &words(out_q).buf,
+                &words(src).buf,
+                &table,
+                &words(out_p).buf,
+            ],
+            (level + kp) * n,
         );
-        let others = level - digit.len();
-        let (Ok(()), Ok(())) = (
-            self.ensure(out_q, level * n),
-            self.ensure(out_p, (to.len() - others) * n),
-        ) else {
-            self.cx
-                .record("ModUp could not allocate its outputs".into());
-            self.memory.release(converted);
-            return;
-        };
-        let mut next = 0;
-        for i in 0..level {
-            if digit.contains(&i) {
-                self.cx
-                    .copy(&words(src).buf, i * n, &words(out_q).buf, i * n, n);
-            } else {
-                self.cx.copy(
-                    &words(&converted).buf,
-                    next * n,
-                    &words(out_q).buf,
-                    i * n,
-                    n,
-                );
-                next += 1;
-            }
-        }
-        self.cx.copy(
-            &words(&converted).buf,
-            next * n,
-            &words(out_p).buf,
-            0,
-            (to.len() - next) * n,
-        );
-        self.memory.release(converted);
     }
 
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {

@@ -70,7 +70,7 @@ kernels! {
     MONOMIAL = SHUFFLE::"monomial";
     MONOMIAL_MUL_ADD = SHUFFLE::"monomial_mul_add";
     DIVIDE_ROUND_BY_LAST = SHUFFLE::"divide_round_by_last";
-    BASE_CONVERT = CONVERT::"base_convert";
+    MOD_UP = CONVERT::"mod_up";
     EXACT_LIFT = CONVERT::"exact_lift";
     SCALE_ROUND = CONVERT::"scale_round";
 }

@@ -5,7 +5,9 @@
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<storage, read> src: array<u32>;
 @group(0) @binding(3) var<storage, read> tab: array<u32>;
-@group(0) @binding(4) var<storage, read> aux: array<u32>;
+// Binding 4: scale-and-round's second source (read), ModUp's special-prime
+// output (written).
+@group(0) @binding(4) var<storage, read_write> aux: array<u32>;
 
 fn tab_prime(at: u32) -> Prime {
     return Prime(tab[at], tab[at + 1u], tab[at + 2u]);
@@ -51,19 +53,11 @@ fn fixed_round(acc: Fixed) -> vec2<u32> {
     return vec2<u32>(lo, acc.int_hi + select(0u, 1u, lo < half));
 }
 
-// Fast base conversion of limbs src[first .. first + F) to T primes.
-// Header: n, T, first, F. Table: F records [q, mu, k, hat_inv, quotient],
-// T records [p, mu, k], then (j·F + i) pairs [weight, quotient].
-@compute @workgroup_size(256)
-fn base_convert(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let idx = flat_index(wid, nwg, lid);
+// Word c of source limbs src[first .. first + F) converted to target prime j
+// of T. Table: F records [q, mu, k, hat_inv, quotient], T records [p, mu, k],
+// then (j·F + i) pairs [weight, quotient].
+fn convert_word(first: u32, sources: u32, targets: u32, j: u32, c: u32) -> u32 {
     let n = args[0];
-    let targets = args[1];
-    if (idx >= n * targets) { return; }
-    let first = args[2];
-    let sources = args[3];
-    let j = idx / n;
-    let c = idx % n;
     let pj = tab_prime(5u * sources + 3u * j);
     let weights = 5u * sources + 3u * targets + 2u * j * sources;
     var sum = 0u;
@@ -73,7 +67,36 @@ fn base_convert(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) 
         let term = mul_shoup(v, tab[weights + 2u * i], tab[weights + 2u * i + 1u], pj.p);
         sum = add_mod(sum, term, pj.p);
     }
-    out[idx] = sum;
+    return sum;
+}
+
+// ModUp of one key-switching digit in one pass, nothing staged: limb i of
+// out (Q_level, header word 1 = level) is src's limb i where the digit
+// [first, first + F) holds it, else the digit converted to prime i; limb k
+// of aux (binding 4, header word 4 = special primes) is the digit converted
+// to special prime k. Header: n, level, first, F, special primes.
+@compute @workgroup_size(256)
+fn mod_up(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let idx = flat_index(wid, nwg, lid);
+    let n = args[0];
+    let level = args[1];
+    let first = args[2];
+    let sources = args[3];
+    let kp = args[4];
+    if (idx >= n * (level + kp)) { return; }
+    let limb = idx / n;
+    let c = idx % n;
+    if (limb >= first && limb < first + sources) {
+        out[idx] = src[idx];
+        return;
+    }
+    let j = select(limb - sources, limb, limb < first);
+    let x = convert_word(first, sources, level - sources + kp, j, c);
+    if (limb < level) {
+        out[idx] = x;
+    } else {
+        aux[idx - level * n] = x;
+    }
 }
 
 // The exact lift of the centred representative of src (F limbs) to T primes.
