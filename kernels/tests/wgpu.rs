@@ -199,3 +199,34 @@ fn allocations_beyond_the_adapter_are_out_of_memory_errors() {
     );
     gpu.synchronize().unwrap();
 }
+
+#[test]
+fn kernel_time_comes_from_timestamp_queries_where_the_adapter_has_them() {
+    use hefty_core::{Coeff, RnsBasis, Sampler};
+    // The CPU has no device clock: its wall time is its kernel time.
+    let cpu = hefty_core::Cpu::shared();
+    assert!(!cpu.set_kernel_timing(true));
+    assert_eq!(cpu.kernel_ns(), None);
+    let Some(gpu) = device() else { return };
+    let backend: Arc<dyn Backend> = gpu.clone();
+    assert_eq!(backend.kernel_ns(), None, "timing starts off");
+    if !backend.set_kernel_timing(true) {
+        eprintln!("skipped: {} has no timestamp queries", gpu.adapter());
+        return;
+    }
+    let n = 4096;
+    let primes = hefty_core::ntt::ntt_primes(31, n, 2).unwrap();
+    let basis = Arc::new(RnsBasis::with_backend(n, &primes, backend.clone()).unwrap());
+    let a = Sampler::from_seed([3; 32])
+        .uniform::<Coeff>(&basis, 2)
+        .unwrap();
+    let _f = a.into_ntt();
+    backend.synchronize().unwrap();
+    let ns = backend.kernel_ns().expect("timing is on");
+    assert!(ns > 0, "two NTT passes took no device time");
+    // Switching on again restarts the count; off stops it.
+    assert!(backend.set_kernel_timing(true));
+    assert_eq!(backend.kernel_ns(), Some(0));
+    assert!(backend.set_kernel_timing(false));
+    assert_eq!(backend.kernel_ns(), None);
+}

@@ -100,7 +100,7 @@ impl BfvBench {
             .expect("thread pool");
         let backend = self.params.ciphertext_basis().backend().as_ref();
         let time = |f: &mut (dyn FnMut() + Send)| median_ns_on(&pool, backend, sampling, f);
-        let (median, samples) = match op {
+        let (median, samples, kernel) = match op {
             "keygen" => time(&mut || {
                 let sk = SecretKey::generate(&self.params, &mut rng);
                 std::hint::black_box(PublicKey::new(&sk, &mut rng).expect("keygen"));
@@ -194,6 +194,7 @@ impl BfvBench {
             threads,
             median_ns: median,
             samples,
+            kernel_ns: kernel,
             butterflies_per_ns: None,
         })
     }

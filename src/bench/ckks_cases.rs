@@ -87,7 +87,7 @@ impl CkksBench {
             .expect("thread pool");
         let backend = self.params.ciphertext_basis().backend().as_ref();
         let time = |f: &mut (dyn FnMut() + Send)| median_ns_on(&pool, backend, sampling, f);
-        let (median, samples) = match op {
+        let (median, samples, kernel) = match op {
             "encode_encrypt" => time(&mut || {
                 let pt = self
                     .encoder
@@ -126,14 +126,15 @@ impl CkksBench {
                 std::hint::black_box(self.eval.rotate(&a, 1, &self.gk).expect("rotate"));
             }),
             "rotate_hoisted" => {
-                let (total, samples) = time(&mut || {
+                let (total, samples, kernel) = time(&mut || {
                     std::hint::black_box(
                         self.eval
                             .rotate_hoisted(&a, &HOISTED, &self.gk)
                             .expect("rotate_hoisted"),
                     );
                 });
-                (total / HOISTED.len() as f64, samples)
+                let per = HOISTED.len() as f64;
+                (total / per, samples, kernel.map(|k| k / per))
             }
             other => {
                 return Err(Error::InvalidParameters(format!(
@@ -162,6 +163,7 @@ impl CkksBench {
             threads,
             median_ns: median,
             samples,
+            kernel_ns: kernel,
             butterflies_per_ns: None,
         })
     }

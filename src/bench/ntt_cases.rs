@@ -61,6 +61,7 @@ impl NttCase {
             threads: 1,
             median_ns: median,
             samples,
+            kernel_ns: None,
             butterflies_per_ns: Some(self.butterflies() / median),
         })
     }

@@ -32,6 +32,10 @@ pub struct Record {
     pub median_ns: f64,
     /// Number of timed calls behind the median.
     pub samples: usize,
+    /// Device backends with their own clock (wgpu: timestamp queries): the
+    /// mean kernel time of one call, in nanoseconds (compute passes only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel_ns: Option<f64>,
     /// NTT rows only: butterflies (`n/2 · log2 n`) per nanosecond.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub butterflies_per_ns: Option<f64>,

@@ -19,7 +19,8 @@ fn human_time(ns: f64) -> String {
 /// use hefty::bench::{Record, Schema, render_table};
 /// let r = Record { scheme: Schema::Ntt, op: "ntt_forward".into(),
 ///     params: serde_json::json!({"n": 4096}), backend: "cpu".into(),
-///     threads: 1, median_ns: 7260.0, samples: 100, butterflies_per_ns: Some(3.39) };
+///     threads: 1, median_ns: 7260.0, samples: 100, kernel_ns: None,
+///     butterflies_per_ns: Some(3.39) };
 /// assert!(render_table(&[r]).contains("7.26 µs"));
 /// ```
 pub fn render_table(records: &[Record]) -> String {
@@ -44,7 +45,11 @@ pub fn render_table(records: &[Record]) -> String {
             r.op,
             r.backend,
             r.threads,
-            human_time(r.median_ns),
+            match r.kernel_ns {
+                // The device's own clock, compute passes only.
+                Some(k) => format!("{} (kernels {})", human_time(r.median_ns), human_time(k)),
+                None => human_time(r.median_ns),
+            },
             r.samples,
             r.butterflies_per_ns
                 .map(|b| format!("{b:.2}"))

@@ -66,21 +66,39 @@ pub fn median_ns(sampling: Sampling, mut op: impl FnMut()) -> (f64, usize) {
     (median, times.len())
 }
 
+/// Calls of an operation timed by the device's own clock (after its wall
+/// time: the profiling mode slows the host side).
+const KERNEL_CALLS: u64 = 3;
+
 /// [`median_ns`] of `op` on `pool`'s threads, synchronizing `backend` after
 /// every call: an asynchronous (device) backend is timed for its work, not
-/// for queueing it.
+/// for queueing it. Returns `(median, samples, kernel)`: `kernel` is the
+/// mean device kernel time of a call by the device's own clock, where the
+/// backend can measure it ([`hefty_core::Backend::set_kernel_timing`]).
 pub fn median_ns_on(
     pool: &rayon::ThreadPool,
     backend: &dyn hefty_core::Backend,
     sampling: Sampling,
     op: &mut (dyn FnMut() + Send),
-) -> (f64, usize) {
+) -> (f64, usize, Option<f64>) {
     pool.install(|| {
-        median_ns(sampling, || {
+        let mut call = || {
             op();
             backend
                 .synchronize()
                 .expect("the backend failed while being timed");
-        })
+        };
+        let (median, samples) = median_ns(sampling, &mut call);
+        let mut kernel = None;
+        if backend.set_kernel_timing(true) {
+            for _ in 0..KERNEL_CALLS {
+                call();
+            }
+            kernel = backend
+                .kernel_ns()
+                .map(|ns| ns as f64 / KERNEL_CALLS as f64);
+            backend.set_kernel_timing(false);
+        }
+        (median, samples, kernel)
     })
 }

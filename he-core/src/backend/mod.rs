@@ -164,6 +164,23 @@ pub trait Backend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Switches timing of the device's kernels by its own clock on (`true`)
+    /// or off: a profiling mode (wgpu: timestamp queries around every
+    /// compute pass, read back at each submission), which slows the host
+    /// side, so wall-time measurements leave it off. Returns whether this
+    /// backend can; switching on restarts the count. The CPU cannot: its
+    /// wall time is its kernel time.
+    fn set_kernel_timing(&self, _on: bool) -> bool {
+        false
+    }
+
+    /// Nanoseconds of device kernel time since timing was switched on
+    /// (work submitted so far; [`Backend::synchronize`] first), or `None`
+    /// when timing is off.
+    fn kernel_ns(&self) -> Option<u64> {
+        None
+    }
+
     /// Host↔backend transfers since creation, for backends that count them
     /// (device backends must: the conformance suite asserts that none
     /// happen while a circuit evaluates). The CPU moves nothing.

@@ -24,6 +24,12 @@ pub(crate) struct Context {
     pub adapter: String,
     pub limits: wgpu::Limits,
     failure: Failure,
+    /// Whether the adapter has timestamp queries (requested when it does).
+    timestamps: bool,
+    /// Kernel timing is on: every compute pass is bracketed by timestamps.
+    timing: std::sync::atomic::AtomicBool,
+    /// Nanoseconds of compute passes measured since timing was switched on.
+    kernel_ns: std::sync::atomic::AtomicU64,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<wgpu::ComputePipeline>>>,
     pending: Mutex<Pending>,
 }
@@ -121,9 +127,14 @@ impl Context {
         let adapter_name = format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
         // Ask for everything the adapter offers: large storage bindings matter.
         let limits = adapter.limits();
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("hefty"),
-            required_features: wgpu::Features::empty(),
+            required_features: if timestamps {
+                wgpu::Features::TIMESTAMP_QUERY
+            } else {
+                wgpu::Features::empty()
+            },
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -145,9 +156,64 @@ impl Context {
             adapter: adapter_name,
             limits,
             failure,
+            timestamps,
+            timing: Default::default(),
+            kernel_ns: Default::default(),
             pipelines: Mutex::default(),
             pending: Mutex::default(),
         })
+    }
+
+    /// Switches kernel timing on or off (see [`hefty_core::Backend::set_kernel_timing`]);
+    /// false when the adapter has no timestamp queries.
+    pub fn set_kernel_timing(&self, on: bool) -> bool {
+        use std::sync::atomic::Ordering;
+        if !self.timestamps {
+            return false;
+        }
+        // Passes queued so far belong to the old setting.
+        self.flush();
+        self.kernel_ns.store(0, Ordering::Relaxed);
+        self.timing.store(on, Ordering::Relaxed);
+        true
+    }
+
+    /// Compute-pass nanoseconds since timing was switched on (submitted work
+    /// only: call after [`Self::synchronize`]).
+    pub fn kernel_ns(&self) -> Option<u64> {
+        use std::sync::atomic::Ordering;
+        self.timing
+            .load(Ordering::Relaxed)
+            .then(|| self.kernel_ns.load(Ordering::Relaxed))
+    }
+
+    /// Reads a submission's resolved timestamps (`2·passes` ticks: each
+    /// pass's start and end) and adds the passes' time.
+    fn add_pass_times(&self, readback: &wgpu::Buffer, passes: usize) {
+        let slice = readback.slice(..);
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        if let Err(e) = self.device.poll(wgpu::PollType::wait_indefinitely()) {
+            return self.record(format!("waiting for kernel timestamps failed: {e}"));
+        }
+        if !matches!(rx.recv(), Ok(Ok(()))) {
+            return self.record("kernel timestamps could not be read".into());
+        }
+        let ticks: u64 = match slice.get_mapped_range() {
+            Ok(view) => {
+                let t: &[u64] = bytemuck::cast_slice(&view);
+                (0..passes)
+                    .map(|k| t[2 * k + 1].saturating_sub(t[2 * k]))
+                    .sum()
+            }
+            Err(e) => return self.record(format!("kernel timestamps could not be read: {e}")),
+        };
+        readback.unmap();
+        let ns = (ticks as f64 * self.queue.get_timestamp_period() as f64) as u64;
+        self.kernel_ns
+            .fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Waits for every submitted command; returns the first failure recorded.
@@ -300,14 +366,52 @@ impl Context {
             });
         let commands = std::mem::take(&mut pending.commands);
         pending.args.clear();
+        // With kernel timing on, each compute pass writes its start and end.
+        let passes = commands
+            .iter()
+            .enumerate()
+            .filter(|(i, c)| {
+                matches!(c, Command::Dispatch { .. })
+                    && (*i == 0 || !matches!(commands[i - 1], Command::Dispatch { .. }))
+            })
+            .count();
+        let timed =
+            (self.timing.load(std::sync::atomic::Ordering::Relaxed) && passes > 0).then(|| {
+                let count = 2 * passes as u32;
+                let set = self.device.create_query_set(&wgpu::QuerySetDescriptor {
+                    label: Some("kernel time"),
+                    ty: wgpu::QueryType::Timestamp,
+                    count,
+                });
+                let buffer = |usage| {
+                    self.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("kernel time"),
+                        size: 8 * count as u64,
+                        usage,
+                        mapped_at_creation: false,
+                    })
+                };
+                let resolved =
+                    buffer(wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC);
+                let readback = buffer(wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
+                (set, resolved, readback, count)
+            });
+        let mut pass_index = 0u32;
         let mut i = 0;
         while i < commands.len() {
             match &commands[i] {
                 Command::Dispatch { .. } => {
                     let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: None,
-                        timestamp_writes: None,
+                        timestamp_writes: timed.as_ref().map(|(set, ..)| {
+                            wgpu::ComputePassTimestampWrites {
+                                query_set: set,
+                                beginning_of_pass_write_index: Some(2 * pass_index),
+                                end_of_pass_write_index: Some(2 * pass_index + 1),
+                            }
+                        }),
                     });
+                    pass_index += 1;
                     while let Some(Command::Dispatch {
                         pipeline,
                         args: range,
@@ -356,7 +460,14 @@ impl Context {
                 }
             }
         }
+        if let Some((set, resolved, readback, count)) = &timed {
+            encoder.resolve_query_set(set, 0..*count, resolved, 0);
+            encoder.copy_buffer_to_buffer(resolved, 0, readback, 0, 8 * *count as u64);
+        }
         self.queue.submit([encoder.finish()]);
+        if let Some((_, _, readback, _)) = &timed {
+            self.add_pass_times(readback, passes);
+        }
     }
 
     /// Workgroups covering `threads` invocations of a flat kernel: at most

@@ -188,6 +188,14 @@ impl Backend for Wgpu {
         Some(self.memory.transfers())
     }
 
+    fn set_kernel_timing(&self, on: bool) -> bool {
+        self.cx.set_kernel_timing(on)
+    }
+
+    fn kernel_ns(&self) -> Option<u64> {
+        self.cx.kernel_ns()
+    }
+
     fn alloc(&self, words: usize) -> Result<Buffer, Error> {
         self.memory.alloc(&self.cx, words)
     }
