@@ -283,8 +283,13 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
         }
     }
     bar.finish_and_clear();
-    println!("hefty bench: median of per-call wall times (NTT rows single-threaded)\n");
-    print!("{}", render_table(&records));
+    if records.is_empty() {
+        // Every backend asked for was skipped (said above): nothing timed.
+        println!("hefty bench: no rows to time (the backends asked for were skipped)");
+    } else {
+        println!("hefty bench: median of per-call wall times (NTT rows single-threaded)\n");
+        print!("{}", render_table(&records));
+    }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;
         std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
