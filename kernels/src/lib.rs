@@ -13,6 +13,8 @@ pub use hefty_core as core;
 mod layout;
 #[cfg(any(feature = "wgpu", feature = "cuda"))]
 mod pool;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod table_cache;
 
 #[cfg(feature = "wgpu")]
 mod wgsl;

@@ -16,11 +16,13 @@ use std::sync::Arc;
 
 use hefty_core::ntt::Modulus;
 use hefty_core::ring::Word;
-use hefty_core::{Backend, Coeff, Error, RnsBasis, Sampler, bfv};
+use hefty_core::{Backend, Error, bfv};
 use hefty_kernels::Cuda;
 use hefty_kernels::cuda::host::arith;
 use hefty_kernels::cuda::source;
 use proptest::prelude::*;
+
+mod common;
 
 /// `[p, mu, k]` as the kernels' prime records hold them.
 fn barrett(p: u64) -> (u64, u32) {
@@ -129,36 +131,14 @@ fn emulated_kernels_pass_the_conformance_suite_with_32_bit_words() {
 
 #[test]
 fn emulated_ntts_of_every_supported_size_match_the_cpu() {
-    // Each size's stage split differs: one block (n <= 2048), one strided
-    // stage group plus blocks (n = 4096 … 2^17).
-    for word in [Word::W64, Word::W32] {
-        let cuda: Arc<dyn Backend> = Arc::new(Cuda::emulated(word));
-        for log_n in [1, 2, 5, 11, 12, 14, 17] {
-            let n = 1usize << log_n;
-            let large = if word == Word::W64 { 61 } else { 31 };
-            let mut primes = hefty_core::ntt::ntt_primes(large, n, 1).unwrap();
-            primes.extend(hefty_core::ntt::ntt_primes(27, n, 1).unwrap());
-            let run = |backend: Arc<dyn Backend>| {
-                let basis = Arc::new(RnsBasis::with_backend(n, &primes, backend).unwrap());
-                let a = Sampler::from_seed([log_n as u8; 32])
-                    .uniform::<Coeff>(&basis, 2)
-                    .unwrap();
-                let f = a.into_ntt();
-                let fwd = f.to_host().unwrap();
-                (fwd, f.into_coeff().to_host().unwrap())
-            };
-            let (dev_fwd, dev_back) = run(cuda.clone());
-            let (cpu_fwd, cpu_back) = run(hefty_core::Cpu::shared());
-            assert!(
-                dev_fwd == cpu_fwd,
-                "forward NTT differs at n = {n}, {word:?}"
-            );
-            assert!(
-                dev_back == cpu_back,
-                "inverse NTT differs at n = {n}, {word:?}"
-            );
-        }
-    }
+    common::assert_ntts_match_the_cpu(Arc::new(Cuda::emulated(Word::W64)), 61);
+    common::assert_ntts_match_the_cpu(Arc::new(Cuda::emulated(Word::W32)), 31);
+}
+
+#[test]
+fn emulated_residues_at_the_edges_of_31_bit_primes_match_the_cpu() {
+    common::assert_edges_match_the_cpu(Arc::new(Cuda::emulated(Word::W32)));
+    common::assert_edges_match_the_cpu(Arc::new(Cuda::emulated(Word::W64)));
 }
 
 #[test]

@@ -57,11 +57,11 @@ impl std::fmt::Debug for Gpu {
 }
 
 /// Cubins by (architecture, word bits).
-type PtxCache = Mutex<HashMap<(String, u32), Vec<u8>>>;
+type CubinCache = Mutex<HashMap<(String, u32), Vec<u8>>>;
 
 /// The device code compiled so far: each (architecture, word) once per process.
-fn ptx_cache() -> &'static PtxCache {
-    static CACHE: OnceLock<PtxCache> = OnceLock::new();
+fn cubin_cache() -> &'static CubinCache {
+    static CACHE: OnceLock<CubinCache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 
@@ -104,7 +104,7 @@ impl Gpu {
             .map_err(|e| driver("creating a stream", e))?;
         let bits = source::bits(word);
         let cubin = {
-            let mut cache = ptx_cache().lock().unwrap_or_else(|p| p.into_inner());
+            let mut cache = cubin_cache().lock().unwrap_or_else(|p| p.into_inner());
             match cache.get(&(arch.clone(), bits)) {
                 Some(c) => c.clone(),
                 None => {

@@ -37,11 +37,12 @@ use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{Backend, BaseConverter, Buffer, Error, ExactLift, RnsBasis, ScaleRound};
 
 use crate::layout;
+use crate::table_cache::TableCache;
 use args::{AUX, Args, IN1, IN2, MAX_LIMBS, OUT, TABLE};
 use gpu::{BLOCK, Gpu};
 use host::HostMem;
 use memory::{Mem, Pool, words, words_mut};
-use tables::{DeviceBasis, TableCache, device_basis, from_bytes, to_bytes};
+use tables::{DeviceBasis, device_basis, from_bytes, to_bytes};
 
 pub use gpu::driver_present;
 
@@ -67,7 +68,7 @@ pub struct Cuda {
     engine: Engine,
     word: Word,
     pool: Pool,
-    tables: TableCache,
+    tables: TableCache<Mem>,
     failure: Mutex<Option<String>>,
 }
 
@@ -266,7 +267,14 @@ impl Cuda {
         id: hefty_core::backend::TableId,
         bytes: impl FnOnce() -> Result<Vec<u8>, Error>,
     ) -> Result<u64, Error> {
-        let t = self.tables.get(id, bytes, |b| self.upload_bytes(b))?;
+        let t = self.tables.get(id, || {
+            let mut b = bytes()?;
+            // A device allocation is never empty.
+            if b.is_empty() {
+                b.resize(8, 0);
+            }
+            self.upload_bytes(&b)
+        })?;
         Ok(t.addr())
     }
 }

@@ -1,11 +1,6 @@
 //! Constants in device memory: each basis's prime records and twiddles,
-//! and hefty-core's constant tables (base converters, exact lifts,
-//! scale-and-round, Galois permutations), uploaded once per table id.
+//! and the words ↔ device bytes conversions of tables and buffers.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use hefty_core::backend::TableId;
 use hefty_core::ntt::Modulus;
 use hefty_core::{Error, RnsBasis};
 
@@ -33,33 +28,22 @@ impl DeviceBasis {
     pub fn twiddles(&self) -> u64 {
         self.twiddles.addr()
     }
-}
 
-/// The prime records and twiddles of `moduli` at degree `n` as words.
-pub(crate) fn basis_words(
-    n: usize,
-    moduli: &[Modulus],
-    bits: u32,
-) -> Result<(Vec<u64>, Vec<u64>), Error> {
-    let (tw, scaling) = layout::ntt_tables(n, moduli, bits)?;
-    let mut primes = Vec::with_capacity(PRIME_RECORD * moduli.len());
-    for (m, s) in moduli.iter().zip(scaling) {
-        primes.extend(layout::prime_record(m.value()));
-        primes.extend(s);
-        primes.push(0);
-    }
-    Ok((primes, tw))
-}
-
-impl DeviceBasis {
-    /// The basis's tables, in memory made by `upload`.
+    /// The basis's prime records and twiddles (the CPU plan's roots, so
+    /// the transforms agree), in memory made by `upload`.
     pub fn new(
         n: usize,
         moduli: &[Modulus],
         bits: u32,
         upload: impl Fn(&[u8]) -> Result<Mem, Error>,
     ) -> Result<Self, Error> {
-        let (primes, tw) = basis_words(n, moduli, bits)?;
+        let (tw, scaling) = layout::ntt_tables(n, moduli, bits)?;
+        let mut primes = Vec::with_capacity(PRIME_RECORD * moduli.len());
+        for (m, s) in moduli.iter().zip(scaling) {
+            primes.extend(layout::prime_record(m.value()));
+            primes.extend(s);
+            primes.push(0);
+        }
         Ok(Self {
             primes: upload(&to_bytes(&primes, bits)?)?,
             twiddles: upload(&to_bytes(&tw, bits)?)?,
@@ -72,36 +56,6 @@ pub(crate) fn device_basis(basis: &RnsBasis) -> &DeviceBasis {
     basis
         .prepared::<DeviceBasis>()
         .expect("a CUDA-backend basis holds its device tables")
-}
-
-/// Constant tables in device memory by id (tables never change, ids are
-/// never reused).
-#[derive(Default)]
-pub(crate) struct TableCache {
-    tables: Mutex<HashMap<TableId, Arc<Mem>>>,
-}
-
-impl TableCache {
-    /// The device copy of table `id`, built by `bytes` and uploaded by
-    /// `upload` on first use.
-    pub fn get(
-        &self,
-        id: TableId,
-        bytes: impl FnOnce() -> Result<Vec<u8>, Error>,
-        upload: impl FnOnce(&[u8]) -> Result<Mem, Error>,
-    ) -> Result<Arc<Mem>, Error> {
-        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = tables.get(&id) {
-            return Ok(Arc::clone(t));
-        }
-        let mut b = bytes()?;
-        if b.is_empty() {
-            b.resize(8, 0);
-        }
-        let t = Arc::new(upload(&b)?);
-        tables.insert(id, Arc::clone(&t));
-        Ok(t)
-    }
 }
 
 /// Words as the device stores them: 8 or 4 little-endian bytes each. A

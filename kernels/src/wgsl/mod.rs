@@ -39,10 +39,11 @@ use hefty_core::ring::{GaloisPermutation, Word};
 use hefty_core::{Backend, BaseConverter, Buffer, Error, ExactLift, RnsBasis, ScaleRound};
 
 use crate::layout;
+use crate::table_cache::TableCache;
 use context::Context;
 use memory::{Memory, words, words_mut};
 use shaders as k;
-use tables::{DeviceBasis, TableCache, args, device_basis, narrow, plain_args, shoup};
+use tables::{DeviceBasis, args, device_basis, narrow, plain_args, shoup};
 
 /// The backend's name in records and errors.
 pub(crate) const NAME: &str = "wgpu";
@@ -56,7 +57,7 @@ const NTT_BLOCK: usize = 2048;
 pub struct Wgpu {
     cx: Context,
     memory: Memory,
-    tables: TableCache,
+    tables: TableCache<wgpu::Buffer>,
 }
 
 impl Wgpu {
@@ -134,7 +135,24 @@ impl Wgpu {
         id: hefty_core::backend::TableId,
         build: impl FnOnce() -> Vec<u32>,
     ) -> std::sync::Arc<wgpu::Buffer> {
-        self.tables.get(&self.cx, id, build)
+        use wgpu::util::DeviceExt;
+        let made = self.tables.get(id, || {
+            let mut words = build();
+            if words.is_empty() {
+                words.push(0);
+            }
+            // Creating a buffer cannot fail here: wgpu reports failures
+            // through its error callbacks (returned at synchronisation).
+            Ok::<_, std::convert::Infallible>(self.cx.device.create_buffer_init(
+                &wgpu::util::BufferInitDescriptor {
+                    label: Some("table"),
+                    contents: bytemuck::cast_slice(&words),
+                    usage: wgpu::BufferUsages::STORAGE,
+                },
+            ))
+        });
+        let Ok(table) = made;
+        table
     }
 }
 

@@ -2,10 +2,6 @@
 //! and the constant tables of hefty-core (base converters, exact lifts,
 //! scale-and-round, Galois permutations) uploaded once per table id.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use hefty_core::backend::TableId;
 use hefty_core::ntt::Modulus;
 use hefty_core::{Error, RnsBasis};
 use wgpu::util::DeviceExt;
@@ -86,37 +82,4 @@ pub(crate) fn device_basis(basis: &RnsBasis) -> &DeviceBasis {
     basis
         .prepared::<DeviceBasis>()
         .expect("a wgpu-backend basis holds its device tables")
-}
-
-/// Constant tables in device memory by id (tables never change, ids are
-/// never reused).
-#[derive(Debug, Default)]
-pub(crate) struct TableCache {
-    tables: Mutex<HashMap<TableId, Arc<wgpu::Buffer>>>,
-}
-
-impl TableCache {
-    /// The device copy of table `id`, built by `words` on first use.
-    pub fn get(
-        &self,
-        cx: &Context,
-        id: TableId,
-        words: impl FnOnce() -> Vec<u32>,
-    ) -> Arc<wgpu::Buffer> {
-        let mut tables = self.tables.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(tables.entry(id).or_insert_with(|| {
-            let mut words = words();
-            if words.is_empty() {
-                words.push(0);
-            }
-            Arc::new(
-                cx.device
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("table"),
-                        contents: bytemuck::cast_slice(&words),
-                        usage: wgpu::BufferUsages::STORAGE,
-                    }),
-            )
-        }))
-    }
 }

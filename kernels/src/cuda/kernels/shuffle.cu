@@ -30,41 +30,32 @@ KERNEL(permute) {
     }
 }
 
-/* out = src·x^k (k < 2n): h[3] = k mod n, h[4] = (k >= n). */
-KERNEL(monomial) {
+/* Coefficient idx of src·x^k (k < 2n: h[3] = k mod n, h[4] = (k >= n)),
+ * before its sign: the source word, and whether it must be negated (it
+ * wrapped past x^n an odd number of times). */
+HD word shifted(const KArgs a, u32 idx, int *negate) {
     u32 n = a.h[0], shift = a.h[3];
+    int wraps = (idx & (n - 1)) < shift;
+    *negate = wraps != (a.h[4] != 0);
+    return wraps ? SRC[idx + n - shift] : SRC[idx - shift];
+}
+
+/* out = src·x^k. */
+KERNEL(monomial) {
     FOR_FLAT(idx, TOTAL) {
-        u32 limb = idx >> LOG_N, i = idx & (n - 1);
-        word x;
         int negate;
-        if (i >= shift) {
-            x = SRC[idx - shift];
-            negate = a.h[4] != 0;
-        } else {
-            x = SRC[idx + n - shift];
-            negate = a.h[4] == 0;
-        }
-        OUT[idx] = negate ? neg_mod(x, PRIME(limb)[0]) : x;
+        word x = shifted(a, idx, &negate);
+        OUT[idx] = negate ? neg_mod(x, PRIME(idx >> LOG_N)[0]) : x;
     }
 }
 
-/* out += c·x^k·src (k < 2n): h[3] = k mod n, h[4] = (k >= n); c_limb with
- * its quotient. A coefficient that wraps past x^n is negated. */
+/* out += c·x^k·src; c_limb with its quotient. */
 KERNEL(monomial_mul_add) {
-    u32 n = a.h[0], shift = a.h[3];
     FOR_FLAT(idx, TOTAL) {
-        u32 limb = idx >> LOG_N, i = idx & (n - 1);
+        u32 limb = idx >> LOG_N;
         word p = PRIME(limb)[0];
-        word x;
         int negate;
-        if (i >= shift) {
-            x = SRC[idx - shift];
-            negate = a.h[4] != 0;
-        } else {
-            x = SRC[idx + n - shift];
-            negate = a.h[4] == 0;
-        }
-        word prod = mul_shoup(x, a.c[limb][0], a.c[limb][1], p);
+        word prod = mul_shoup(shifted(a, idx, &negate), a.c[limb][0], a.c[limb][1], p);
         OUT[idx] = add_mod(OUT[idx], negate ? neg_mod(prod, p) : prod, p);
     }
 }
