@@ -16,12 +16,8 @@ use hefty::core::Backend;
 use hefty::core::ring::Word;
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod allocator;
 mod cli;
-
-/// Pooling allocator: HE operations allocate and free buffers of hundreds of
-/// kilobytes, which glibc maps and unmaps every time.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -303,6 +299,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     let cli = Cli::parse();
     // No subcommand: the main job, `hefty bench` on built-in defaults.
     let command = cli

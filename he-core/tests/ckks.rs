@@ -529,6 +529,82 @@ fn word32_chains_use_two_primes_per_level() {
     chain(&params, 6, -21);
 }
 
+/// A base modulus split over several primes: the chain has them at its
+/// bottom, every level still multiplies and rescales to the same precision,
+/// and the parameters survive bytes; impossible splits are refused.
+#[test]
+fn the_base_modulus_can_be_split_over_several_primes() {
+    let params = Parameters::builder()
+        .degree(1 << 12)
+        .depth(3)
+        .base_primes(2)
+        .insecure_disable_security_check_for_testing_only()
+        .build()
+        .unwrap();
+    let q: Vec<u64> = params
+        .ciphertext_basis()
+        .moduli()
+        .iter()
+        .map(|m| m.value())
+        .collect();
+    assert_eq!(q.len(), 2 + 3);
+    assert!(q[..2].iter().all(|&p| p < 1 << 30 && p > 1 << 28));
+    assert_eq!(params.depth(), 3);
+    chain(&params, 8, -21);
+    let back = Parameters::from_bytes_insecure_for_testing_only(&params.to_bytes()).unwrap();
+    assert_eq!(back.fingerprint(), params.fingerprint());
+    assert_ne!(
+        back.fingerprint(),
+        toy(1 << 12, 3).fingerprint(),
+        "one base prime or two are different parameters"
+    );
+    for (bits, count) in [(60, 4), (60, 0), (49, 3)] {
+        let err = Parameters::builder()
+            .degree(1 << 12)
+            .base_bits(bits)
+            .base_primes(count)
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidParameters(m) if m.contains(".base_primes")),
+            "{bits} bits over {count}: {err}"
+        );
+    }
+}
+
+/// A layer brought to a smaller scale: the same values, at the scale asked
+/// for, with the last rescale's noise relative to that scale (2^10 times
+/// the usual error, here below 2^-18), and nonsense scales refused.
+#[test]
+fn linear_layers_can_come_out_at_another_scale() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 46);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let xs: Vec<Vec<f64>> = (0..3).map(|j| values(90 + j, enc.slots())).collect();
+    let cts: Vec<_> = xs.iter().map(|x| encrypt(&mut k, &enc, x)).collect();
+    let rows: [&[(usize, f64)]; 2] = [&[(0, 0.5), (2, -1.75)], &[(1, 3.0)]];
+    let target = params.default_scale() / 1024.0;
+    let out = ev.linear_layer_to_scale(&cts, &rows, target).unwrap();
+    let plain = ev.linear_layer(&cts, &rows).unwrap();
+    for ((row, got), usual) in rows.iter().zip(&out).zip(&plain) {
+        assert!((got.scale() / target - 1.0).abs() < 1e-12);
+        assert_eq!(got.level(), usual.level());
+        let want: Vec<f64> = (0..enc.slots())
+            .map(|i| row.iter().map(|&(j, w)| w * xs[j][i]).sum())
+            .collect();
+        let err = max_err(&decrypt(&k, &enc, got), &want);
+        assert!(err < 2f64.powi(-18), "error 2^{:.1}", err.log2());
+        assert!(max_err(&decrypt(&k, &enc, usual), &want) < 2f64.powi(-25));
+    }
+    for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(
+            ev.linear_layer_to_scale(&cts, &rows, bad),
+            Err(Error::InvalidParameters(_))
+        ));
+    }
+}
+
 #[test]
 fn scales_and_levels_are_aligned_for_the_caller() {
     let params = toy(1 << 11, 3);

@@ -458,6 +458,55 @@ impl Evaluator {
         inputs: &[Ciphertext],
         rows: &[&[(usize, f64)]],
     ) -> Result<Vec<Ciphertext>, Error> {
+        self.layer_with_gain(inputs, rows, 1.0)
+    }
+
+    /// [`Self::linear_layer`] whose outputs come out at `scale` instead of
+    /// the inputs' scale: the weights are encoded `scale / input scale`
+    /// times larger (or smaller) before the rescale. A smaller output scale
+    /// buys headroom — room for larger values below the remaining modulus —
+    /// for the bits of precision it gives up; decoding divides by the
+    /// ciphertext's scale, so the values are unchanged.
+    ///
+    /// ```
+    /// use hefty_core::{Sampler, ckks::{Encoder, Evaluator, Parameters, SecretKey}};
+    /// let params = Parameters::preset_128(8192)?;
+    /// let mut sampler = Sampler::from_seed([7; 32]);
+    /// let sk = SecretKey::generate(&params, &mut sampler);
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let pt = enc.encode_real(&[1.5, -2.0], params.max_level(), params.default_scale())?;
+    /// let x = sk.encrypt(&pt, &mut sampler)?;
+    /// let out = ev.linear_layer_to_scale(&[x], &[&[(0, 3.0)]], 2f64.powi(30))?;
+    /// assert_eq!(out[0].scale(), 2f64.powi(30));
+    /// let y = enc.decode_real(&sk.decrypt(&out[0])?)?;
+    /// // The last rescale's noise, relative to 2^30 instead of 2^40.
+    /// assert!((y[0] - 4.5).abs() < 1e-4 && (y[1] + 6.0).abs() < 1e-4);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn linear_layer_to_scale(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, f64)]],
+        scale: f64,
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let (_, input_scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(Error::InvalidParameters(format!(
+                "output scale {scale} of a linear layer: give a finite scale of at least 1 (the inputs' is 2^{:.1})",
+                input_scale.log2()
+            )));
+        }
+        self.layer_with_gain(inputs, rows, scale / input_scale)
+    }
+
+    /// [`Self::linear_layer`] with every weight encoded `gain` times larger:
+    /// the outputs' scale is the inputs' times `gain`.
+    fn layer_with_gain(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, f64)]],
+        gain: f64,
+    ) -> Result<Vec<Ciphertext>, Error> {
         if let Some(&(_, w)) = rows
             .iter()
             .flat_map(|r| r.iter())
@@ -469,7 +518,7 @@ impl Evaluator {
         }
         let (level, scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
         self.check_room(level)?;
-        let dropped = self.ctx.params().rescale_divisor(level);
+        let dropped = self.ctx.params().rescale_divisor(level) * gain;
         let weights = rows
             .iter()
             .map(|row| {

@@ -106,8 +106,14 @@ impl Parameters {
             Word::W64 => 1,
             Word::W32 => 2,
         };
-        let base_count = base_bits.div_ceil(word.max_bits()) as usize;
-        if q.len() != base_count + depth * ppl || p.len() != special_count {
+        // The base primes are what the chain has beyond its levels (the
+        // builder checks their count against the base's bits).
+        let base_count = q.len().saturating_sub(depth * ppl);
+        let fewest = base_bits.div_ceil(word.max_bits()) as usize;
+        if base_count < fewest.max(1)
+            || base_count > (base_bits / 20) as usize
+            || p.len() != special_count
+        {
             return Err(Error::Malformed {
                 object: ObjectKind::CkksParameters.name(),
                 reason: format!(
@@ -132,6 +138,7 @@ impl Parameters {
             .word(word)
             .scale_bits(scale_bits)
             .base_bits(base_bits)
+            .base_primes(base_count)
             .depth(depth)
             .special_primes(special_count, special_bits);
         if let Some(d) = dnum {
@@ -158,6 +165,7 @@ impl Parameters {
             params.spec,
             CkksSpec {
                 base_bits,
+                base_primes: base_count,
                 depth,
                 special_bits,
                 special_count,

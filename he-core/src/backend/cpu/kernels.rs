@@ -242,7 +242,8 @@ pub(crate) fn linear_layer(
 }
 
 /// Every row over words `at..at + dst[r].len()` of limb `limb` (prime
-/// `m`), written to `dst[r]`.
+/// `m`), written to `dst[r]`: per tile, each row is one
+/// [`slice_ops::mul_scalar_sum`] (AVX-512 IFMA or AVX2 where the CPU has them).
 fn layer_slice(
     m: &hefty_ntt::Modulus,
     limb: usize,
@@ -252,30 +253,19 @@ fn layer_slice(
     dst: &mut [&mut [u64]],
 ) {
     let len = dst.first().map_or(0, |d| d.len());
-    let p = m.value() as u128;
-    let room = ((p << 64) - p) / ((p - 1) * (p - 1)).max(1);
-    let mut acc = [0u128; LAYER_TILE];
+    let weights: Vec<Vec<u64>> = rows
+        .iter()
+        .map(|row| row.iter().map(|&(_, w)| w[limb]).collect())
+        .collect();
+    let mut xs: Vec<&[u64]> = Vec::new();
     for tile in (0..len).step_by(LAYER_TILE) {
         let width = LAYER_TILE.min(len - tile);
-        let acc = &mut acc[..width];
-        for (row, out) in rows.iter().zip(dst.iter_mut()) {
-            acc.fill(0);
-            let mut pending = 0u128;
-            for &(j, w) in row.iter() {
-                if pending == room {
-                    acc.iter_mut().for_each(|a| *a = m.reduce_u128(*a) as u128);
-                    pending = 0;
-                }
-                let c = w[limb] as u128;
-                let x = &inputs[j][at + tile..at + tile + width];
-                for (a, &x) in acc.iter_mut().zip(x) {
-                    *a += x as u128 * c;
-                }
-                pending += 1;
-            }
-            for (o, &a) in out[tile..tile + width].iter_mut().zip(acc.iter()) {
-                *o = m.reduce_u128(a);
-            }
+        let span = at + tile..at + tile + width;
+        for ((row, ws), out) in rows.iter().zip(&weights).zip(dst.iter_mut()) {
+            xs.clear();
+            xs.extend(row.iter().map(|&(j, _)| &inputs[j][span.clone()]));
+            slice_ops::mul_scalar_sum(m, &mut out[tile..tile + width], &xs, ws)
+                .expect("tiles of one layer have equal lengths");
         }
     }
 }

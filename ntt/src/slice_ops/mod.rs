@@ -4,7 +4,9 @@
 //! For a prime below 2^50 (and inputs below 2^50) on a CPU with AVX2 and FMA,
 //! the products run four at a time in exact `f64` arithmetic, as in the NTT
 //! kernel ([`crate::NttPath::Avx2Fma`]); otherwise portable Barrett/Shoup code
-//! runs. Both give identical results (every output is fully reduced).
+//! runs. Both give identical results (every output is fully reduced). The
+//! linear combination with constant weights ([`mul_scalar_sum`]) also has
+//! an AVX-512 IFMA kernel, preferred where the CPU has it.
 //!
 //! Slices of different lengths are an error ([`Error::WrongLength`]). The
 //! value preconditions (inputs below `p`, or below the stated `input_bound`)
@@ -23,6 +25,22 @@ fn same_len(expected: usize, others: &[usize]) -> Result<(), Error> {
 
 /// Largest modulus (exclusive) and input bound of the vector path.
 const VECTOR_BOUND: u64 = 1 << 50;
+
+/// Whether the AVX-512 IFMA kernels can run for `m` (inputs below `p`).
+fn ifma_ok(m: &Modulus) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        m.value() < VECTOR_BOUND
+            && !crate::path::scalar_forced()
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512ifma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = m;
+        false
+    }
+}
 
 fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -168,6 +186,65 @@ pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Resu
     Ok(())
 }
 
+/// `dst[i] = Σ_j a[j][i] · w[j] mod p` for inputs and constants below `p`: a
+/// linear combination of slices with constant weights (one row of an
+/// encrypted convolution or dense layer), reduced once per group of terms
+/// instead of once per term.
+///
+/// Runs on AVX-512 IFMA where the CPU has it (eight lanes, two instructions
+/// per eight terms), else on AVX2 + FMA, for primes below 2^50; portable
+/// otherwise. Every path gives the same, fully reduced words.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops};
+/// let m = Modulus::new(97)?;
+/// let mut out = [0u64; 2];
+/// slice_ops::mul_scalar_sum(&m, &mut out, &[&[2, 50], &[10, 1]], &[3, 10])?;
+/// assert_eq!(out, [(6 + 100) % 97, (150 + 10) % 97]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn mul_scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) -> Result<(), Error> {
+    if a.len() != w.len() {
+        return Err(Error::WrongLength {
+            expected: a.len(),
+            got: w.len(),
+        });
+    }
+    let lens: Vec<usize> = a.iter().map(|s| s.len()).collect();
+    same_len(dst.len(), &lens)?;
+    #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50, every slice has dst's length.
+        unsafe { ifma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) {
+        // SAFETY: AVX2 and FMA detected, p < 2^50, every slice has dst's length.
+        unsafe { fma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
+        return Ok(());
+    }
+    scalar_sum(m, dst, a, w);
+    Ok(())
+}
+
+/// The portable [`mul_scalar_sum`]: products below 2^124, fifteen of them
+/// and a reduced carry fit a u128.
+fn scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) {
+    const GROUP: usize = 15;
+    for (i, d) in dst.iter_mut().enumerate() {
+        let mut r = 0u64;
+        for (ga, gw) in a.chunks(GROUP).zip(w.chunks(GROUP)) {
+            let mut acc = r as u128;
+            for (x, &w) in ga.iter().zip(gw) {
+                acc += x[i] as u128 * w as u128;
+            }
+            r = m.reduce_u128(acc);
+        }
+        *d = r;
+    }
+}
+
 /// `dst[i] = (dst[i] + a[i] · w) mod p` for `dst[i] < p` and `a[i] < input_bound`
 /// (any `u64` on the portable path; the vector path needs `input_bound <= 2^50`).
 pub fn mul_scalar_add(
@@ -216,199 +293,9 @@ pub fn mul_scalar(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod fma {
-    //! Exact `f64` kernels: for `x, y < 2^50` and `p < 2^50`,
-    //! `hi = x·y`, `lo = fma(x, y, -hi)` is the exact product, `q = round(hi/p)`
-    //! is within 0.875 of `x·y/p` (three roundings of relative size 2^-53 on a
-    //! value below 2^50), so `r = fma(-q, p, hi) + lo` lies in `(-0.875p,
-    //! 0.875p)` and is exact; one conditional `+p` (and, when accumulating, one
-    //! conditional `-p`) gives the reduced result.
-
-    use std::arch::x86_64::*;
-
-    const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-    const MAGIC_BITS: i64 = 0x4330_0000_0000_0000;
-    const MAGIC: f64 = 4_503_599_627_370_496.0;
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn to_f64(v: __m256i) -> __m256d {
-        _mm256_sub_pd(
-            _mm256_castsi256_pd(_mm256_or_si256(v, _mm256_set1_epi64x(MAGIC_BITS))),
-            _mm256_set1_pd(MAGIC),
-        )
-    }
-
-    /// `x ∈ [0, 2^52)` (an exact integer) to `u64`.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn to_u64(x: __m256d) -> __m256i {
-        _mm256_xor_si256(
-            _mm256_castpd_si256(_mm256_add_pd(x, _mm256_set1_pd(MAGIC))),
-            _mm256_set1_epi64x(MAGIC_BITS),
-        )
-    }
-
-    /// `r + p` where `r < 0`.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn lift_negative(r: __m256d, p: __m256d) -> __m256d {
-        let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(r, _mm256_setzero_pd());
-        _mm256_add_pd(r, _mm256_and_pd(neg, p))
-    }
-
-    /// `r - p` where `r >= p`.
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn drop_excess(r: __m256d, p: __m256d) -> __m256d {
-        let ge = _mm256_cmp_pd::<_CMP_GE_OQ>(r, p);
-        _mm256_sub_pd(r, _mm256_and_pd(ge, p))
-    }
-
-    /// `x·y - round(x·y·q_scale)·p`, centred, where `q_scale` is `1/p`
-    /// (pointwise) or `w/p` with `y = w` (by a constant).
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn product(x: __m256d, y: __m256d, q_est: __m256d, p: __m256d) -> __m256d {
-        let hi = _mm256_mul_pd(x, y);
-        let lo = _mm256_fmsub_pd(x, y, hi);
-        let q = _mm256_round_pd::<NEAREST>(q_est);
-        _mm256_add_pd(_mm256_fnmadd_pd(q, p, hi), lo)
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx2,fma")]
-    fn finish<const ACC: bool>(r: __m256d, d: *const u64, p: __m256d) -> __m256d {
-        if ACC {
-            // SAFETY: the caller's loop passes an in-bounds pointer to 4 words.
-            let acc = to_f64(unsafe { _mm256_loadu_si256(d as *const __m256i) });
-            drop_excess(lift_negative(_mm256_add_pd(r, acc), p), p)
-        } else {
-            lift_negative(r, p)
-        }
-    }
-
-    /// Pointwise product (accumulated into `dst` when `ACC`).
-    ///
-    /// # Safety
-    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; equal lengths.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn mul<const ACC: bool>(
-        p: u64,
-        dst: *mut u64,
-        a: *const u64,
-        b: *const u64,
-        len: usize,
-    ) {
-        let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
-        let chunks = len / 4;
-        for i in 0..chunks {
-            // SAFETY: 4i + 4 <= len for all three buffers (which may alias:
-            // each vector is loaded before its result is stored).
-            unsafe {
-                let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
-                let y = to_f64(_mm256_loadu_si256(b.add(4 * i) as *const __m256i));
-                let r = product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv);
-                let d = dst.add(4 * i);
-                _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
-            }
-        }
-        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
-        for j in 4 * chunks..len {
-            // SAFETY: j < len.
-            unsafe {
-                let prod = m.mul(*a.add(j), *b.add(j));
-                *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
-            }
-        }
-    }
-
-    /// `dst = Σ_j a_j·b_j`: centred exact products summed in `f64` (seven
-    /// of magnitude below `0.875p < 2^50`, plus a reduced carry, stay below
-    /// 2^53, so every sum is exact), one reduction per group of seven.
-    ///
-    /// # Safety
-    /// AVX2 and FMA present; `p < 2^50`; every input below `p`; every input
-    /// slice and `dst` at least `len` words long.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[&[u64]], b: &[&[u64]], len: usize) {
-        const GROUP: usize = 7;
-        let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
-        let chunks = len / 4;
-        for i in 0..chunks {
-            let mut r = _mm256_setzero_pd();
-            for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
-                let mut sum = r;
-                for (x, y) in ga.iter().zip(gb) {
-                    let (x, y) = (x.as_ptr(), y.as_ptr());
-                    // SAFETY: 4i + 4 <= len for every input.
-                    let (x, y) = unsafe {
-                        (
-                            to_f64(_mm256_loadu_si256(x.add(4 * i) as *const __m256i)),
-                            to_f64(_mm256_loadu_si256(y.add(4 * i) as *const __m256i)),
-                        )
-                    };
-                    sum = _mm256_add_pd(
-                        sum,
-                        product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv),
-                    );
-                }
-                // |sum| < 8p: q = round(sum/p) leaves |sum - q·p| <= p/2 + 8,
-                // computed exactly by one fused multiply-add.
-                let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));
-                r = lift_negative(_mm256_fnmadd_pd(q, pv, sum), pv);
-            }
-            // SAFETY: 4i + 4 <= len.
-            unsafe { _mm256_storeu_si256(dst.add(4 * i) as *mut __m256i, to_u64(r)) };
-        }
-        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
-        for j in 4 * chunks..len {
-            let mut r = 0;
-            for (x, y) in a.iter().zip(b) {
-                r = m.add(r, m.mul(x[j], y[j]));
-            }
-            // SAFETY: j < len.
-            unsafe { *dst.add(j) = r };
-        }
-    }
-
-    /// Product by the constant `w < p` (accumulated into `dst` when `ACC`).
-    ///
-    /// # Safety
-    /// AVX2 and FMA present; `p < 2^50`; inputs below 2^50; `w < p`; equal lengths.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn mul_scalar<const ACC: bool>(
-        p: u64,
-        dst: *mut u64,
-        a: *const u64,
-        w: u64,
-        len: usize,
-    ) {
-        let pv = _mm256_set1_pd(p as f64);
-        let (wv, w_over_p) = (
-            _mm256_set1_pd(w as f64),
-            _mm256_set1_pd(w as f64 / p as f64),
-        );
-        let chunks = len / 4;
-        for i in 0..chunks {
-            // SAFETY: 4i + 4 <= len for both buffers (which may alias).
-            unsafe {
-                let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
-                let r = product(x, wv, _mm256_mul_pd(x, w_over_p), pv);
-                let d = dst.add(4 * i);
-                _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
-            }
-        }
-        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
-        for j in 4 * chunks..len {
-            // SAFETY: j < len.
-            unsafe {
-                let prod = m.mul(m.reduce(*a.add(j)), w);
-                *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
-            }
-        }
-    }
-}
+mod fma;
+#[cfg(target_arch = "x86_64")]
+mod ifma;
 
 #[cfg(test)]
 mod tests {
@@ -448,6 +335,46 @@ mod tests {
             let mut out = vec![7; len];
             mul_sum(&m, &mut out, &ar, &br).unwrap();
             prop_assert_eq!(out, want);
+        }
+
+        /// Linear combinations with constant weights of 0..70 terms (the
+        /// IFMA path's groups of fifteen, the FMA path's of seven, their
+        /// carries) over lengths that leave every kind of tail, on every path
+        /// this CPU has, against u128 arithmetic.
+        #[test]
+        fn mul_scalar_sum_matches_u128_on_every_path(bits in 20u32..=62, len in 0usize..80, terms in 0usize..70, seed: u64) {
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            // Extremes (the largest products, the largest carries) as well as random values.
+            let mut value = |k: usize| match k % 3 { 0 => p - 1, _ => next(p) };
+            let a: Vec<Vec<u64>> = (0..terms).map(|t| (0..len).map(|i| value(t + i)).collect()).collect();
+            let w: Vec<u64> = (0..terms).map(|t| if t % 2 == 0 { p - 1 } else { value(t) }).collect();
+            let want: Vec<u64> = (0..len)
+                .map(|i| (0..terms).fold(0u128, |acc, t| (acc + a[t][i] as u128 * w[t] as u128) % p as u128) as u64)
+                .collect();
+            let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
+            let mut out = vec![7; len];
+            mul_scalar_sum(&m, &mut out, &ar, &w).unwrap();
+            prop_assert_eq!(&out, &want);
+            let mut out = vec![7; len];
+            scalar_sum(&m, &mut out, &ar, &w);
+            prop_assert_eq!(&out, &want, "portable");
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                let mut out = vec![7; len];
+                // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below p, equal lengths.
+                unsafe { fma::mul_scalar_sum(p, out.as_mut_ptr(), &ar, &w, len) };
+                prop_assert_eq!(&out, &want, "avx2-fma");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+                let mut out = vec![7; len];
+                // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below p, equal lengths.
+                unsafe { ifma::mul_scalar_sum(p, out.as_mut_ptr(), &ar, &w, len) };
+                prop_assert_eq!(&out, &want, "avx512-ifma");
+            }
         }
 
         // Every path (the vector one where this CPU has it) against u128 arithmetic.

@@ -1,0 +1,232 @@
+//! Exact `f64` kernels: for `x, y < 2^50` and `p < 2^50`,
+//! `hi = x·y`, `lo = fma(x, y, -hi)` is the exact product, `q = round(hi/p)`
+//! is within 0.875 of `x·y/p` (three roundings of relative size 2^-53 on a
+//! value below 2^50), so `r = fma(-q, p, hi) + lo` lies in `(-0.875p,
+//! 0.875p)` and is exact; one conditional `+p` (and, when accumulating, one
+//! conditional `-p`) gives the reduced result.
+
+use std::arch::x86_64::*;
+
+const NEAREST: i32 = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+const MAGIC_BITS: i64 = 0x4330_0000_0000_0000;
+const MAGIC: f64 = 4_503_599_627_370_496.0;
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn to_f64(v: __m256i) -> __m256d {
+    _mm256_sub_pd(
+        _mm256_castsi256_pd(_mm256_or_si256(v, _mm256_set1_epi64x(MAGIC_BITS))),
+        _mm256_set1_pd(MAGIC),
+    )
+}
+
+/// `x ∈ [0, 2^52)` (an exact integer) to `u64`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn to_u64(x: __m256d) -> __m256i {
+    _mm256_xor_si256(
+        _mm256_castpd_si256(_mm256_add_pd(x, _mm256_set1_pd(MAGIC))),
+        _mm256_set1_epi64x(MAGIC_BITS),
+    )
+}
+
+/// `r + p` where `r < 0`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn lift_negative(r: __m256d, p: __m256d) -> __m256d {
+    let neg = _mm256_cmp_pd::<_CMP_LT_OQ>(r, _mm256_setzero_pd());
+    _mm256_add_pd(r, _mm256_and_pd(neg, p))
+}
+
+/// `r - p` where `r >= p`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn drop_excess(r: __m256d, p: __m256d) -> __m256d {
+    let ge = _mm256_cmp_pd::<_CMP_GE_OQ>(r, p);
+    _mm256_sub_pd(r, _mm256_and_pd(ge, p))
+}
+
+/// `x·y - round(x·y·q_scale)·p`, centred, where `q_scale` is `1/p`
+/// (pointwise) or `w/p` with `y = w` (by a constant).
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn product(x: __m256d, y: __m256d, q_est: __m256d, p: __m256d) -> __m256d {
+    let hi = _mm256_mul_pd(x, y);
+    let lo = _mm256_fmsub_pd(x, y, hi);
+    let q = _mm256_round_pd::<NEAREST>(q_est);
+    _mm256_add_pd(_mm256_fnmadd_pd(q, p, hi), lo)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn finish<const ACC: bool>(r: __m256d, d: *const u64, p: __m256d) -> __m256d {
+    if ACC {
+        // SAFETY: the caller's loop passes an in-bounds pointer to 4 words.
+        let acc = to_f64(unsafe { _mm256_loadu_si256(d as *const __m256i) });
+        drop_excess(lift_negative(_mm256_add_pd(r, acc), p), p)
+    } else {
+        lift_negative(r, p)
+    }
+}
+
+/// Pointwise product (accumulated into `dst` when `ACC`).
+///
+/// # Safety
+/// AVX2 and FMA present; `p < 2^50`; every input below `p`; equal lengths.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn mul<const ACC: bool>(
+    p: u64,
+    dst: *mut u64,
+    a: *const u64,
+    b: *const u64,
+    len: usize,
+) {
+    let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let chunks = len / 4;
+    for i in 0..chunks {
+        // SAFETY: 4i + 4 <= len for all three buffers (which may alias:
+        // each vector is loaded before its result is stored).
+        unsafe {
+            let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
+            let y = to_f64(_mm256_loadu_si256(b.add(4 * i) as *const __m256i));
+            let r = product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv);
+            let d = dst.add(4 * i);
+            _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
+        }
+    }
+    let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+    for j in 4 * chunks..len {
+        // SAFETY: j < len.
+        unsafe {
+            let prod = m.mul(*a.add(j), *b.add(j));
+            *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
+        }
+    }
+}
+
+/// `dst = Σ_j a_j·b_j`: centred exact products summed in `f64` (seven
+/// of magnitude below `0.875p < 2^50`, plus a reduced carry, stay below
+/// 2^53, so every sum is exact), one reduction per group of seven.
+///
+/// # Safety
+/// AVX2 and FMA present; `p < 2^50`; every input below `p`; every input
+/// slice and `dst` at least `len` words long.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[&[u64]], b: &[&[u64]], len: usize) {
+    const GROUP: usize = 7;
+    let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let chunks = len / 4;
+    for i in 0..chunks {
+        let mut r = _mm256_setzero_pd();
+        for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
+            let mut sum = r;
+            for (x, y) in ga.iter().zip(gb) {
+                let (x, y) = (x.as_ptr(), y.as_ptr());
+                // SAFETY: 4i + 4 <= len for every input.
+                let (x, y) = unsafe {
+                    (
+                        to_f64(_mm256_loadu_si256(x.add(4 * i) as *const __m256i)),
+                        to_f64(_mm256_loadu_si256(y.add(4 * i) as *const __m256i)),
+                    )
+                };
+                sum = _mm256_add_pd(
+                    sum,
+                    product(x, y, _mm256_mul_pd(_mm256_mul_pd(x, y), p_inv), pv),
+                );
+            }
+            // |sum| < 8p: q = round(sum/p) leaves |sum - q·p| <= p/2 + 8,
+            // computed exactly by one fused multiply-add.
+            let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));
+            r = lift_negative(_mm256_fnmadd_pd(q, pv, sum), pv);
+        }
+        // SAFETY: 4i + 4 <= len.
+        unsafe { _mm256_storeu_si256(dst.add(4 * i) as *mut __m256i, to_u64(r)) };
+    }
+    let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+    for j in 4 * chunks..len {
+        let mut r = 0;
+        for (x, y) in a.iter().zip(b) {
+            r = m.add(r, m.mul(x[j], y[j]));
+        }
+        // SAFETY: j < len.
+        unsafe { *dst.add(j) = r };
+    }
+}
+
+/// Product by the constant `w < p` (accumulated into `dst` when `ACC`).
+///
+/// # Safety
+/// AVX2 and FMA present; `p < 2^50`; inputs below 2^50; `w < p`; equal lengths.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn mul_scalar<const ACC: bool>(
+    p: u64,
+    dst: *mut u64,
+    a: *const u64,
+    w: u64,
+    len: usize,
+) {
+    let pv = _mm256_set1_pd(p as f64);
+    let (wv, w_over_p) = (
+        _mm256_set1_pd(w as f64),
+        _mm256_set1_pd(w as f64 / p as f64),
+    );
+    let chunks = len / 4;
+    for i in 0..chunks {
+        // SAFETY: 4i + 4 <= len for both buffers (which may alias).
+        unsafe {
+            let x = to_f64(_mm256_loadu_si256(a.add(4 * i) as *const __m256i));
+            let r = product(x, wv, _mm256_mul_pd(x, w_over_p), pv);
+            let d = dst.add(4 * i);
+            _mm256_storeu_si256(d as *mut __m256i, to_u64(finish::<ACC>(r, d, pv)));
+        }
+    }
+    let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+    for j in 4 * chunks..len {
+        // SAFETY: j < len.
+        unsafe {
+            let prod = m.mul(m.reduce(*a.add(j)), w);
+            *dst.add(j) = if ACC { m.add(*dst.add(j), prod) } else { prod };
+        }
+    }
+}
+
+/// `dst = Σ_j a_j·w_j` for constants `w_j`: as [`mul_sum`] with each
+/// constant's `w/p` computed once instead of one quotient per word.
+///
+/// # Safety
+/// AVX2 and FMA present; `p < 2^50`; every input and weight below `p`; every
+/// input slice and `dst` at least `len` words long; `a.len() == w.len()`.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {
+    const GROUP: usize = 7;
+    let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let ws: Vec<(f64, f64)> = w.iter().map(|&w| (w as f64, w as f64 / p as f64)).collect();
+    let chunks = len / 4;
+    for i in 0..chunks {
+        let mut r = _mm256_setzero_pd();
+        for (ga, gw) in a.chunks(GROUP).zip(ws.chunks(GROUP)) {
+            let mut sum = r;
+            for (x, &(wv, wq)) in ga.iter().zip(gw) {
+                // SAFETY: 4i + 4 <= len for every input.
+                let x =
+                    to_f64(unsafe { _mm256_loadu_si256(x.as_ptr().add(4 * i) as *const __m256i) });
+                let q_est = _mm256_mul_pd(x, _mm256_set1_pd(wq));
+                sum = _mm256_add_pd(sum, product(x, _mm256_set1_pd(wv), q_est, pv));
+            }
+            // As in `mul_sum`: |sum| < 8p, one exact fused step to (-p/2, p/2].
+            let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));
+            r = lift_negative(_mm256_fnmadd_pd(q, pv, sum), pv);
+        }
+        // SAFETY: 4i + 4 <= len.
+        unsafe { _mm256_storeu_si256(dst.add(4 * i) as *mut __m256i, to_u64(r)) };
+    }
+    let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+    for j in 4 * chunks..len {
+        let mut r = 0;
+        for (x, &w) in a.iter().zip(w) {
+            r = m.add(r, m.mul(x[j], w));
+        }
+        // SAFETY: j < len.
+        unsafe { *dst.add(j) = r };
+    }
+}
