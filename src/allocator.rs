@@ -31,9 +31,9 @@ mod tests {
     use super::*;
 
     /// The purge delay in force, in milliseconds (-1: never).
-    fn purge_delay() -> i64 {
+    fn purge_delay() -> std::ffi::c_long {
         // SAFETY: as in `keep_freed_pages`: a valid option index, a read.
-        i64::from(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) })
+        unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }
     }
 
     #[test]
