@@ -76,6 +76,16 @@ pub enum Error {
         /// Why it cannot be used.
         reason: &'static str,
     },
+    /// A row of a layer names an input that was not given.
+    #[error(
+        "a layer row reads input {index}, but only {inputs} inputs were given: index the inputs slice"
+    )]
+    NoSuchInput {
+        /// The index named.
+        index: usize,
+        /// How many inputs there are.
+        inputs: usize,
+    },
     /// An RNS plan was given no limbs, or limbs of different degrees.
     #[error("RNS NTT needs at least one prime and one common degree: {0}")]
     BadRnsBasis(&'static str),

@@ -15,8 +15,10 @@ use crate::{Backend, Error, Hop, HopCounter, Ntt, RnsPoly, rotation_galois_eleme
 /// adding a message at a scale off by 2^-32 is far below CKKS precision.
 const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 32) as f64;
 
-/// Rows of a linear layer summed per backend pass (bounds its working memory).
-const LAYER_CHUNK: usize = 16;
+/// Bytes of unrescaled sums per backend pass of a linear layer: bounds its
+/// working memory while giving each pass enough rows that the inputs they
+/// share are read once for all of them.
+const LAYER_CHUNK_BYTES: usize = 256 << 20;
 
 fn same_scale(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
@@ -535,17 +537,25 @@ impl Evaluator {
                     .collect::<Result<Vec<_>, Error>>()
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-        let mut out = Vec::with_capacity(rows.len());
-        // A chunk of rows at a time: the unrescaled sums of a whole layer
-        // would double its memory.
-        for chunk in refs.chunks(LAYER_CHUNK) {
-            let sums = self.layer_at(inputs, level, chunk, scale * dropped)?;
-            for ct in crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct))
-            {
-                out.push(ct?);
+        // A chunk of rows at a time (the unrescaled sums of a whole layer
+        // would double its memory), rows in the order of the first input
+        // they read: a convolution's output channels at one position, which
+        // read the same inputs, share a chunk.
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&r| weights[r].first().map_or(0, |t| t.0));
+        let row_bytes = 2 * level * self.ctx.params().degree() * 8;
+        let chunk = (LAYER_CHUNK_BYTES / row_bytes.max(1)).max(1);
+        let mut out: Vec<Option<Ciphertext>> = vec![None; rows.len()];
+        for part in order.chunks(chunk) {
+            let refs: Vec<&[(usize, i64)]> = part.iter().map(|&r| weights[r].as_slice()).collect();
+            let sums = self.layer_at(inputs, level, &refs, scale * dropped)?;
+            let rescaled =
+                crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct));
+            for (&r, ct) in part.iter().zip(rescaled) {
+                out[r] = Some(ct?);
             }
         }
+        let out: Vec<Ciphertext> = out.into_iter().flatten().collect();
         for row in rows {
             self.ctx.count_n(Hop::PtCtMulScalar, row.len());
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));

@@ -228,6 +228,85 @@ pub fn mul_scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) -> 
     Ok(())
 }
 
+/// One output of [`mul_scalar_layer`]: `Σ_t a[inputs[t]] · weights[t] mod p`.
+#[derive(Debug, Clone, Copy)]
+pub struct ScalarRow<'a> {
+    /// The input each term reads.
+    pub inputs: &'a [usize],
+    /// Each term's constant, below `p`.
+    pub weights: &'a [u64],
+}
+
+/// `outs[r][i] = Σ_t a[rows[r].inputs[t]][i] · rows[r].weights[t] mod p`:
+/// a sparse matrix of constants times a vector of slices (an encrypted
+/// convolution or dense layer, one limb). Every row is summed tile by tile,
+/// so each input's tile is read from memory once and then from cache by
+/// every row that uses it, instead of once per term; each row is reduced as
+/// in [`mul_scalar_sum`], with the same paths and the same results.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops::{self, ScalarRow}};
+/// let m = Modulus::new(97)?;
+/// let (x, y) = ([2u64, 50], [10u64, 1]);
+/// let (mut o0, mut o1) = ([0u64; 2], [0u64; 2]);
+/// let rows = [
+///     ScalarRow { inputs: &[0, 1], weights: &[3, 10] },
+///     ScalarRow { inputs: &[1], weights: &[96] },
+/// ];
+/// slice_ops::mul_scalar_layer(&m, &[&x, &y], &rows, &mut [&mut o0, &mut o1])?;
+/// assert_eq!(o0, [(6 + 100) % 97, (150 + 10) % 97]);
+/// assert_eq!(o1, [97 - 10, 96]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn mul_scalar_layer(
+    m: &Modulus,
+    a: &[&[u64]],
+    rows: &[ScalarRow<'_>],
+    outs: &mut [&mut [u64]],
+) -> Result<(), Error> {
+    same_len(rows.len(), &[outs.len()])?;
+    let len = a
+        .first()
+        .map(|s| s.len())
+        .or(outs.first().map(|o| o.len()))
+        .unwrap_or(0);
+    let lens: Vec<usize> = a
+        .iter()
+        .map(|s| s.len())
+        .chain(outs.iter().map(|o| o.len()))
+        .collect();
+    same_len(len, &lens)?;
+    for row in rows {
+        same_len(row.inputs.len(), &[row.weights.len()])?;
+        if let Some(&index) = row.inputs.iter().find(|&&j| j >= a.len()) {
+            return Err(Error::NoSuchInput {
+                index,
+                inputs: a.len(),
+            });
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50; every input and
+        // output has `len` words; every index names an input.
+        unsafe { ifma::mul_scalar_layer(m.value(), a, rows, outs, len) };
+        return Ok(());
+    }
+    // Other paths: one `mul_scalar_sum` per row and tile (their per-word
+    // work leaves the slicing cost small).
+    const TILE: usize = 256;
+    let mut xs: Vec<&[u64]> = Vec::new();
+    for tile in (0..len).step_by(TILE) {
+        let end = len.min(tile + TILE);
+        for (row, out) in rows.iter().zip(outs.iter_mut()) {
+            xs.clear();
+            xs.extend(row.inputs.iter().map(|&j| &a[j][tile..end]));
+            mul_scalar_sum(m, &mut out[tile..end], &xs, row.weights)?;
+        }
+    }
+    Ok(())
+}
+
 /// The portable [`mul_scalar_sum`]: products below 2^124, fifteen of them
 /// and a reduced carry fit a u128.
 fn scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) {
@@ -377,6 +456,45 @@ mod tests {
             }
         }
 
+        /// Layers of 0..12 rows over 0..40 inputs (rows sharing inputs,
+        /// empty rows, more terms than a group), lengths leaving every
+        /// tail, against u128 arithmetic: the public function and, where
+        /// this CPU has it, the IFMA kernel called directly.
+        #[test]
+        fn mul_scalar_layer_matches_u128(bits in 20u32..=62, len in 0usize..100, inputs in 1usize..40, rows in 0usize..12, seed: u64) {
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            let a: Vec<Vec<u64>> = (0..inputs).map(|_| (0..len).map(|i| if i % 4 == 0 { p - 1 } else { next(p) }).collect()).collect();
+            let shape: Vec<(Vec<usize>, Vec<u64>)> = (0..rows)
+                .map(|r| {
+                    let terms = next(40) as usize * (r % 3) / 2;
+                    let idx = (0..terms).map(|_| next(inputs as u64) as usize).collect();
+                    let w = (0..terms).map(|t| if t % 2 == 0 { p - 1 } else { next(p) }).collect();
+                    (idx, w)
+                })
+                .collect();
+            let want: Vec<Vec<u64>> = shape
+                .iter()
+                .map(|(idx, w)| (0..len).map(|i| idx.iter().zip(w).fold(0u128, |acc, (&j, &w)| (acc + a[j][i] as u128 * w as u128) % p as u128) as u64).collect())
+                .collect();
+            let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
+            let rs: Vec<ScalarRow<'_>> = shape.iter().map(|(i, w)| ScalarRow { inputs: i, weights: w }).collect();
+            let mut outs = vec![vec![7u64; len]; rows];
+            let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+            mul_scalar_layer(&m, &ar, &rs, &mut refs).unwrap();
+            prop_assert_eq!(&outs, &want);
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+                let mut outs = vec![vec![7u64; len]; rows];
+                let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+                // SAFETY: IFMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
+                unsafe { ifma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                prop_assert_eq!(&outs, &want, "avx512-ifma");
+            }
+        }
+
         // Every path (the vector one where this CPU has it) against u128 arithmetic.
         #[test]
         fn slice_ops_match_u128(bits in 20u32..=62, len in 0usize..70, seed: u64) {
@@ -415,6 +533,32 @@ mod tests {
             mul_scalar(&m, &mut out, &any, w, u64::MAX).unwrap();
             prop_assert_eq!(&out, &reference(&m, None, &any, &ws));
         }
+    }
+
+    #[test]
+    fn layers_with_missing_inputs_or_mismatched_shapes_are_errors() {
+        let m = Modulus::new(97).unwrap();
+        let (x, mut o) = ([1u64, 2], [0u64; 2]);
+        let row = |inputs: &'static [usize], weights: &'static [u64]| ScalarRow { inputs, weights };
+        assert_eq!(
+            mul_scalar_layer(&m, &[&x], &[row(&[1], &[3])], &mut [&mut o]),
+            Err(Error::NoSuchInput {
+                index: 1,
+                inputs: 1
+            })
+        );
+        assert!(matches!(
+            mul_scalar_layer(&m, &[&x], &[row(&[0], &[3, 4])], &mut [&mut o]),
+            Err(Error::WrongLength { .. })
+        ));
+        assert!(matches!(
+            mul_scalar_layer(&m, &[&x], &[row(&[0], &[3])], &mut []),
+            Err(Error::WrongLength { .. })
+        ));
+        assert!(matches!(
+            mul_scalar_layer(&m, &[&x[..1]], &[row(&[0], &[3])], &mut [&mut o]),
+            Err(Error::WrongLength { .. })
+        ));
     }
 
     #[test]

@@ -177,19 +177,15 @@ pub(crate) fn linear_combination(
     Ok(())
 }
 
-/// Words of one tile: each input's tile (2 KB) stays in the core's caches
-/// while every row that reads it is summed.
-const LAYER_TILE: usize = 256;
-
 /// Words of one job (a slice of one limb): enough jobs to balance the
 /// threads, each long enough to amortize its setup.
 const LAYER_JOB: usize = 2048;
 
-/// `outs[r] = Σ_{(j, w) ∈ rows[r]} w · inputs[j]` limb by limb, tiled:
-/// for each tile of coefficients, every row is accumulated (128-bit, reduced
-/// lazily as in [`linear_combination`]) from the inputs' tiles, which stay
-/// cached across rows instead of being streamed from memory once per term.
-/// Jobs (limb, slice) run on the thread pool.
+/// `outs[r] = Σ_{(j, w) ∈ rows[r]} w · inputs[j]` limb by limb: jobs
+/// (limb, slice of words) run on the thread pool, each one
+/// [`slice_ops::mul_scalar_layer`], which sums every row tile by tile so the
+/// inputs' tiles stay cached across rows instead of being streamed from
+/// memory once per term.
 pub(crate) fn linear_layer(
     moduli: &[hefty_ntt::Modulus],
     n: usize,
@@ -212,6 +208,18 @@ pub(crate) fn linear_layer(
         out.clear();
         out.resize(level * n, 0);
     }
+    let indices: Vec<Vec<usize>> = rows
+        .iter()
+        .map(|row| row.iter().map(|&(j, _)| j).collect())
+        .collect();
+    // weights[limb][row]: each term's residue modulo the limb's prime.
+    let weights: Vec<Vec<Vec<u64>>> = (0..level)
+        .map(|limb| {
+            rows.iter()
+                .map(|row| row.iter().map(|&(_, w)| w[limb]).collect())
+                .collect()
+        })
+        .collect();
     // Job k is slice k of every output: limb k / per_limb, words
     // (k % per_limb)·job onwards; the slices are disjoint, so jobs write
     // their rows in place.
@@ -225,47 +233,39 @@ pub(crate) fn linear_layer(
             slices[k].push(chunk);
         }
     }
+    let failed = std::sync::Mutex::new(None);
     let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = slices
         .into_iter()
         .enumerate()
         .map(|(k, mut dst)| {
-            let (i, start) = (k / per_limb, (k % per_limb) * job);
-            let m = &moduli[i];
-            Box::new(move || layer_slice(m, i, inputs, rows, i * n + start, &mut dst))
-                as Box<dyn FnMut() + Send + '_>
+            let (limb, start) = (k / per_limb, (k % per_limb) * job);
+            let (m, at) = (&moduli[limb], limb * n + start);
+            let (indices, weights, failed) = (&indices, &weights[limb], &failed);
+            Box::new(move || {
+                let xs: Vec<&[u64]> = inputs.iter().map(|x| &x[at..at + job]).collect();
+                let rows: Vec<slice_ops::ScalarRow<'_>> = indices
+                    .iter()
+                    .zip(weights)
+                    .map(|(i, w)| slice_ops::ScalarRow {
+                        inputs: i,
+                        weights: w,
+                    })
+                    .collect();
+                if let Err(e) = slice_ops::mul_scalar_layer(m, &xs, &rows, &mut dst) {
+                    failed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                }
+            }) as Box<dyn FnMut() + Send + '_>
         })
         .collect();
     let mut refs: Vec<&mut (dyn FnMut() + Send)> =
         closures.iter_mut().map(|c| &mut **c as _).collect();
     super::threads::run(&mut refs);
-    Ok(())
-}
-
-/// Every row over words `at..at + dst[r].len()` of limb `limb` (prime
-/// `m`), written to `dst[r]`: per tile, each row is one
-/// [`slice_ops::mul_scalar_sum`] (AVX-512 IFMA or AVX2 where the CPU has them).
-fn layer_slice(
-    m: &hefty_ntt::Modulus,
-    limb: usize,
-    inputs: &[&[u64]],
-    rows: &[&[crate::backend::LayerTerm<'_>]],
-    at: usize,
-    dst: &mut [&mut [u64]],
-) {
-    let len = dst.first().map_or(0, |d| d.len());
-    let weights: Vec<Vec<u64>> = rows
-        .iter()
-        .map(|row| row.iter().map(|&(_, w)| w[limb]).collect())
-        .collect();
-    let mut xs: Vec<&[u64]> = Vec::new();
-    for tile in (0..len).step_by(LAYER_TILE) {
-        let width = LAYER_TILE.min(len - tile);
-        let span = at + tile..at + tile + width;
-        for ((row, ws), out) in rows.iter().zip(&weights).zip(dst.iter_mut()) {
-            xs.clear();
-            xs.extend(row.iter().map(|&(j, _)| &inputs[j][span.clone()]));
-            slice_ops::mul_scalar_sum(m, &mut out[tile..tile + width], &xs, ws)
-                .expect("tiles of one layer have equal lengths");
-        }
+    drop(closures);
+    match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
 }
