@@ -453,9 +453,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
     }
 
     /// `round(a / D)` with `D` the primes `divider` drops at `a`'s level
-    /// (NTT form): a CKKS rescale.
-    fn rescale(&self, divider: &RoundingDivider, a: &RnsPoly<Ntt>) -> Result<RnsPoly<Ntt>, Error> {
-        divider.divide_ntt(a.try_clone()?, None)
+    /// (NTT form): a CKKS rescale. Takes `a` by value: the division works
+    /// in place, and a caller that still needs `a` clones it.
+    fn rescale(&self, divider: &RoundingDivider, a: RnsPoly<Ntt>) -> Result<RnsPoly<Ntt>, Error> {
+        divider.divide_ntt(a, None)
     }
 
     /// Multiply + relinearize (+ rescale) of two-polynomial NTT-form

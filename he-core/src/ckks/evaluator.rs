@@ -128,6 +128,18 @@ impl Evaluator {
     /// product and one level is spent.
     pub fn rescale(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
         self.check(a)?;
+        let polys = a
+            .polys
+            .iter()
+            .map(RnsPoly::try_clone)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.rescale_owned(self.build(polys, a.scale))
+    }
+
+    /// [`Self::rescale`] of a ciphertext the caller no longer needs: its
+    /// polynomials are divided in place instead of copied first.
+    pub fn rescale_owned(&self, a: Ciphertext) -> Result<Ciphertext, Error> {
+        self.check(&a)?;
         let level = a.level();
         self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
@@ -140,12 +152,14 @@ impl Evaluator {
         }
         let backend = self.backend();
         let rescaler = self.ctx.params().rescaler();
-        let polys =
-            crate::backend::independent::map(backend, &a.polys, |p| backend.rescale(rescaler, p))
-                .into_iter()
-                .collect::<Result<Vec<_>, _>>()?;
+        let scale = a.scale / dropped;
+        let polys = crate::backend::independent::map_owned(backend, a.polys, |p| {
+            backend.rescale(rescaler, p)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
         self.ctx.count(Hop::Rescale);
-        Ok(self.build(polys, a.scale / dropped))
+        Ok(self.build(polys, scale))
     }
 
     /// `a` multiplied by `round(target/scale · q_last)` and rescaled: the
@@ -175,7 +189,7 @@ impl Evaluator {
         }
         scaled.scale *= c;
         self.ctx.count(Hop::PtCtMulScalar);
-        self.rescale(&scaled)
+        self.rescale_owned(scaled)
     }
 
     /// Brings `a` and `b` to one level and (if `scales`) one scale,
@@ -374,7 +388,7 @@ impl Evaluator {
         }
         out.scale *= dropped;
         self.ctx.count(Hop::PtCtMulScalar);
-        self.rescale(&out)
+        self.rescale_owned(out)
     }
 
     /// `Σ_j w_j · a_j` for real weights, rescaled once: each `w_j` is
@@ -417,7 +431,7 @@ impl Evaluator {
             .collect::<Result<Vec<_>, Error>>()?;
         self.ctx.count_n(Hop::PtCtMulScalar, terms.len());
         self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
-        self.rescale(&self.build(polys, scale * dropped))
+        self.rescale_owned(self.build(polys, scale * dropped))
     }
 
     /// `Σ_j w_j · a_j` for integer weights, not rescaled: the scale and the
@@ -549,8 +563,9 @@ impl Evaluator {
         for part in order.chunks(chunk) {
             let refs: Vec<&[(usize, i64)]> = part.iter().map(|&r| weights[r].as_slice()).collect();
             let sums = self.layer_at(inputs, level, &refs, scale * dropped)?;
-            let rescaled =
-                crate::backend::independent::map(self.backend(), &sums, |ct| self.rescale(ct));
+            let rescaled = crate::backend::independent::map_owned(self.backend(), sums, |ct| {
+                self.rescale_owned(ct)
+            });
             for (&r, ct) in part.iter().zip(rescaled) {
                 out[r] = Some(ct?);
             }

@@ -173,7 +173,7 @@ impl LinearTransform {
             };
             let polys = x.polys.iter().take(2).map(zero).collect();
             let z = ev.build(polys, x.scale() * self.params.rescale_divisor(self.level));
-            return ev.rescale(&z);
+            return ev.rescale_owned(z);
         }
         let mut babies: Vec<usize> = self.diags.keys().map(|&(_, i)| i).collect();
         babies.sort_unstable();
@@ -226,7 +226,7 @@ impl LinearTransform {
                 Some(a) => ev.add(&a, &block)?,
             });
         }
-        ev.rescale(&acc.expect("a transform with diagonals has a giant step"))
+        ev.rescale_owned(acc.expect("a transform with diagonals has a giant step"))
     }
 }
 

@@ -308,7 +308,7 @@ impl SlotServer {
                             Some(a) => ev.add(&a, &p)?,
                         });
                     }
-                    let acc = ev.rescale(&acc.expect("at least one tap"))?;
+                    let acc = ev.rescale_owned(acc.expect("at least one tap"))?;
                     let acc = self.fold(acc, folds)?;
                     self.add_aligned(acc, bias)?
                 }
@@ -324,7 +324,7 @@ impl SlotServer {
                 }
                 Prepared::Quadratic { a, b, c } => {
                     let input = stage_input(&mut x, &mut inputs)?;
-                    let t = ev.rescale(&ev.mul_plain(&input, a)?)?;
+                    let t = ev.rescale_owned(ev.mul_plain(&input, a)?)?;
                     let t = self.add_aligned(t, b)?;
                     let y = ev.multiply_relin_rescale(&t, &input, &self.rk)?;
                     self.add_aligned(y, c)?
@@ -333,7 +333,7 @@ impl SlotServer {
                     let input = stage_input(&mut x, &mut inputs)?;
                     let mut y = ev.multiply_relin_rescale(&input, &input, &self.rk)?;
                     if let Some(s) = signs {
-                        y = ev.rescale(&ev.mul_plain(&y, s)?)?;
+                        y = ev.rescale_owned(ev.mul_plain(&y, s)?)?;
                     }
                     match constants {
                         Some(c) => self.add_aligned(y, c)?,
