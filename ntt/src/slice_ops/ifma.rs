@@ -182,6 +182,12 @@ pub unsafe fn mul_scalar_layer(
                 for (&j, &w) in gi.iter().zip(gw) {
                     let x = a[j].as_ptr();
                     let wv = _mm512_set1_epi64(w as i64);
+                    // The next tile of this input, for whichever row reads
+                    // it first: a prefetch never faults, and the address
+                    // is formed without `add`'s in-bounds requirement.
+                    for b in 0..BLOCK {
+                        _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(at + TILE + 8 * b).cast());
+                    }
                     for b in 0..BLOCK {
                         // SAFETY: at + TILE <= len = a[j].len().
                         let xv = unsafe { _mm512_loadu_si512(x.add(at + 8 * b).cast()) };
