@@ -292,8 +292,18 @@ pub fn mul_scalar_layer(
         unsafe { ifma::mul_scalar_layer(m.value(), a, rows, outs, len) };
         return Ok(());
     }
-    // Other paths: one `mul_scalar_sum` per row and tile (their per-word
-    // work leaves the slicing cost small).
+    layer_by_rows(m, a, rows, outs, len)
+}
+
+/// [`mul_scalar_layer`] off the IFMA path: one [`mul_scalar_sum`] per row
+/// and tile (their per-word work leaves the slicing cost small).
+fn layer_by_rows(
+    m: &Modulus,
+    a: &[&[u64]],
+    rows: &[ScalarRow<'_>],
+    outs: &mut [&mut [u64]],
+    len: usize,
+) -> Result<(), Error> {
     const TILE: usize = 256;
     let mut xs: Vec<&[u64]> = Vec::new();
     for tile in (0..len).step_by(TILE) {
@@ -458,8 +468,9 @@ mod tests {
 
         /// Layers of 0..12 rows over 0..40 inputs (rows sharing inputs,
         /// empty rows, more terms than a group), lengths leaving every
-        /// tail, against u128 arithmetic: the public function and, where
-        /// this CPU has it, the IFMA kernel called directly.
+        /// tail, against u128 arithmetic: the public function, the
+        /// row-by-row path other CPUs take and, where this CPU has it, the
+        /// IFMA kernel called directly.
         #[test]
         fn mul_scalar_layer_matches_u128(bits in 20u32..=62, len in 0usize..100, inputs in 1usize..40, rows in 0usize..12, seed: u64) {
             let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
@@ -485,6 +496,10 @@ mod tests {
             let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
             mul_scalar_layer(&m, &ar, &rs, &mut refs).unwrap();
             prop_assert_eq!(&outs, &want);
+            let mut outs = vec![vec![7u64; len]; rows];
+            let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+            layer_by_rows(&m, &ar, &rs, &mut refs, len).unwrap();
+            prop_assert_eq!(&outs, &want, "row by row (the non-IFMA path)");
             #[cfg(target_arch = "x86_64")]
             if p < VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
                 let mut outs = vec![vec![7u64; len]; rows];
