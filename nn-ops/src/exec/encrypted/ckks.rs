@@ -29,8 +29,8 @@ use crate::model::Model;
 /// Largest integer weight taken as an integer (no level spent).
 const MAX_INTEGER_WEIGHT: f64 = (1u64 << 31) as f64;
 
-/// Bits of the base prime, the modulus the logits are decrypted under: below
-/// 50, so every prime of the chain (the special prime aside) takes the CPU's
+/// Bits of the base prime (64-bit words), the modulus the logits are
+/// decrypted under: below 50, so every prime of the chain takes the CPU's
 /// vector kernels (AVX2 + FMA, AVX-512 IFMA) instead of the portable 64-bit
 /// path — measured 1.36× faster end to end on a batch than the presets' 60
 /// bits, which a second 30-bit base prime instead (one more limb) did not give.
@@ -172,8 +172,8 @@ pub fn levels_needed(plan: &Plan<f64>) -> usize {
 }
 
 /// 128-bit secure parameters with `levels` levels: the smallest preset
-/// degree that holds them, with only as many primes as needed, and a base
-/// prime below 2^50 ([`BASE_BITS`]).
+/// degree that holds them, with only as many primes as needed, and (64-bit
+/// words) a base prime below 2^50 ([`BASE_BITS`]).
 pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, Error> {
     let presets = presets_for(word);
     let preset = presets.iter().find(|p| p.depth >= levels).ok_or_else(|| {
@@ -183,11 +183,14 @@ pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, E
             presets.last().map_or(0, |p| p.depth)
         ))
     })?;
-    Ok(preset
-        .builder()
-        .depth(levels.max(1))
-        .base_bits(BASE_BITS)
-        .build()?)
+    let builder = preset.builder().depth(levels.max(1));
+    // W32 primes are all below 2^31 already; their base keeps the preset's
+    // 20 bits above the scale.
+    Ok(match word {
+        Word::W64 => builder.base_bits(BASE_BITS),
+        Word::W32 => builder,
+    }
+    .build()?)
 }
 
 /// The CKKS presets of a word profile.
@@ -527,4 +530,27 @@ pub(super) fn infer(
         }),
     }
     .report(model, images, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// At 64-bit words every ciphertext prime is below 2^50 (the CPU's
+    /// vector kernels); at 32-bit words the preset's base is kept.
+    #[test]
+    fn batch_parameters_keep_their_primes_where_the_kernels_want_them() {
+        let w64 = parameters(6, Word::W64).unwrap();
+        let q = w64.ciphertext_basis().moduli();
+        assert!(q.iter().all(|m| m.value() < 1 << 50));
+        assert!(q[0].value() > 1 << 48, "a 49-bit base prime");
+        let w32 = parameters(6, Word::W32).unwrap();
+        let preset = hefty_core::ckks::Preset::for_degree_word(1 << 14, Word::W32)
+            .unwrap()
+            .builder()
+            .depth(6)
+            .build()
+            .unwrap();
+        assert_eq!(w32.fingerprint(), preset.fingerprint());
+    }
 }
