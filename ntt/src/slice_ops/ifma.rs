@@ -92,6 +92,61 @@ impl Fold {
     }
 }
 
+/// `Σ_t x_t[at..at + 8·B] · w_t mod p` over one row's terms (`x_t` =
+/// `input(t)`, `w_t` = `weights[t]`),
+/// `B` vectors side by side, fully reduced: groups of [`GROUP`] terms, each
+/// folded into the carry of the next. The next block of each input is
+/// prefetched (a prefetch never faults; its address is formed without
+/// `add`'s in-bounds requirement).
+///
+/// # Safety
+/// AVX-512F and IFMA present; every `x_t` valid for `at + 8·B` words, its
+/// words and `w_t` below `p < 2^50`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn row_sum<const B: usize>(
+    fold: Fold,
+    input: impl Fn(usize) -> *const u64,
+    weights: &[u64],
+    at: usize,
+) -> [__m512i; B] {
+    let zero = _mm512_setzero_si512();
+    let mut r = [zero; B];
+    for (g, gw) in weights.chunks(GROUP).enumerate() {
+        let (mut lo, mut hi) = (r, [zero; B]);
+        for (t, &w) in gw.iter().enumerate() {
+            let x = input(g * GROUP + t);
+            let wv = _mm512_set1_epi64(w as i64);
+            for b in 0..B {
+                _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(at + 8 * (B + b)).cast());
+            }
+            for b in 0..B {
+                // SAFETY: the caller's: x is valid for at + 8·B words.
+                let xv = unsafe { _mm512_loadu_si512(x.add(at + 8 * b).cast()) };
+                lo[b] = _mm512_madd52lo_epu64(lo[b], xv, wv);
+                hi[b] = _mm512_madd52hi_epu64(hi[b], xv, wv);
+            }
+        }
+        for b in 0..B {
+            r[b] = fold.apply(lo[b], hi[b]);
+        }
+    }
+    r
+}
+
+/// Stores `B` vectors at `dst`.
+///
+/// # Safety
+/// `dst` valid for `8·B` words.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn store<const B: usize>(dst: *mut u64, r: [__m512i; B]) {
+    for (b, rb) in r.iter().enumerate() {
+        // SAFETY: the caller's: 8b + 8 <= 8·B words from dst.
+        unsafe { _mm512_storeu_si512(dst.add(8 * b).cast(), *rb) };
+    }
+}
+
 /// `dst = Σ_j a_j·w_j mod p`, fully reduced.
 ///
 /// # Safety
@@ -100,45 +155,16 @@ impl Fold {
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {
     let fold = Fold::new(p);
-    let ws: Vec<__m512i> = w.iter().map(|&w| _mm512_set1_epi64(w as i64)).collect();
-    let zero = _mm512_setzero_si512();
+    let input = |t: usize| a[t].as_ptr();
     let mut at = 0;
     while at + 8 * BLOCK <= len {
-        let mut r = [zero; BLOCK];
-        for (ga, gw) in a.chunks(GROUP).zip(ws.chunks(GROUP)) {
-            let (mut lo, mut hi) = (r, [zero; BLOCK]);
-            for (x, &wv) in ga.iter().zip(gw) {
-                for b in 0..BLOCK {
-                    // SAFETY: at + 8b + 8 <= len for every input.
-                    let xv = unsafe { _mm512_loadu_si512(x.as_ptr().add(at + 8 * b).cast()) };
-                    lo[b] = _mm512_madd52lo_epu64(lo[b], xv, wv);
-                    hi[b] = _mm512_madd52hi_epu64(hi[b], xv, wv);
-                }
-            }
-            for b in 0..BLOCK {
-                r[b] = fold.apply(lo[b], hi[b]);
-            }
-        }
-        for (b, rb) in r.iter().enumerate() {
-            // SAFETY: at + 8b + 8 <= len.
-            unsafe { _mm512_storeu_si512(dst.add(at + 8 * b).cast(), *rb) };
-        }
+        // SAFETY: at + 8·BLOCK <= len for every input and for dst.
+        unsafe { store(dst.add(at), row_sum::<BLOCK>(fold, input, w, at)) };
         at += 8 * BLOCK;
     }
     while at + 8 <= len {
-        let mut r = zero;
-        for (ga, gw) in a.chunks(GROUP).zip(ws.chunks(GROUP)) {
-            let (mut lo, mut hi) = (r, zero);
-            for (x, &wv) in ga.iter().zip(gw) {
-                // SAFETY: at + 8 <= len for every input.
-                let xv = unsafe { _mm512_loadu_si512(x.as_ptr().add(at).cast()) };
-                lo = _mm512_madd52lo_epu64(lo, xv, wv);
-                hi = _mm512_madd52hi_epu64(hi, xv, wv);
-            }
-            r = fold.apply(lo, hi);
-        }
-        // SAFETY: at + 8 <= len.
-        unsafe { _mm512_storeu_si512(dst.add(at).cast(), r) };
+        // SAFETY: at + 8 <= len for every input and for dst.
+        unsafe { store(dst.add(at), row_sum::<1>(fold, input, w, at)) };
         at += 8;
     }
     let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
@@ -172,38 +198,17 @@ pub unsafe fn mul_scalar_layer(
     len: usize,
 ) {
     let fold = Fold::new(p);
-    let zero = _mm512_setzero_si512();
     let mut at = 0;
     while at + TILE <= len {
         for (row, out) in rows.iter().zip(outs.iter_mut()) {
-            let mut r = [zero; BLOCK];
-            for (gi, gw) in row.inputs.chunks(GROUP).zip(row.weights.chunks(GROUP)) {
-                let (mut lo, mut hi) = (r, [zero; BLOCK]);
-                for (&j, &w) in gi.iter().zip(gw) {
-                    let x = a[j].as_ptr();
-                    let wv = _mm512_set1_epi64(w as i64);
-                    // The next tile of this input, for whichever row reads
-                    // it first: a prefetch never faults, and the address
-                    // is formed without `add`'s in-bounds requirement.
-                    for b in 0..BLOCK {
-                        _mm_prefetch::<_MM_HINT_T0>(x.wrapping_add(at + TILE + 8 * b).cast());
-                    }
-                    for b in 0..BLOCK {
-                        // SAFETY: at + TILE <= len = a[j].len().
-                        let xv = unsafe { _mm512_loadu_si512(x.add(at + 8 * b).cast()) };
-                        lo[b] = _mm512_madd52lo_epu64(lo[b], xv, wv);
-                        hi[b] = _mm512_madd52hi_epu64(hi[b], xv, wv);
-                    }
-                }
-                for b in 0..BLOCK {
-                    r[b] = fold.apply(lo[b], hi[b]);
-                }
-            }
-            let dst = out[at..at + TILE].as_mut_ptr();
-            for (b, rb) in r.iter().enumerate() {
-                // SAFETY: 8b + 8 <= TILE words of `out` from `at`.
-                unsafe { _mm512_storeu_si512(dst.add(8 * b).cast(), *rb) };
-            }
+            let input = |t: usize| a[row.inputs[t]].as_ptr();
+            // SAFETY: at + TILE <= len, every input's and out's length.
+            unsafe {
+                store(
+                    out[at..at + TILE].as_mut_ptr(),
+                    row_sum::<BLOCK>(fold, input, row.weights, at),
+                )
+            };
         }
         at += TILE;
     }
