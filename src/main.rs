@@ -299,7 +299,7 @@ fn bench(args: &BenchArgs) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    allocator::keep_freed_pages();
+    allocator::configure();
     let cli = Cli::parse();
     // No subcommand: the main job, `hefty bench` on built-in defaults.
     let command = cli
