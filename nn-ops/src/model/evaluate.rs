@@ -51,6 +51,7 @@ pub fn evaluate(
         EvalMode::Fixed(fp) => Some(fp.prepare(model)?),
         EvalMode::Float => None,
     };
+    let plan = crate::exec::float_plan(model);
     let done = std::sync::atomic::AtomicUsize::new(0);
     let chunk = 250;
     let per_chunk: Vec<(usize, u32)> = (0..split.len().div_ceil(chunk))
@@ -65,7 +66,7 @@ pub fn evaluate(
                         max_bits = max_bits.max(out.max_bits);
                         out.class()
                     }
-                    None => argmax(&model.forward_f64(split.image(i))?),
+                    None => argmax(&model.forward_f64_with(&plan, split.image(i))?),
                 };
                 correct += usize::from(class == split.labels[i] as usize);
             }

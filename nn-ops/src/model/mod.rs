@@ -134,7 +134,27 @@ impl Model {
     /// The plaintext f64 reference: logits of one image (`pixels` bytes in
     /// channel-major order).
     pub fn forward_f64(&self, pixels: &[u8]) -> Result<Vec<f64>, Error> {
-        use crate::exec::{Float, float_plan, walk};
+        self.forward_f64_with(&crate::exec::float_plan(self), pixels)
+    }
+
+    /// [`Self::forward_f64`] of every image, in parallel, sharing one plan:
+    /// building the plan reads every weight, which costs more than running
+    /// it on one image.
+    pub fn forward_f64_all(&self, images: &[&[u8]]) -> Result<Vec<Vec<f64>>, Error> {
+        use rayon::prelude::*;
+        let plan = crate::exec::float_plan(self);
+        images
+            .par_iter()
+            .map(|im| self.forward_f64_with(&plan, im))
+            .collect()
+    }
+
+    /// [`Self::forward_f64`] with the model's f64 plan already built.
+    pub(crate) fn forward_f64_with(
+        &self,
+        plan: &crate::exec::Plan<f64>,
+        pixels: &[u8],
+    ) -> Result<Vec<f64>, Error> {
         let input = self.input_shape();
         if pixels.len() != input.len() {
             return Err(Error::Model(format!(
@@ -145,7 +165,7 @@ impl Model {
         }
         let scale = (self.graph.input.scale_bits as f64).exp2();
         let x = pixels.iter().map(|&p| p as f64 / scale).collect();
-        walk(&float_plan(self), &Float, x, &mut |_| {})
+        crate::exec::walk(plan, &crate::exec::Float, x, &mut |_| {})
     }
 
     /// Fraction of linear-layer weights that are exactly zero.

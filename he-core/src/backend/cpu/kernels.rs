@@ -4,6 +4,7 @@
 //! from the buffer pool.
 
 use hefty_ntt::slice_ops;
+use rayon::prelude::*;
 
 use super::pool;
 use crate::ring::fixed_point::FixedAcc;
@@ -204,10 +205,13 @@ pub(crate) fn linear_layer(
             "a linear-layer input or weight does not cover {level} limbs of {n} reduced residues"
         )));
     }
-    for out in outs.iter_mut() {
+    // Spread over the threads: sizing the outputs zeroes them and, for
+    // fresh memory, takes the page faults — a serial phase of every chunk
+    // of a layer when one thread did it alone.
+    outs.par_iter_mut().for_each(|out| {
         out.clear();
         out.resize(level * n, 0);
-    }
+    });
     let indices: Vec<Vec<usize>> = rows
         .iter()
         .map(|row| row.iter().map(|&(j, _)| j).collect())

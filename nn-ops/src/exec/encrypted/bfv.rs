@@ -693,10 +693,7 @@ pub(super) fn infer(
         .iter()
         .map(|l| l.iter().map(|v| v.as_f64() / scale).collect())
         .collect();
-    let reference = images
-        .par_iter()
-        .map(|im| model.forward_f64(im))
-        .collect::<Result<Vec<_>, _>>()?;
+    let reference = model.forward_f64_all(images)?;
     let (accuracy, reference_accuracy, agreement, disagreements) =
         compare(&values, &reference, labels);
     let first = &client.parts()[0];

@@ -271,11 +271,7 @@ impl CkksRun {
         images: &[&[u8]],
         labels: &[u8],
     ) -> Result<InferReport, crate::Error> {
-        use rayon::prelude::*;
-        let reference = images
-            .par_iter()
-            .map(|im| model.forward_f64(im))
-            .collect::<Result<Vec<_>, _>>()?;
+        let reference = model.forward_f64_all(images)?;
         let max_logit_error = self
             .logits
             .iter()
