@@ -191,10 +191,13 @@ pub unsafe fn mul_scalar<const ACC: bool>(
 }
 
 /// `dst = Σ_j a_j·w_j` for constants `w_j`: as [`mul_sum`] with each
-/// constant's `w/p` computed once instead of one quotient per word.
+/// constant's `w/p` computed once instead of one quotient per word. Inputs
+/// may exceed `p`: below 2^50, `x·w/p < 2^50` still, so the quotient bound
+/// of the module documentation holds.
 ///
 /// # Safety
-/// AVX2 and FMA present; `p < 2^50`; every input and weight below `p`; every
+/// AVX2 and FMA present; `p < 2^50`; every weight below `p`, every input
+/// below 2^50; every
 /// input slice and `dst` at least `len` words long; `a.len() == w.len()`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {

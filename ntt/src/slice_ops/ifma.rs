@@ -147,10 +147,12 @@ unsafe fn store<const B: usize>(dst: *mut u64, r: [__m512i; B]) {
     }
 }
 
-/// `dst = Σ_j a_j·w_j mod p`, fully reduced.
+/// `dst = Σ_j a_j·w_j mod p`, fully reduced. Inputs may exceed `p`: below
+/// 2^50 every product stays below 2^100, the bound the folds assume.
 ///
 /// # Safety
-/// AVX-512F and IFMA present; `p < 2^50`; every input and weight below `p`;
+/// AVX-512F and IFMA present; `p < 2^50`; every weight below `p`, every
+/// input below 2^50;
 /// every input slice and `dst` at least `len` words long; `a.len() == w.len()`.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {

@@ -186,24 +186,36 @@ pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Resu
     Ok(())
 }
 
-/// `dst[i] = Σ_j a[j][i] · w[j] mod p` for inputs and constants below `p`: a
-/// linear combination of slices with constant weights (one row of an
-/// encrypted convolution or dense layer), reduced once per group of terms
-/// instead of once per term.
+/// `dst[i] = Σ_j a[j][i] · w[j] mod p` for constants below `p` and inputs
+/// below `input_bound`: a linear combination of slices with constant
+/// weights (one row of an encrypted convolution or dense layer, one target
+/// prime of a base conversion), reduced once per group of terms instead of
+/// once per term.
 ///
 /// Runs on AVX-512 IFMA where the CPU has it (eight lanes, two instructions
-/// per eight terms), else on AVX2 + FMA, for primes below 2^50; portable
-/// otherwise. Every path gives the same, fully reduced words.
+/// per eight terms), else on AVX2 + FMA, for primes and input bounds up to
+/// 2^50; portable otherwise (any bound). Every path gives the same, fully
+/// reduced words. Inputs may exceed `p` — a base conversion sums residues
+/// of other primes — as long as they are below `input_bound`.
 ///
 /// ```
 /// use hefty_ntt::{Modulus, slice_ops};
 /// let m = Modulus::new(97)?;
 /// let mut out = [0u64; 2];
-/// slice_ops::mul_scalar_sum(&m, &mut out, &[&[2, 50], &[10, 1]], &[3, 10])?;
+/// slice_ops::mul_scalar_sum(&m, &mut out, &[&[2, 50], &[10, 1]], &[3, 10], 97)?;
 /// assert_eq!(out, [(6 + 100) % 97, (150 + 10) % 97]);
+/// // Inputs of another, larger prime: 120 and 200 are below 211.
+/// slice_ops::mul_scalar_sum(&m, &mut out, &[&[120, 200]], &[5], 211)?;
+/// assert_eq!(out, [600 % 97, 1000 % 97]);
 /// # Ok::<(), hefty_ntt::Error>(())
 /// ```
-pub fn mul_scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) -> Result<(), Error> {
+pub fn mul_scalar_sum(
+    m: &Modulus,
+    dst: &mut [u64],
+    a: &[&[u64]],
+    w: &[u64],
+    input_bound: u64,
+) -> Result<(), Error> {
     if a.len() != w.len() {
         return Err(Error::WrongLength {
             expected: a.len(),
@@ -213,18 +225,20 @@ pub fn mul_scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) -> 
     let lens: Vec<usize> = a.iter().map(|s| s.len()).collect();
     same_len(dst.len(), &lens)?;
     #[cfg(target_arch = "x86_64")]
-    if ifma_ok(m) {
-        // SAFETY: AVX-512F and IFMA detected, p < 2^50, every slice has dst's length.
+    if ifma_ok(m) && input_bound <= VECTOR_BOUND {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below 2^50,
+        // every slice has dst's length.
         unsafe { ifma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
         return Ok(());
     }
     #[cfg(target_arch = "x86_64")]
-    if vector_ok(m, m.value()) {
-        // SAFETY: AVX2 and FMA detected, p < 2^50, every slice has dst's length.
+    if vector_ok(m, input_bound) {
+        // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, every
+        // slice has dst's length.
         unsafe { fma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
         return Ok(());
     }
-    scalar_sum(m, dst, a, w);
+    scalar_sum(m, dst, a, w, input_bound);
     Ok(())
 }
 
@@ -311,22 +325,25 @@ fn layer_by_rows(
         for (row, out) in rows.iter().zip(outs.iter_mut()) {
             xs.clear();
             xs.extend(row.inputs.iter().map(|&j| &a[j][tile..end]));
-            mul_scalar_sum(m, &mut out[tile..end], &xs, row.weights)?;
+            mul_scalar_sum(m, &mut out[tile..end], &xs, row.weights, m.value())?;
         }
     }
     Ok(())
 }
 
 /// The portable [`mul_scalar_sum`]: products below 2^124, fifteen of them
-/// and a reduced carry fit a u128.
-fn scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64]) {
+/// and a reduced carry fit a u128. Inputs that may reach 2^62 (above any
+/// prime's) are reduced first to keep the products in that bound.
+fn scalar_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64], input_bound: u64) {
     const GROUP: usize = 15;
+    let wide = input_bound > 1 << 62;
     for (i, d) in dst.iter_mut().enumerate() {
         let mut r = 0u64;
         for (ga, gw) in a.chunks(GROUP).zip(w.chunks(GROUP)) {
             let mut acc = r as u128;
             for (x, &w) in ga.iter().zip(gw) {
-                acc += x[i] as u128 * w as u128;
+                let x = if wide { m.reduce(x[i]) } else { x[i] };
+                acc += x as u128 * w as u128;
             }
             r = m.reduce_u128(acc);
         }
@@ -429,38 +446,47 @@ mod tests {
         /// Linear combinations with constant weights of 0..70 terms (the
         /// IFMA path's groups of fifteen, the FMA path's of seven, their
         /// carries) over lengths that leave every kind of tail, on every path
-        /// this CPU has, against u128 arithmetic.
+        /// this CPU has, against u128 arithmetic — with inputs below `p`,
+        /// below the vector paths' 2^50 (a base conversion's residues of
+        /// larger primes) and anywhere in a word (portable only).
         #[test]
-        fn mul_scalar_sum_matches_u128_on_every_path(bits in 20u32..=62, len in 0usize..80, terms in 0usize..70, seed: u64) {
+        fn mul_scalar_sum_matches_u128_on_every_path(bits in 20u32..=62, len in 0usize..80, terms in 0usize..70, bound_kind in 0usize..3, seed: u64) {
             let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
             let m = Modulus::new(p).unwrap();
+            let bound = match bound_kind {
+                0 => p,
+                1 if p < VECTOR_BOUND => VECTOR_BOUND,
+                1 => 1 << 62,
+                _ => u64::MAX,
+            };
             let mut s = seed;
-            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); s % bound };
             // Extremes (the largest products, the largest carries) as well as random values.
-            let mut value = |k: usize| match k % 3 { 0 => p - 1, _ => next(p) };
-            let a: Vec<Vec<u64>> = (0..terms).map(|t| (0..len).map(|i| value(t + i)).collect()).collect();
-            let w: Vec<u64> = (0..terms).map(|t| if t % 2 == 0 { p - 1 } else { value(t) }).collect();
+            let a: Vec<Vec<u64>> = (0..terms)
+                .map(|t| (0..len).map(|i| if (t + i) % 3 == 0 { bound - 1 } else { next(bound) }).collect())
+                .collect();
+            let w: Vec<u64> = (0..terms).map(|t| if t % 2 == 0 { p - 1 } else { next(p) }).collect();
             let want: Vec<u64> = (0..len)
                 .map(|i| (0..terms).fold(0u128, |acc, t| (acc + a[t][i] as u128 * w[t] as u128) % p as u128) as u64)
                 .collect();
             let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
             let mut out = vec![7; len];
-            mul_scalar_sum(&m, &mut out, &ar, &w).unwrap();
+            mul_scalar_sum(&m, &mut out, &ar, &w, bound).unwrap();
             prop_assert_eq!(&out, &want);
             let mut out = vec![7; len];
-            scalar_sum(&m, &mut out, &ar, &w);
+            scalar_sum(&m, &mut out, &ar, &w, bound);
             prop_assert_eq!(&out, &want, "portable");
             #[cfg(target_arch = "x86_64")]
-            if p < VECTOR_BOUND && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            if p < VECTOR_BOUND && bound <= VECTOR_BOUND && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
                 let mut out = vec![7; len];
-                // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below p, equal lengths.
+                // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, equal lengths.
                 unsafe { fma::mul_scalar_sum(p, out.as_mut_ptr(), &ar, &w, len) };
                 prop_assert_eq!(&out, &want, "avx2-fma");
             }
             #[cfg(target_arch = "x86_64")]
-            if p < VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+            if p < VECTOR_BOUND && bound <= VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
                 let mut out = vec![7; len];
-                // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below p, equal lengths.
+                // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below 2^50, equal lengths.
                 unsafe { ifma::mul_scalar_sum(p, out.as_mut_ptr(), &ar, &w, len) };
                 prop_assert_eq!(&out, &want, "avx512-ifma");
             }

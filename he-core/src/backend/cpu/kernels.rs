@@ -25,16 +25,24 @@ pub(crate) fn base_convert(conv: &BaseConverter, input: &[u64], n: usize, out: &
         slice_ops::mul_scalar(m, dst, limb, w, m.value())
             .expect("limbs of one ring have equal lengths");
     }
+    // out_j = Σ_i v_i · (Q/q_i mod p_j): one lazily reduced pass per target
+    // prime. v_i < q_i may exceed p_j: the kernel takes inputs below a
+    // stated bound.
+    let terms: Vec<&[u64]> = v.chunks_exact(n).collect();
+    let bound = input_bound(from);
     out.clear();
     out.resize(to.len() * n, 0);
     for ((dst, p), weights) in out.chunks_exact_mut(n).zip(to).zip(conv.q_hat_mod_p()) {
-        // v_i < q_i may exceed p_j: the kernels take inputs below a stated bound.
-        for ((vi, &w), m) in v.chunks_exact(n).zip(weights).zip(from) {
-            slice_ops::mul_scalar_add(p, dst, vi, w, m.value())
-                .expect("limbs of one ring have equal lengths");
-        }
+        let w: Vec<u64> = weights.iter().map(|c| c.value).collect();
+        slice_ops::mul_scalar_sum(p, dst, &terms, &w, bound)
+            .expect("limbs of one ring have equal lengths");
     }
     pool::give(v);
+}
+
+/// The largest prime of `moduli`: residues modulo them are below it.
+fn input_bound(moduli: &[hefty_ntt::Modulus]) -> u64 {
+    moduli.iter().map(|m| m.value()).max().unwrap_or(1)
 }
 
 /// `out` = the exact lift of the centred representative of `input`
@@ -70,16 +78,21 @@ pub(crate) fn exact_lift(lift: &ExactLift, input: &[u64], n: usize, out: &mut Ve
             .collect();
         (y, v)
     };
-    let v_bound = from.len() as u64 + 1;
+    // out_j = Σ_i y_i · (A/a_i mod b_j) - v·A mod b_j, the last term as
+    // + v·(-A mod b_j): one lazily reduced pass per target prime (v counts
+    // the wraps, at most one per source prime).
+    let mut terms: Vec<&[u64]> = y.chunks_exact(n).collect();
+    terms.push(&v);
+    let bound = input_bound(from).max(from.len() as u64 + 1);
     out.clear();
     out.resize(to.len() * n, 0);
     for (j, (b, dst)) in to.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-        for ((yi, &w), m) in y.chunks_exact(n).zip(&lift.a_hat_mod_b()[j]).zip(from) {
-            slice_ops::mul_scalar_add(b, dst, yi, w, m.value())
-                .expect("limbs of one ring have equal lengths");
-        }
-        // - v·A mod b_j, as + v·(-A mod b_j).
-        slice_ops::mul_scalar_add(b, dst, &v, lift.minus_a_mod_b()[j], v_bound)
+        let w: Vec<u64> = lift.a_hat_mod_b()[j]
+            .iter()
+            .chain([&lift.minus_a_mod_b()[j]])
+            .map(|c| c.value)
+            .collect();
+        slice_ops::mul_scalar_sum(b, dst, &terms, &w, bound)
             .expect("limbs of one ring have equal lengths");
     }
     pool::give(y);
