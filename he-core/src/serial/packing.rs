@@ -16,20 +16,23 @@ fn limb_bytes(q: u64, n: usize) -> usize {
 }
 
 /// Appends `values` at `bits` bits each, least significant bit first,
-/// padding the last byte with zeros.
+/// padding the last byte with zeros. Whole 64-bit words are written while
+/// they fill (`bits <= 64` keeps the accumulator within 128 bits).
 fn pack(out: &mut Vec<u8>, values: &[u64], bits: u32) {
     let (mut acc, mut filled) = (0u128, 0u32);
     for &v in values {
         acc |= (v as u128) << filled;
         filled += bits;
-        while filled >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            filled -= 8;
+        if filled >= 64 {
+            out.extend_from_slice(&(acc as u64).to_le_bytes());
+            acc >>= 64;
+            filled -= 64;
         }
     }
-    if filled > 0 {
+    while filled > 0 {
         out.push(acc as u8);
+        acc >>= 8;
+        filled = filled.saturating_sub(8);
     }
 }
 
@@ -67,13 +70,24 @@ pub(crate) fn unpack_residues(
         } else {
             (1u64 << bits) - 1
         };
-        let (mut acc, mut filled) = (0u128, 0u32);
-        let mut next = bytes.iter();
+        // Eight bytes at a time while they last (filled < bits <= 64 before
+        // a read keeps the accumulator within 128 bits), then byte by byte.
+        let (mut acc, mut filled, mut at) = (0u128, 0u32, 0usize);
         for _ in 0..n {
-            while filled < bits {
-                // The length check above guarantees the bytes are there.
-                acc |= (*next.next().unwrap_or(&0) as u128) << filled;
-                filled += 8;
+            if filled < bits {
+                if let Some(word) = bytes.get(at..at + 8) {
+                    let word: [u8; 8] = word.try_into().expect("eight bytes");
+                    acc |= (u64::from_le_bytes(word) as u128) << filled;
+                    filled += 64;
+                    at += 8;
+                } else {
+                    while filled < bits {
+                        // The length check above guarantees the bytes are there.
+                        acc |= (*bytes.get(at).unwrap_or(&0) as u128) << filled;
+                        filled += 8;
+                        at += 1;
+                    }
+                }
             }
             let v = acc as u64 & mask;
             acc >>= bits;
@@ -139,7 +153,54 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The format by definition: bit `k·bits + b` of the stream is bit `b`
+    /// of value `k`, bit `i` of the stream is bit `i % 8` of byte `i / 8`.
+    fn reference_pack(values: &[u64], bits: u32) -> Vec<u8> {
+        let mut out = vec![0u8; (values.len() * bits as usize).div_ceil(8)];
+        for (k, &v) in values.iter().enumerate() {
+            for b in 0..bits as usize {
+                let i = k * bits as usize + b;
+                out[i / 8] |= (((v >> b) & 1) as u8) << (i % 8);
+            }
+        }
+        out
+    }
+
+    /// Reads by the same definition: the values, or `None` when one is not
+    /// below `q` or a padding bit is set.
+    fn reference_unpack(bytes: &[u8], n: usize, q: u64) -> Option<Vec<u64>> {
+        let bits = width(q) as usize;
+        let bit = |i: usize| u64::from((bytes[i / 8] >> (i % 8)) & 1);
+        let values: Vec<u64> = (0..n)
+            .map(|k| (0..bits).map(|b| bit(k * bits + b) << b).sum())
+            .collect();
+        let padding_clear = (n * bits..bytes.len() * 8).all(|i| bit(i) == 0);
+        (padding_clear && values.iter().all(|&v| v < q)).then_some(values)
+    }
+
     proptest! {
+        /// The word-at-a-time writer and reader keep the bit-by-bit format
+        /// (residues written by earlier versions read the same), and reject
+        /// exactly what it rejects.
+        #[test]
+        fn packing_keeps_the_bit_by_bit_format(
+            q in 2u64..=u64::MAX,
+            n in 0usize..100,
+            raw in prop::collection::vec(any::<u64>(), 100),
+            noise in prop::collection::vec(any::<u8>(), 800),
+        ) {
+            let q = q.min(Modulus::MAX_EXCLUSIVE - 1);
+            let values: Vec<u64> = raw[..n].iter().map(|&w| w % q).collect();
+            let mut out = Vec::new();
+            pack(&mut out, &values, width(q));
+            prop_assert_eq!(&out, &reference_pack(&values, width(q)));
+            // Arbitrary bytes of the right length: the same values or the same refusal.
+            let bytes = &noise[..limb_bytes(q, n)];
+            let m = [Modulus::new(q).unwrap()];
+            let got = unpack_residues(&mut Reader::new(bytes, "t"), &m, n).ok();
+            prop_assert_eq!(got, reference_unpack(bytes, n, q));
+        }
+
         #[test]
         fn residues_round_trip(
             qs in prop::collection::vec(2u64..(1 << 62), 1..4),
