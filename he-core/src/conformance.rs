@@ -223,6 +223,14 @@ fn primitives_at(
     let mut sparse = small.clone();
     sparse.monomial_mul_add(&b, -7, 5)?;
     sparse.monomial_mul_add(&c, 11, n + 2)?;
+    // Shared shifts, a wrap at 2n - 1, the largest weight, a plain copy.
+    let monomials = RnsPoly::monomial_combination(&[
+        (&a, -7, 5),
+        (&b, 11, n + 2),
+        (&c, 3, 5),
+        (&a, i64::MAX, 2 * n - 1),
+        (&b, 1, 0),
+    ])?;
     let divided = a.divide_round_by_last()?;
     let combined = RnsPoly::linear_combination(&[(&a, 3), (&b, -1_000_000_007), (&c, i64::MAX)])?;
     let backend = basis.backend();
@@ -250,6 +258,7 @@ fn primitives_at(
         ("automorphism 5", &aut5),
         ("monomial", &shifted),
         ("monomial_mul_add", &sparse),
+        ("monomial_combination", &monomials),
         ("divide_round_by_last", &divided),
         ("linear_combination (scalar)", &combined),
         ("ntt, inverse", &back),

@@ -325,3 +325,51 @@ proptest! {
         prop_assert_eq!(x.mul_monomial(k).unwrap(), want.into_coeff());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A whole sum of monomial products in one call equals a zero polynomial
+    /// plus one `monomial_mul_add` per term (itself held to the NTT product
+    /// above): shared shifts, shifts of 0, n and past n, weights of every
+    /// size and sign, on 40-bit primes (the vector kernels) and 60-bit ones.
+    #[test]
+    fn monomial_combinations_match_term_by_term_products(
+        log_n in 1u32..=9,
+        bits in prop::sample::select(vec![40u32, 60]),
+        shape in prop::collection::vec((0usize..3, any::<i64>(), 0usize..5, 0usize..1024), 1..30),
+        seed: [u8; 32],
+    ) {
+        let n = 1usize << log_n;
+        let b = basis(n, bits, 3);
+        let mut s = Sampler::from_seed(seed);
+        let sources: Vec<RnsPoly<Coeff>> = (0..3).map(|_| random_poly(&mut s, &b, 3)).collect();
+        let terms: Vec<(&RnsPoly<Coeff>, i64, usize)> = shape
+            .iter()
+            .map(|&(j, c, kind, k)| {
+                // Small weights (±1, the power-of-two case) as well as any.
+                let c = if kind < 2 { c.signum() } else { c };
+                let k = match kind {
+                    0 => 0,
+                    1 => n,
+                    _ => k % (2 * n),
+                };
+                (&sources[j], c, k)
+            })
+            .collect();
+        let mut want = RnsPoly::<Coeff>::zero(&b, 3).unwrap();
+        for &(src, c, k) in &terms {
+            want.monomial_mul_add(src, c, k).unwrap();
+        }
+        prop_assert_eq!(RnsPoly::monomial_combination(&terms).unwrap(), want);
+    }
+}
+
+#[test]
+fn monomial_combinations_of_nothing_or_of_foreign_polynomials_are_errors() {
+    let (a, other) = (basis(16, 40, 2), basis(32, 40, 2));
+    let mut s = Sampler::from_seed([1; 32]);
+    let (x, y) = (random_poly(&mut s, &a, 2), random_poly(&mut s, &other, 2));
+    assert!(RnsPoly::<Coeff>::monomial_combination(&[]).is_err());
+    assert!(RnsPoly::monomial_combination(&[(&x, 1, 0), (&y, 1, 0)]).is_err());
+}

@@ -85,6 +85,11 @@ pub enum Weight<'a> {
 /// weight's residue modulo each prime.
 pub type LayerTerm<'a> = (usize, &'a [u64]);
 
+/// One term `c·x^k·src` of [`Backend::monomial_combination`]: the source
+/// polynomial (coefficient form), the power `k < 2n` and `c`'s residue
+/// modulo each prime (`c_i < q_i`).
+pub type MonomialTerm<'a> = (&'a Buffer, usize, &'a [u64]);
+
 /// The operand checks of [`Backend::linear_combination`], for every
 /// backend: each term and plain weight covers `moduli.len()` limbs of `n`
 /// words (`words` gives a buffer's length in words) and each scalar weight
@@ -366,6 +371,26 @@ pub trait Backend: Send + Sync + fmt::Debug {
         k: usize,
         c: &[u64],
     );
+    /// `out = Σ c·x^k·src` over `terms` (coefficient form, `level` limbs):
+    /// a sum of monomial products — a row of an integer-encoded layer, with
+    /// power-of-two weights — in one call, so a backend can sum all terms
+    /// before reducing. The default zeroes `out` and runs one
+    /// [`Self::monomial_mul_add`] per term.
+    fn monomial_combination(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        terms: &[MonomialTerm<'_>],
+        out: &mut Buffer,
+    ) -> Result<(), Error> {
+        let words = level * basis.degree();
+        let mut acc = self.alloc(words)?;
+        for &(src, k, c) in terms {
+            self.monomial_mul_add(basis, level, &mut acc, src, k, c);
+        }
+        self.release(std::mem::replace(out, acc));
+        Ok(())
+    }
     /// `out = round(src / q_{level-1})` modulo the first `level - 1` primes
     /// (coefficient form, `level >= 2`): BFV's modulus switching.
     fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer, out: &mut Buffer);

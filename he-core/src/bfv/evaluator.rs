@@ -399,13 +399,16 @@ impl Evaluator {
             self.backend(),
             (0..first.polys.len()).collect(),
             |i| {
-                let mut acc = RnsPoly::<Coeff>::zero(first.polys[i].basis(), first.level())?;
-                for &(ct, monomials) in terms {
-                    for &(c, k) in monomials {
-                        acc.monomial_mul_add(&ct.polys[i], c, k)?;
-                    }
+                let flat: Vec<(&RnsPoly<Coeff>, i64, usize)> = terms
+                    .iter()
+                    .flat_map(|&(ct, monomials)| {
+                        monomials.iter().map(move |&(c, k)| (&ct.polys[i], c, k))
+                    })
+                    .collect();
+                if flat.is_empty() {
+                    return RnsPoly::<Coeff>::zero(first.polys[i].basis(), first.level());
                 }
-                Ok(acc)
+                RnsPoly::monomial_combination(&flat)
             },
         )
         .into_iter()

@@ -412,6 +412,39 @@ impl RnsPoly<Coeff> {
         Ok(())
     }
 
+    /// `Σ c·x^k·src` over `terms` (signed integers `c`, reduced modulo each
+    /// prime; powers taken modulo `2n`, `x^n = -1`): a whole sum of
+    /// monomial products in one backend call
+    /// ([`Backend::monomial_combination`](crate::Backend::monomial_combination)),
+    /// equal to a zero polynomial followed by [`Self::monomial_mul_add`]
+    /// per term. Every source must match the first's basis and level.
+    pub fn monomial_combination(terms: &[(&Self, i64, usize)]) -> Result<Self, Error> {
+        let Some(&(first, _, _)) = terms.first() else {
+            return Err(Error::InvalidParameters(
+                "a monomial combination needs at least one term".into(),
+            ));
+        };
+        for &(src, _, _) in terms {
+            first.check_compatible(src)?;
+        }
+        let (basis, level) = (&first.basis, first.level);
+        let n2 = 2 * basis.degree();
+        let residues: Vec<Vec<u64>> = terms
+            .iter()
+            .map(|&(_, c, _)| signed_residues(&basis.moduli()[..level], c))
+            .collect();
+        let backend_terms: Vec<crate::backend::MonomialTerm<'_>> = terms
+            .iter()
+            .zip(&residues)
+            .map(|(&(src, _, k), c)| (&src.buf, k % n2, c.as_slice()))
+            .collect();
+        Self::from_output_fallible(basis, level, |out| {
+            basis
+                .backend()
+                .monomial_combination(basis, level, &backend_terms, out)
+        })
+    }
+
     /// `round(self / q_last)` modulo the remaining primes: drops the last limb
     /// (`(x - [x]_{q_last}) · q_last^-1` with the centred residue).
     pub fn divide_round_by_last(&self) -> Result<Self, Error> {

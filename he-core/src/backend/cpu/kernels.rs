@@ -286,3 +286,49 @@ pub(crate) fn linear_layer(
         None => Ok(()),
     }
 }
+
+/// `out = Σ c·x^k·src` over `terms` (`src` coefficient form, `k < 2n`, `c`
+/// by its residues), limb by limb. The shifts cut each limb into segments
+/// inside which every term reads one contiguous run of its source with one
+/// sign (`x^k` moves word `i` to `i + k`, negated past `n`; `x^n = -1`
+/// negates everything), so each segment is one lazily reduced
+/// [`slice_ops::mul_scalar_sum`] over all terms instead of a reduced
+/// multiply-add pass per term. Integer-encoded layers with power-of-two
+/// weights have few distinct shifts, hence few segments.
+pub(crate) fn monomial_combination(
+    moduli: &[hefty_ntt::Modulus],
+    n: usize,
+    terms: &[(&[u64], usize, &[u64])],
+    out: &mut Vec<u64>,
+) {
+    let mut cuts: Vec<usize> = terms.iter().map(|&(_, k, _)| k % n).chain([0, n]).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    out.clear();
+    out.resize(moduli.len() * n, 0);
+    let mut xs: Vec<&[u64]> = Vec::with_capacity(terms.len());
+    let mut ws: Vec<u64> = Vec::with_capacity(terms.len());
+    for (limb, (m, dst)) in moduli.iter().zip(out.chunks_exact_mut(n)).enumerate() {
+        let p = m.value();
+        for cut in cuts.windows(2) {
+            let (start, end) = (cut[0], cut[1]);
+            xs.clear();
+            ws.clear();
+            for &(src, k, c) in terms {
+                let src = &src[limb * n..(limb + 1) * n];
+                let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
+                let (c, neg_c) = (c[limb], super::neg_mod(c[limb], p));
+                // Words below the shift came round from the top: one more sign flip.
+                let (from, sign) = if start >= shift {
+                    (start - shift, if flip { neg_c } else { c })
+                } else {
+                    (start + n - shift, if flip { c } else { neg_c })
+                };
+                xs.push(&src[from..from + (end - start)]);
+                ws.push(sign);
+            }
+            slice_ops::mul_scalar_sum(m, &mut dst[start..end], &xs, &ws, p)
+                .expect("segments of one limb have equal lengths");
+        }
+    }
+}

@@ -388,6 +388,30 @@ impl Backend for Cpu {
         });
     }
 
+    fn monomial_combination(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        terms: &[super::MonomialTerm<'_>],
+        out: &mut Buffer,
+    ) -> Result<(), Error> {
+        let n = basis.degree();
+        let terms: Vec<(&[u64], usize, &[u64])> =
+            terms.iter().map(|&(src, k, c)| (host(src), k, c)).collect();
+        if let Some(&(src, k, c)) = terms
+            .iter()
+            .find(|(src, k, c)| src.len() < level * n || *k >= 2 * n || c.len() < level)
+        {
+            return Err(Error::InvalidParameters(format!(
+                "a monomial term of {} words, power {k} and {} residues does not fit {level} limbs of degree {n}",
+                src.len(),
+                c.len()
+            )));
+        }
+        kernels::monomial_combination(&basis.moduli()[..level], n, &terms, host_mut(out));
+        Ok(())
+    }
+
     fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize, out: &mut Buffer) {
         let n = basis.degree();
         let src = host(src);
