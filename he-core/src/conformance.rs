@@ -231,6 +231,14 @@ fn primitives_at(
         (&a, i64::MAX, 2 * n - 1),
         (&b, 1, 0),
     ])?;
+    let layer = RnsPoly::monomial_layer(
+        &[&a, &b, &c],
+        &[
+            &[(0, -7, 5), (2, 3, n + 1)],
+            &[],
+            &[(1, 11, n - 1), (1, -1, 0), (0, 2, 2 * n - 3)],
+        ],
+    )?;
     let divided = a.divide_round_by_last()?;
     let combined = RnsPoly::linear_combination(&[(&a, 3), (&b, -1_000_000_007), (&c, i64::MAX)])?;
     let backend = basis.backend();
@@ -259,6 +267,9 @@ fn primitives_at(
         ("monomial", &shifted),
         ("monomial_mul_add", &sparse),
         ("monomial_combination", &monomials),
+        ("monomial_layer row 0", &layer[0]),
+        ("monomial_layer row 1 (empty)", &layer[1]),
+        ("monomial_layer row 2", &layer[2]),
         ("divide_round_by_last", &divided),
         ("linear_combination (scalar)", &combined),
         ("ntt, inverse", &back),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use hefty_core::bfv::{
-    CrtBfv, Evaluator, FASTER_CRYPTONETS, IntegerEncoder, Parameters, PlainProduct,
+    CrtBfv, Evaluator, FASTER_CRYPTONETS, IntegerEncoder, Monomials, Parameters, PlainProduct,
     PlainProductCosts, Plaintext, SecretKey,
 };
 use hefty_core::{Error, Hop, HopCounter, Sampler};
@@ -319,4 +319,63 @@ fn bfv_linear_layer_equals_its_rows() {
         enc.decode_integer(&sk.decrypt(&layer[0]).unwrap()).unwrap(),
         1
     );
+}
+
+/// BFV's whole-layer monomial pass equals its per-row monomial
+/// combinations, ciphertext for ciphertext, with the same HOP counts, and
+/// decrypts to the integer sums.
+#[test]
+fn bfv_monomial_layer_equals_its_rows() {
+    let p = params(65537);
+    let mut rng = Sampler::from_seed([7; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let enc = IntegerEncoder::new(&p);
+    let (by_layer, by_rows) = (
+        Arc::new(HopCounter::default()),
+        Arc::new(HopCounter::default()),
+    );
+    let (ev, ev_rows) = (
+        Evaluator::with_hop_counter(&p, &by_layer),
+        Evaluator::with_hop_counter(&p, &by_rows),
+    );
+    let cts: Vec<_> = [3i64, -17, 100, 5]
+        .iter()
+        .map(|&z| {
+            sk.encrypt(&enc.encode_integer(z).unwrap(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    // 2 = x^1, -8 = -x^3, 5 = x^2 + x^0, 1 = x^0, -1.
+    let two: Monomials<'_> = &[(1, 1)];
+    let minus_eight: Monomials<'_> = &[(-1, 3)];
+    let five: Monomials<'_> = &[(1, 2), (1, 0)];
+    let one: Monomials<'_> = &[(1, 0)];
+    let minus_one: Monomials<'_> = &[(-1, 0)];
+    let rows: [&[(usize, Monomials<'_>)]; 3] = [
+        &[(0, two), (3, minus_one)],
+        &[],
+        &[(1, minus_eight), (2, five), (1, one)],
+    ];
+    let layer = ev.linear_layer_monomial(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer).filter(|(r, _)| !r.is_empty()) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        assert_eq!(
+            got.polys(),
+            ev_rows.linear_combination_monomial(&terms).unwrap().polys()
+        );
+    }
+    let (a, b) = (by_layer.totals(), by_rows.totals());
+    for hop in [Hop::PtCtMulMonomial, Hop::PtCtMulSparse, Hop::CtCtAdd] {
+        assert_eq!(a.get(hop), b.get(hop), "{hop:?}");
+    }
+    let decoded: Vec<i128> = layer
+        .iter()
+        .map(|ct| enc.decode_integer(&sk.decrypt(ct).unwrap()).unwrap())
+        .collect();
+    assert_eq!(decoded, vec![6 - 5, 0, 17 * 8 + 500 - 17]);
+    // A monomial beyond the ring and an input that does not exist are refused.
+    let far: &[(i64, usize)] = &[(1, 1024)];
+    assert!(ev.linear_layer_monomial(&cts, &[&[(0, far)]]).is_err());
+    assert!(ev.linear_layer_monomial(&cts, &[&[(4, one)]]).is_err());
+    assert!(ev.linear_layer_monomial(&[], &[]).is_err());
 }

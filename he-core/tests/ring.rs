@@ -373,3 +373,50 @@ fn monomial_combinations_of_nothing_or_of_foreign_polynomials_are_errors() {
     assert!(RnsPoly::<Coeff>::monomial_combination(&[]).is_err());
     assert!(RnsPoly::monomial_combination(&[(&x, 1, 0), (&y, 1, 0)]).is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// A whole monomial layer equals one monomial combination per row (held
+    /// to term-by-term products above): rows sharing inputs, empty rows,
+    /// shifts straddling the tiles of the CPU kernel, at degrees below and
+    /// above its 2,048-word jobs; rows of 0 to 23 terms, so that layers of
+    /// short rows (summed row by row) and of long ones (tiled) both occur.
+    #[test]
+    fn monomial_layers_match_one_combination_per_row(
+        log_n in prop::sample::select(vec![4u32, 7, 12]),
+        rows in prop::collection::vec(prop::collection::vec((0usize..4, -3i64..=3, 0usize..8192), 0..24), 1..6),
+        seed: [u8; 32],
+    ) {
+        let n = 1usize << log_n;
+        let b = basis(n, 40, 3);
+        let mut s = Sampler::from_seed(seed);
+        let inputs: Vec<RnsPoly<Coeff>> = (0..4).map(|_| random_poly(&mut s, &b, 3)).collect();
+        let shaped: Vec<Vec<(usize, i64, usize)>> = rows
+            .iter()
+            .map(|r| r.iter().map(|&(j, c, k)| (j, c, k % (2 * n))).collect())
+            .collect();
+        let refs: Vec<&[(usize, i64, usize)]> = shaped.iter().map(Vec::as_slice).collect();
+        let column: Vec<&RnsPoly<Coeff>> = inputs.iter().collect();
+        let got = RnsPoly::monomial_layer(&column, &refs).unwrap();
+        prop_assert_eq!(got.len(), shaped.len());
+        for (row, out) in shaped.iter().zip(&got) {
+            let want = if row.is_empty() {
+                RnsPoly::<Coeff>::zero(&b, 3).unwrap()
+            } else {
+                let terms: Vec<(&RnsPoly<Coeff>, i64, usize)> =
+                    row.iter().map(|&(j, c, k)| (&inputs[j], c, k)).collect();
+                RnsPoly::monomial_combination(&terms).unwrap()
+            };
+            prop_assert_eq!(out, &want);
+        }
+    }
+}
+
+#[test]
+fn monomial_layers_with_missing_inputs_or_large_powers_are_errors() {
+    let b = basis(16, 40, 2);
+    let x = random_poly(&mut Sampler::from_seed([2; 32]), &b, 2);
+    assert!(RnsPoly::<Coeff>::monomial_layer(&[], &[]).is_err());
+    assert!(RnsPoly::monomial_layer(&[&x], &[&[(1, 1, 0)]]).is_err());
+}

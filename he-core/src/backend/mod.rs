@@ -90,6 +90,10 @@ pub type LayerTerm<'a> = (usize, &'a [u64]);
 /// modulo each prime (`c_i < q_i`).
 pub type MonomialTerm<'a> = (&'a Buffer, usize, &'a [u64]);
 
+/// One term `c·x^k·inputs[j]` of a [`Backend::monomial_layer`] row: the
+/// input's index, the power `k < 2n` and `c`'s residues.
+pub type MonomialLayerTerm<'a> = (usize, usize, &'a [u64]);
+
 /// The operand checks of [`Backend::linear_combination`], for every
 /// backend: each term and plain weight covers `moduli.len()` limbs of `n`
 /// words (`words` gives a buffer's length in words) and each scalar weight
@@ -120,6 +124,33 @@ pub fn check_combination(
 
 /// The shape checks of [`Backend::linear_layer`]: one output per row, every
 /// term naming an input.
+/// The shape checks of [`Backend::monomial_layer`], for every backend: one
+/// output per row, every index naming an input, every power below `2n`.
+pub(crate) fn check_monomial_layer(
+    inputs: usize,
+    rows: &[&[MonomialLayerTerm<'_>]],
+    outs: usize,
+    two_n: usize,
+) -> Result<(), Error> {
+    if rows.len() != outs {
+        return Err(Error::InvalidParameters(format!(
+            "a monomial layer of {} rows needs {} outputs, got {outs}",
+            rows.len(),
+            rows.len()
+        )));
+    }
+    if let Some(&(j, k, _)) = rows
+        .iter()
+        .flat_map(|r| r.iter())
+        .find(|t| t.0 >= inputs || t.1 >= two_n)
+    {
+        return Err(Error::InvalidParameters(format!(
+            "a monomial-layer term names input {j} of {inputs} with power {k} (below {two_n} needed)"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_layer(
     inputs: usize,
     rows: &[&[LayerTerm<'_>]],
@@ -389,6 +420,27 @@ pub trait Backend: Send + Sync + fmt::Debug {
             self.monomial_mul_add(basis, level, &mut acc, src, k, c);
         }
         self.release(std::mem::replace(out, acc));
+        Ok(())
+    }
+    /// `outs[r] = Σ c·x^k·inputs[j]` over the terms `(j, k, c)` of
+    /// `rows[r]` (coefficient form): a whole integer-encoded layer in one
+    /// call, so a backend can keep the inputs' words in fast memory while
+    /// every row that reads them is summed. An empty row gives zero. The
+    /// default is one [`Self::monomial_combination`] per row.
+    fn monomial_layer(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        inputs: &[&Buffer],
+        rows: &[&[MonomialLayerTerm<'_>]],
+        outs: &mut [Buffer],
+    ) -> Result<(), Error> {
+        check_monomial_layer(inputs.len(), rows, outs.len(), 2 * basis.degree())?;
+        for (row, out) in rows.iter().zip(outs.iter_mut()) {
+            let terms: Vec<MonomialTerm<'_>> =
+                row.iter().map(|&(j, k, c)| (inputs[j], k, c)).collect();
+            self.monomial_combination(basis, level, &terms, out)?;
+        }
         Ok(())
     }
     /// `out = round(src / q_{level-1})` modulo the first `level - 1` primes

@@ -44,6 +44,10 @@ pub struct Evaluator {
     ctx: EvalContext<Parameters>,
 }
 
+/// A plaintext weight as its non-zero terms `(c, k)`: `Σ c·x^k` (under the
+/// integer encoder, a power of two is one term).
+pub type Monomials<'a> = &'a [(i64, usize)];
+
 impl Evaluator {
     /// An evaluator for `params`.
     pub fn new(params: &Arc<Parameters>) -> Self {
@@ -353,6 +357,78 @@ impl Evaluator {
                 Hop::PtCtMulScalar,
                 row.iter().filter(|(_, w)| w.unsigned_abs() != 1).count(),
             );
+            self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
+        }
+        let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows.len()).map(|_| Vec::new()).collect();
+        for column in &mut columns {
+            for (o, p) in out.iter_mut().zip(column.drain(..)) {
+                o.push(p);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|polys| Ciphertext {
+                params: Arc::clone(self.ctx.params()),
+                polys,
+                seed: None,
+            })
+            .collect())
+    }
+
+    /// A whole integer-encoded layer: output `r` is
+    /// [`Self::linear_combination_monomial`] of the terms `(j, p_j)` of
+    /// `rows[r]` over `inputs`, in one backend pass that keeps the inputs'
+    /// words cached across rows
+    /// ([`Backend::monomial_layer`](crate::Backend::monomial_layer)); the
+    /// HOP counts are the same. An empty row gives an encryption of zero.
+    pub fn linear_layer_monomial(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, Monomials<'_>)]],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let Some(first) = inputs.first() else {
+            return Err(Error::InvalidParameters(
+                "a linear layer needs at least one input".into(),
+            ));
+        };
+        self.check_operands(inputs.iter())?;
+        let n = self.ctx.params().degree();
+        let mut flat: Vec<Vec<(usize, i64, usize)>> = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut terms = Vec::new();
+            for &(j, monomials) in row.iter() {
+                if j >= inputs.len() {
+                    return Err(Error::InvalidParameters(format!(
+                        "a linear-layer term names input {j} of {}",
+                        inputs.len()
+                    )));
+                }
+                for &(c, k) in monomials {
+                    if k >= n {
+                        return Err(Error::IntegerOverflow(format!(
+                            "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
+                        )));
+                    }
+                    terms.push((j, c, k));
+                }
+            }
+            flat.push(terms);
+        }
+        let refs: Vec<&[(usize, i64, usize)]> = flat.iter().map(Vec::as_slice).collect();
+        let mut columns = (0..first.polys.len())
+            .map(|i| {
+                let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
+                RnsPoly::monomial_layer(&column, &refs)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        for row in rows {
+            for &(_, monomials) in row.iter() {
+                match monomials {
+                    [] | [(1 | -1, 0)] => {}
+                    [_] => self.ctx.count(Hop::PtCtMulMonomial),
+                    _ => self.ctx.count(Hop::PtCtMulSparse),
+                }
+            }
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
         }
         let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows.len()).map(|_| Vec::new()).collect();

@@ -20,7 +20,7 @@ mod serial;
 pub use ciphertext::Ciphertext;
 pub use crt::{CrtBfv, MAX_PARTS};
 pub use encoder::Encoder;
-pub use evaluator::{Evaluator, PreparedPlaintext};
+pub use evaluator::{Evaluator, Monomials, PreparedPlaintext};
 pub use integer_encoder::{IntegerEncoder, IntegerRange};
 pub use params::{Parameters, ParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};

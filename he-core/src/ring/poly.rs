@@ -445,6 +445,58 @@ impl RnsPoly<Coeff> {
         })
     }
 
+    /// A whole integer-encoded layer: output `r` is `Σ c·x^k·inputs[j]`
+    /// over the terms `(j, c, k)` of `rows[r]`, as
+    /// [`Self::monomial_combination`] per row but in one backend pass that
+    /// keeps the inputs' words cached across rows
+    /// ([`Backend::monomial_layer`](crate::Backend::monomial_layer)). An
+    /// empty row gives zero; inputs must share one basis and level.
+    pub fn monomial_layer(
+        inputs: &[&Self],
+        rows: &[&[(usize, i64, usize)]],
+    ) -> Result<Vec<Self>, Error> {
+        let Some(first) = inputs.first() else {
+            return Err(Error::InvalidParameters(
+                "a monomial layer needs at least one input".into(),
+            ));
+        };
+        for x in inputs {
+            first.check_compatible(x)?;
+        }
+        let (basis, level) = (&first.basis, first.level);
+        let n2 = 2 * basis.degree();
+        let residues: Vec<Vec<Vec<u64>>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&(_, c, _)| signed_residues(&basis.moduli()[..level], c))
+                    .collect()
+            })
+            .collect();
+        let terms: Vec<Vec<crate::backend::MonomialLayerTerm<'_>>> = rows
+            .iter()
+            .zip(&residues)
+            .map(|(row, res)| {
+                row.iter()
+                    .zip(res)
+                    .map(|(&(j, _, k), c)| (j, k % n2, c.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let term_refs: Vec<&[crate::backend::MonomialLayerTerm<'_>]> =
+            terms.iter().map(Vec::as_slice).collect();
+        let buffers: Vec<&Buffer> = inputs.iter().map(|x| &x.buf).collect();
+        let backend = basis.backend();
+        let mut outs = (0..rows.len())
+            .map(|_| backend.scratch(level * basis.degree()))
+            .collect::<Result<Vec<_>, _>>()?;
+        backend.monomial_layer(basis, level, &buffers, &term_refs, &mut outs)?;
+        Ok(outs
+            .into_iter()
+            .map(|buf| Self::from_buffer(basis, level, buf))
+            .collect())
+    }
+
     /// `round(self / q_last)` modulo the remaining primes: drops the last limb
     /// (`(x - [x]_{q_last}) · q_last^-1` with the centred residue).
     pub fn divide_round_by_last(&self) -> Result<Self, Error> {

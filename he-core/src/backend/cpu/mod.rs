@@ -412,6 +412,32 @@ impl Backend for Cpu {
         Ok(())
     }
 
+    fn monomial_layer(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        inputs: &[&Buffer],
+        rows: &[&[super::MonomialLayerTerm<'_>]],
+        outs: &mut [Buffer],
+    ) -> Result<(), Error> {
+        let n = basis.degree();
+        super::check_monomial_layer(inputs.len(), rows, outs.len(), 2 * n)?;
+        let inputs: Vec<&[u64]> = inputs.iter().map(|b| host(b)).collect();
+        if inputs.iter().any(|x| x.len() < level * n)
+            || rows
+                .iter()
+                .flat_map(|r| r.iter())
+                .any(|t| t.2.len() < level)
+        {
+            return Err(Error::InvalidParameters(format!(
+                "a monomial-layer input or weight does not cover {level} limbs of {n} words"
+            )));
+        }
+        let mut outs: Vec<&mut Vec<u64>> = outs.iter_mut().map(host_mut).collect();
+        kernels::monomial_layer(&basis.moduli()[..level], n, &inputs, rows, &mut outs);
+        Ok(())
+    }
+
     fn monomial(&self, basis: &RnsBasis, level: usize, src: &Buffer, k: usize, out: &mut Buffer) {
         let n = basis.degree();
         let src = host(src);

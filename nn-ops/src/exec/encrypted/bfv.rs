@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use ethnum::I256;
 use hefty_core::bfv::{
-    Ciphertext, CrtBfv, Encoder, Evaluator, Parameters, Plaintext, Preset, RelinearizationKey,
-    SecretKey,
+    Ciphertext, CrtBfv, Encoder, Evaluator, Monomials, Parameters, Plaintext, Preset,
+    RelinearizationKey, SecretKey,
 };
 use hefty_core::{HopCounter, Sampler, SecurityLevel};
 use num_bigint::{BigInt, BigUint};
@@ -527,15 +527,29 @@ impl Executor for BfvExec<'_> {
                 .map(|(ct, r)| self.plus(ct, r.bias))
                 .collect();
         }
-        rows.par_iter()
-            .map(|r| {
-                let terms: Vec<(&Ciphertext, I256)> = if r.terms.is_empty() {
-                    vec![(&x[0], I256::ZERO)]
-                } else {
-                    r.terms.iter().map(|&(i, w)| (&x[i as usize], w)).collect()
-                };
-                self.plus(self.combination(&terms)?, r.bias)
+        // Base 2: one pass for the whole layer as well, every weight as its
+        // signed binary digits (monomials).
+        let digits: Vec<Vec<Vec<(i64, usize)>>> = rows
+            .iter()
+            .map(|r| r.terms.iter().map(|&(_, w)| naf(w)).collect())
+            .collect();
+        let terms: Vec<Vec<(usize, Monomials<'_>)>> = rows
+            .iter()
+            .zip(&digits)
+            .map(|(r, d)| {
+                r.terms
+                    .iter()
+                    .zip(d)
+                    .map(|(&(i, _), d)| (i as usize, d.as_slice()))
+                    .collect()
             })
+            .collect();
+        let refs: Vec<&[(usize, Monomials<'_>)]> = terms.iter().map(Vec::as_slice).collect();
+        self.ev
+            .linear_layer_monomial(x, &refs)?
+            .into_par_iter()
+            .zip(rows)
+            .map(|(ct, r)| self.plus(ct, r.bias))
             .collect()
     }
 
