@@ -346,7 +346,7 @@ impl Evaluator {
             .map(|row| row.iter().map(|&(j, w)| (j, self.centred(w))).collect())
             .collect();
         let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-        let mut columns = (0..first.polys.len())
+        let columns = (0..first.polys.len())
             .map(|i| {
                 let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
                 RnsPoly::linear_layer(&column, &refs)
@@ -359,20 +359,7 @@ impl Evaluator {
             );
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
         }
-        let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows.len()).map(|_| Vec::new()).collect();
-        for column in &mut columns {
-            for (o, p) in out.iter_mut().zip(column.drain(..)) {
-                o.push(p);
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|polys| Ciphertext {
-                params: Arc::clone(self.ctx.params()),
-                polys,
-                seed: None,
-            })
-            .collect())
+        Ok(self.ciphertexts_of_columns(columns, rows.len()))
     }
 
     /// A whole integer-encoded layer: output `r` is
@@ -415,7 +402,7 @@ impl Evaluator {
             flat.push(terms);
         }
         let refs: Vec<&[(usize, i64, usize)]> = flat.iter().map(Vec::as_slice).collect();
-        let mut columns = (0..first.polys.len())
+        let columns = (0..first.polys.len())
             .map(|i| {
                 let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
                 RnsPoly::monomial_layer(&column, &refs)
@@ -431,20 +418,29 @@ impl Evaluator {
             }
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
         }
-        let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows.len()).map(|_| Vec::new()).collect();
-        for column in &mut columns {
-            for (o, p) in out.iter_mut().zip(column.drain(..)) {
+        Ok(self.ciphertexts_of_columns(columns, rows.len()))
+    }
+
+    /// The ciphertexts of a layer from its polynomial columns (column `i`:
+    /// polynomial `i` of every output).
+    fn ciphertexts_of_columns(
+        &self,
+        columns: Vec<Vec<RnsPoly<Coeff>>>,
+        rows: usize,
+    ) -> Vec<Ciphertext> {
+        let mut out: Vec<Vec<RnsPoly<Coeff>>> = (0..rows).map(|_| Vec::new()).collect();
+        for column in columns {
+            for (o, p) in out.iter_mut().zip(column) {
                 o.push(p);
             }
         }
-        Ok(out
-            .into_iter()
+        out.into_iter()
             .map(|polys| Ciphertext {
                 params: Arc::clone(self.ctx.params()),
                 polys,
                 seed: None,
             })
-            .collect())
+            .collect()
     }
 
     /// `Σ_j p_j · a_j` where each plaintext `p_j = Σ_i c_ji·x^(k_ji)` is

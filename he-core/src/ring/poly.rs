@@ -101,6 +101,25 @@ impl<F: Form> RnsPoly<F> {
         Ok(Self::from_buffer(basis, level, buf))
     }
 
+    /// `count` polynomials written by one backend call over their buffers
+    /// (a whole layer's outputs).
+    pub(crate) fn layer_outputs(
+        basis: &Arc<RnsBasis>,
+        level: usize,
+        count: usize,
+        write: impl FnOnce(&mut [Buffer]) -> Result<(), Error>,
+    ) -> Result<Vec<Self>, Error> {
+        let backend = basis.backend();
+        let mut outs = (0..count)
+            .map(|_| backend.scratch(level * basis.degree()))
+            .collect::<Result<Vec<_>, _>>()?;
+        write(&mut outs)?;
+        Ok(outs
+            .into_iter()
+            .map(|buf| Self::from_buffer(basis, level, buf))
+            .collect())
+    }
+
     /// Uploads host words whose limbs are already reduced modulo their primes.
     pub(crate) fn from_raw(
         basis: &Arc<RnsBasis>,
@@ -294,15 +313,11 @@ impl<F: Form> RnsPoly<F> {
         let term_refs: Vec<&[crate::backend::LayerTerm<'_>]> =
             terms.iter().map(Vec::as_slice).collect();
         let buffers: Vec<&Buffer> = inputs.iter().map(|x| &x.buf).collect();
-        let backend = basis.backend();
-        let mut outs = (0..rows.len())
-            .map(|_| backend.scratch(level * basis.degree()))
-            .collect::<Result<Vec<_>, _>>()?;
-        backend.linear_layer(basis, level, &buffers, &term_refs, &mut outs)?;
-        Ok(outs
-            .into_iter()
-            .map(|buf| Self::from_buffer(basis, level, buf))
-            .collect())
+        Self::layer_outputs(basis, level, rows.len(), |outs| {
+            basis
+                .backend()
+                .linear_layer(basis, level, &buffers, &term_refs, outs)
+        })
     }
 
     /// `Σ_j x_j` with each term weighted as it says, in one backend call;
@@ -486,15 +501,11 @@ impl RnsPoly<Coeff> {
         let term_refs: Vec<&[crate::backend::MonomialLayerTerm<'_>]> =
             terms.iter().map(Vec::as_slice).collect();
         let buffers: Vec<&Buffer> = inputs.iter().map(|x| &x.buf).collect();
-        let backend = basis.backend();
-        let mut outs = (0..rows.len())
-            .map(|_| backend.scratch(level * basis.degree()))
-            .collect::<Result<Vec<_>, _>>()?;
-        backend.monomial_layer(basis, level, &buffers, &term_refs, &mut outs)?;
-        Ok(outs
-            .into_iter()
-            .map(|buf| Self::from_buffer(basis, level, buf))
-            .collect())
+        Self::layer_outputs(basis, level, rows.len(), |outs| {
+            basis
+                .backend()
+                .monomial_layer(basis, level, &buffers, &term_refs, outs)
+        })
     }
 
     /// `round(self / q_last)` modulo the remaining primes: drops the last limb

@@ -195,6 +195,47 @@ pub(crate) fn linear_combination(
 /// threads, each long enough to amortize its setup.
 const LAYER_JOB: usize = 2048;
 
+/// Sizes every output to `level` limbs of `n` words, then runs
+/// `job(limb, start, dst)` for every slice of [`LAYER_JOB`] words of every
+/// limb on the thread pool, `dst` holding that slice of each output in row
+/// order (the slices are disjoint, so jobs write their rows in place).
+fn layer_jobs(
+    level: usize,
+    n: usize,
+    outs: &mut [&mut Vec<u64>],
+    job: impl Fn(usize, usize, &mut [&mut [u64]]) + Sync,
+) {
+    // Spread over the threads: sizing the outputs zeroes them and, for
+    // fresh memory, takes the page faults — a serial phase of every chunk
+    // of a layer when one thread did it alone.
+    outs.par_iter_mut().for_each(|out| {
+        out.clear();
+        out.resize(level * n, 0);
+    });
+    let len = LAYER_JOB.min(n);
+    let per_limb = n / len;
+    let mut slices: Vec<Vec<&mut [u64]>> = (0..level * per_limb)
+        .map(|_| Vec::with_capacity(outs.len()))
+        .collect();
+    for out in outs.iter_mut() {
+        for (k, chunk) in out.chunks_mut(len).enumerate() {
+            slices[k].push(chunk);
+        }
+    }
+    let job = &job;
+    let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = slices
+        .into_iter()
+        .enumerate()
+        .map(|(k, mut dst)| {
+            Box::new(move || job(k / per_limb, (k % per_limb) * len, &mut dst))
+                as Box<dyn FnMut() + Send + '_>
+        })
+        .collect();
+    let mut refs: Vec<&mut (dyn FnMut() + Send)> =
+        closures.iter_mut().map(|c| &mut **c as _).collect();
+    super::threads::run(&mut refs);
+}
+
 /// `outs[r] = Σ_{(j, w) ∈ rows[r]} w · inputs[j]` limb by limb: jobs
 /// (limb, slice of words) run on the thread pool, each one
 /// [`slice_ops::mul_scalar_layer`], which sums every row tile by tile so the
@@ -218,13 +259,6 @@ pub(crate) fn linear_layer(
             "a linear-layer input or weight does not cover {level} limbs of {n} reduced residues"
         )));
     }
-    // Spread over the threads: sizing the outputs zeroes them and, for
-    // fresh memory, takes the page faults — a serial phase of every chunk
-    // of a layer when one thread did it alone.
-    outs.par_iter_mut().for_each(|out| {
-        out.clear();
-        out.resize(level * n, 0);
-    });
     let indices: Vec<Vec<usize>> = rows
         .iter()
         .map(|row| row.iter().map(|&(j, _)| j).collect())
@@ -237,50 +271,26 @@ pub(crate) fn linear_layer(
                 .collect()
         })
         .collect();
-    // Job k is slice k of every output: limb k / per_limb, words
-    // (k % per_limb)·job onwards; the slices are disjoint, so jobs write
-    // their rows in place.
-    let job = LAYER_JOB.min(n);
-    let per_limb = n / job;
-    let mut slices: Vec<Vec<&mut [u64]>> = (0..level * per_limb)
-        .map(|_| Vec::with_capacity(rows.len()))
-        .collect();
-    for out in outs.iter_mut() {
-        for (k, chunk) in out.chunks_mut(job).enumerate() {
-            slices[k].push(chunk);
-        }
-    }
     let failed = std::sync::Mutex::new(None);
-    let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = slices
-        .into_iter()
-        .enumerate()
-        .map(|(k, mut dst)| {
-            let (limb, start) = (k / per_limb, (k % per_limb) * job);
-            let (m, at) = (&moduli[limb], limb * n + start);
-            let (indices, weights, failed) = (&indices, &weights[limb], &failed);
-            Box::new(move || {
-                let xs: Vec<&[u64]> = inputs.iter().map(|x| &x[at..at + job]).collect();
-                let rows: Vec<slice_ops::ScalarRow<'_>> = indices
-                    .iter()
-                    .zip(weights)
-                    .map(|(i, w)| slice_ops::ScalarRow {
-                        inputs: i,
-                        weights: w,
-                    })
-                    .collect();
-                if let Err(e) = slice_ops::mul_scalar_layer(m, &xs, &rows, &mut dst) {
-                    failed
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                }
-            }) as Box<dyn FnMut() + Send + '_>
-        })
-        .collect();
-    let mut refs: Vec<&mut (dyn FnMut() + Send)> =
-        closures.iter_mut().map(|c| &mut **c as _).collect();
-    super::threads::run(&mut refs);
-    drop(closures);
+    let len = LAYER_JOB.min(n);
+    layer_jobs(level, n, outs, |limb, start, dst| {
+        let at = limb * n + start;
+        let xs: Vec<&[u64]> = inputs.iter().map(|x| &x[at..at + len]).collect();
+        let rows: Vec<slice_ops::ScalarRow<'_>> = indices
+            .iter()
+            .zip(&weights[limb])
+            .map(|(i, w)| slice_ops::ScalarRow {
+                inputs: i,
+                weights: w,
+            })
+            .collect();
+        if let Err(e) = slice_ops::mul_scalar_layer(&moduli[limb], &xs, &rows, dst) {
+            failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert(e);
+        }
+    });
     match failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(e) => Err(e.into()),
         None => Ok(()),
@@ -372,10 +382,6 @@ pub(crate) fn monomial_layer(
             });
         return;
     }
-    outs.par_iter_mut().for_each(|out| {
-        out.clear();
-        out.resize(level * n, 0);
-    });
     // Each row's distinct shifts, sorted: its cut points.
     let cuts: Vec<Vec<usize>> = rows
         .iter()
@@ -386,65 +392,40 @@ pub(crate) fn monomial_layer(
             c
         })
         .collect();
-    let job = LAYER_JOB.min(n);
-    let per_limb = n / job;
-    let mut slices: Vec<Vec<&mut [u64]>> = (0..level * per_limb)
-        .map(|_| Vec::with_capacity(rows.len()))
-        .collect();
-    for out in outs.iter_mut() {
-        for (k, chunk) in out.chunks_mut(job).enumerate() {
-            slices[k].push(chunk);
-        }
-    }
-    let mut closures: Vec<Box<dyn FnMut() + Send + '_>> = slices
-        .into_iter()
-        .enumerate()
-        .map(|(idx, mut dst)| {
-            let (limb, start) = (idx / per_limb, (idx % per_limb) * job);
-            let (m, cuts) = (&moduli[limb], &cuts);
-            Box::new(move || {
-                let p = m.value();
-                let limb_of = |j: usize| &inputs[j][limb * n..(limb + 1) * n];
-                let mut xs: Vec<&[u64]> = Vec::new();
-                let mut ws: Vec<u64> = Vec::new();
-                for tile in (start..start + job).step_by(MONOMIAL_TILE) {
-                    let tile_end = (tile + MONOMIAL_TILE).min(start + job);
-                    for ((row, out), row_cuts) in rows.iter().zip(dst.iter_mut()).zip(cuts) {
-                        let mut from = tile;
-                        let inner = row_cuts
-                            .iter()
-                            .copied()
-                            .filter(|&c| c > tile && c < tile_end);
-                        for to in inner.chain([tile_end]) {
-                            xs.clear();
-                            ws.clear();
-                            for &(j, k, c) in row.iter() {
-                                let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
-                                let (c, neg_c) = (c[limb], super::neg_mod(c[limb], p));
-                                let (at, sign) = if from >= shift {
-                                    (from - shift, if flip { neg_c } else { c })
-                                } else {
-                                    (from + n - shift, if flip { c } else { neg_c })
-                                };
-                                xs.push(&limb_of(j)[at..at + (to - from)]);
-                                ws.push(sign);
-                            }
-                            slice_ops::mul_scalar_sum(
-                                m,
-                                &mut out[from - start..to - start],
-                                &xs,
-                                &ws,
-                                p,
-                            )
-                            .expect("segments of one limb have equal lengths");
-                            from = to;
-                        }
+    let len = LAYER_JOB.min(n);
+    layer_jobs(level, n, outs, |limb, start, dst| {
+        let m = &moduli[limb];
+        let p = m.value();
+        let limb_of = |j: usize| &inputs[j][limb * n..(limb + 1) * n];
+        let mut xs: Vec<&[u64]> = Vec::new();
+        let mut ws: Vec<u64> = Vec::new();
+        for tile in (start..start + len).step_by(MONOMIAL_TILE) {
+            let tile_end = (tile + MONOMIAL_TILE).min(start + len);
+            for ((row, out), row_cuts) in rows.iter().zip(dst.iter_mut()).zip(&cuts) {
+                let mut from = tile;
+                let inner = row_cuts
+                    .iter()
+                    .copied()
+                    .filter(|&c| c > tile && c < tile_end);
+                for to in inner.chain([tile_end]) {
+                    xs.clear();
+                    ws.clear();
+                    for &(j, k, c) in row.iter() {
+                        let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
+                        let (c, neg_c) = (c[limb], super::neg_mod(c[limb], p));
+                        let (at, sign) = if from >= shift {
+                            (from - shift, if flip { neg_c } else { c })
+                        } else {
+                            (from + n - shift, if flip { c } else { neg_c })
+                        };
+                        xs.push(&limb_of(j)[at..at + (to - from)]);
+                        ws.push(sign);
                     }
+                    slice_ops::mul_scalar_sum(m, &mut out[from - start..to - start], &xs, &ws, p)
+                        .expect("segments of one limb have equal lengths");
+                    from = to;
                 }
-            }) as Box<dyn FnMut() + Send + '_>
-        })
-        .collect();
-    let mut refs: Vec<&mut (dyn FnMut() + Send)> =
-        closures.iter_mut().map(|c| &mut **c as _).collect();
-    super::threads::run(&mut refs);
+            }
+        }
+    });
 }
