@@ -122,8 +122,6 @@ pub fn check_combination(
     Ok(())
 }
 
-/// The shape checks of [`Backend::linear_layer`]: one output per row, every
-/// term naming an input.
 /// The shape checks of [`Backend::monomial_layer`], for every backend: one
 /// output per row, every index naming an input, every power below `2n`.
 pub(crate) fn check_monomial_layer(
@@ -151,6 +149,8 @@ pub(crate) fn check_monomial_layer(
     Ok(())
 }
 
+/// The shape checks of [`Backend::linear_layer`]: one output per row, every
+/// term naming an input.
 pub(crate) fn check_layer(
     inputs: usize,
     rows: &[&[LayerTerm<'_>]],

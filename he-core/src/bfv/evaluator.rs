@@ -379,28 +379,15 @@ impl Evaluator {
             ));
         };
         self.check_operands(inputs.iter())?;
-        let n = self.ctx.params().degree();
-        let mut flat: Vec<Vec<(usize, i64, usize)>> = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut terms = Vec::new();
-            for &(j, monomials) in row.iter() {
-                if j >= inputs.len() {
-                    return Err(Error::InvalidParameters(format!(
-                        "a linear-layer term names input {j} of {}",
-                        inputs.len()
-                    )));
-                }
-                for &(c, k) in monomials {
-                    if k >= n {
-                        return Err(Error::IntegerOverflow(format!(
-                            "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
-                        )));
-                    }
-                    terms.push((j, c, k));
-                }
-            }
-            flat.push(terms);
-        }
+        self.check_degrees(rows.iter().flat_map(|row| row.iter().map(|&(_, m)| m)))?;
+        let flat: Vec<Vec<(usize, i64, usize)>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .flat_map(|&(j, monomials)| monomials.iter().map(move |&(c, k)| (j, c, k)))
+                    .collect()
+            })
+            .collect();
         let refs: Vec<&[(usize, i64, usize)]> = flat.iter().map(Vec::as_slice).collect();
         let columns = (0..first.polys.len())
             .map(|i| {
@@ -409,14 +396,7 @@ impl Evaluator {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         for row in rows {
-            for &(_, monomials) in row.iter() {
-                match monomials {
-                    [] | [(1 | -1, 0)] => {}
-                    [_] => self.ctx.count(Hop::PtCtMulMonomial),
-                    _ => self.ctx.count(Hop::PtCtMulSparse),
-                }
-            }
-            self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));
+            self.count_monomial_terms(row.iter().map(|&(_, monomials)| monomials));
         }
         Ok(self.ciphertexts_of_columns(columns, rows.len()))
     }
@@ -451,22 +431,15 @@ impl Evaluator {
     /// as a sparse product; `±1` and an empty term list count as no product.
     pub fn linear_combination_monomial(
         &self,
-        terms: &[(&Ciphertext, &[(i64, usize)])],
+        terms: &[(&Ciphertext, Monomials<'_>)],
     ) -> Result<Ciphertext, Error> {
         let Some(&(first, _)) = terms.first() else {
             return Err(Error::InvalidParameters(
                 "a linear combination needs at least one term".into(),
             ));
         };
-        let n = self.ctx.params().degree();
         self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
-        for &(_, monomials) in terms {
-            if let Some(&(_, k)) = monomials.iter().find(|&&(_, k)| k >= n) {
-                return Err(Error::IntegerOverflow(format!(
-                    "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
-                )));
-            }
-        }
+        self.check_degrees(terms.iter().map(|&(_, monomials)| monomials))?;
         let polys = crate::backend::independent::map_owned(
             self.backend(),
             (0..first.polys.len()).collect(),
@@ -485,20 +458,41 @@ impl Evaluator {
         )
         .into_iter()
         .collect::<Result<Vec<_>, Error>>()?;
-        for &(_, monomials) in terms {
-            match monomials {
-                // ±1 (±x^0) is an addition, not a product.
-                [] | [(1 | -1, 0)] => {}
-                [_] => self.ctx.count(Hop::PtCtMulMonomial),
-                _ => self.ctx.count(Hop::PtCtMulSparse),
-            }
-        }
-        self.ctx.count_n(Hop::CtCtAdd, terms.len() - 1);
+        self.count_monomial_terms(terms.iter().map(|&(_, monomials)| monomials));
         Ok(Ciphertext {
             params: Arc::clone(self.ctx.params()),
             polys,
             seed: None,
         })
+    }
+
+    /// Every power below the ring degree: a weight with more base-2 digits
+    /// than the ring holds is an overflow.
+    fn check_degrees<'a>(&self, weights: impl Iterator<Item = Monomials<'a>>) -> Result<(), Error> {
+        let n = self.ctx.params().degree();
+        for monomials in weights {
+            if let Some(&(_, k)) = monomials.iter().find(|&&(_, k)| k >= n) {
+                return Err(Error::IntegerOverflow(format!(
+                    "monomial x^{k} reaches the ring degree {n}: the weight has too many digits for this ring"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The HOPs of one sum of monomial-weighted terms: `±1` (`±x^0`) is an
+    /// addition, not a product; one monomial a monomial product, more a
+    /// sparse one; the terms joined by additions.
+    fn count_monomial_terms<'a>(&self, weights: impl ExactSizeIterator<Item = Monomials<'a>>) {
+        let terms = weights.len();
+        for monomials in weights {
+            match monomials {
+                [] | [(1 | -1, 0)] => {}
+                [_] => self.ctx.count(Hop::PtCtMulMonomial),
+                _ => self.ctx.count(Hop::PtCtMulSparse),
+            }
+        }
+        self.ctx.count_n(Hop::CtCtAdd, terms.saturating_sub(1));
     }
 
     /// The checks of every combination: each operand of these parameters,

@@ -26,7 +26,8 @@ fn same_len(expected: usize, others: &[usize]) -> Result<(), Error> {
 /// Largest modulus (exclusive) and input bound of the vector path.
 const VECTOR_BOUND: u64 = 1 << 50;
 
-/// Whether the AVX-512 IFMA kernels can run for `m` (inputs below `p`).
+/// Whether the AVX-512 IFMA kernels can run for `m` (the caller checks its
+/// inputs' bound: below `p`, or below 2^50 for [`mul_scalar_sum`]).
 fn ifma_ok(m: &Modulus) -> bool {
     #[cfg(target_arch = "x86_64")]
     {

@@ -298,48 +298,77 @@ pub(crate) fn linear_layer(
 }
 
 /// `out = Σ c·x^k·src` over `terms` (`src` coefficient form, `k < 2n`, `c`
-/// by its residues), limb by limb. The shifts cut each limb into segments
-/// inside which every term reads one contiguous run of its source with one
-/// sign (`x^k` moves word `i` to `i + k`, negated past `n`; `x^n = -1`
-/// negates everything), so each segment is one lazily reduced
-/// [`slice_ops::mul_scalar_sum`] over all terms instead of a reduced
+/// by its residues), limb by limb: each limb one [`monomial_runs`], a lazily
+/// reduced sum per run between the terms' shifts instead of a reduced
 /// multiply-add pass per term. Integer-encoded layers with power-of-two
-/// weights have few distinct shifts, hence few segments.
+/// weights have few distinct shifts, hence few runs.
 pub(crate) fn monomial_combination(
     moduli: &[hefty_ntt::Modulus],
     n: usize,
     terms: &[(&[u64], usize, &[u64])],
     out: &mut Vec<u64>,
 ) {
-    let mut cuts: Vec<usize> = terms.iter().map(|&(_, k, _)| k % n).chain([0, n]).collect();
-    cuts.sort_unstable();
-    cuts.dedup();
+    let cuts = shifts(terms.iter().map(|&(_, k, _)| k), n);
     out.clear();
     out.resize(moduli.len() * n, 0);
-    let mut xs: Vec<&[u64]> = Vec::with_capacity(terms.len());
-    let mut ws: Vec<u64> = Vec::with_capacity(terms.len());
+    let mut scratch = (Vec::new(), Vec::new());
     for (limb, (m, dst)) in moduli.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-        let p = m.value();
-        for cut in cuts.windows(2) {
-            let (start, end) = (cut[0], cut[1]);
-            xs.clear();
-            ws.clear();
-            for &(src, k, c) in terms {
-                let src = &src[limb * n..(limb + 1) * n];
-                let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
-                let (c, neg_c) = (c[limb], super::neg_mod(c[limb], p));
-                // Words below the shift came round from the top: one more sign flip.
-                let (from, sign) = if start >= shift {
-                    (start - shift, if flip { neg_c } else { c })
-                } else {
-                    (start + n - shift, if flip { c } else { neg_c })
-                };
-                xs.push(&src[from..from + (end - start)]);
-                ws.push(sign);
-            }
-            slice_ops::mul_scalar_sum(m, &mut dst[start..end], &xs, &ws, p)
-                .expect("segments of one limb have equal lengths");
+        let limb_terms: Vec<(&[u64], usize, u64)> = terms
+            .iter()
+            .map(|&(src, k, c)| (&src[limb * n..(limb + 1) * n], k, c[limb]))
+            .collect();
+        monomial_runs(m, 0, &cuts, &limb_terms, dst, &mut scratch);
+    }
+}
+
+/// The distinct shifts `k mod n` of some powers, sorted: where a sum of
+/// monomial products is cut into runs.
+fn shifts(powers: impl Iterator<Item = usize>, n: usize) -> Vec<usize> {
+    let mut cuts: Vec<usize> = powers.map(|k| k % n).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    cuts
+}
+
+/// Words `start..start + dst.len()` of one limb of `Σ c·x^k·src` over
+/// `terms` (each source's limb, its power `k < 2n`, `c` modulo the limb's
+/// prime) into `dst`: cut at every shift of `cuts` (sorted) inside the
+/// range, so that in each run every term reads one contiguous stretch of
+/// its source with one sign (`x^k` moves word `i` to `i + k`, negated past
+/// `n`; `x^n = -1` negates everything), and each run is one lazily reduced
+/// [`slice_ops::mul_scalar_sum`]. `scratch` holds the runs' slices and
+/// weights between calls.
+fn monomial_runs<'a>(
+    m: &hefty_ntt::Modulus,
+    start: usize,
+    cuts: &[usize],
+    terms: &[(&'a [u64], usize, u64)],
+    dst: &mut [u64],
+    scratch: &mut (Vec<&'a [u64]>, Vec<u64>),
+) {
+    let (p, end) = (m.value(), start + dst.len());
+    let (xs, ws) = scratch;
+    let mut from = start;
+    let inner = cuts.iter().copied().filter(|&c| c > start && c < end);
+    for to in inner.chain([end]) {
+        xs.clear();
+        ws.clear();
+        for &(src, k, c) in terms {
+            let n = src.len();
+            let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
+            let neg_c = super::neg_mod(c, p);
+            // Words below the shift came round from the top: one more sign flip.
+            let (at, sign) = if from >= shift {
+                (from - shift, if flip { neg_c } else { c })
+            } else {
+                (from + n - shift, if flip { c } else { neg_c })
+            };
+            xs.push(&src[at..at + (to - from)]);
+            ws.push(sign);
         }
+        slice_ops::mul_scalar_sum(m, &mut dst[from - start..to - start], xs, ws, p)
+            .expect("runs of one limb have equal lengths");
+        from = to;
     }
 }
 
@@ -362,7 +391,7 @@ const SHORT_ROWS: usize = 10;
 /// (limb, [`LAYER_JOB`] words) on the pool: each input's words are read from
 /// memory once per tile for every row that reads them, instead of once per
 /// term (an integer-encoded layer was memory-bound row by row). Within a
-/// tile, each row is cut at its shifts as in [`monomial_combination`].
+/// tile, each row is one [`monomial_runs`].
 pub(crate) fn monomial_layer(
     moduli: &[hefty_ntt::Modulus],
     n: usize,
@@ -385,46 +414,24 @@ pub(crate) fn monomial_layer(
     // Each row's distinct shifts, sorted: its cut points.
     let cuts: Vec<Vec<usize>> = rows
         .iter()
-        .map(|row| {
-            let mut c: Vec<usize> = row.iter().map(|&(_, k, _)| k % n).collect();
-            c.sort_unstable();
-            c.dedup();
-            c
-        })
+        .map(|row| shifts(row.iter().map(|&(_, k, _)| k), n))
         .collect();
     let len = LAYER_JOB.min(n);
     layer_jobs(level, n, outs, |limb, start, dst| {
-        let m = &moduli[limb];
-        let p = m.value();
-        let limb_of = |j: usize| &inputs[j][limb * n..(limb + 1) * n];
-        let mut xs: Vec<&[u64]> = Vec::new();
-        let mut ws: Vec<u64> = Vec::new();
+        let row_terms: Vec<Vec<(&[u64], usize, u64)>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&(j, k, c)| (&inputs[j][limb * n..(limb + 1) * n], k, c[limb]))
+                    .collect()
+            })
+            .collect();
+        let mut scratch = (Vec::new(), Vec::new());
         for tile in (start..start + len).step_by(MONOMIAL_TILE) {
             let tile_end = (tile + MONOMIAL_TILE).min(start + len);
-            for ((row, out), row_cuts) in rows.iter().zip(dst.iter_mut()).zip(&cuts) {
-                let mut from = tile;
-                let inner = row_cuts
-                    .iter()
-                    .copied()
-                    .filter(|&c| c > tile && c < tile_end);
-                for to in inner.chain([tile_end]) {
-                    xs.clear();
-                    ws.clear();
-                    for &(j, k, c) in row.iter() {
-                        let (shift, flip) = if k >= n { (k - n, true) } else { (k, false) };
-                        let (c, neg_c) = (c[limb], super::neg_mod(c[limb], p));
-                        let (at, sign) = if from >= shift {
-                            (from - shift, if flip { neg_c } else { c })
-                        } else {
-                            (from + n - shift, if flip { c } else { neg_c })
-                        };
-                        xs.push(&limb_of(j)[at..at + (to - from)]);
-                        ws.push(sign);
-                    }
-                    slice_ops::mul_scalar_sum(m, &mut out[from - start..to - start], &xs, &ws, p)
-                        .expect("segments of one limb have equal lengths");
-                    from = to;
-                }
+            for ((terms, out), row_cuts) in row_terms.iter().zip(dst.iter_mut()).zip(&cuts) {
+                let out = &mut out[tile - start..tile_end - start];
+                monomial_runs(&moduli[limb], tile, row_cuts, terms, out, &mut scratch);
             }
         }
     });
