@@ -19,11 +19,12 @@ use hefty_core::{HopCounter, Sampler, SecurityLevel};
 use num_bigint::{BigInt, BigUint};
 use rayon::prelude::*;
 
+use super::base2;
 use super::report::{Recorder, compare};
 use super::wire::{pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
-use crate::exec::{Event, Executor, FixedPoint, Op, Plan, Row, check_encryptable, walk};
+use crate::exec::{Event, Executor, FixedPoint, Plan, Row, check_encryptable, walk};
 use crate::model::Model;
 
 /// How a value sits in a BFV plaintext.
@@ -53,8 +54,10 @@ fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
     }
 }
 
-/// The parameter sets, one per plaintext modulus, for logits of up to
-/// `bound_bits` bits ([`ring_for`]: 128-bit presets).
+/// The parameter sets, one per plaintext modulus, for decrypted integers
+/// of up to `bound_bits` bits — the logits themselves in slots, the
+/// coefficients of their digit polynomials in base 2 ([`ring_for`]:
+/// 128-bit presets).
 pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
     let (degree, bits, primes) = ring_for(encoding);
     let base = *Preset::for_degree(degree)?;
@@ -86,44 +89,6 @@ fn centred(w: I256, t: u64) -> i64 {
     } else {
         r as i64
     }
-}
-
-/// The signed binary digits of `w` in non-adjacent form (fewest non-zero
-/// digits): `w = Σ c·2^k` over the returned `(c, k)`, `c = ±1`.
-pub(crate) fn naf(w: I256) -> Vec<(i64, usize)> {
-    let (mut rest, sign) = (w.unsigned_abs(), if w < 0 { -1 } else { 1 });
-    let mut out = Vec::new();
-    let mut k = 0;
-    while rest != 0 {
-        if rest & 1 == 1 {
-            // 1 if rest ≡ 1 (mod 4), −1 if rest ≡ 3.
-            if rest & 3 == 1 {
-                out.push((sign, k));
-                rest -= 1;
-            } else {
-                out.push((-sign, k));
-                rest += 1;
-            }
-        }
-        rest >>= 1;
-        k += 1;
-    }
-    out
-}
-
-/// The plaintext whose coefficients are the digits of `w`.
-fn base2_plaintext(params: &Arc<Parameters>, w: I256) -> Result<Plaintext, Error> {
-    let (n, t) = (params.degree(), params.plaintext_modulus());
-    let mut coeffs = vec![0u64; n];
-    for (c, k) in naf(w) {
-        if k >= n {
-            return Err(Error::Model(format!(
-                "the integer {w} has {k} base-2 digits but the ring holds {n}"
-            )));
-        }
-        coeffs[k] = if c < 0 { t - 1 } else { 1 };
-    }
-    Ok(Plaintext::from_coeffs(params, &coeffs)?)
 }
 
 fn to_i256(v: &BigInt) -> Result<I256, Error> {
@@ -219,7 +184,7 @@ impl BfvClient {
                         let v: Vec<u64> = images.iter().map(|im| u64::from(im[e])).collect();
                         self.encoders[part].encode(&v)?
                     }
-                    Encoding::Base2 => base2_plaintext(params, I256::from(images[0][e]))?,
+                    Encoding::Base2 => base2::plaintext(params, I256::from(images[0][e]))?,
                 };
                 Ok(self.sks[part]
                     .encrypt(&pt, &mut Sampler::from_seed(seed))?
@@ -463,7 +428,7 @@ impl BfvExec<'_> {
                 self.ev.linear_combination(&t)?
             }
             Encoding::Base2 => {
-                let digits: Vec<Vec<(i64, usize)>> = terms.iter().map(|&(_, w)| naf(w)).collect();
+                let digits: Vec<Vec<(i64, usize)>> = terms.iter().map(|&(_, w)| base2::naf(w)).collect();
                 let t: Vec<(&Ciphertext, &[(i64, usize)])> = terms
                     .iter()
                     .zip(&digits)
@@ -485,7 +450,7 @@ impl BfvExec<'_> {
                 c.rem_euclid(I256::from(self.params.plaintext_modulus()))
                     .as_u64(),
             ),
-            Encoding::Base2 => base2_plaintext(self.params, c)?,
+            Encoding::Base2 => base2::plaintext(self.params, c)?,
         };
         Ok(self.ev.add_plain(&ct, &pt)?)
     }
@@ -531,7 +496,7 @@ impl Executor for BfvExec<'_> {
         // signed binary digits (monomials).
         let digits: Vec<Vec<Vec<(i64, usize)>>> = rows
             .iter()
-            .map(|r| r.terms.iter().map(|&(_, w)| naf(w)).collect())
+            .map(|r| r.terms.iter().map(|&(_, w)| base2::naf(w)).collect())
             .collect();
         let terms: Vec<Vec<(usize, Monomials<'_>)>> = rows
             .iter()
@@ -582,38 +547,6 @@ impl Executor for BfvExec<'_> {
     }
 }
 
-/// Highest degree of the base-2 encoding of any value the plan computes
-/// (inputs of 8 bits): must stay below the ring degree.
-pub(crate) fn degree_bound(plan: &Plan<I256>) -> usize {
-    let digits = |w: &I256| naf(*w).last().map_or(0, |&(_, k)| k);
-    let mut deg = vec![7usize; plan.input.len()];
-    for step in &plan.steps {
-        deg = match &step.op {
-            Op::Linear(rows) => rows
-                .iter()
-                .map(|r| {
-                    r.terms
-                        .iter()
-                        .map(|(i, w)| deg[*i as usize] + digits(w))
-                        .fold(digits(&r.bias), usize::max)
-                })
-                .collect(),
-            Op::Poly { degree, coeffs } => deg
-                .iter()
-                .enumerate()
-                .map(|(e, &d)| {
-                    (0..=*degree)
-                        .map(|i| i * d + digits(&coeffs[e * (degree + 1) + i]))
-                        .max()
-                        .unwrap_or(0)
-                })
-                .collect(),
-            Op::Relu | Op::Reshape => deg,
-        };
-    }
-    deg.into_iter().max().unwrap_or(0)
-}
-
 /// The BFV round trip of [`super::infer`].
 pub(super) fn infer(
     model: &Model,
@@ -627,9 +560,18 @@ pub(super) fn infer(
     let fixed = FixedPoint { precision_bits }.prepare(model)?;
     check_encryptable(fixed.plan())?;
     let bound = fixed.logit_bound_bits()?;
-    let crt = parameters(encoding, bound)?;
+    // Base 2 decrypts coefficients before evaluating at 2: the moduli hold
+    // the largest coefficient, far below the largest value.
+    let base2 = base2::bounds(fixed.plan());
+    let crt = parameters(
+        encoding,
+        match encoding {
+            Encoding::Slots => bound,
+            Encoding::Base2 => base2.coefficient_bits,
+        },
+    )?;
     let n = crt.parts()[0].degree();
-    let degree = degree_bound(fixed.plan());
+    let degree = base2.degree;
     if encoding == Encoding::Base2 && degree >= n {
         return Err(Error::Model(format!(
             "the base-2 encodings reach degree {degree} but the ring has degree {n}: use fewer --precision-bits"
@@ -740,6 +682,7 @@ pub(super) fn infer(
             "fixed_point_scale_bits": fixed.scale_bits(),
             "precision_bits": precision_bits,
             "encoding_degree_bound": if encoding == Encoding::Base2 { Some(degree) } else { None },
+            "coefficient_bound_bits": if encoding == Encoding::Base2 { Some(base2.coefficient_bits) } else { None },
             "log_qp": first.log_qp(),
             "security_bits": 128,
             "batches": batches.len(),

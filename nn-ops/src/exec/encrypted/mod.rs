@@ -14,6 +14,7 @@
 //! [`infer`] runs the whole round trip and reports what `hefty infer`
 //! prints (docs/INFER_JSON.md).
 
+mod base2;
 mod bfv;
 mod ckks;
 mod report;
