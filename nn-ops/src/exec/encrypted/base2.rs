@@ -41,14 +41,28 @@ pub(crate) fn naf(w: I256) -> Vec<(i64, usize)> {
     out
 }
 
-/// The plaintext whose coefficients are the digits of `w`.
+/// The plaintext whose coefficients are the digits of `w` (NAF).
 pub(crate) fn plaintext(params: &Arc<Parameters>, w: I256) -> Result<Plaintext, Error> {
+    from_digits(params, &naf(w), || w.to_string())
+}
+
+/// The plaintext of an input pixel ([`pixel_digits`]).
+pub(crate) fn pixel_plaintext(params: &Arc<Parameters>, p: u8) -> Result<Plaintext, Error> {
+    from_digits(params, &pixel_digits(p), || p.to_string())
+}
+
+fn from_digits(
+    params: &Arc<Parameters>,
+    digits: &[(i64, usize)],
+    what: impl Fn() -> String,
+) -> Result<Plaintext, Error> {
     let (n, t) = (params.degree(), params.plaintext_modulus());
     let mut coeffs = vec![0u64; n];
-    for (c, k) in naf(w) {
+    for &(c, k) in digits {
         if k >= n {
             return Err(Error::Model(format!(
-                "the integer {w} has {k} base-2 digits but the ring holds {n}"
+                "the integer {} has {k} base-2 digits but the ring holds {n}",
+                what()
             )));
         }
         coeffs[k] = if c < 0 { t - 1 } else { 1 };
@@ -68,67 +82,76 @@ pub(crate) struct Bounds {
     pub coefficient_bits: u32,
 }
 
-/// Per-coefficient magnitude bounds of one value's polynomial.
-type Envelope = Vec<f64>;
+/// Per-coefficient bounds `[lo, hi]` of one value's polynomial.
+type Envelope = Vec<(f64, f64)>;
 
-/// `|digits of w|` as an envelope: 1 at every non-zero digit.
+/// The digits of an input pixel: plain binary, every digit 0 or 1 (NAF's
+/// negative digits would widen every coefficient's range below zero).
+pub(crate) fn pixel_digits(p: u8) -> Vec<(i64, usize)> {
+    (0..8).filter(|k| p >> k & 1 == 1).map(|k| (1, k)).collect()
+}
+
+/// The digits of `w` as an envelope: exact.
 fn digits(w: I256) -> Envelope {
     let d = naf(w);
-    let mut e = vec![0.0; d.last().map_or(0, |&(_, k)| k + 1)];
-    for (_, k) in d {
-        e[k] = 1.0;
+    let mut e = vec![(0.0, 0.0); d.last().map_or(0, |&(_, k)| k + 1)];
+    for (c, k) in d {
+        e[k] = (c as f64, c as f64);
     }
     e
 }
 
-/// `acc += shift(x, by)`, growing `acc` as needed.
-fn add_shifted(acc: &mut Envelope, x: &[f64], by: usize) {
+/// `acc += sign · shift(x, by)`, growing `acc` as needed.
+fn add_shifted(acc: &mut Envelope, x: &[(f64, f64)], by: usize, sign: i64) {
     if acc.len() < x.len() + by {
-        acc.resize(x.len() + by, 0.0);
+        acc.resize(x.len() + by, (0.0, 0.0));
     }
-    for (a, &v) in acc[by..].iter_mut().zip(x) {
-        *a += v;
+    for (a, &(lo, hi)) in acc[by..].iter_mut().zip(x) {
+        let (lo, hi) = if sign < 0 { (-hi, -lo) } else { (lo, hi) };
+        a.0 += lo;
+        a.1 += hi;
     }
 }
 
-/// A bound on the coefficients of `p·q` from bounds on those of `p` and `q`.
-fn product(p: &[f64], q: &[f64]) -> Envelope {
-    let mut out = Envelope::new();
-    for (k, &c) in p.iter().enumerate() {
-        if c != 0.0 {
-            let scaled: Envelope = q.iter().map(|v| c * v).collect();
-            add_shifted(&mut out, &scaled, k);
+/// Bounds on the coefficients of `p·q` from bounds on those of `p` and `q`.
+fn product(p: &[(f64, f64)], q: &[(f64, f64)]) -> Envelope {
+    let mut out = vec![(0.0, 0.0); (p.len() + q.len()).saturating_sub(1)];
+    for (i, &(a, b)) in p.iter().enumerate() {
+        for (j, &(c, d)) in q.iter().enumerate() {
+            let ends = [a * c, a * d, b * c, b * d];
+            let o = &mut out[i + j];
+            o.0 += ends.iter().copied().fold(f64::INFINITY, f64::min);
+            o.1 += ends.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         }
     }
     out
 }
 
-/// `Σ |digits of w| ⋆ x` with the weight's digits as shifts (a weight's
-/// digits are ±1, so its product is a sum of shifted copies).
-fn weighted(acc: &mut Envelope, w: I256, x: &[f64]) {
-    for (_, k) in naf(w) {
-        add_shifted(acc, x, k);
+/// `acc += w · x` with the weight's digits as signed shifts.
+fn weighted(acc: &mut Envelope, w: I256, x: &[(f64, f64)]) {
+    for (c, k) in naf(w) {
+        add_shifted(acc, x, k, c);
     }
 }
 
 /// The degree and coefficient bounds of `plan` run on base-2 encodings of
-/// 8-bit pixels.
+/// 8-bit pixels ([`pixel_digits`]).
 ///
-/// Sums and products are bounded by the triangle inequality coefficient by
-/// coefficient, so the bound holds for every image. Envelopes are `f64`:
-/// integers below 2^53 are exact, and above that each bound is rounded up
-/// by a margin far larger than the rounding of the sums (all terms are
-/// non-negative, so their relative error stays below `terms · 2^-53`).
+/// Every coefficient is kept as an interval: sums add them, products
+/// multiply them (interval arithmetic coefficient by coefficient), so the
+/// bound holds for every image; signed intervals let weights of opposite
+/// signs offset each other where magnitudes alone would add. Endpoints are
+/// `f64`: integers below 2^53 are exact, and above that the bound is
+/// rounded up by a margin far larger than the rounding of the sums.
 pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
-    // Every coefficient any pixel's digits can use: 0..=255 in NAF reaches
-    // 2^8 (255 = 2^8 − 1).
     let mut pixel = Envelope::new();
     for p in 0..=255u8 {
-        for (k, v) in digits(I256::from(p)).into_iter().enumerate() {
+        for (c, k) in pixel_digits(p) {
             if pixel.len() <= k {
-                pixel.resize(k + 1, 0.0);
+                pixel.resize(k + 1, (0.0, 0.0));
             }
-            pixel[k] = f64::max(pixel[k], v);
+            let e = &mut pixel[k];
+            *e = (e.0.min(c as f64), e.1.max(c as f64));
         }
     }
     let mut values: Vec<Envelope> = vec![pixel; plan.input.len()];
@@ -151,7 +174,7 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
                 .map(|(e, x)| {
                     let c = &coeffs[e * (d + 1)..(e + 1) * (d + 1)];
                     let mut acc = digits(c[0]);
-                    let mut power = vec![1.0];
+                    let mut power = vec![(1.0, 1.0)];
                     for &ci in &c[1..] {
                         power = product(&power, x);
                         weighted(&mut acc, ci, &power);
@@ -163,7 +186,7 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
         };
         for v in &mut values {
             // Trailing zeros are not degree.
-            while v.last() == Some(&0.0) {
+            while v.last() == Some(&(0.0, 0.0)) {
                 v.pop();
             }
             degree = degree.max(v.len().saturating_sub(1));
@@ -172,7 +195,7 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
     let largest = values
         .iter()
         .flatten()
-        .fold(0.0f64, |m, &v| m.max(v))
+        .fold(0.0f64, |m, &(lo, hi)| m.max(-lo).max(hi))
         .max(1.0);
     // Exact below 2^53; above, round up by 2^-20 relative: covers the f64
     // rounding of any sum of fewer than 2^30 non-negative terms.
@@ -243,7 +266,16 @@ mod tests {
     /// The plan run on exact base-2 polynomials over Z, and every value's
     /// polynomial at every step.
     fn run(plan: &Plan<I256>, image: &[u8]) -> Vec<Vec<Poly>> {
-        let mut x: Vec<Poly> = image.iter().map(|&p| encode(I256::from(p))).collect();
+        let mut x: Vec<Poly> = image
+            .iter()
+            .map(|&p| {
+                let mut e = vec![BigInt::from(0); 8];
+                for (c, k) in pixel_digits(p) {
+                    e[k] = BigInt::from(c);
+                }
+                e
+            })
+            .collect();
         let mut all = vec![x.clone()];
         for step in &plan.steps {
             x = match &step.op {
@@ -295,7 +327,9 @@ mod tests {
                     .enumerate()
                     .map(|(e, v)| {
                         let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
-                        c.iter().rev().fold(BigInt::from(0), |acc, &ci| acc * v + big(ci))
+                        c.iter()
+                            .rev()
+                            .fold(BigInt::from(0), |acc, &ci| acc * v + big(ci))
                     })
                     .collect(),
                 Op::Relu | Op::Reshape => x,
@@ -385,9 +419,7 @@ mod tests {
                         1..4,
                     ),
                 )
-                    .prop_map(move |(r1, c, r2, images)| {
-                        (plan(inputs, r1, degree, c, r2), images)
-                    })
+                    .prop_map(move |(r1, c, r2, images)| (plan(inputs, r1, degree, c, r2), images))
             },
         )
     }
@@ -420,33 +452,48 @@ mod tests {
         }
     }
 
-    /// Known answers: `x0 + x1` on pixels reaches 2 in a coefficient (both
-    /// pixels' digits at the same power) and degree 8 (255 = 2^8 − 1).
+    fn single(row: Row<I256>) -> Plan<I256> {
+        Plan {
+            input: flat(2),
+            steps: vec![Step {
+                label: "fc".into(),
+                kind: "dense",
+                op: Op::Linear(vec![row]),
+                out: flat(1),
+            }],
+        }
+    }
+
+    /// Known answers on two pixels (binary digits: degree 7).
     #[test]
     fn known_answers() {
         let sum = Row {
             terms: vec![(0, I256::ONE), (1, I256::ONE)],
             bias: I256::ZERO,
         };
-        let single = Plan {
-            input: flat(2),
-            steps: vec![Step {
-                label: "fc".into(),
-                kind: "dense",
-                op: Op::Linear(vec![sum.clone()]),
-                out: flat(1),
-            }],
-        };
+        // x0 + x1: both pixels' digits at the same power, [0, 2].
         assert_eq!(
-            bounds(&single),
+            bounds(&single(sum.clone())),
             Bounds {
-                degree: 8,
+                degree: 7,
                 coefficient_bits: 1
             }
         );
-        // (x0 + x1)^2: the envelope of x0 + x1 is 2 at each of the 9
-        // powers, its square peaks at the middle power with 9 · 2 · 2 = 36,
-        // so 6 bits; the value bound (510^2 < 2^18) would say 18.
+        // x0 − x1: [−1, 1], where magnitudes alone would say 2.
+        let difference = Row {
+            terms: vec![(0, I256::ONE), (1, I256::MINUS_ONE)],
+            bias: I256::ZERO,
+        };
+        assert_eq!(
+            bounds(&single(difference)),
+            Bounds {
+                degree: 7,
+                coefficient_bits: 0
+            }
+        );
+        // (x0 + x1)^2: [0, 2] at each of 8 powers; the square peaks at
+        // power 7 with 8 pairs of [0, 4]: 32, so 5 bits where the value
+        // bound (510^2 < 2^18) would say 18.
         let squared = plan(
             2,
             vec![sum],
@@ -460,8 +507,8 @@ mod tests {
         assert_eq!(
             bounds(&squared),
             Bounds {
-                degree: 16,
-                coefficient_bits: 6
+                degree: 14,
+                coefficient_bits: 5
             }
         );
     }

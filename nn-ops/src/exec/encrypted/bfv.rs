@@ -37,20 +37,23 @@ pub enum Encoding {
     Base2,
 }
 
-/// The ring degree and the bits of each plaintext modulus (primes just
-/// below `2^bits`, `≡ 1 mod 2n`) of an encoding, measured on the CryptoNets
-/// network (smallest noise budget left in a logit):
-/// - base-2 encodings: n = 8192 (log Q = 174) with 30-bit moduli leaves
+/// The ring degree, the most bits a plaintext modulus may have, and the
+/// ciphertext primes of an encoding, measured on the CryptoNets network
+/// (smallest noise budget left in a logit):
+/// - base-2 encodings: n = 8192 (log Q = 174, QP 218) with 30-bit moduli leaves
 ///   20.3 bits, 32-bit 12.5, 36-bit fails; n = 16384 with 40-bit moduli
-///   (4 parts instead of 6) took 101 s per image against 33 s (single
-///   runs, not alternated);
+///   took 101 s per image against 33 s for n = 8192 (single runs, not
+///   alternated, 2026-11-30);
 /// - slots: scalar weights multiply the noise (a power-of-two shift is a
 ///   monomial only in base 2), so n = 8192 with 30-bit moduli fails and
 ///   batching needs n = 16384 with 40-bit moduli.
+///
+/// The client refuses outputs whose noise budget falls below one bit, so a
+/// model noisier than these never decrypts to wrong integers.
 fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
     match encoding {
         Encoding::Slots => (16384, 40, &[48, 48, 48, 49, 49, 49]),
-        Encoding::Base2 => (8192, 30, &[43, 43, 44, 44]),
+        Encoding::Base2 => (8192, 32, &[43, 43, 44, 44]),
     }
 }
 
@@ -58,23 +61,41 @@ fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
 /// of up to `bound_bits` bits — the logits themselves in slots, the
 /// coefficients of their digit polynomials in base 2 ([`ring_for`]:
 /// 128-bit presets).
+///
+/// As few moduli as the bound needs, each as small as they can be (a
+/// smaller `t` leaves more noise budget): `k = ⌈(bound + 2) / max⌉` primes
+/// of `⌈(bound + 2) / k⌉` bits, one more bit while their product (primes
+/// sit just below the power of two) still misses `2^(bound + 1)`.
 pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
-    let (degree, bits, primes) = ring_for(encoding);
+    let (degree, max_bits, primes) = ring_for(encoding);
     let base = *Preset::for_degree(degree)?;
     let limit = BigUint::from(1u8) << (bound_bits + 1);
-    let mut moduli = Vec::new();
-    for count in 1..=hefty_core::bfv::MAX_PARTS {
-        moduli = hefty_core::ntt::ntt_primes(bits, base.degree, count)
-            .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
-        if moduli
-            .iter()
-            .map(|&t| BigUint::from(t))
-            .product::<BigUint>()
-            > limit
-        {
-            break;
-        }
+    let need = bound_bits + 2;
+    let count = need.div_ceil(max_bits) as usize;
+    if count > hefty_core::bfv::MAX_PARTS {
+        return Err(Error::Setting(format!(
+            "decrypted integers of {bound_bits} bits need {count} plaintext moduli of {max_bits} bits (at most {}): use fewer --precision-bits",
+            hefty_core::bfv::MAX_PARTS
+        )));
     }
+    // Slots need primes ≡ 1 (mod 2n); below 20 bits the noise budget is
+    // never the limit, so no smaller modulus is worth having.
+    let mut bits = need.div_ceil(count as u32).max(20);
+    let moduli = loop {
+        let moduli = hefty_core::ntt::ntt_primes(bits, base.degree, count)
+            .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
+        let product: BigUint = moduli.iter().map(|&t| BigUint::from(t)).product();
+        if product > limit {
+            break moduli;
+        }
+        if bits >= max_bits {
+            // k primes just below 2^max hold 2^(bound + 2)·(1 − ε): unreachable.
+            return Err(Error::Setting(format!(
+                "{count} plaintext moduli of {bits} bits do not hold {bound_bits}-bit integers"
+            )));
+        }
+        bits += 1;
+    };
     Ok(CrtBfv::new(
         base.builder().ciphertext_moduli_bits(primes),
         &moduli,
@@ -184,7 +205,7 @@ impl BfvClient {
                         let v: Vec<u64> = images.iter().map(|im| u64::from(im[e])).collect();
                         self.encoders[part].encode(&v)?
                     }
-                    Encoding::Base2 => base2::plaintext(params, I256::from(images[0][e]))?,
+                    Encoding::Base2 => base2::pixel_plaintext(params, images[0][e])?,
                 };
                 Ok(self.sks[part]
                     .encrypt(&pt, &mut Sampler::from_seed(seed))?
@@ -428,7 +449,8 @@ impl BfvExec<'_> {
                 self.ev.linear_combination(&t)?
             }
             Encoding::Base2 => {
-                let digits: Vec<Vec<(i64, usize)>> = terms.iter().map(|&(_, w)| base2::naf(w)).collect();
+                let digits: Vec<Vec<(i64, usize)>> =
+                    terms.iter().map(|&(_, w)| base2::naf(w)).collect();
                 let t: Vec<(&Ciphertext, &[(i64, usize)])> = terms
                     .iter()
                     .zip(&digits)
