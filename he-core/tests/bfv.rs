@@ -474,6 +474,12 @@ proptest! {
         let two = eval.relinearize(&three, &rk).unwrap();
         prop_assert_eq!(sk.decrypt(&two).unwrap().coeffs().to_vec(), want.clone());
         prop_assert_eq!(sk.decrypt(&eval.multiply_relin(&a, &b, &rk).unwrap()).unwrap().coeffs().to_vec(), want);
+        // A square extends its input once: the same polynomials as the
+        // product of two copies, bit for bit, and the plaintext square.
+        let square = eval.square(&a).unwrap();
+        prop_assert_eq!(&square, &eval.multiply(&a, &a.clone()).unwrap());
+        prop_assert_eq!(sk.decrypt(&square).unwrap().coeffs().to_vec(), negacyclic_mod_t(ma.coeffs(), ma.coeffs(), t));
+        prop_assert_eq!(eval.square_relin(&a, &rk).unwrap(), eval.relinearize(&square, &rk).unwrap());
     }
 }
 

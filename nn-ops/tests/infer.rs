@@ -465,6 +465,24 @@ fn hop_counts_match_a_hand_count() {
     assert!(r.layers.iter().all(|l| l.hops.rotate == 0));
     // Depth: conv (1) + square (1) + pool (0) + dense (1).
     assert_eq!(levels_needed(&ckks_plan(&model).unwrap()), 3);
+    // BFV folds the batch norm into the quadratic: per element and
+    // plaintext modulus one square (relinearized), then c2·x² + c1·x (two
+    // scalar products, one addition) + c0 (a plaintext addition).
+    let r = run(&model, &images(&model, 2, 3), Packing::Batch, Scheme::Bfv);
+    let parts = r.params["plaintext_moduli"].as_array().unwrap().len() as u64;
+    let act = r.layers.iter().find(|l| l.op == "activation").unwrap().hops;
+    assert_eq!(
+        (
+            act.ct_ct_mul,
+            act.relinearize,
+            act.ct_ct_add,
+            act.pt_ct_add,
+            act.rescale
+        ),
+        (72 * parts, 72 * parts, 72 * parts, 72 * parts, 0)
+    );
+    // Scalars of ±1 are additions, not products.
+    assert!(act.pt_ct_mul_scalar <= 2 * 72 * parts && act.pt_ct_mul_scalar >= 72 * parts);
 }
 
 /// The server gets bytes only: parameters, a relinearization key,

@@ -553,6 +553,21 @@ impl Evaluator {
         })
     }
 
+    /// `a²` without relinearization: [`Evaluator::multiply`] with `a` on
+    /// both sides, extended to the auxiliary basis once instead of twice.
+    pub fn square(&self, a: &Ciphertext) -> Result<Ciphertext, Error> {
+        self.multiply(a, a)
+    }
+
+    /// `a²` relinearized back to two polynomials.
+    pub fn square_relin(
+        &self,
+        a: &Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
+        self.relinearize(&self.square(a)?, rk)
+    }
+
     /// `a · b` relinearized back to two polynomials.
     pub fn multiply_relin(
         &self,

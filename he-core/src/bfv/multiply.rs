@@ -45,16 +45,27 @@ impl MulContext {
         let q_basis = a[0].basis();
         let backend = q_basis.backend().as_ref();
         let (level, kr) = (a[0].level(), self.r.len());
+        // A square (the same polynomials twice) is extended once.
+        let square = std::ptr::eq(a, b);
         // Each input polynomial's extension to Q ∪ R is independent work.
-        let inputs: Vec<&RnsPoly<Coeff>> = a.iter().chain(b).collect();
+        let inputs: Vec<&RnsPoly<Coeff>> = if square {
+            a.iter().collect()
+        } else {
+            a.iter().chain(b).collect()
+        };
         let mut extended = parallel::map(backend, &inputs, |p| {
             let in_r = p.exact_lift(&self.q_to_r, &self.r, kr)?;
             Ok::<_, Error>((p.try_clone()?.into_ntt(), in_r.into_ntt()))
         })
         .into_iter()
         .collect::<Result<Vec<_>, Error>>()?;
-        let eb = extended.split_off(a.len());
+        let eb = if square {
+            Vec::new()
+        } else {
+            extended.split_off(a.len())
+        };
         let ea = extended;
+        let eb = if square { &ea } else { &eb };
         let out_len = a.len() + b.len() - 1;
         let mut tensor: Vec<(RnsPoly<Ntt>, RnsPoly<Ntt>)> = (0..out_len)
             .map(|_| Ok((RnsPoly::zero(q_basis, level)?, RnsPoly::zero(&self.r, kr)?)))

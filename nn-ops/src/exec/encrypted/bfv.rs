@@ -550,8 +550,24 @@ impl Executor for BfvExec<'_> {
         x.par_iter()
             .enumerate()
             .map(|(e, ct)| {
-                // Horner: one ciphertext product per degree above one.
                 let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
+                if degree == 2 {
+                    // c2·x² + c1·x + c0 from a square: its input is
+                    // extended once, and both weights are cheap plaintext
+                    // products (scalars, or sparse digits in base 2).
+                    let square;
+                    let mut terms = Vec::with_capacity(2);
+                    if c[2] != 0 {
+                        square = self.ev.square_relin(ct, self.rk)?;
+                        terms.push((&square, c[2]));
+                    }
+                    if c[1] != 0 || terms.is_empty() {
+                        // (A constant polynomial keeps x with weight 0.)
+                        terms.push((ct, c[1]));
+                    }
+                    return self.plus(self.combination(&terms)?, c[0]);
+                }
+                // Horner: one ciphertext product per degree above one.
                 let mut y = self.plus(self.combination(&[(ct, c[degree])])?, c[degree - 1])?;
                 for i in (0..degree - 1).rev() {
                     y = self.ev.multiply_relin(&y, ct, self.rk)?;
