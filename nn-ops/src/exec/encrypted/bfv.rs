@@ -140,6 +140,31 @@ fn relinearization_digits(primes: &[u32], special: &[u32], t_bits: u32, n: usize
         .unwrap_or(primes.len())
 }
 
+/// How many of the last ciphertext primes a relinearized product at
+/// `level` can drop for free.
+///
+/// Modulus switching keeps the plaintext and scales the noise down with the
+/// modulus, adding a rounding term; right after a product, whose noise grew
+/// by about `t·n`, that term stays below the product's noise while the
+/// dropped primes hold at most `t·n` — so the budget is kept and every later
+/// layer runs on fewer limbs (and the logits travel smaller). Measured on
+/// the CryptoNets network: base 2 (one 44-bit prime against t·n = 2^45)
+/// 12.8 → 12.6 bits, later layers 1.5–3.6× faster.
+fn primes_to_drop(params: &Parameters, level: usize) -> usize {
+    let moduli = &params.ciphertext_basis().moduli()[..level];
+    let room = (params.plaintext_modulus() as f64).log2() + (params.degree() as f64).log2();
+    let mut dropped = 0.0;
+    let mut count = 0;
+    for m in moduli.iter().rev().take(level.saturating_sub(1)) {
+        dropped += (m.value() as f64).log2();
+        if dropped > room {
+            break;
+        }
+        count += 1;
+    }
+    count
+}
+
 /// `w` modulo `t`, centred in `(-t/2, t/2]`.
 fn centred(w: I256, t: u64) -> i64 {
     let r = w.rem_euclid(I256::from(t)).as_u64();
@@ -477,6 +502,15 @@ struct BfvExec<'a> {
 }
 
 impl BfvExec<'_> {
+    /// A product's output, switched down by [`primes_to_drop`] primes.
+    fn after_product(&self, y: Ciphertext) -> Result<Ciphertext, Error> {
+        let drop = primes_to_drop(self.params, y.level());
+        if drop == 0 {
+            return Ok(y);
+        }
+        Ok(self.ev.mod_switch_to(&y, y.level() - drop)?)
+    }
+
     /// `Σ w_j · x_j` (no terms: zero).
     fn combination(&self, terms: &[(&Ciphertext, I256)]) -> Result<Ciphertext, Error> {
         let t = self.params.plaintext_modulus();
@@ -603,13 +637,16 @@ impl Executor for BfvExec<'_> {
                         // (A constant polynomial keeps x with weight 0.)
                         terms.push((ct, c[1]));
                     }
-                    return self.plus(self.combination(&terms)?, c[0]);
+                    return self.after_product(self.plus(self.combination(&terms)?, c[0])?);
                 }
                 // Horner: one ciphertext product per degree above one.
                 let mut y = self.plus(self.combination(&[(ct, c[degree])])?, c[degree - 1])?;
                 for i in (0..degree - 1).rev() {
                     y = self.ev.multiply_relin(&y, ct, self.rk)?;
                     y = self.plus(y, c[i])?;
+                }
+                if degree >= 2 {
+                    y = self.after_product(y)?;
                 }
                 Ok(y)
             })
@@ -770,7 +807,23 @@ pub(super) fn infer(
 
 #[cfg(test)]
 mod tests {
-    use super::relinearization_digits;
+    use super::{Encoding, parameters, primes_to_drop, relinearization_digits};
+
+    /// One prime after each product while t·n covers it, never the last.
+    #[test]
+    fn primes_dropped_after_a_product() {
+        // Base 2: 2 × 32-bit t, n = 2^13 (room 45 bits), primes 43 43 44 44.
+        let crt = parameters(Encoding::Base2, 62).unwrap();
+        let p = &crt.parts()[0];
+        assert_eq!(crt.parts().len(), 2);
+        assert_eq!(
+            (1..=4).map(|l| primes_to_drop(p, l)).collect::<Vec<_>>(),
+            vec![0, 1, 1, 1]
+        );
+        // Slots: 40-bit t, n = 2^14 (room 54 bits), 48–49-bit primes.
+        let crt = parameters(Encoding::Slots, 157).unwrap();
+        assert_eq!(primes_to_drop(&crt.parts()[0], 6), 1);
+    }
 
     /// The two ring choices of [`super::ring_for`], with the digit counts
     /// measured to keep the noise budget (see the doc comment).
