@@ -855,6 +855,23 @@ fn linear_layers_equal_their_rows_combined_one_by_one() {
             ev.linear_combination_integer(&terms).unwrap().polys()
         );
     }
+    // Dyadic weights w·2^-3: the same ciphertexts as the integer layer (no
+    // level spent), read at a scale 2^3 larger — the values w·2^-3·x.
+    let dyadic = ev.linear_layer_dyadic(&cts, &rows, -3).unwrap();
+    let xs: Vec<Vec<f64>> = (0..5).map(|j| values(70 + j, 64)).collect();
+    for ((row, got), int) in rows.iter().zip(&dyadic).zip(&layer) {
+        assert_eq!(got.polys(), int.polys());
+        assert_eq!(got.level(), cts[0].level());
+        assert_eq!(got.scale(), cts[0].scale() * 8.0);
+        let y = decrypt(&k, &enc, got);
+        for i in 0..64 {
+            let want: f64 = row.iter().map(|&(j, w)| w as f64 / 8.0 * xs[j][i]).sum();
+            assert!((y[i] - want).abs() < 1e-6, "slot {i}: {} vs {want}", y[i]);
+        }
+    }
+    // A scale pushed below 1 or past f64 is refused.
+    assert!(ev.linear_layer_dyadic(&cts, &rows, 2000).is_err());
+    assert!(ev.linear_layer_dyadic(&cts, &rows, -2000).is_err());
     // An empty row decrypts to zero; a term naming a missing input is refused.
     let empty = ev.linear_layer_integer(&cts, &[&[]]).unwrap();
     assert!(decrypt(&k, &enc, &empty[0]).iter().all(|v| v.abs() < 1e-9));

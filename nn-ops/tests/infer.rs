@@ -744,6 +744,12 @@ fn cryptonets_ckks_batch_on_mnist_images() {
     let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
     assert_eq!(r.agreement, 1.0);
     assert!(r.max_logit_error.unwrap() < 1e-4);
+    // conv1+bn1, square, conv2 (powers of two: exact, no level), fc1+bn2,
+    // square, fc2 (the output step, back to the base prime's scale).
+    assert_eq!(levels_needed(&ckks_plan(&model).unwrap()), 5);
+    assert_eq!(r.params["levels"], 5);
+    let conv2 = r.layers.iter().find(|l| l.name == "conv2").unwrap();
+    assert_eq!(conv2.hops.rescale, 0);
 }
 
 /// Slot packing on the CryptoNets network: the first layer in tap form (at

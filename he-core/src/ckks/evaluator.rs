@@ -586,7 +586,46 @@ impl Evaluator {
         inputs: &[Ciphertext],
         rows: &[&[(usize, i64)]],
     ) -> Result<Vec<Ciphertext>, Error> {
+        self.linear_layer_dyadic(inputs, rows, 0)
+    }
+
+    /// A whole linear layer with dyadic weights `w · 2^exponent` (`w` an
+    /// integer), exactly and without spending a level: the integer sums of
+    /// [`Self::linear_layer_integer`], with the outputs' scale the inputs'
+    /// times `2^-exponent` — the ciphertexts are the same, only what they
+    /// are read as changes. Power-of-two weights (`exponent ≤ 0`) cost no
+    /// rescale; the scale grows by `2^-exponent`, which must fit the
+    /// remaining modulus with the values (the caller's to plan).
+    ///
+    /// ```
+    /// use hefty_core::{Sampler, ckks::{Encoder, Evaluator, Parameters, SecretKey}};
+    /// let params = Parameters::preset_128(8192)?;
+    /// let mut sampler = Sampler::from_seed([7; 32]);
+    /// let sk = SecretKey::generate(&params, &mut sampler);
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let pt = enc.encode_real(&[1.5, -2.0], params.max_level(), params.default_scale())?;
+    /// let x = sk.encrypt(&pt, &mut sampler)?;
+    /// // 0.75·x = 3·2^-2·x: no level spent.
+    /// let out = ev.linear_layer_dyadic(&[x], &[&[(0, 3)]], -2)?;
+    /// assert_eq!(out[0].level(), params.max_level());
+    /// let y = enc.decode_real(&sk.decrypt(&out[0])?)?;
+    /// assert!((y[0] - 1.125).abs() < 1e-6 && (y[1] + 1.5).abs() < 1e-6);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn linear_layer_dyadic(
+        &self,
+        inputs: &[Ciphertext],
+        rows: &[&[(usize, i64)]],
+        exponent: i32,
+    ) -> Result<Vec<Ciphertext>, Error> {
         let (level, scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
+        let scale = scale * 2f64.powi(-exponent);
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(Error::InvalidParameters(format!(
+                "weights times 2^{exponent} would put the outputs at scale 2^{:.1}: give an exponent that keeps the scale finite and at least 1",
+                scale.log2()
+            )));
+        }
         let out = self.layer_at(inputs, level, rows, scale)?;
         for row in rows {
             self.ctx.count_n(

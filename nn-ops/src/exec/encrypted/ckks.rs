@@ -148,22 +148,59 @@ fn fold_squares(steps: &mut [Step<f64>]) {
     }
 }
 
-/// Whether every weight of a linear step is a small integer (summed without
-/// spending a level).
-fn is_integral(rows: &[Row<f64>]) -> bool {
-    rows.iter().all(|r| {
-        r.terms
+/// The most a dyadic linear step may grow the scale, in bits (its
+/// outputs' scale is the inputs' times `2^-exponent`): the CryptoNets
+/// power-of-two layers need 10, and every later level must still hold the
+/// values at the grown scale.
+const MAX_DYADIC_BITS: i32 = 16;
+
+/// The common exponent `e ≤ 0` with every weight of a linear step a small
+/// integer times `2^e`, if there is one (integer weights: 0). Such a step
+/// is summed exactly without spending a level
+/// ([`Evaluator::linear_layer_dyadic`]).
+fn dyadic_exponent(rows: &[Row<f64>]) -> Option<i32> {
+    let mut exponent = 0;
+    for &(_, w) in rows.iter().flat_map(|r| &r.terms) {
+        if !w.is_finite() {
+            return None;
+        }
+        if w == 0.0 {
+            continue;
+        }
+        // w = m · 2^(e − 1075) with m the 53-bit significand (normal
+        // numbers); its trailing zeros move into the exponent.
+        let bits = w.abs().to_bits();
+        let (e, m) = ((bits >> 52) as i32, bits & ((1 << 52) - 1));
+        if e == 0 {
+            return None;
+        }
+        let m = m | 1 << 52;
+        exponent = exponent.min(e - 1075 + m.trailing_zeros() as i32);
+    }
+    let fits = exponent >= -MAX_DYADIC_BITS
+        && rows
             .iter()
-            .all(|&(_, w)| w.fract() == 0.0 && w.abs() < MAX_INTEGER_WEIGHT)
-    })
+            .flat_map(|r| &r.terms)
+            .all(|&(_, w)| (w * 2f64.powi(-exponent)).abs() < MAX_INTEGER_WEIGHT);
+    fits.then_some(exponent)
+}
+
+/// The exponent a linear step is summed with exactly ([`dyadic_exponent`]),
+/// or `None` when it spends a level. The output step only when its weights
+/// are integers: its logits must come out at the scale the base prime
+/// holds (`Δ / 2^HEADROOM_BITS`), not grown.
+fn dyadic_step(rows: &[Row<f64>], output: bool) -> Option<i32> {
+    dyadic_exponent(rows).filter(|&e| e == 0 || !output)
 }
 
 /// The levels (rescales) a CKKS plan spends.
 pub fn levels_needed(plan: &Plan<f64>) -> usize {
+    let last = plan.steps.len().saturating_sub(1);
     plan.steps
         .iter()
-        .map(|s| match &s.op {
-            Op::Linear(rows) => usize::from(!is_integral(rows)),
+        .enumerate()
+        .map(|(i, s)| match &s.op {
+            Op::Linear(rows) => usize::from(dyadic_step(rows, i == last).is_none()),
             Op::Poly { degree, coeffs } if is_square(*degree, coeffs) => 1,
             Op::Poly { degree, .. } => *degree,
             Op::Relu | Op::Reshape => 0,
@@ -438,31 +475,35 @@ impl Executor for CkksExec<'_> {
     ) -> Result<Vec<Ciphertext>, Error> {
         // One pass for the whole layer (inputs stay cached across rows),
         // then each row's bias.
-        let sums = if is_integral(rows) {
+        let output = self.output == Some(label);
+        let sums = if let Some(exponent) = dyadic_step(rows, output) {
+            let unit = 2f64.powi(-exponent);
             let weights: Vec<Vec<(usize, i64)>> = rows
                 .iter()
                 .map(|r| {
                     r.terms
                         .iter()
-                        .map(|&(i, w)| (i as usize, w as i64))
+                        .map(|&(i, w)| (i as usize, (w * unit) as i64))
                         .collect()
                 })
                 .collect();
             let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-            self.ev.linear_layer_integer(x, &refs)?
+            self.ev.linear_layer_dyadic(x, &refs, exponent)?
         } else {
             let weights: Vec<Vec<(usize, f64)>> = rows
                 .iter()
                 .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
                 .collect();
             let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
-            match (self.output, x.first()) {
-                (Some(last), Some(first)) if last == label => {
-                    let scale = first.scale() * 2f64.powi(-HEADROOM_BITS);
-                    self.ev.linear_layer_to_scale(x, &refs, scale)?
-                }
-                _ => self.ev.linear_layer(x, &refs)?,
-            }
+            // Back to Δ whatever dyadic steps grew the scale to (the
+            // output step to Δ/2^HEADROOM_BITS).
+            let delta = self.params.default_scale();
+            let scale = if output {
+                delta * 2f64.powi(-HEADROOM_BITS)
+            } else {
+                delta
+            };
+            self.ev.linear_layer_to_scale(x, &refs, scale)?
         };
         sums.into_par_iter()
             .zip(rows)
@@ -574,6 +615,35 @@ pub(super) fn infer(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rows(weights: &[f64]) -> Vec<Row<f64>> {
+        vec![Row {
+            terms: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| (i as u32, w))
+                .collect(),
+            bias: 0.3,
+        }]
+    }
+
+    /// Known answers: the common exponent of dyadic weights, `None` for
+    /// anything else; the output step only with integers.
+    #[test]
+    fn dyadic_exponents() {
+        assert_eq!(dyadic_exponent(&rows(&[3.0, -7.0, 0.0])), Some(0));
+        assert_eq!(dyadic_exponent(&rows(&[0.5, -0.25, 3.0])), Some(-2));
+        assert_eq!(dyadic_exponent(&rows(&[0.75, 2f64.powi(-16)])), Some(-16));
+        assert_eq!(dyadic_exponent(&rows(&[2f64.powi(-17)])), None);
+        assert_eq!(dyadic_exponent(&rows(&[0.3])), None);
+        assert_eq!(dyadic_exponent(&rows(&[f64::NAN])), None);
+        assert_eq!(dyadic_exponent(&rows(&[f64::MIN_POSITIVE / 2.0])), None);
+        assert_eq!(dyadic_exponent(&rows(&[2f64.powi(31)])), None);
+        assert_eq!(dyadic_exponent(&rows(&[2f64.powi(30), 0.5])), None);
+        assert_eq!(dyadic_step(&rows(&[0.5]), false), Some(-1));
+        assert_eq!(dyadic_step(&rows(&[0.5]), true), None);
+        assert_eq!(dyadic_step(&rows(&[2.0]), true), Some(0));
+    }
 
     /// At 64-bit words every ciphertext prime is below 2^50 (the CPU's
     /// vector kernels); at 32-bit words the preset's base is kept.
