@@ -143,7 +143,11 @@ fn weighted(acc: &mut Envelope, w: I256, x: &[(f64, f64)]) {
 /// signs offset each other where magnitudes alone would add. Endpoints are
 /// `f64`: integers below 2^53 are exact, and above that the bound is
 /// rounded up by a margin far larger than the rounding of the sums.
-pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
+///
+/// `None` as soon as a value's degree would pass `max_degree` (the ring
+/// cannot hold the encoding; stopping there also keeps a hostile plan from
+/// growing envelopes without end).
+pub(crate) fn bounds(plan: &Plan<I256>, max_degree: usize) -> Option<Bounds> {
     let mut pixel = Envelope::new();
     for p in 0..=255u8 {
         for (c, k) in pixel_digits(p) {
@@ -176,12 +180,15 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
                     let mut acc = digits(c[0]);
                     let mut power = vec![(1.0, 1.0)];
                     for &ci in &c[1..] {
+                        if power.len() + x.len() > max_degree.saturating_add(2) {
+                            return None;
+                        }
                         power = product(&power, x);
                         weighted(&mut acc, ci, &power);
                     }
-                    acc
+                    Some(acc)
                 })
-                .collect(),
+                .collect::<Option<_>>()?,
             Op::Relu | Op::Reshape => values,
         };
         for v in &mut values {
@@ -190,6 +197,9 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
                 v.pop();
             }
             degree = degree.max(v.len().saturating_sub(1));
+        }
+        if degree > max_degree {
+            return None;
         }
     }
     let largest = values
@@ -205,10 +215,10 @@ pub(crate) fn bounds(plan: &Plan<I256>) -> Bounds {
         1.0 + 2f64.powi(-20)
     };
     let coefficient_bits = (largest * margin).log2().ceil() as u32;
-    Bounds {
+    Some(Bounds {
         degree,
         coefficient_bits,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -430,7 +440,7 @@ mod tests {
         /// the polynomials are the integers' encodings (evaluated at 2).
         #[test]
         fn the_bounds_hold_on_exact_polynomials((plan, images) in case()) {
-            let b = bounds(&plan);
+            let b = bounds(&plan, usize::MAX).unwrap();
             let limit = BigInt::from(1u8) << b.coefficient_bits;
             for image in &images {
                 let all = run(&plan, image);
@@ -473,7 +483,7 @@ mod tests {
         };
         // x0 + x1: both pixels' digits at the same power, [0, 2].
         assert_eq!(
-            bounds(&single(sum.clone())),
+            bounds(&single(sum.clone()), 8191).unwrap(),
             Bounds {
                 degree: 7,
                 coefficient_bits: 1
@@ -485,7 +495,7 @@ mod tests {
             bias: I256::ZERO,
         };
         assert_eq!(
-            bounds(&single(difference)),
+            bounds(&single(difference), 8191).unwrap(),
             Bounds {
                 degree: 7,
                 coefficient_bits: 0
@@ -504,8 +514,10 @@ mod tests {
                 bias: I256::ZERO,
             }],
         );
+        // Past the degree allowed: no bound (the ring cannot hold it).
+        assert_eq!(bounds(&squared, 13), None);
         assert_eq!(
-            bounds(&squared),
+            bounds(&squared, 8191).unwrap(),
             Bounds {
                 degree: 14,
                 coefficient_bits: 5

@@ -675,21 +675,19 @@ pub(super) fn infer(
     let bound = fixed.logit_bound_bits()?;
     // Base 2 decrypts coefficients before evaluating at 2: the moduli hold
     // the largest coefficient, far below the largest value.
-    let base2 = base2::bounds(fixed.plan());
-    let crt = parameters(
-        encoding,
-        match encoding {
-            Encoding::Slots => bound,
-            Encoding::Base2 => base2.coefficient_bits,
-        },
-    )?;
+    let base2 = match encoding {
+        Encoding::Slots => None,
+        Encoding::Base2 => {
+            let n = ring_for(encoding).0;
+            Some(base2::bounds(fixed.plan(), n - 1).ok_or_else(|| {
+                Error::Model(format!(
+                    "the base-2 encodings reach degree {n} or more but the ring has degree {n}: use fewer --precision-bits"
+                ))
+            })?)
+        }
+    };
+    let crt = parameters(encoding, base2.map_or(bound, |b| b.coefficient_bits))?;
     let n = crt.parts()[0].degree();
-    let degree = base2.degree;
-    if encoding == Encoding::Base2 && degree >= n {
-        return Err(Error::Model(format!(
-            "the base-2 encodings reach degree {degree} but the ring has degree {n}: use fewer --precision-bits"
-        )));
-    }
     let mut client = BfvClient::new(crt, encoding)?;
     let keys = client.evaluation_keys()?;
     let server = BfvServer::on(
@@ -794,8 +792,8 @@ pub(super) fn infer(
             "logit_bound_bits": bound,
             "fixed_point_scale_bits": fixed.scale_bits(),
             "precision_bits": precision_bits,
-            "encoding_degree_bound": if encoding == Encoding::Base2 { Some(degree) } else { None },
-            "coefficient_bound_bits": if encoding == Encoding::Base2 { Some(base2.coefficient_bits) } else { None },
+            "encoding_degree_bound": base2.map(|b| b.degree),
+            "coefficient_bound_bits": base2.map(|b| b.coefficient_bits),
             "log_qp": first.log_qp(),
             "security_bits": 128,
             "batches": batches.len(),
