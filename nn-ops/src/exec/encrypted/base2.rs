@@ -82,23 +82,18 @@ pub(crate) struct Bounds {
     pub coefficient_bits: u32,
 }
 
-/// Per-coefficient bounds `[lo, hi]` of one value's polynomial.
+/// Per-coefficient bounds `[lo, hi]` of one value's polynomial, every one
+/// containing 0 (see [`bounds`]).
 type Envelope = Vec<(f64, f64)>;
+
+/// The envelope of a digit: `[0, 1]`, which a digit's sign turns into
+/// `[-1, 0]`.
+const DIGIT: (f64, f64) = (0.0, 1.0);
 
 /// The digits of an input pixel: plain binary, every digit 0 or 1 (NAF's
 /// negative digits would widen every coefficient's range below zero).
 pub(crate) fn pixel_digits(p: u8) -> Vec<(i64, usize)> {
     (0..8).filter(|k| p >> k & 1 == 1).map(|k| (1, k)).collect()
-}
-
-/// The digits of `w` as an envelope: exact.
-fn digits(w: I256) -> Envelope {
-    let d = naf(w);
-    let mut e = vec![(0.0, 0.0); d.last().map_or(0, |&(_, k)| k + 1)];
-    for (c, k) in d {
-        e[k] = (c as f64, c as f64);
-    }
-    e
 }
 
 /// `acc += sign · shift(x, by)`, growing `acc` as needed.
@@ -140,9 +135,13 @@ fn weighted(acc: &mut Envelope, w: I256, x: &[(f64, f64)]) {
 /// Every coefficient is kept as an interval: sums add them, products
 /// multiply them (interval arithmetic coefficient by coefficient), so the
 /// bound holds for every image; signed intervals let weights of opposite
-/// signs offset each other where magnitudes alone would add. Endpoints are
-/// `f64`: integers below 2^53 are exact, and above that the bound is
-/// rounded up by a margin far larger than the rounding of the sums.
+/// signs offset each other where magnitudes alone would add. Every interval
+/// contains 0 (pixel digits are `[0, 1]`, constants' digits `[0, 1]` or
+/// `[-1, 0]`, and sums, sign flips and products keep 0 inside), so each
+/// lower end is a sum of non-positive terms and each upper end of
+/// non-negative ones: no cancellation. Endpoints are `f64`: such sums of
+/// integers are exact while they stay below 2^53, and above that the bound
+/// is rounded up by a margin far larger than their rounding.
 ///
 /// `None` as soon as a value's degree would pass `max_degree` (the ring
 /// cannot hold the encoding; stopping there also keeps a hostile plan from
@@ -165,7 +164,8 @@ pub(crate) fn bounds(plan: &Plan<I256>, max_degree: usize) -> Option<Bounds> {
             Op::Linear(rows) => rows
                 .iter()
                 .map(|r| {
-                    let mut acc = digits(r.bias);
+                    let mut acc = Envelope::new();
+                    weighted(&mut acc, r.bias, &[DIGIT]);
                     for &(i, w) in &r.terms {
                         weighted(&mut acc, w, &values[i as usize]);
                     }
@@ -177,8 +177,9 @@ pub(crate) fn bounds(plan: &Plan<I256>, max_degree: usize) -> Option<Bounds> {
                 .enumerate()
                 .map(|(e, x)| {
                     let c = &coeffs[e * (d + 1)..(e + 1) * (d + 1)];
-                    let mut acc = digits(c[0]);
-                    let mut power = vec![(1.0, 1.0)];
+                    let mut acc = Envelope::new();
+                    weighted(&mut acc, c[0], &[DIGIT]);
+                    let mut power = vec![DIGIT];
                     for &ci in &c[1..] {
                         if power.len() + x.len() > max_degree.saturating_add(2) {
                             return None;
