@@ -101,6 +101,15 @@ pub struct KeySwitcher {
     divide_by_p: RoundingDivider,
 }
 
+/// The sizes of [`KeySwitcher::new`]'s `dnum` digits over `k` primes:
+/// `⌈k/dnum⌉` consecutive primes each, the last one shorter.
+fn uniform_digits(k: usize, dnum: usize) -> Vec<usize> {
+    let alpha = k.div_ceil(dnum);
+    (0..k.div_ceil(alpha))
+        .map(|j| alpha.min(k - j * alpha))
+        .collect()
+}
+
 impl KeySwitcher {
     /// Key switching between ciphertext basis `q` and special basis `p`, with
     /// `dnum` digits of `ceil(len(q) / dnum)` primes each.
@@ -114,11 +123,34 @@ impl KeySwitcher {
                 "dnum = {dnum} must be between 1 and the number of ciphertext primes ({k})"
             )));
         }
-        let alpha = k.div_ceil(dnum);
-        let sizes: Vec<usize> = (0..k.div_ceil(alpha))
-            .map(|j| alpha.min(k - j * alpha))
-            .collect();
-        Self::with_digit_sizes(q, p, &sizes)
+        Self::with_digit_sizes(q, p, &uniform_digits(k, dnum))
+    }
+
+    /// The fewest digits `dnum` for [`Self::new`] whose every digit — the
+    /// product of its primes, `prime_bits` giving each prime's `log2` in
+    /// basis order — stays within `max_digit_bits`; one prime per digit if
+    /// none does. Fewer digits mean fewer base extensions per key switch;
+    /// the noise a switch adds grows with the digit over `P`, so the caller
+    /// sets the limit from what its circuit tolerates.
+    ///
+    /// ```
+    /// use hefty_core::rlwe::KeySwitcher;
+    /// // Four primes of 43–44 bits, digits up to 89 bits: two of two primes.
+    /// assert_eq!(KeySwitcher::fewest_digits(&[43.0, 43.0, 44.0, 44.0], 89.0), 2);
+    /// assert_eq!(KeySwitcher::fewest_digits(&[43.0, 43.0, 44.0, 44.0], 50.0), 4);
+    /// ```
+    pub fn fewest_digits(prime_bits: &[f64], max_digit_bits: f64) -> usize {
+        let k = prime_bits.len();
+        (1..=k)
+            .find(|&dnum| {
+                let mut start = 0;
+                uniform_digits(k, dnum).iter().all(|&size| {
+                    let bits: f64 = prime_bits[start..start + size].iter().sum();
+                    start += size;
+                    bits <= max_digit_bits
+                })
+            })
+            .unwrap_or(k)
     }
 
     /// Key switching with digits of the given sizes (consecutive ciphertext

@@ -15,6 +15,7 @@ use hefty_core::bfv::{
     Ciphertext, CrtBfv, Encoder, Evaluator, Monomials, Parameters, Plaintext, Preset,
     RelinearizationKey, SecretKey,
 };
+use hefty_core::rlwe::KeySwitcher;
 use hefty_core::{HopCounter, Sampler, SecurityLevel};
 use num_bigint::{BigInt, BigUint};
 use rayon::prelude::*;
@@ -123,21 +124,9 @@ pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, 
 /// (n = 16384, 40-bit t, six primes over a 49-bit P) go from 53.0 to 52.7
 /// bits with 3 digits, to 42.8 with 2.
 fn relinearization_digits(primes: &[u32], special: &[u32], t_bits: u32, n: usize) -> usize {
+    let bits: Vec<f64> = primes.iter().map(|&b| f64::from(b)).collect();
     let p_bits: u32 = special.iter().sum();
-    let limit = t_bits + n.ilog2();
-    (1..primes.len())
-        .find(|&dnum| {
-            // Digits of ⌈k/dnum⌉ consecutive primes, as the key switcher
-            // cuts them; the largest decides.
-            let alpha = primes.len().div_ceil(dnum);
-            let largest: u32 = primes
-                .chunks(alpha)
-                .map(|c| c.iter().sum::<u32>())
-                .max()
-                .unwrap_or(0);
-            largest.saturating_sub(p_bits) <= limit
-        })
-        .unwrap_or(primes.len())
+    KeySwitcher::fewest_digits(&bits, f64::from(p_bits + t_bits + n.ilog2()))
 }
 
 /// How many of the last ciphertext primes a relinearized product at
@@ -503,6 +492,8 @@ struct BfvExec<'a> {
 
 impl BfvExec<'_> {
     /// A product's output, switched down by [`primes_to_drop`] primes.
+    /// Every output of a polynomial step goes through it, with or without
+    /// a product (`c2 = 0`), so the step's outputs share one level.
     fn after_product(&self, y: Ciphertext) -> Result<Ciphertext, Error> {
         let drop = primes_to_drop(self.params, y.level());
         if drop == 0 {

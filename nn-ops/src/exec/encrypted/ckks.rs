@@ -258,15 +258,7 @@ fn relinearization_digits(params: &Parameters) -> usize {
         .iter()
         .map(|&v| (v as f64).log2())
         .sum();
-    let limit = p + f64::from(params.scale_bits()) - 3.0;
-    (1..=q.len())
-        .find(|&dnum| {
-            // Digits of ⌈k/dnum⌉ consecutive primes, as the key switcher
-            // cuts them.
-            q.chunks(q.len().div_ceil(dnum))
-                .all(|c| c.iter().sum::<f64>() <= limit)
-        })
-        .unwrap_or(q.len())
+    hefty_core::rlwe::KeySwitcher::fewest_digits(&q, p + f64::from(params.scale_bits()) - 3.0)
 }
 
 /// The CKKS presets of a word profile.
