@@ -138,7 +138,7 @@ fn relinearization_digits(primes: &[u32], special: &[u32], t_bits: u32, n: usize
 /// dropped primes hold at most `t·n` — so the budget is kept and every later
 /// layer runs on fewer limbs (and the logits travel smaller). Measured on
 /// the CryptoNets network: base 2 (one 44-bit prime against t·n = 2^45)
-/// 12.8 → 12.6 bits, later layers 1.5–3.6× faster.
+/// 12.8 → 12.6 bits, later layers 1.5–3.6× faster (one pair of runs).
 fn primes_to_drop(params: &Parameters, level: usize) -> usize {
     let moduli = &params.ciphertext_basis().moduli()[..level];
     let room = (params.plaintext_modulus() as f64).log2() + (params.degree() as f64).log2();
