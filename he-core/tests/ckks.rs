@@ -797,6 +797,112 @@ fn real_constants_add_exactly_round_c_times_the_scale() {
     }
 }
 
+/// The decrypted polynomial's centred coefficients.
+fn plain_coeffs(k: &Keys, x: &Ciphertext) -> Vec<num_bigint::BigInt> {
+    k.sk.decrypt(x)
+        .unwrap()
+        .poly()
+        .try_clone()
+        .unwrap()
+        .into_coeff()
+        .to_centered()
+        .unwrap()
+}
+
+/// A complex constant is `round(Re c·Δ)` at `x^0` plus `round(Im c·Δ)` at
+/// `x^(N/2)`, exactly, at every level (the cached-transform path), and the
+/// slots gain `c`.
+#[test]
+fn complex_constants_add_exactly_at_x0_and_x_half_n() {
+    let params = toy(1 << 11, 2);
+    let n = params.degree();
+    let mut k = keys(&params, 44);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let ct = encrypt(&mut k, &enc, &values(8, 64));
+    for (ct, c) in [
+        (ct.clone(), Complex64::new(0.3, -0.7)),
+        (ct.clone(), Complex64::new(-12.5, 3.25)),
+        (ev.drop_to_level(&ct, 1).unwrap(), Complex64::new(0.0, 2.75)),
+    ] {
+        let plus = ev.add_const(&ct, c).unwrap();
+        let (before, after) = (plain_coeffs(&k, &ct), plain_coeffs(&k, &plus));
+        let (re, im) = (
+            (c.re * ct.scale()).round() as i64,
+            (c.im * ct.scale()).round() as i64,
+        );
+        for (j, (a, b)) in after.iter().zip(&before).enumerate() {
+            let expect = match j {
+                0 => re,
+                j if j == n / 2 => im,
+                _ => 0,
+            };
+            assert_eq!(a - b, expect.into(), "coefficient {j}");
+        }
+        let (x, y) = (
+            enc.decode(&k.sk.decrypt(&ct).unwrap()).unwrap(),
+            enc.decode(&k.sk.decrypt(&plus).unwrap()).unwrap(),
+        );
+        assert!(x.iter().zip(&y).all(|(x, y)| (y - x - c).norm() < 1e-6));
+    }
+}
+
+/// `x^k` shifts the decrypted polynomial negacyclically, exactly (no
+/// noise added), for powers below, at and above `n`; `x^(n/2)` is `i` in
+/// every slot and `x^(n/4)` squares to it.
+#[test]
+fn monomial_products_shift_the_plaintext_exactly() {
+    let params = toy(1 << 11, 2);
+    let n = params.degree();
+    let mut k = keys(&params, 45);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let (re, im) = (values(9, n / 2), values(10, n / 2));
+    let z: Vec<Complex64> = re
+        .iter()
+        .zip(&im)
+        .map(|(&a, &b)| Complex64::new(a, b))
+        .collect();
+    let pt = enc
+        .encode(&z, params.max_level(), params.default_scale())
+        .unwrap();
+    let ct = k.sk.encrypt(&pt, &mut k.rng).unwrap();
+    let base = plain_coeffs(&k, &ct);
+    for shift in [0, 1, 7, n / 4, n / 2, n - 1, n, n + 5, 2 * n + 3] {
+        for ct in [ct.clone(), ev.drop_to_level(&ct, 1).unwrap()] {
+            let out = ev.mul_monomial(&ct, shift).unwrap();
+            assert_eq!((out.level(), out.scale()), (ct.level(), ct.scale()));
+            let got = plain_coeffs(&k, &out);
+            let s = shift % (2 * n);
+            for (j, g) in got.iter().enumerate() {
+                // Coefficient j of x^s·m comes from m[j − s mod n], negated
+                // once per wrap past x^n = −1.
+                let from = (j + 2 * n - s) % (2 * n);
+                let want = if from < n {
+                    base[from].clone()
+                } else {
+                    -base[from - n].clone()
+                };
+                assert_eq!(*g, want, "x^{shift}, coefficient {j}");
+            }
+        }
+    }
+    let slots = |x: &Ciphertext| enc.decode(&k.sk.decrypt(x).unwrap()).unwrap();
+    let i_z = slots(&ev.mul_monomial(&ct, n / 2).unwrap());
+    assert!(
+        i_z.iter()
+            .zip(&z)
+            .all(|(a, b)| (a - Complex64::i() * b).norm() < 1e-6)
+    );
+    let r = ev.mul_monomial(&ct, n / 4).unwrap();
+    let sq = slots(&ev.multiply_relin_rescale(&r, &r, &k.rk).unwrap());
+    assert!(
+        sq.iter()
+            .zip(&z)
+            .all(|(a, b)| (a - Complex64::i() * b * b).norm() < 1e-5)
+    );
+}
+
 /// Integer weights: no level spent, the scale unchanged.
 #[test]
 fn integer_linear_combinations_spend_no_level() {

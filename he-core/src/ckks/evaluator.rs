@@ -2,7 +2,8 @@
 //! alignment done for the caller.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use num_complex::Complex64;
 
@@ -56,6 +57,9 @@ fn same_scale(a: f64, b: f64) -> bool {
 #[derive(Debug, Clone)]
 pub struct Evaluator {
     pub(crate) ctx: EvalContext<Parameters>,
+    /// `x^k` in NTT form by `(k, level)`, built on first use: a monomial
+    /// product is then one pointwise pass instead of two transforms.
+    monomials: Arc<Mutex<HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>>>,
 }
 
 impl Evaluator {
@@ -63,6 +67,7 @@ impl Evaluator {
     pub fn new(params: &Arc<Parameters>) -> Self {
         Self {
             ctx: EvalContext::new(params, None),
+            monomials: Arc::default(),
         }
     }
 
@@ -71,6 +76,7 @@ impl Evaluator {
     pub fn with_hop_counter(params: &Arc<Parameters>, counter: &Arc<HopCounter>) -> Self {
         Self {
             ctx: EvalContext::new(params, Some(counter)),
+            monomials: Arc::default(),
         }
     }
 
@@ -322,8 +328,28 @@ impl Evaluator {
             self.ctx.count(Hop::PtCtAdd);
             return Ok(out);
         }
-        // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
         let n = self.ctx.params().degree();
+        let ki = (c.im * a.scale).round();
+        if k.abs() < 2f64.powi(62)
+            && ki.abs() < 2f64.powi(62)
+            && k.abs().max(ki.abs()).log2() < self.ctx.params().log_q_at(a.level()) - 2.0
+        {
+            // The same polynomial, round(c·Δ) + round(Im c·Δ)·x^(N/2), built
+            // from the cached transform of x^(N/2) instead of an NTT per
+            // call (bit-identical: the transform is linear).
+            let mut im = RnsPoly::clone(&*self.monomial_ntt(n / 2, a.level())?);
+            im.mul_scalar_assign(ki.abs() as u64);
+            if ki < 0.0 {
+                im.neg_assign();
+            }
+            let mut out = a.clone();
+            out.polys[0].add_constant_words(k as i64);
+            out.polys[0].add_assign(&im)?;
+            out.seed = None;
+            self.ctx.count(Hop::PtCtAdd);
+            return Ok(out);
+        }
+        // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
         let mut coeffs = vec![0.0; n];
         coeffs[0] = c.re;
         coeffs[n / 2] = c.im;
@@ -339,6 +365,72 @@ impl Evaluator {
         out.seed = None;
         self.ctx.count(Hop::PtCtAdd);
         Ok(out)
+    }
+
+    /// `x^k` at `level` in NTT form, from the cache or transformed once.
+    fn monomial_ntt(&self, k: usize, level: usize) -> Result<Arc<RnsPoly<Ntt>>, Error> {
+        let key = (k, level);
+        if let Some(m) = self.lock_monomials().get(&key) {
+            return Ok(Arc::clone(m));
+        }
+        let n = self.ctx.params().degree();
+        let mut coeffs = vec![0i64; n];
+        // x^k for k in [n, 2n) is −x^(k−n).
+        coeffs[k % n] = if (k / n) % 2 == 0 { 1 } else { -1 };
+        let m = Arc::new(
+            RnsPoly::from_i64(self.ctx.params().ciphertext_basis(), level, &coeffs)?.into_ntt(),
+        );
+        self.lock_monomials().insert(key, Arc::clone(&m));
+        Ok(m)
+    }
+
+    fn lock_monomials(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>> {
+        // The map is only ever inserted into whole: a panic elsewhere while
+        // it was locked leaves it valid.
+        self.monomials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `a · x^k`: slot `j`, the evaluation at a root `ζ_j` of `x^n + 1`, is
+    /// multiplied by `ζ_j^k`. Exact — no noise, no level, scale unchanged;
+    /// one pointwise pass (the transform of `x^k` is cached per level).
+    /// `k = n/2` multiplies every slot by `i`; `k = n/4` by `±e^(iπ/4)`, a
+    /// square root of `i` up to sign. Any `k` works (`x^(2n) = 1`).
+    ///
+    /// ```
+    /// use hefty_core::ckks::*;
+    /// use hefty_core::Sampler;
+    /// let params = Parameters::builder()
+    ///     .degree(1 << 11).depth(1)
+    ///     .insecure_disable_security_check_for_testing_only()
+    ///     .build()?;
+    /// let mut rng = Sampler::from_os();
+    /// let sk = SecretKey::generate(&params, &mut rng);
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let z = Complex64::new(0.5, -0.25);
+    /// let ct = sk.encrypt(&enc.encode(&[z], params.max_level(), params.default_scale())?, &mut rng)?;
+    /// let iz = enc.decode(&sk.decrypt(&ev.mul_monomial(&ct, params.degree() / 2)?)?)?[0];
+    /// assert!((iz - Complex64::i() * z).norm() < 1e-6);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn mul_monomial(&self, a: &Ciphertext, k: usize) -> Result<Ciphertext, Error> {
+        self.check(a)?;
+        let k = k % (2 * self.ctx.params().degree());
+        let m = self.monomial_ntt(k, a.level())?;
+        let polys = a
+            .polys
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                c.mul_assign(&m)?;
+                Ok(c)
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.ctx.count(Hop::PtCtMulMonomial);
+        Ok(self.build(polys, a.scale))
     }
 
     /// `a · pt` (scales multiply; rescale afterwards).
