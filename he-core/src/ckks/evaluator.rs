@@ -21,6 +21,9 @@ const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 32) as f64;
 /// share are read once for all of them.
 const LAYER_CHUNK_BYTES: usize = 256 << 20;
 
+/// Transforms of `x^k` by `(k, level)`.
+type Monomials = HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>;
+
 fn same_scale(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
 }
@@ -59,7 +62,7 @@ pub struct Evaluator {
     pub(crate) ctx: EvalContext<Parameters>,
     /// `x^k` in NTT form by `(k, level)`, built on first use: a monomial
     /// product is then one pointwise pass instead of two transforms.
-    monomials: Arc<Mutex<HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>>>,
+    monomials: Arc<Mutex<Monomials>>,
 }
 
 impl Evaluator {
@@ -376,7 +379,7 @@ impl Evaluator {
         let n = self.ctx.params().degree();
         let mut coeffs = vec![0i64; n];
         // x^k for k in [n, 2n) is −x^(k−n).
-        coeffs[k % n] = if (k / n) % 2 == 0 { 1 } else { -1 };
+        coeffs[k % n] = if (k / n).is_multiple_of(2) { 1 } else { -1 };
         let m = Arc::new(
             RnsPoly::from_i64(self.ctx.params().ciphertext_basis(), level, &coeffs)?.into_ntt(),
         );
@@ -384,9 +387,7 @@ impl Evaluator {
         Ok(m)
     }
 
-    fn lock_monomials(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>> {
+    fn lock_monomials(&self) -> std::sync::MutexGuard<'_, Monomials> {
         // The map is only ever inserted into whole: a panic elsewhere while
         // it was locked leaves it valid.
         self.monomials
