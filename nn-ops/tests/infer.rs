@@ -535,6 +535,82 @@ fn client_server_round_trip_through_bytes() {
     ));
 }
 
+/// Two images per slot: past `n/2` images the client sends two real-slot
+/// halves, the server merges them at the first square and separates them
+/// at the second with a conjugation; every image of both halves matches
+/// the f64 reference. Without the conjugation key, or for a plan whose
+/// activations are not squares, a paired request is a typed error.
+#[test]
+fn paired_slots_round_trip_through_bytes_and_their_misuse() {
+    let mut net = fixed_net();
+    net.second = true;
+    let model = build(&net);
+    let plan = ckks_plan(&model).unwrap();
+    assert_eq!(CkksServer::needs_conjugation(&plan), Some(true));
+    let params = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(levels_needed(&plan))
+        .build()
+        .unwrap();
+    let half = params.slots();
+    let count = half + 5;
+    let imgs = images(&model, count, 21);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let mut client = CkksClient::new(&params);
+    assert!(client.encrypt(&refs, 8).is_err(), "one image per slot");
+    let keys = client.evaluation_keys_paired(true).unwrap();
+    assert_eq!(client.slots(), 2 * half);
+    let inputs = client.encrypt(&refs, 8).unwrap();
+    let server = CkksServer::new(&keys, plan.clone()).unwrap();
+    assert!(server.pairs());
+    let outputs = server.infer(&inputs, &mut |_| {}).unwrap();
+    let logits = client.decrypt(&outputs, count).unwrap();
+    assert_eq!(logits.len(), count);
+    let mut worst = 0f64;
+    for (img, got) in imgs.iter().zip(&logits) {
+        let want = model.forward_f64(img).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            worst = worst.max((a - b).abs());
+        }
+    }
+    assert!(worst < 1e-4, "largest logit error {worst}");
+    // One conjugation per element of the second square, one product per
+    // pair of images everywhere after the first convolution.
+    let totals = server.counter().totals();
+    assert_eq!(totals.get(hefty_nn::core::Hop::Rotate), 4);
+    // The same request against keys without the conjugation key.
+    let mut plain = CkksClient::new(&params);
+    let keys = plain.evaluation_keys_paired(false).unwrap();
+    let server = CkksServer::new(&keys, plan.clone()).unwrap();
+    assert!(!server.pairs());
+    let e = server
+        .infer(&plain.encrypt(&refs, 8).unwrap(), &mut |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("conjugation key"), "{e}");
+    // A quadratic with a zero square term (here in the first channel) is
+    // no square: such a network cannot pair images.
+    let model = build(&net);
+    let mut tensors = model.tensors().clone();
+    let coeffs = tensors.get_mut("a.coeffs").unwrap();
+    coeffs.data[2] = 0.0;
+    let model = Model::new(model.graph().clone(), tensors).unwrap();
+    let plan = ckks_plan(&model).unwrap();
+    assert_eq!(CkksServer::needs_conjugation(&plan), None);
+    let params = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(levels_needed(&plan))
+        .build()
+        .unwrap();
+    let mut client = CkksClient::new(&params);
+    let keys = client.evaluation_keys_paired(true).unwrap();
+    let server = CkksServer::new(&keys, plan).unwrap();
+    assert!(!server.pairs());
+    let e = server
+        .infer(&client.encrypt(&refs, 8).unwrap(), &mut |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("not all squares"), "{e}");
+}
+
 /// Slot packing's client and server meet only through bytes; the server
 /// refuses what it cannot run, in words that say what to change.
 #[test]

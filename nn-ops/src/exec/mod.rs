@@ -99,12 +99,7 @@ pub fn walk<E: Executor>(
     for (index, step) in plan.steps.iter().enumerate() {
         observe(Event::Begin { index });
         let start = Instant::now();
-        x = match &step.op {
-            Op::Linear(rows) => exec.linear(&step.label, rows, &x)?,
-            Op::Poly { degree, coeffs } => exec.poly(&step.label, *degree, coeffs, &x)?,
-            Op::Relu => exec.relu(&step.label, &x)?,
-            Op::Reshape => x,
-        };
+        x = run_step(exec, step, x)?;
         exec.settle()?;
         observe(Event::End {
             index,
@@ -112,6 +107,21 @@ pub fn walk<E: Executor>(
         });
     }
     Ok(x)
+}
+
+/// One step of [`walk`] on `x`, unobserved (for executors that walk a plan
+/// in their own order, e.g. two halves of a batch up to where they merge).
+pub(crate) fn run_step<E: Executor>(
+    exec: &E,
+    step: &Step<E::Weight>,
+    x: Vec<E::Value>,
+) -> Result<Vec<E::Value>, E::Error> {
+    Ok(match &step.op {
+        Op::Linear(rows) => exec.linear(&step.label, rows, &x)?,
+        Op::Poly { degree, coeffs } => exec.poly(&step.label, *degree, coeffs, &x)?,
+        Op::Relu => exec.relu(&step.label, &x)?,
+        Op::Reshape => x,
+    })
 }
 
 /// The index of the largest value (the first, on ties).

@@ -2,6 +2,21 @@
 //! image `i`. Weights and activation coefficients are real scalars, so no
 //! rotation is ever needed.
 //!
+//! A slot is a complex number, so a batch of more than `N/2` images puts
+//! two in each slot (*paired slots*): image `i` in the real part of slot
+//! `i`, image `N/2 + i` in its imaginary part. The client sends the two
+//! halves as separate real-slot ciphertexts; the server runs the steps
+//! before the first activation on each, and the first square merges them
+//! for free: with `r = x^(3n/4)·v` (a monomial: `x^(n/4)` squares to `i`
+//! in every slot), `(u + r)·(u − r) = u² + i·v²` — one product for two
+//! images where separate slots need two. Every later step runs once for
+//! both. Later squares separate the parts with a conjugation (a key
+//! switch): with `z = (u + i·v)/2` (the layer before computes half its
+//! value), `p = z + z̄ = u`, `m = z − z̄ = i·v` and
+//! `(p + x^(n/4)·m)·(p − x^(n/4)·m) = p² − i·m² = u² + i·v²`. A batch of
+//! 10,000 MNIST images runs the first convolution twice and everything
+//! after it once, instead of the whole network twice.
+//!
 //! The plan is folded so the network spends as few levels as it can:
 //! batch norm is composed into the linear layer before it, and each
 //! quadratic `a·y² + b·y + c` after a linear layer becomes
@@ -13,7 +28,8 @@ use std::sync::Arc;
 
 use hefty_core::Sampler;
 use hefty_core::ckks::{
-    Ciphertext, Complex64, Encoder, Evaluator, PRESETS, Parameters, RelinearizationKey, SecretKey,
+    Ciphertext, Complex64, Encoder, Evaluator, GaloisKeys, PRESETS, Parameters, RelinearizationKey,
+    SecretKey,
 };
 use hefty_core::ring::Word;
 use hefty_core::{Backend, HopCounter, SecurityLevel};
@@ -23,7 +39,9 @@ use super::report::{CkksRun, Recorder};
 use super::wire::{pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
-use crate::exec::{Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan, walk};
+use crate::exec::{
+    Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan, run_step, walk,
+};
 use crate::model::Model;
 
 /// Largest integer weight taken as an integer (no level spent).
@@ -148,6 +166,64 @@ fn fold_squares(steps: &mut [Step<f64>]) {
     }
 }
 
+/// The index of the first polynomial step.
+fn first_poly(steps: &[Step<f64>]) -> Option<usize> {
+    steps.iter().position(|s| matches!(s.op, Op::Poly { .. }))
+}
+
+/// Whether the plan can pair two images per slot: every polynomial step is
+/// a square, and each after the first comes right after a linear step,
+/// whose outputs the pairing halves.
+fn pairable(steps: &[Step<f64>]) -> bool {
+    let Some(first) = first_poly(steps) else {
+        return false;
+    };
+    steps.iter().enumerate().all(|(i, s)| match &s.op {
+        Op::Poly { degree, coeffs } => {
+            is_square(*degree, coeffs) && (i == first || matches!(steps[i - 1].op, Op::Linear(_)))
+        }
+        _ => true,
+    })
+}
+
+/// Halves the linear step before every square after the first (its
+/// weights and bias): those squares start from `z = (u + i·v)/2`. Only for
+/// [`pairable`] plans; single-slot batches then square `z + z = u`.
+fn halve_before_squares(steps: &mut [Step<f64>]) {
+    let first = first_poly(steps).unwrap_or(steps.len());
+    for i in first + 1..steps.len() {
+        if !matches!(steps[i].op, Op::Poly { .. }) {
+            continue;
+        }
+        if let Op::Linear(rows) = &mut steps[i - 1].op {
+            for row in rows {
+                row.terms.iter_mut().for_each(|t| t.1 *= 0.5);
+                row.bias *= 0.5;
+            }
+        }
+    }
+}
+
+/// The plan for paired slots: [`pairable`] and halved, if halving costs
+/// no level (a dyadic step stays dyadic unless it runs out of exponent).
+fn halved_plan(plan: &Plan<f64>) -> Option<Plan<f64>> {
+    if !pairable(&plan.steps) {
+        return None;
+    }
+    let mut halved = plan.clone();
+    halve_before_squares(&mut halved.steps);
+    (levels_needed(&halved) == levels_needed(plan)).then_some(halved)
+}
+
+/// Whether paired slots conjugate: a square after the first.
+fn conjugates(plan: &Plan<f64>) -> bool {
+    plan.steps
+        .iter()
+        .filter(|s| matches!(s.op, Op::Poly { .. }))
+        .count()
+        > 1
+}
+
 /// The most a dyadic linear step may grow the scale, in bits (its
 /// outputs' scale is the inputs' times `2^-exponent`): the CryptoNets
 /// power-of-two layers need 10, and every later level must still hold the
@@ -211,7 +287,11 @@ pub fn levels_needed(plan: &Plan<f64>) -> usize {
 /// 128-bit secure parameters with `levels` levels: the smallest preset
 /// degree that holds them, with only as many primes as needed, and (64-bit
 /// words) a base prime below 2^50 ([`BASE_BITS`]).
-pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, Error> {
+pub(crate) fn parameters(
+    levels: usize,
+    word: Word,
+    paired: bool,
+) -> Result<Arc<Parameters>, Error> {
     let presets = presets_for(word);
     let preset = presets.iter().find(|p| p.depth >= levels).ok_or_else(|| {
         Error::Model(format!(
@@ -228,7 +308,7 @@ pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, E
         Word::W32 => builder,
     };
     let params = builder.clone().build()?;
-    let digits = relinearization_digits(&params);
+    let digits = relinearization_digits(&params, paired);
     if digits == params.key_switcher().digit_sizes().len() {
         return Ok(params);
     }
@@ -245,7 +325,13 @@ pub(crate) fn parameters(levels: usize, word: Word) -> Result<Arc<Parameters>, E
 /// Measured at n = 2^14 (seven primes, two 50-bit special primes): 3 digits
 /// instead of 4 leave the logit error at 1.2e-6 and the first activation
 /// 8 % faster; 2 digits break the network (error 4e7).
-fn relinearization_digits(params: &Parameters) -> usize {
+///
+/// Paired slots also conjugate, at scale `Δ` with no rescale after: that
+/// error reaches the slots multiplied by the other factor of the product
+/// and divided by `Δ` only, so its digits must stay below `P/2^8`
+/// (factors up to 2^5 with room): three digits at five levels and four at
+/// six, where relinearization alone needs two and three.
+fn relinearization_digits(params: &Parameters, paired: bool) -> usize {
     let bits = |m: &hefty_core::ntt::Modulus| (m.value() as f64).log2();
     let q: Vec<f64> = params
         .ciphertext_basis()
@@ -258,7 +344,12 @@ fn relinearization_digits(params: &Parameters) -> usize {
         .iter()
         .map(|&v| (v as f64).log2())
         .sum();
-    hefty_core::rlwe::KeySwitcher::fewest_digits(&q, p + f64::from(params.scale_bits()) - 3.0)
+    let limit = if paired {
+        p - 8.0
+    } else {
+        p + f64::from(params.scale_bits()) - 3.0
+    };
+    hefty_core::rlwe::KeySwitcher::fewest_digits(&q, limit)
 }
 
 /// The CKKS presets of a word profile.
@@ -275,7 +366,13 @@ pub struct CkksClient {
     sk: SecretKey,
     encoder: Encoder,
     sampler: Sampler,
+    /// Whether the server was given a conjugation key (paired slots).
+    paired: bool,
 }
+
+/// The request header: how many images each slot holds.
+const ONE_PER_SLOT: u8 = 1;
+const TWO_PER_SLOT: u8 = 2;
 
 impl CkksClient {
     /// A fresh secret key for `params` (from the OS's CSPRNG).
@@ -286,40 +383,68 @@ impl CkksClient {
             sk: SecretKey::generate(params, &mut sampler),
             encoder: Encoder::new(params),
             sampler,
+            paired: false,
         }
     }
 
-    /// The images one ciphertext holds.
+    /// The images one batch holds: one per slot, or two after
+    /// [`Self::evaluation_keys_paired`].
     pub fn slots(&self) -> usize {
-        self.params.slots()
+        self.params.slots() * if self.paired { 2 } else { 1 }
     }
 
     /// What the server needs, as bytes: the parameters and a
     /// relinearization key (no rotation keys: batch packing never rotates).
     pub fn evaluation_keys(&mut self) -> Result<Vec<u8>, Error> {
         let rk = RelinearizationKey::new(&self.sk, &mut self.sampler)?;
+        self.paired = false;
         Ok(pack(&[self.params.to_bytes(), rk.to_bytes()?]))
     }
 
+    /// [`Self::evaluation_keys`] for batches of up to `n` images, two per
+    /// slot; with a conjugation key when `conjugation` (the plan squares
+    /// more than once: [`CkksServer::needs_conjugation`]).
+    pub fn evaluation_keys_paired(&mut self, conjugation: bool) -> Result<Vec<u8>, Error> {
+        let mut keys = vec![self.params.to_bytes()];
+        keys.push(RelinearizationKey::new(&self.sk, &mut self.sampler)?.to_bytes()?);
+        if conjugation {
+            keys.push(GaloisKeys::new(&self.sk, &[], true, &mut self.sampler)?.to_bytes()?);
+        }
+        self.paired = true;
+        Ok(pack(&keys))
+    }
+
     /// Ciphertext `e` holds element `e` of every image (`pixel / 2^scale_bits`),
-    /// image `i` in slot `i`; at most [`Self::slots`] images.
+    /// image `i` in slot `i`; at most [`Self::slots`] images. Past `n/2`
+    /// images, the rest go into a second set of ciphertexts, which the
+    /// server merges into the imaginary parts of the first.
     pub fn encrypt(&mut self, images: &[&[u8]], scale_bits: u32) -> Result<Vec<u8>, Error> {
         if images.is_empty() || images.len() > self.slots() {
             return Err(Error::Setting(format!(
-                "{} images in one batch: give 1 to {} (the slots of n = {})",
+                "{} images in one batch: give 1 to {} (the slots of n = {}{})",
                 images.len(),
                 self.slots(),
-                self.params.degree()
+                self.params.degree(),
+                if self.paired {
+                    ", two images each"
+                } else {
+                    "; evaluation_keys_paired() doubles that"
+                }
             )));
         }
+        let half = self.params.slots();
         let scale = (scale_bits as f64).exp2();
         let elements = images[0].len();
-        let seeds: Vec<[u8; 32]> = (0..elements).map(|_| self.sampler.seed()).collect();
         let (level, delta) = (self.params.max_level(), self.params.default_scale());
+        let halves: Vec<&[&[u8]]> = images.chunks(half).collect();
+        let seeds: Vec<[u8; 32]> = (0..elements * halves.len())
+            .map(|_| self.sampler.seed())
+            .collect();
         let cts = seeds
             .into_par_iter()
             .enumerate()
-            .map(|(e, seed)| {
+            .map(|(k, seed)| {
+                let (images, e) = (halves[k / elements], k % elements);
                 let values: Vec<f64> = images.iter().map(|im| im[e] as f64 / scale).collect();
                 let pt = self.encoder.encode_real(&values, level, delta)?;
                 Ok(self
@@ -328,31 +453,49 @@ impl CkksClient {
                     .to_bytes()?)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(pack(&cts))
+        let per_slot = if halves.len() == 1 {
+            ONE_PER_SLOT
+        } else {
+            TWO_PER_SLOT
+        };
+        let mut items = Vec::with_capacity(cts.len() + 1);
+        items.push(vec![per_slot]);
+        items.extend(cts);
+        Ok(pack(&items))
     }
 
-    /// The logits of the first `images` slots: `result[i][k]` is logit `k`
-    /// of image `i`.
+    /// The logits of the first `images` images: `result[i][k]` is logit `k`
+    /// of image `i` (past `n/2`, the imaginary parts).
     pub fn decrypt(&self, bytes: &[u8], images: usize) -> Result<Vec<Vec<f64>>, Error> {
         let outputs = unpack(bytes)?
             .into_par_iter()
             .map(|b| {
                 let ct = Ciphertext::from_bytes(&self.params, b)?;
-                Ok(self.encoder.decode_real(&self.sk.decrypt(&ct)?)?)
+                Ok(self.encoder.decode(&self.sk.decrypt(&ct)?)?)
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        let half = self.params.slots();
         Ok((0..images.min(self.slots()))
-            .map(|i| outputs.iter().map(|o| o[i]).collect())
+            .map(|i| {
+                outputs
+                    .iter()
+                    .map(|o| if i < half { o[i].re } else { o[i - half].im })
+                    .collect()
+            })
             .collect())
     }
 }
 
-/// The server: parameters, a relinearization key, the plan — no secret key.
+/// The server: parameters, a relinearization key (and a conjugation key
+/// for paired slots), the plan — no secret key.
 pub struct CkksServer {
     params: Arc<Parameters>,
     rk: RelinearizationKey,
+    conjugation: Option<GaloisKeys>,
     evaluator: Evaluator,
     plan: Plan<f64>,
+    /// The plan halves the linear step before each square (pairable plans).
+    halved: bool,
     counter: Arc<HopCounter>,
 }
 
@@ -365,11 +508,15 @@ impl CkksServer {
     }
 
     /// [`Self::new`] evaluating on `backend`.
-    pub fn on(keys: &[u8], plan: Plan<f64>, backend: Arc<dyn Backend>) -> Result<Self, Error> {
-        let [params, rk] = unpack(keys)?[..] else {
-            return Err(Error::Setting(
-                "evaluation keys: expected the parameters and a relinearization key".into(),
-            ));
+    pub fn on(keys: &[u8], mut plan: Plan<f64>, backend: Arc<dyn Backend>) -> Result<Self, Error> {
+        let (params, rk, gk) = match unpack(keys)?[..] {
+            [params, rk] => (params, rk, None),
+            [params, rk, gk] => (params, rk, Some(gk)),
+            _ => {
+                return Err(Error::Setting(
+                    "evaluation keys: expected the parameters, a relinearization key and optionally a conjugation key".into(),
+                ));
+            }
         };
         let params = Parameters::from_bytes_on(params, backend)?;
         if params.security() != Some(SecurityLevel::Bits128) {
@@ -385,14 +532,48 @@ impl CkksServer {
             )));
         }
         let rk = RelinearizationKey::from_bytes(&params, rk)?;
+        let conjugation = gk
+            .map(|gk| GaloisKeys::from_bytes(&params, gk))
+            .transpose()?;
+        let conjugate = 2 * params.degree() - 1;
+        if let Some(gk) = &conjugation
+            && !gk.elements().any(|g| g == conjugate)
+        {
+            return Err(Error::Setting(
+                "evaluation keys: the Galois keys hold no conjugation key (make them with CkksClient::evaluation_keys_paired)".into(),
+            ));
+        }
+        let halved = match halved_plan(&plan) {
+            Some(halved) => {
+                plan = halved;
+                true
+            }
+            None => false,
+        };
         let counter = Arc::new(HopCounter::default());
         Ok(Self {
             evaluator: Evaluator::with_hop_counter(&params, &counter),
             params,
             rk,
+            conjugation,
             plan,
+            halved,
             counter,
         })
+    }
+
+    /// Whether batches may hold two images per slot: the plan's
+    /// activations are squares (each after the first right after a linear
+    /// layer) and a conjugation key came with the keys if it needs one.
+    pub fn pairs(&self) -> bool {
+        self.halved && (self.conjugation.is_some() || !conjugates(&self.plan))
+    }
+
+    /// Whether paired batches of `plan` need a conjugation key
+    /// ([`CkksClient::evaluation_keys_paired`]): it squares more than once.
+    /// `None` when the plan cannot pair images at all.
+    pub fn needs_conjugation(plan: &Plan<f64>) -> Option<bool> {
+        halved_plan(plan).map(|p| conjugates(&p))
     }
 
     /// The operations counted so far.
@@ -407,13 +588,34 @@ impl CkksServer {
 
     /// Encrypted inputs in, encrypted logits out; `observe` hears each step.
     pub fn infer(&self, inputs: &[u8], observe: &mut dyn FnMut(Event)) -> Result<Vec<u8>, Error> {
-        let cts = unpack(inputs)?
+        let items = unpack(inputs)?;
+        let (paired, cts) = match items.split_first() {
+            Some((&[ONE_PER_SLOT], cts)) => (false, cts),
+            Some((&[TWO_PER_SLOT], cts)) => (true, cts),
+            _ => {
+                return Err(Error::Setting(
+                    "malformed message: the request does not start with its images per slot (1 or 2)".into(),
+                ));
+            }
+        };
+        if paired && !self.pairs() {
+            return Err(Error::Setting(if self.halved {
+                "the request holds two images per slot but the evaluation keys have no conjugation key: make them with CkksClient::evaluation_keys_paired(true)".into()
+            } else {
+                "the request holds two images per slot but this network's activations are not all squares after linear layers: send at most n/2 images per batch".into()
+            }));
+        }
+        let cts = cts
             .into_par_iter()
             .map(|b| Ciphertext::from_bytes(&self.params, b))
             .collect::<Result<Vec<_>, _>>()?;
-        let exec = CkksExec {
+        let exec = |paired: bool| CkksExec {
             ev: &self.evaluator,
             rk: &self.rk,
+            paired,
+            conjugation: self.conjugation.as_ref().filter(|_| paired),
+            first_square: first_poly(&self.plan.steps).map(|i| self.plan.steps[i].label.as_str()),
+            halved: self.halved,
             params: &self.params,
             output: self
                 .plan
@@ -422,12 +624,76 @@ impl CkksServer {
                 .filter(|s| matches!(s.op, Op::Linear(_)))
                 .map(|s| s.label.as_str()),
         };
-        let out = walk(&self.plan, &exec, cts, observe)?;
+        let out = if paired {
+            let elements = self.plan.input.len();
+            if cts.len() != 2 * elements {
+                return Err(Error::Model(format!(
+                    "a request of two images per slot holds two sets of {elements} input ciphertexts, got {}",
+                    cts.len()
+                )));
+            }
+            let mut cts = cts;
+            let second = cts.split_off(elements);
+            self.walk_paired(&exec(false), &exec(true), [cts, second], observe)?
+        } else {
+            walk(&self.plan, &exec(false), cts, observe)?
+        };
         Ok(pack(
             &out.par_iter()
                 .map(Ciphertext::to_bytes)
                 .collect::<Result<Vec<_>, _>>()?,
         ))
+    }
+
+    /// [`walk`] for a paired request: the steps before the first square on
+    /// each half, the square merging them, the rest on the merged values.
+    fn walk_paired(
+        &self,
+        single: &CkksExec<'_>,
+        paired: &CkksExec<'_>,
+        halves: [Vec<Ciphertext>; 2],
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let steps = &self.plan.steps;
+        let first = first_poly(steps).expect("a pairable plan has a square");
+        let timed = |index: usize,
+                     observe: &mut dyn FnMut(Event),
+                     run: &mut dyn FnMut() -> Result<(), Error>|
+         -> Result<(), Error> {
+            observe(Event::Begin { index });
+            let start = std::time::Instant::now();
+            run()?;
+            single.settle()?;
+            observe(Event::End {
+                index,
+                elapsed: start.elapsed(),
+            });
+            Ok(())
+        };
+        let [mut a, mut b] = halves;
+        for (index, step) in steps[..first].iter().enumerate() {
+            timed(index, observe, &mut || {
+                a = run_step(single, step, std::mem::take(&mut a))?;
+                b = run_step(single, step, std::mem::take(&mut b))?;
+                Ok(())
+            })?;
+        }
+        let Op::Poly { coeffs, .. } = &steps[first].op else {
+            unreachable!("first_poly finds a polynomial step")
+        };
+        let mut x = Vec::new();
+        timed(first, observe, &mut || {
+            x = paired.merge_square(coeffs, &a, &b)?;
+            Ok(())
+        })?;
+        drop((a, b));
+        for (index, step) in steps.iter().enumerate().skip(first + 1) {
+            timed(index, observe, &mut || {
+                x = run_step(paired, step, std::mem::take(&mut x))?;
+                Ok(())
+            })?;
+        }
+        Ok(x)
     }
 }
 
@@ -435,6 +701,15 @@ impl CkksServer {
 struct CkksExec<'a> {
     ev: &'a Evaluator,
     rk: &'a RelinearizationKey,
+    /// The values hold two images per slot (after the merging square).
+    paired: bool,
+    /// The conjugation key, on paired values.
+    conjugation: Option<&'a GaloisKeys>,
+    /// The label of the first square: the linear step before it is never
+    /// halved.
+    first_square: Option<&'a str>,
+    /// The plan halved the linear step before each later square.
+    halved: bool,
     params: &'a Arc<Parameters>,
     /// The label of the last step when it is linear: its outputs trade
     /// [`HEADROOM_BITS`] of scale for room under the base prime.
@@ -446,7 +721,63 @@ impl CkksExec<'_> {
         if c == 0.0 {
             return Ok(ct);
         }
-        Ok(self.ev.add_const(&ct, Complex64::new(c, 0.0))?)
+        // Paired slots: the constant goes to both images.
+        let im = if self.paired { c } else { 0.0 };
+        Ok(self.ev.add_const(&ct, Complex64::new(c, im))?)
+    }
+
+    /// The square step's value: `u²` (one image per slot) or `u² + i·v²`
+    /// (paired, conjugating) from `z`, which a halved plan's linear step
+    /// made `(u + i·v)/2`.
+    fn square(&self, label: &str, z: &Ciphertext) -> Result<Ciphertext, Error> {
+        let ev = self.ev;
+        let halved = self.halved && self.first_square != Some(label);
+        if self.paired {
+            let gk = self.conjugation.ok_or_else(|| {
+                Error::Setting(format!(
+                    "layer {label}: squaring two images per slot needs the conjugation key"
+                ))
+            })?;
+            let conj = ev.conjugate(z, gk)?;
+            let (p, m) = (ev.add(z, &conj)?, ev.sub(z, &conj)?);
+            // x^(n/4) squares to i in every slot: (p + r)(p − r) = p² − i·m².
+            let r = ev.mul_monomial(&m, self.params.degree() / 4)?;
+            let (a, b) = (ev.add(&p, &r)?, ev.sub(&p, &r)?);
+            return Ok(ev.multiply_relin_rescale(&a, &b, self.rk)?);
+        }
+        if halved {
+            let u = ev.add(z, z)?;
+            return Ok(ev.multiply_relin_rescale(&u, &u, self.rk)?);
+        }
+        Ok(ev.multiply_relin_rescale(z, z, self.rk)?)
+    }
+
+    /// The first square of a paired batch: `u² + i·v²` from the halves'
+    /// `u` and `v` (real slots) as `(u + r)·(u − r)` with `r = x^(3n/4)·v`
+    /// — `x^(3n/2) = −i` in every slot — then each element's sign and
+    /// constant (square coefficients `[c, 0, ±1]`).
+    fn merge_square(
+        &self,
+        coeffs: &[f64],
+        u: &[Ciphertext],
+        v: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        let ev = self.ev;
+        let shift = 3 * self.params.degree() / 4;
+        u.par_iter()
+            .zip(v)
+            .enumerate()
+            .map(|(e, (u, v))| {
+                let c = &coeffs[e * 3..(e + 1) * 3];
+                let r = ev.mul_monomial(v, shift)?;
+                let (a, b) = (ev.add(u, &r)?, ev.sub(u, &r)?);
+                let mut y = ev.multiply_relin_rescale(&a, &b, self.rk)?;
+                if c[2] < 0.0 {
+                    y = ev.negate(&y)?;
+                }
+                self.plus(y, c[0])
+            })
+            .collect()
     }
 }
 
@@ -505,7 +836,7 @@ impl Executor for CkksExec<'_> {
 
     fn poly(
         &self,
-        _label: &str,
+        label: &str,
         degree: usize,
         coeffs: &[f64],
         x: &[Ciphertext],
@@ -516,7 +847,7 @@ impl Executor for CkksExec<'_> {
             .map(|(e, ct)| {
                 let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
                 if square {
-                    let mut y = self.ev.multiply_relin_rescale(ct, ct, self.rk)?;
+                    let mut y = self.square(label, ct)?;
                     if c[2] < 0.0 {
                         y = self.ev.negate(&y)?;
                     }
@@ -551,9 +882,18 @@ pub(super) fn infer(
 ) -> Result<InferReport, Error> {
     let plan = ckks_plan(model)?;
     let levels = levels_needed(&plan);
-    let params = parameters(levels, device.word)?;
+    // Two images per slot only where they save a batch: past n/2 images.
+    let mut params = parameters(levels, device.word, false)?;
+    let paired = images.len() > params.slots() && halved_plan(&plan).is_some();
+    if paired {
+        params = parameters(levels, device.word, true)?;
+    }
     let mut client = CkksClient::new(&params);
-    let keys = client.evaluation_keys()?;
+    let keys = if paired {
+        client.evaluation_keys_paired(conjugates(&plan))?
+    } else {
+        client.evaluation_keys()?
+    };
     let server = CkksServer::on(&keys, plan, Arc::clone(&device.backend))?;
     let mut recorder = Recorder::new(server.plan(), server.counter());
     let mut seconds = Seconds::default();
@@ -599,6 +939,7 @@ pub(super) fn infer(
             "log_qp": params.log_qp(),
             "security_bits": 128,
             "batches": batches.len(),
+            "paired_batches": batches.iter().filter(|b| b.len() > params.slots()).count(),
         }),
     }
     .report(model, images, labels)
@@ -637,15 +978,114 @@ mod tests {
         assert_eq!(dyadic_step(&rows(&[2.0]), true), Some(0));
     }
 
+    fn step(label: &str, op: Op<f64>) -> Step<f64> {
+        Step {
+            label: label.into(),
+            kind: "test",
+            op,
+            out: crate::model::Shape::Features(1),
+        }
+    }
+
+    fn linear(w: f64, bias: f64) -> Op<f64> {
+        Op::Linear(vec![Row {
+            terms: vec![(0, w)],
+            bias,
+        }])
+    }
+
+    fn square(sign: f64) -> Op<f64> {
+        Op::Poly {
+            degree: 2,
+            coeffs: vec![0.25, 0.0, sign],
+        }
+    }
+
+    fn plan(ops: Vec<Op<f64>>) -> Plan<f64> {
+        Plan {
+            input: crate::model::Shape::Features(1),
+            steps: ops
+                .into_iter()
+                .enumerate()
+                .map(|(i, op)| step(&format!("s{i}"), op))
+                .collect(),
+        }
+    }
+
+    /// Known answers: squares pair, anything else does not; the linear
+    /// step before every square but the first is halved (weights and bias),
+    /// and only those plans conjugate.
+    #[test]
+    fn pairing_known_answers() {
+        let one = plan(vec![linear(3.0, 1.0), square(1.0), linear(0.5, 0.0)]);
+        let halved = halved_plan(&one).unwrap();
+        assert_eq!(halved, one, "one square: nothing to halve");
+        assert!(!conjugates(&halved));
+        let two = plan(vec![
+            linear(3.0, 1.0),
+            square(-1.0),
+            Op::Reshape,
+            linear(0.5, 0.25),
+            square(1.0),
+            linear(0.5, 0.0),
+        ]);
+        let halved = halved_plan(&two).unwrap();
+        assert_eq!(halved.steps[0].op, linear(3.0, 1.0));
+        assert_eq!(halved.steps[3].op, linear(0.25, 0.125));
+        assert_eq!(halved.steps[5].op, linear(0.5, 0.0));
+        assert!(conjugates(&halved));
+        // Not a square (a linear term), no square at all, a square not
+        // right after a linear step.
+        let affine = Op::Poly {
+            degree: 2,
+            coeffs: vec![0.0, 0.5, 1.0],
+        };
+        assert!(halved_plan(&plan(vec![linear(1.0, 0.0), affine])).is_none());
+        assert!(halved_plan(&plan(vec![linear(1.0, 0.0)])).is_none());
+        assert!(halved_plan(&plan(vec![linear(1.0, 0.0), square(1.0), square(1.0)])).is_none());
+    }
+
+    /// Paired slots conjugate with no rescale after, so their digits stay
+    /// below `P/2^8`; at the CryptoNets depths that is as few digits as the
+    /// relinearization rule gives alone, and each digit is within the limit.
+    #[test]
+    fn paired_parameters_keep_conjugation_digits_below_the_limit() {
+        // (levels, digits alone, digits paired)
+        for (levels, alone, both) in [(5, 2, 3), (6, 3, 4)] {
+            let single = parameters(levels, Word::W64, false).unwrap();
+            let paired = parameters(levels, Word::W64, true).unwrap();
+            let digits = |p: &Parameters| p.key_switcher().digit_sizes().len();
+            assert_eq!(digits(&single), alone, "{levels} levels");
+            assert_eq!(digits(&paired), both, "{levels} levels");
+            let p: f64 = paired
+                .special_primes()
+                .iter()
+                .map(|&v| (v as f64).log2())
+                .sum();
+            let q: Vec<f64> = paired
+                .ciphertext_basis()
+                .moduli()
+                .iter()
+                .map(|m| (m.value() as f64).log2())
+                .collect();
+            let mut at = 0;
+            for size in paired.key_switcher().digit_sizes() {
+                let bits: f64 = q[at..(at + size).min(q.len())].iter().sum();
+                assert!(bits <= p - 8.0, "a digit of {bits:.1} bits, P of {p:.1}");
+                at += size;
+            }
+        }
+    }
+
     /// At 64-bit words every ciphertext prime is below 2^50 (the CPU's
     /// vector kernels); at 32-bit words the preset's base is kept.
     #[test]
     fn batch_parameters_keep_their_primes_where_the_kernels_want_them() {
-        let w64 = parameters(6, Word::W64).unwrap();
+        let w64 = parameters(6, Word::W64, false).unwrap();
         let q = w64.ciphertext_basis().moduli();
         assert!(q.iter().all(|m| m.value() < 1 << 50));
         assert!(q[0].value() > 1 << 48, "a 49-bit base prime");
-        let w32 = parameters(6, Word::W32).unwrap();
+        let w32 = parameters(6, Word::W32, false).unwrap();
         let preset = hefty_core::ckks::Preset::for_degree_word(1 << 14, Word::W32)
             .unwrap()
             .builder()
