@@ -24,6 +24,8 @@
 //! one ciphertext product and one level — with the sign and `c′` passed on
 //! into the next linear layer's weights and bias.
 
+mod stream;
+
 use std::sync::Arc;
 
 use hefty_core::Sampler;
@@ -39,9 +41,7 @@ use super::report::{CkksRun, Recorder};
 use super::wire::{pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
-use crate::exec::{
-    Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan, run_step, walk,
-};
+use crate::exec::{Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan};
 use crate::model::Model;
 
 /// Largest integer weight taken as an integer (no level spent).
@@ -605,10 +605,6 @@ impl CkksServer {
                 "the request holds two images per slot but this network's activations are not all squares after linear layers: send at most n/2 images per batch".into()
             }));
         }
-        let cts = cts
-            .into_par_iter()
-            .map(|b| Ciphertext::from_bytes(&self.params, b))
-            .collect::<Result<Vec<_>, _>>()?;
         let exec = |paired: bool| CkksExec {
             ev: &self.evaluator,
             rk: &self.rk,
@@ -624,76 +620,18 @@ impl CkksServer {
                 .filter(|s| matches!(s.op, Op::Linear(_)))
                 .map(|s| s.label.as_str()),
         };
-        let out = if paired {
-            let elements = self.plan.input.len();
-            if cts.len() != 2 * elements {
-                return Err(Error::Model(format!(
-                    "a request of two images per slot holds two sets of {elements} input ciphertexts, got {}",
-                    cts.len()
-                )));
-            }
-            let mut cts = cts;
-            let second = cts.split_off(elements);
-            self.walk_paired(&exec(false), &exec(true), [cts, second], observe)?
+        let sets = if paired {
+            let (a, b) = cts.split_at(cts.len() / 2);
+            vec![stream::Inputs::bytes(a), stream::Inputs::bytes(b)]
         } else {
-            walk(&self.plan, &exec(false), cts, observe)?
+            vec![stream::Inputs::bytes(cts)]
         };
+        let out = self.walk_streamed(&exec(false), &exec(true), sets, observe)?;
         Ok(pack(
             &out.par_iter()
                 .map(Ciphertext::to_bytes)
                 .collect::<Result<Vec<_>, _>>()?,
         ))
-    }
-
-    /// [`walk`] for a paired request: the steps before the first square on
-    /// each half, the square merging them, the rest on the merged values.
-    fn walk_paired(
-        &self,
-        single: &CkksExec<'_>,
-        paired: &CkksExec<'_>,
-        halves: [Vec<Ciphertext>; 2],
-        observe: &mut dyn FnMut(Event),
-    ) -> Result<Vec<Ciphertext>, Error> {
-        let steps = &self.plan.steps;
-        let first = first_poly(steps).expect("a pairable plan has a square");
-        let timed = |index: usize,
-                     observe: &mut dyn FnMut(Event),
-                     run: &mut dyn FnMut() -> Result<(), Error>|
-         -> Result<(), Error> {
-            observe(Event::Begin { index });
-            let start = std::time::Instant::now();
-            run()?;
-            single.settle()?;
-            observe(Event::End {
-                index,
-                elapsed: start.elapsed(),
-            });
-            Ok(())
-        };
-        let [mut a, mut b] = halves;
-        for (index, step) in steps[..first].iter().enumerate() {
-            timed(index, observe, &mut || {
-                a = run_step(single, step, std::mem::take(&mut a))?;
-                b = run_step(single, step, std::mem::take(&mut b))?;
-                Ok(())
-            })?;
-        }
-        let Op::Poly { coeffs, .. } = &steps[first].op else {
-            unreachable!("first_poly finds a polynomial step")
-        };
-        let mut x = Vec::new();
-        timed(first, observe, &mut || {
-            x = paired.merge_square(coeffs, &a, &b)?;
-            Ok(())
-        })?;
-        drop((a, b));
-        for (index, step) in steps.iter().enumerate().skip(first + 1) {
-            timed(index, observe, &mut || {
-                x = run_step(paired, step, std::mem::take(&mut x))?;
-                Ok(())
-            })?;
-        }
-        Ok(x)
     }
 }
 
@@ -724,6 +662,60 @@ impl CkksExec<'_> {
         // Paired slots: the constant goes to both images.
         let im = if self.paired { c } else { 0.0 };
         Ok(self.ev.add_const(&ct, Complex64::new(c, im))?)
+    }
+
+    /// The power-of-two exponent of linear step `label` when its weights
+    /// are dyadic ([`dyadic_step`]), decided on the whole step: a streamed
+    /// chunk of its rows must land at the same scale as the others.
+    fn layer_exponent(&self, label: &str, rows: &[Row<f64>]) -> Option<i32> {
+        dyadic_step(rows, self.output == Some(label))
+    }
+
+    /// Some rows of linear step `label` (all of them, or a streamed chunk),
+    /// with the step's `exponent` ([`Self::layer_exponent`]).
+    fn linear_rows(
+        &self,
+        label: &str,
+        exponent: Option<i32>,
+        rows: &[Row<f64>],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        // One pass for the whole layer (inputs stay cached across rows),
+        // then each row's bias.
+        let output = self.output == Some(label);
+        let sums = if let Some(exponent) = exponent {
+            let unit = 2f64.powi(-exponent);
+            let weights: Vec<Vec<(usize, i64)>> = rows
+                .iter()
+                .map(|r| {
+                    r.terms
+                        .iter()
+                        .map(|&(i, w)| (i as usize, (w * unit) as i64))
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
+            self.ev.linear_layer_dyadic(x, &refs, exponent)?
+        } else {
+            let weights: Vec<Vec<(usize, f64)>> = rows
+                .iter()
+                .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
+                .collect();
+            let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
+            // Back to Δ whatever dyadic steps grew the scale to (the
+            // output step to Δ/2^HEADROOM_BITS).
+            let delta = self.params.default_scale();
+            let scale = if output {
+                delta * 2f64.powi(-HEADROOM_BITS)
+            } else {
+                delta
+            };
+            self.ev.linear_layer_to_scale(x, &refs, scale)?
+        };
+        sums.into_par_iter()
+            .zip(rows)
+            .map(|(ct, r)| self.plus(ct, r.bias))
+            .collect()
     }
 
     /// The square step's value: `u²` (one image per slot) or `u² + i·v²`
@@ -759,18 +751,22 @@ impl CkksExec<'_> {
     fn merge_square(
         &self,
         coeffs: &[f64],
-        u: &[Ciphertext],
-        v: &[Ciphertext],
+        u: Vec<Ciphertext>,
+        v: Vec<Ciphertext>,
     ) -> Result<Vec<Ciphertext>, Error> {
         let ev = self.ev;
         let shift = 3 * self.params.degree() / 4;
-        u.par_iter()
+        // By value: each pair is freed as soon as its square exists, and
+        // the next square reuses its memory.
+        u.into_par_iter()
             .zip(v)
             .enumerate()
             .map(|(e, (u, v))| {
                 let c = &coeffs[e * 3..(e + 1) * 3];
-                let r = ev.mul_monomial(v, shift)?;
-                let (a, b) = (ev.add(u, &r)?, ev.sub(u, &r)?);
+                let r = ev.mul_monomial(&v, shift)?;
+                drop(v);
+                let (a, b) = (ev.add(&u, &r)?, ev.sub(&u, &r)?);
+                drop((u, r));
                 let mut y = ev.multiply_relin_rescale(&a, &b, self.rk)?;
                 if c[2] < 0.0 {
                     y = ev.negate(&y)?;
@@ -796,42 +792,7 @@ impl Executor for CkksExec<'_> {
         rows: &[Row<f64>],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
-        // One pass for the whole layer (inputs stay cached across rows),
-        // then each row's bias.
-        let output = self.output == Some(label);
-        let sums = if let Some(exponent) = dyadic_step(rows, output) {
-            let unit = 2f64.powi(-exponent);
-            let weights: Vec<Vec<(usize, i64)>> = rows
-                .iter()
-                .map(|r| {
-                    r.terms
-                        .iter()
-                        .map(|&(i, w)| (i as usize, (w * unit) as i64))
-                        .collect()
-                })
-                .collect();
-            let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-            self.ev.linear_layer_dyadic(x, &refs, exponent)?
-        } else {
-            let weights: Vec<Vec<(usize, f64)>> = rows
-                .iter()
-                .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
-                .collect();
-            let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
-            // Back to Δ whatever dyadic steps grew the scale to (the
-            // output step to Δ/2^HEADROOM_BITS).
-            let delta = self.params.default_scale();
-            let scale = if output {
-                delta * 2f64.powi(-HEADROOM_BITS)
-            } else {
-                delta
-            };
-            self.ev.linear_layer_to_scale(x, &refs, scale)?
-        };
-        sums.into_par_iter()
-            .zip(rows)
-            .map(|(ct, r)| self.plus(ct, r.bias))
-            .collect()
+        self.linear_rows(label, self.layer_exponent(label, rows), rows, x)
     }
 
     fn poly(
