@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::{CkksExec, CkksServer};
 use crate::Error;
-use crate::exec::{Event, Op, Row, run_step};
+use crate::exec::{Event, Executor, Op, Row, run_step};
 use hefty_core::ckks::Ciphertext;
 
 /// Outputs per chunk: one output row of a small convolution's maps, enough
@@ -100,12 +100,26 @@ impl CkksServer {
             }
         }
         let exec = if sets.len() == 2 { paired } else { single };
-        let mut x = self.stream_square(single, paired, linear, first, sets, observe)?;
+        let mut x = self.stream_step(single, linear, sets, Some((first, paired)), observe)?;
+        // Every later step streamed as well: each frees its inputs as it
+        // goes, so its outputs reuse their memory.
         for (index, step) in steps.iter().enumerate().skip(first + 1) {
-            timed(exec, index, observe, &mut || {
-                x = run_step(exec, step, std::mem::take(&mut x))?;
-                Ok(())
-            })?;
+            x = match &step.op {
+                Op::Linear(_) => {
+                    self.stream_step(exec, index, vec![Inputs::values(x)], None, observe)?
+                }
+                Op::Poly { degree, coeffs } => {
+                    stream_poly(exec, index, &step.label, *degree, coeffs, x, observe)?
+                }
+                _ => {
+                    let mut x = x;
+                    timed(exec, index, observe, &mut || {
+                        x = run_step(exec, step, std::mem::take(&mut x))?;
+                        Ok(())
+                    })?;
+                    x
+                }
+            };
         }
         Ok(x)
     }
@@ -123,24 +137,23 @@ impl CkksServer {
             .collect()
     }
 
-    /// Linear step `linear` and square step `first` (right after it),
-    /// chunk by chunk: each chunk's outputs on every set, then their
-    /// activation (merging two sets into the slots' two parts).
-    fn stream_square(
+    /// Linear step `linear`, chunk by chunk on every set of inputs, and
+    /// with `square = Some((first, paired))` the polynomial step `first`
+    /// right after it on each chunk (merging two sets into the slots' two
+    /// parts with `paired`'s arithmetic).
+    fn stream_step(
         &self,
         single: &CkksExec<'_>,
-        paired: &CkksExec<'_>,
         linear: usize,
-        first: usize,
         mut sets: Vec<Inputs<'_>>,
+        square: Option<(usize, &CkksExec<'_>)>,
         observe: &mut dyn FnMut(Event),
     ) -> Result<Vec<Ciphertext>, Error> {
         let steps = &self.plan.steps;
-        let (Op::Linear(rows), Op::Poly { degree, coeffs }) = (&steps[linear].op, &steps[first].op)
-        else {
-            unreachable!("the caller found a linear step before a polynomial one")
+        let Op::Linear(rows) = &steps[linear].op else {
+            unreachable!("the caller streams linear steps")
         };
-        let (label, degree) = (steps[linear].label.as_str(), *degree);
+        let label = steps[linear].label.as_str();
         let exponent = single.layer_exponent(label, rows);
         // Outputs in the order of the last input they read: a convolution's
         // then walk the image row by row.
@@ -207,30 +220,36 @@ impl CkksServer {
                 }
                 sums.push(y);
             }
-            let chunk_coeffs: Vec<f64> = chunk
-                .iter()
-                .flat_map(|&o| {
-                    coeffs[o * (degree + 1)..(o + 1) * (degree + 1)]
+            let y = match square {
+                None => sums.pop().unwrap_or_default(),
+                Some((first, paired)) => {
+                    let Op::Poly { degree, coeffs } = &steps[first].op else {
+                        unreachable!("the caller found a polynomial step after the linear one")
+                    };
+                    let d = *degree + 1;
+                    let chunk_coeffs: Vec<f64> = chunk
                         .iter()
-                        .copied()
-                })
-                .collect();
-            let mut y = Vec::new();
-            let label = steps[first].label.as_str();
-            timed(single, first, observe, &mut || {
-                y = match sums.len() {
-                    2 => {
-                        let v = sums.pop().unwrap_or_default();
-                        let u = sums.pop().unwrap_or_default();
-                        paired.merge_square(&chunk_coeffs, u, v)?
-                    }
-                    _ => {
-                        let u = sums.pop().unwrap_or_default();
-                        crate::exec::Executor::poly(single, label, degree, &chunk_coeffs, &u)?
-                    }
-                };
-                Ok(())
-            })?;
+                        .flat_map(|&o| coeffs[o * d..(o + 1) * d].iter().copied())
+                        .collect();
+                    let label = steps[first].label.as_str();
+                    let mut y = Vec::new();
+                    timed(single, first, observe, &mut || {
+                        y = match sums.len() {
+                            2 => {
+                                let v = sums.pop().unwrap_or_default();
+                                let u = sums.pop().unwrap_or_default();
+                                paired.merge_square(&chunk_coeffs, u, v)?
+                            }
+                            _ => {
+                                let u = sums.pop().unwrap_or_default();
+                                single.poly(label, *degree, &chunk_coeffs, &u)?
+                            }
+                        };
+                        Ok(())
+                    })?;
+                    y
+                }
+            };
             for (&o, v) in chunk.iter().zip(y) {
                 out[o] = Some(v);
             }
@@ -262,6 +281,34 @@ impl CkksServer {
             set.values[i] = Some(v);
         }
         Ok(())
+    }
+}
+
+/// Polynomial step `index` on `x`, chunk by chunk, each chunk's inputs
+/// freed before the next is evaluated.
+fn stream_poly(
+    exec: &CkksExec<'_>,
+    index: usize,
+    label: &str,
+    degree: usize,
+    coeffs: &[f64],
+    x: Vec<Ciphertext>,
+    observe: &mut dyn FnMut(Event),
+) -> Result<Vec<Ciphertext>, Error> {
+    let d = degree + 1;
+    let mut out = Vec::with_capacity(x.len());
+    let mut x = x.into_iter();
+    loop {
+        let start = out.len();
+        let chunk: Vec<Ciphertext> = x.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(out);
+        }
+        let c = &coeffs[start * d..(start + chunk.len()) * d];
+        timed(exec, index, observe, &mut || {
+            out.extend(exec.poly(label, degree, c, &chunk)?);
+            Ok(())
+        })?;
     }
 }
 
