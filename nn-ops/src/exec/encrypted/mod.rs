@@ -28,7 +28,7 @@ pub use slots::{
     InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotClient, SlotProgram, SlotServer,
     slot_parameters, slot_parameters_for,
 };
-pub use wire::{pack, unpack};
+pub use wire::{Packer, pack, unpack};
 
 use std::sync::Arc;
 

@@ -38,7 +38,7 @@ use hefty_core::{Backend, HopCounter, SecurityLevel};
 use rayon::prelude::*;
 
 use super::report::{CkksRun, Recorder};
-use super::wire::{pack, unpack};
+use super::wire::{Packer, pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
 use crate::exec::{Event, Executor, Op, Plan, Row, Step, check_encryptable, float_plan};
@@ -370,6 +370,9 @@ pub struct CkksClient {
     paired: bool,
 }
 
+/// Ciphertexts encrypted at once before their bytes join the message.
+const ENCRYPT_CHUNK: usize = 64;
+
 /// The request header: how many images each slot holds.
 const ONE_PER_SLOT: u8 = 1;
 const TWO_PER_SLOT: u8 = 2;
@@ -440,28 +443,46 @@ impl CkksClient {
         let seeds: Vec<[u8; 32]> = (0..elements * halves.len())
             .map(|_| self.sampler.seed())
             .collect();
-        let cts = seeds
-            .into_par_iter()
-            .enumerate()
-            .map(|(k, seed)| {
-                let (images, e) = (halves[k / elements], k % elements);
-                let values: Vec<f64> = images.iter().map(|im| im[e] as f64 / scale).collect();
-                let pt = self.encoder.encode_real(&values, level, delta)?;
-                Ok(self
-                    .sk
-                    .encrypt(&pt, &mut Sampler::from_seed(seed))?
-                    .to_bytes()?)
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
         let per_slot = if halves.len() == 1 {
             ONE_PER_SLOT
         } else {
             TWO_PER_SLOT
         };
-        let mut items = Vec::with_capacity(cts.len() + 1);
-        items.push(vec![per_slot]);
-        items.extend(cts);
-        Ok(pack(&items))
+        // Chunk by chunk into the message: each chunk's ciphertexts and
+        // bytes are freed before the next, which reuses their memory.
+        let mut message: Option<Packer> = None;
+        for (c, chunk) in seeds.chunks(ENCRYPT_CHUNK).enumerate() {
+            let cts = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(j, &seed)| {
+                    let k = c * ENCRYPT_CHUNK + j;
+                    let (images, e) = (halves[k / elements], k % elements);
+                    let values: Vec<f64> = images.iter().map(|im| im[e] as f64 / scale).collect();
+                    let pt = self.encoder.encode_real(&values, level, delta)?;
+                    Ok(self
+                        .sk
+                        .encrypt(&pt, &mut Sampler::from_seed(seed))?
+                        .to_bytes()?)
+                })
+                .collect::<Result<Vec<_>, Error>>()?;
+            let message = match &mut message {
+                Some(m) => m,
+                None => {
+                    // Every fresh ciphertext has the same size.
+                    let size = cts.first().map_or(0, |b| b.len() + 8);
+                    let mut m = Packer::new(seeds.len() + 1, 9 + seeds.len() * size);
+                    m.push(&[per_slot])?;
+                    message.insert(m)
+                }
+            };
+            for ct in &cts {
+                message.push(ct)?;
+            }
+        }
+        message
+            .map(Packer::finish)
+            .unwrap_or_else(|| Ok(pack(&[vec![per_slot]])))
     }
 
     /// The logits of the first `images` images: `result[i][k]` is logit `k`
