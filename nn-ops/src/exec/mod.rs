@@ -11,6 +11,7 @@ pub mod encrypted;
 mod fixed;
 mod float;
 mod plan;
+pub(crate) mod stream;
 
 pub use fixed::{FixedModel, FixedOutput, FixedPoint};
 pub use float::Float;
@@ -35,6 +36,22 @@ pub trait Executor: Sync {
         rows: &[Row<Self::Weight>],
         x: &[Self::Value],
     ) -> Result<Vec<Self::Value>, Self::Error>;
+
+    /// Some `rows` of a linear step over `x` (a chunk of a streamed step:
+    /// [`stream`]); `layer` is the whole step's rows, for executors whose
+    /// arithmetic depends on the step as a whole (CKKS takes a dyadic
+    /// step's exponent from all its weights, so every chunk lands at one
+    /// scale).
+    fn linear_part(
+        &self,
+        label: &str,
+        layer: &[Row<Self::Weight>],
+        rows: &[Row<Self::Weight>],
+        x: &[Self::Value],
+    ) -> Result<Vec<Self::Value>, Self::Error> {
+        let _ = layer;
+        self.linear(label, rows, x)
+    }
 
     /// Element `e` of `x` through its polynomial `coeffs[e·(degree+1)..]`.
     fn poly(

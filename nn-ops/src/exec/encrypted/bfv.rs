@@ -25,7 +25,7 @@ use super::report::{Recorder, compare};
 use super::wire::{pack, unpack};
 use super::{InferReport, Progress, Seconds};
 use crate::Error;
-use crate::exec::{Event, Executor, FixedPoint, Plan, Row, check_encryptable, walk};
+use crate::exec::{Event, Executor, FixedPoint, Plan, Row, check_encryptable, stream};
 use crate::model::Model;
 
 /// How a value sits in a BFV plaintext.
@@ -463,17 +463,30 @@ impl BfvServer {
                 self.parts.len()
             ))
         })?;
-        let cts = unpack(inputs)?
-            .into_par_iter()
-            .map(|b| Ciphertext::from_bytes(&p.params, b))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = unpack(inputs)?;
+        let elements = self.plan.input.len();
+        if items.len() != elements {
+            return Err(Error::Model(format!(
+                "the request holds {} input ciphertexts; the network takes {elements}",
+                items.len()
+            )));
+        }
+        // Each input read when the first step first needs it (streamed:
+        // exec::stream).
+        let read = |i: usize| Ok(Ciphertext::from_bytes(&p.params, items[i])?);
         let exec = BfvExec {
             ev: &p.evaluator,
             rk: &p.rk,
             params: &p.params,
             encoding: self.encoding,
         };
-        let out = walk(&self.plan, &exec, cts, observe)?;
+        let out = stream::walk_from(
+            &self.plan.steps,
+            0,
+            &exec,
+            stream::Inputs::lazy(elements, &read),
+            observe,
+        )?;
         Ok(pack(
             &out.par_iter()
                 .map(Ciphertext::to_bytes)

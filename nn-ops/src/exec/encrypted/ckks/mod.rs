@@ -641,13 +641,12 @@ impl CkksServer {
                 .filter(|s| matches!(s.op, Op::Linear(_)))
                 .map(|s| s.label.as_str()),
         };
-        let sets = if paired {
+        let out = if paired {
             let (a, b) = cts.split_at(cts.len() / 2);
-            vec![stream::Inputs::bytes(a), stream::Inputs::bytes(b)]
+            self.walk_streamed(&exec(false), &exec(true), &[a, b], observe)?
         } else {
-            vec![stream::Inputs::bytes(cts)]
+            self.walk_streamed(&exec(false), &exec(true), &[cts], observe)?
         };
-        let out = self.walk_streamed(&exec(false), &exec(true), sets, observe)?;
         Ok(pack(
             &out.par_iter()
                 .map(Ciphertext::to_bytes)
@@ -814,6 +813,16 @@ impl Executor for CkksExec<'_> {
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
         self.linear_rows(label, self.layer_exponent(label, rows), rows, x)
+    }
+
+    fn linear_part(
+        &self,
+        label: &str,
+        layer: &[Row<f64>],
+        rows: &[Row<f64>],
+        x: &[Ciphertext],
+    ) -> Result<Vec<Ciphertext>, Error> {
+        self.linear_rows(label, self.layer_exponent(label, layer), rows, x)
     }
 
     fn poly(
