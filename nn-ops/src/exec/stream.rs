@@ -472,43 +472,29 @@ mod tests {
         }
     }
 
+    /// Linear step `step` on `sets`, each chunk's result as it is.
+    fn run_linear(
+        step: &Step<f64>,
+        sets: &mut [Inputs<'_, f64, Error>],
+    ) -> Result<Vec<f64>, Error> {
+        linear(&Float, 0, step, sets, &mut |_| {}, &mut |_, mut y, _| {
+            Ok(y.pop().unwrap_or_default())
+        })
+    }
+
     #[test]
     fn bad_steps_are_errors_not_panics() {
         let step = linear_step(3, 4, 1);
-        let mut short = [Inputs::<f64, Error>::held(vec![1.0])];
-        let r = linear(
-            &Float,
-            0,
+        let r = run_linear(&step, &mut [Inputs::held(vec![1.0])]);
+        assert!(matches!(r, Err(Error::Model(_))), "{r:?}");
+
+        let r = run_linear(
             &step,
-            &mut short,
-            &mut |_| {},
-            &mut |_, mut y, _| Ok(y.pop().unwrap_or_default()),
+            &mut [Inputs::held(vec![1.0; 3]), Inputs::held(vec![1.0; 2])],
         );
         assert!(matches!(r, Err(Error::Model(_))), "{r:?}");
 
-        let mut mismatched = [
-            Inputs::<f64, Error>::held(vec![1.0; 3]),
-            Inputs::<f64, Error>::held(vec![1.0; 2]),
-        ];
-        let r = linear(
-            &Float,
-            0,
-            &step,
-            &mut mismatched,
-            &mut |_| {},
-            &mut |_, mut y, _| Ok(y.pop().unwrap_or_default()),
-        );
-        assert!(matches!(r, Err(Error::Model(_))), "{r:?}");
-
-        let poly = poly_step(3, 1);
-        let r = linear(
-            &Float,
-            0,
-            &poly,
-            &mut [Inputs::held(vec![1.0; 3])],
-            &mut |_| {},
-            &mut |_, mut y, _| Ok(y.pop().unwrap_or_default()),
-        );
+        let r = run_linear(&poly_step(3, 1), &mut [Inputs::held(vec![1.0; 3])]);
         assert!(matches!(r, Err(Error::Setting(_))), "{r:?}");
     }
 }

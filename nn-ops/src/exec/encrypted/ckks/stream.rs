@@ -37,13 +37,16 @@ impl CkksServer {
             .iter()
             .map(|read| Inputs::lazy(elements, read as Reader<'_, Ciphertext, Error>))
             .collect();
-        let [_, _] = inputs[..] else {
-            let set = inputs
-                .pop()
-                .filter(|_| inputs.is_empty())
-                .ok_or_else(|| Error::Setting("a request holds one or two image sets".into()))?;
+        if inputs.len() == 1
+            && let Some(set) = inputs.pop()
+        {
             return walk_from(steps, 0, single, set, observe);
-        };
+        }
+        if inputs.len() != 2 {
+            return Err(Error::Setting(
+                "a request holds one or two image sets".into(),
+            ));
+        }
         // Paired: the steps before the first square on each half (the
         // linear step right before it streamed and merged by chunks).
         let Some(first) = first_poly(steps).filter(|&i| i > 0) else {
@@ -65,7 +68,10 @@ impl CkksServer {
                 *set = Inputs::held(x);
             }
         }
-        let square = &steps[first];
+        let Op::Poly { degree, coeffs } = &steps[first].op else {
+            return Err(Error::Setting("the first square is no polynomial".into()));
+        };
+        let d = degree + 1;
         let x = linear(
             single,
             linear_step,
@@ -76,12 +82,9 @@ impl CkksServer {
                 let (Some(v), Some(u)) = (halves.pop(), halves.pop()) else {
                     return Err(Error::Setting("a paired chunk without two halves".into()));
                 };
-                let Op::Poly { coeffs, .. } = &square.op else {
-                    return Err(Error::Setting("the first square is no polynomial".into()));
-                };
                 let chunk: Vec<f64> = outputs
                     .iter()
-                    .flat_map(|&o| coeffs[o * 3..(o + 1) * 3].iter().copied())
+                    .flat_map(|&o| coeffs[o * d..(o + 1) * d].iter().copied())
                     .collect();
                 let (mut halves, mut y) = (Some((u, v)), Vec::new());
                 timed(single, first, observe, &mut || {
