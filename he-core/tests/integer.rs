@@ -379,3 +379,78 @@ fn bfv_monomial_layer_equals_its_rows() {
     assert!(ev.linear_layer_monomial(&cts, &[&[(4, one)]]).is_err());
     assert!(ev.linear_layer_monomial(&[], &[]).is_err());
 }
+
+/// Combinations take an unrelinearized product (three polynomials) beside
+/// fresh ciphertexts (two): the layer passes equal their rows bit for bit,
+/// every output decrypts to the integer sum, and relinearizing afterwards
+/// changes nothing — so a network needs to relinearize only before its
+/// next product.
+#[test]
+fn combinations_mix_products_and_fresh_ciphertexts() {
+    let p = params(65537);
+    let mut rng = Sampler::from_seed([8; 32]);
+    let sk = SecretKey::generate(&p, &mut rng);
+    let rk = hefty_core::bfv::RelinearizationKey::new(&sk, &mut rng).unwrap();
+    let enc = IntegerEncoder::new(&p);
+    let ev = Evaluator::new(&p);
+    let fresh: Vec<_> = [3i64, -17, 100, 5]
+        .iter()
+        .map(|&z| {
+            sk.encrypt(&enc.encode_integer(z).unwrap(), &mut rng)
+                .unwrap()
+        })
+        .collect();
+    // Input 1 is (-17)² = 289, unrelinearized.
+    let square = ev.square(&fresh[1]).unwrap();
+    assert_eq!(square.len(), 3);
+    let cts = vec![fresh[0].clone(), square, fresh[2].clone(), fresh[3].clone()];
+    let values = [3i128, 289, 100, 5];
+    // A layer's outputs all have the layer's width: a row of shorter
+    // inputs gets zeros past its own.
+    let zero = hefty_core::RnsPoly::<hefty_core::Coeff>::zero(p.ciphertext_basis(), 3).unwrap();
+    let assert_same = |layer: &hefty_core::bfv::Ciphertext, row: &hefty_core::bfv::Ciphertext| {
+        assert_eq!(layer.len(), 3);
+        assert_eq!(&layer.polys()[..row.len()], row.polys());
+        assert!(layer.polys()[row.len()..].iter().all(|q| *q == zero));
+    };
+    let decode =
+        |ct: &hefty_core::bfv::Ciphertext| enc.decode_integer(&sk.decrypt(ct).unwrap()).unwrap();
+
+    let rows: [&[(usize, i64)]; 3] = [&[(0, 2), (3, -1)], &[(1, 3), (2, -2)], &[(1, -1)]];
+    let layer = ev.linear_layer(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        let by_row = ev.linear_combination(&terms).unwrap();
+        assert_same(got, &by_row);
+        let width = row.iter().map(|&(j, _)| cts[j].len()).max().unwrap();
+        assert_eq!(by_row.len(), width);
+        let want: i128 = row.iter().map(|&(j, w)| values[j] * w as i128).sum();
+        assert_eq!(decode(got), want);
+        assert_eq!(decode(&ev.relinearize(got, &rk).unwrap()), want);
+    }
+
+    let two: Monomials<'_> = &[(1, 1)];
+    let five: Monomials<'_> = &[(1, 2), (1, 0)];
+    let minus_one: Monomials<'_> = &[(-1, 0)];
+    let rows: [&[(usize, Monomials<'_>)]; 3] = [
+        &[(0, two), (3, minus_one)],
+        &[(1, five), (2, two)],
+        &[(2, minus_one), (1, two)],
+    ];
+    let weight = |m: Monomials<'_>| m.iter().map(|&(c, k)| (c as i128) << k).sum::<i128>();
+    let layer = ev.linear_layer_monomial(&cts, &rows).unwrap();
+    for (row, got) in rows.iter().zip(&layer) {
+        let terms: Vec<_> = row.iter().map(|&(j, w)| (&cts[j], w)).collect();
+        let by_row = ev.linear_combination_monomial(&terms).unwrap();
+        assert_same(got, &by_row);
+        let want: i128 = row.iter().map(|&(j, w)| values[j] * weight(w)).sum();
+        assert_eq!(decode(got), want);
+        assert_eq!(decode(&ev.relinearize(got, &rk).unwrap()), want);
+    }
+    // A product's third polynomial past a shorter operand's end is its own.
+    let sum = ev.add(&fresh[0], &cts[1]).unwrap();
+    let combined = ev
+        .linear_combination(&[(&fresh[0], 1), (&cts[1], 1)])
+        .unwrap();
+    assert_eq!(sum.polys(), combined.polys());
+}

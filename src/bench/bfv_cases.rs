@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{Record, Sampling, Schema, median_ns_on};
 
 /// The operations, in the order the table lists them (names are stable: see docs/BENCH_JSON.md).
-pub const BFV_OPS: [&str; 13] = [
+pub const BFV_OPS: [&str; 16] = [
     "keygen",
     "relin_keygen",
     "galois_keygen",
@@ -26,6 +26,9 @@ pub const BFV_OPS: [&str; 13] = [
     "mul_monomial",
     "mul_sparse",
     "mul_relin",
+    "multiply",
+    "square",
+    "relinearize",
     "rotate",
     "mod_switch",
 ];
@@ -159,6 +162,22 @@ impl BfvBench {
                         .expect("mul_relin"),
                 );
             }),
+            "multiply" => time(&mut || {
+                std::hint::black_box(self.eval.multiply(&a, &b).expect("multiply"));
+            }),
+            "square" => time(&mut || {
+                std::hint::black_box(self.eval.square(&a).expect("square"));
+            }),
+            "relinearize" => {
+                let product = self.eval.multiply(&a, &b)?;
+                time(&mut || {
+                    std::hint::black_box(
+                        self.eval
+                            .relinearize(&product, &self.rk)
+                            .expect("relinearize"),
+                    );
+                })
+            }
             "rotate" => time(&mut || {
                 std::hint::black_box(self.eval.rotate_rows(&a, 1, &self.gk).expect("rotate"));
             }),

@@ -133,12 +133,19 @@ impl Evaluator {
 
     /// `a + pt`.
     pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, Error> {
-        self.check(a)?;
         let mut out = a.clone();
-        out.polys[0].add_assign(&self.scaled(pt, a.level())?)?;
-        out.seed = None;
-        self.ctx.count(Hop::PtCtAdd);
+        self.add_plain_assign(&mut out, pt)?;
         Ok(out)
+    }
+
+    /// `a += pt`, in place (no copy of the ciphertext).
+    pub fn add_plain_assign(&self, a: &mut Ciphertext, pt: &Plaintext) -> Result<(), Error> {
+        self.check(a)?;
+        let scaled = self.scaled(pt, a.level())?;
+        a.polys[0].add_assign(&scaled)?;
+        a.seed = None;
+        self.ctx.count(Hop::PtCtAdd);
+        Ok(())
     }
 
     /// `a - pt`.
@@ -293,18 +300,19 @@ impl Evaluator {
     /// weight is not ±1 (those are additions) and one addition per term
     /// after the first.
     pub fn linear_combination(&self, terms: &[(&Ciphertext, i64)]) -> Result<Ciphertext, Error> {
-        let Some(&(first, _)) = terms.first() else {
+        if terms.is_empty() {
             return Err(Error::InvalidParameters(
                 "a linear combination needs at least one term".into(),
             ));
-        };
-        self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
+        }
+        let width = self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
         let centred = |w: i64| self.centred(w);
-        let polys = (0..first.polys.len())
+        let polys = (0..width)
             .map(|i| {
+                // A shorter operand's missing polynomials are zero.
                 let column: Vec<(&RnsPoly<Coeff>, i64)> = terms
                     .iter()
-                    .map(|(ct, w)| (&ct.polys[i], centred(*w)))
+                    .filter_map(|(ct, w)| Some((ct.polys.get(i)?, centred(*w))))
                     .collect();
                 RnsPoly::linear_combination(&column)
             })
@@ -335,20 +343,21 @@ impl Evaluator {
         inputs: &[Ciphertext],
         rows: &[&[(usize, i64)]],
     ) -> Result<Vec<Ciphertext>, Error> {
-        let Some(first) = inputs.first() else {
+        if inputs.is_empty() {
             return Err(Error::InvalidParameters(
                 "a linear layer needs at least one input".into(),
             ));
-        };
-        self.check_operands(inputs.iter())?;
+        }
+        let width = self.check_operands(inputs.iter())?;
         let weights: Vec<Vec<(usize, i64)>> = rows
             .iter()
             .map(|row| row.iter().map(|&(j, w)| (j, self.centred(w))).collect())
             .collect();
         let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
-        let columns = (0..first.polys.len())
+        let zero = self.zero_if_mixed(inputs, width)?;
+        let columns = (0..width)
             .map(|i| {
-                let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
+                let column = Self::column(inputs, i, zero.as_ref());
                 RnsPoly::linear_layer(&column, &refs)
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -373,12 +382,12 @@ impl Evaluator {
         inputs: &[Ciphertext],
         rows: &[&[(usize, Monomials<'_>)]],
     ) -> Result<Vec<Ciphertext>, Error> {
-        let Some(first) = inputs.first() else {
+        if inputs.is_empty() {
             return Err(Error::InvalidParameters(
                 "a linear layer needs at least one input".into(),
             ));
-        };
-        self.check_operands(inputs.iter())?;
+        }
+        let width = self.check_operands(inputs.iter())?;
         self.check_degrees(rows.iter().flat_map(|row| row.iter().map(|&(_, m)| m)))?;
         let flat: Vec<Vec<(usize, i64, usize)>> = rows
             .iter()
@@ -389,9 +398,10 @@ impl Evaluator {
             })
             .collect();
         let refs: Vec<&[(usize, i64, usize)]> = flat.iter().map(Vec::as_slice).collect();
-        let columns = (0..first.polys.len())
+        let zero = self.zero_if_mixed(inputs, width)?;
+        let columns = (0..width)
             .map(|i| {
-                let column: Vec<&RnsPoly<Coeff>> = inputs.iter().map(|ct| &ct.polys[i]).collect();
+                let column = Self::column(inputs, i, zero.as_ref());
                 RnsPoly::monomial_layer(&column, &refs)
             })
             .collect::<Result<Vec<_>, Error>>()?;
@@ -438,26 +448,26 @@ impl Evaluator {
                 "a linear combination needs at least one term".into(),
             ));
         };
-        self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
+        let width = self.check_operands(terms.iter().map(|&(ct, _)| ct))?;
         self.check_degrees(terms.iter().map(|&(_, monomials)| monomials))?;
-        let polys = crate::backend::independent::map_owned(
-            self.backend(),
-            (0..first.polys.len()).collect(),
-            |i| {
+        let polys =
+            crate::backend::independent::map_owned(self.backend(), (0..width).collect(), |i| {
+                // A shorter operand's missing polynomials are zero.
                 let flat: Vec<(&RnsPoly<Coeff>, i64, usize)> = terms
                     .iter()
-                    .flat_map(|&(ct, monomials)| {
-                        monomials.iter().map(move |&(c, k)| (&ct.polys[i], c, k))
-                    })
+                    .filter_map(|&(ct, monomials)| Some((ct.polys.get(i)?, monomials)))
+                    .flat_map(|(p, monomials)| monomials.iter().map(move |&(c, k)| (p, c, k)))
                     .collect();
                 if flat.is_empty() {
-                    return RnsPoly::<Coeff>::zero(first.polys[i].basis(), first.level());
+                    return RnsPoly::<Coeff>::zero(
+                        self.ctx.params().ciphertext_basis(),
+                        first.level(),
+                    );
                 }
                 RnsPoly::monomial_combination(&flat)
-            },
-        )
-        .into_iter()
-        .collect::<Result<Vec<_>, Error>>()?;
+            })
+            .into_iter()
+            .collect::<Result<Vec<_>, Error>>()?;
         self.count_monomial_terms(terms.iter().map(|&(_, monomials)| monomials));
         Ok(Ciphertext {
             params: Arc::clone(self.ctx.params()),
@@ -495,21 +505,54 @@ impl Evaluator {
         self.ctx.count_n(Hop::CtCtAdd, terms.saturating_sub(1));
     }
 
-    /// The checks of every combination: each operand of these parameters,
-    /// all compatible with the first and of one length.
-    fn check_operands<'a>(&self, cts: impl Iterator<Item = &'a Ciphertext>) -> Result<(), Error> {
+    /// The checks of every combination: each operand of these parameters
+    /// and compatible with the first. Returns the most polynomials an
+    /// operand has — the combination's length: operands need not be
+    /// relinearized, and a shorter one counts as padded with zeros (a
+    /// product's three polynomials and a fresh two combine directly, so a
+    /// network relinearizes only before its next product).
+    fn check_operands<'a>(
+        &self,
+        cts: impl Iterator<Item = &'a Ciphertext>,
+    ) -> Result<usize, Error> {
         let mut first: Option<&Ciphertext> = None;
+        let mut width = 0;
         for ct in cts {
             self.check(ct)?;
             let first = *first.get_or_insert(ct);
             first.check_compatible(ct)?;
-            if ct.polys.len() != first.polys.len() {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len().max(first.polys.len()),
-                });
-            }
+            width = width.max(ct.polys.len());
         }
-        Ok(())
+        Ok(width)
+    }
+
+    /// A zero polynomial at the inputs' level when some input has fewer
+    /// than `width` polynomials (it stands in for the missing ones).
+    fn zero_if_mixed(
+        &self,
+        inputs: &[Ciphertext],
+        width: usize,
+    ) -> Result<Option<RnsPoly<Coeff>>, Error> {
+        match inputs.iter().find(|ct| ct.polys.len() < width) {
+            Some(short) => Ok(Some(RnsPoly::zero(
+                self.ctx.params().ciphertext_basis(),
+                short.level(),
+            )?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Polynomial `i` of every input, `zero` for an input without one
+    /// ([`Self::zero_if_mixed`] supplies it whenever one is missing).
+    fn column<'a>(
+        inputs: &'a [Ciphertext],
+        i: usize,
+        zero: Option<&'a RnsPoly<Coeff>>,
+    ) -> Vec<&'a RnsPoly<Coeff>> {
+        inputs
+            .iter()
+            .filter_map(|ct| ct.polys.get(i).or(zero))
+            .collect()
     }
 
     /// `w` mod t, lifted to `(-t/2, t/2]`.

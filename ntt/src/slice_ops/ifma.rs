@@ -244,3 +244,103 @@ pub unsafe fn mul_scalar_layer(
         }
     }
 }
+
+/// `dst[c] = round(Σ_t a_t[c] · f_t / 2^128) mod 2^64`, exactly (see
+/// `slice_ops::round_fixed_sum`). Each fraction is split into 52-bit limbs
+/// `f = f0 + f1·2^52 + f2·2^104`; the products' low and high halves land in
+/// four accumulators at weights 2^0, 2^52, 2^104 and 2^156, six
+/// multiply-adds per term and eight words, and one carry pass at the end
+/// rounds.
+///
+/// # Safety
+/// AVX-512F and IFMA present; every input below 2^52; every input slice
+/// and `dst` at least `len` words long; `a.len() == f.len() < 2^10` (the
+/// accumulators then stay below 2^64).
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub unsafe fn round_fixed_sum(dst: *mut u64, a: &[&[u64]], f: &[u128], len: usize) {
+    let m52 = _mm512_set1_epi64(LOW52);
+    let limbs: Vec<[__m512i; 3]> = f
+        .iter()
+        .map(|&f| {
+            [
+                _mm512_set1_epi64((f as i64) & LOW52),
+                _mm512_set1_epi64(((f >> 52) as i64) & LOW52),
+                _mm512_set1_epi64((f >> 104) as i64),
+            ]
+        })
+        .collect();
+    let zero = _mm512_setzero_si512();
+    let mut at = 0;
+    while at + 8 <= len {
+        let (mut c0, mut c1, mut c2, mut c3) = (zero, zero, zero, zero);
+        for (x, l) in a.iter().zip(&limbs) {
+            // SAFETY: at + 8 <= len words of every input.
+            let x = unsafe { _mm512_loadu_si512(x.as_ptr().add(at).cast()) };
+            c0 = _mm512_madd52lo_epu64(c0, x, l[0]);
+            c1 = _mm512_madd52hi_epu64(c1, x, l[0]);
+            c1 = _mm512_madd52lo_epu64(c1, x, l[1]);
+            c2 = _mm512_madd52hi_epu64(c2, x, l[1]);
+            c2 = _mm512_madd52lo_epu64(c2, x, l[2]);
+            c3 = _mm512_madd52hi_epu64(c3, x, l[2]);
+        }
+        // Carry up to the 2^104 limb, add half of 2^128 (2^23 there),
+        // carry into the 2^156 limb: the sum's bits from 128 up are then
+        // c2's top 28 bits of 52 and c3 (the limbs below cannot carry).
+        c1 = _mm512_add_epi64(c1, _mm512_srli_epi64::<52>(c0));
+        c2 = _mm512_add_epi64(c2, _mm512_srli_epi64::<52>(c1));
+        c2 = _mm512_add_epi64(c2, _mm512_set1_epi64(1 << 23));
+        c3 = _mm512_add_epi64(c3, _mm512_srli_epi64::<52>(c2));
+        c2 = _mm512_and_si512(c2, m52);
+        let r = _mm512_add_epi64(_mm512_srli_epi64::<24>(c2), _mm512_slli_epi64::<28>(c3));
+        // SAFETY: at + 8 <= len words of dst.
+        unsafe { _mm512_storeu_si512(dst.add(at).cast(), r) };
+        at += 8;
+    }
+    for c in at..len {
+        // SAFETY: c < len.
+        unsafe { *dst.add(c) = super::fixed::scalar_at(a, f, c) };
+    }
+}
+
+/// `dst[i] = a[i]·w mod p`, or `(dst[i] + a[i]·w) mod p` with `ACC`: one
+/// 52-bit Shoup product (three multiply-adds) per eight words.
+///
+/// # Safety
+/// AVX-512F and IFMA present; `p < 2^50`, `w < p`, every input below 2^50
+/// (and every `dst[i] < p` with `ACC`); `a` and `dst` at least `len` words.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub unsafe fn mul_scalar<const ACC: bool>(
+    p: u64,
+    dst: *mut u64,
+    a: *const u64,
+    w: u64,
+    len: usize,
+) {
+    let pv = _mm512_set1_epi64(p as i64);
+    let c = Shoup52::new(w, p);
+    let mut at = 0;
+    while at + 8 <= len {
+        // SAFETY: at + 8 <= len words of a and dst.
+        unsafe {
+            let x = _mm512_loadu_si512(a.add(at).cast());
+            let mut r = c.mul(x, pv);
+            if ACC {
+                r = sub_if_ge(
+                    _mm512_add_epi64(r, _mm512_loadu_si512(dst.add(at).cast())),
+                    pv,
+                );
+            }
+            _mm512_storeu_si512(dst.add(at).cast(), r);
+        }
+        at += 8;
+    }
+    let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+    let ws = m.shoup(w);
+    for i in at..len {
+        // SAFETY: i < len.
+        unsafe {
+            let r = m.mul_shoup(*a.add(i), ws);
+            *dst.add(i) = if ACC { m.add(*dst.add(i), r) } else { r };
+        }
+    }
+}

@@ -197,7 +197,9 @@ pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Resu
 /// per eight terms), else on AVX2 + FMA, for primes and input bounds up to
 /// 2^50; portable otherwise (any bound). Every path gives the same, fully
 /// reduced words. Inputs may exceed `p` — a base conversion sums residues
-/// of other primes — as long as they are below `input_bound`.
+/// of other primes — as long as they are below `input_bound`. Weights that
+/// are all `±1` (`1` or `p - 1`, reduced inputs, `p < 2^48`) take a path of
+/// plain additions on the same vector units, reduced once per group.
 ///
 /// ```
 /// use hefty_ntt::{Modulus, slice_ops};
@@ -225,21 +227,81 @@ pub fn mul_scalar_sum(
     }
     let lens: Vec<usize> = a.iter().map(|s| s.len()).collect();
     same_len(dst.len(), &lens)?;
+    if (ifma_ok(m) || vector_ok(m, input_bound)) && signed::applies(m, w, input_bound) {
+        // Weights of ±1: additions, one reduction per group of terms.
+        signed::signed_sum(m, dst, a, w, |out, acc| {
+            weighted_sum(m, out, &[acc], &[1], VECTOR_BOUND);
+        });
+        return Ok(());
+    }
+    weighted_sum(m, dst, a, w, input_bound);
+    Ok(())
+}
+
+/// [`mul_scalar_sum`] after its checks, by products on the fastest path.
+fn weighted_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64], input_bound: u64) {
     #[cfg(target_arch = "x86_64")]
     if ifma_ok(m) && input_bound <= VECTOR_BOUND {
         // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below 2^50,
         // every slice has dst's length.
         unsafe { ifma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
-        return Ok(());
+        return;
     }
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, input_bound) {
         // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, every
         // slice has dst's length.
         unsafe { fma::mul_scalar_sum(m.value(), dst.as_mut_ptr(), a, w, dst.len()) };
-        return Ok(());
+        return;
     }
     scalar_sum(m, dst, a, w, input_bound);
+}
+
+/// `dst[c] = round(Σ_i a[i][c] · fractions[i] / 2^128) mod 2^64`: integers
+/// times 128-bit fractions, summed exactly and rounded to nearest (ties
+/// up) — how many times a value wrapped in an exact base lift, or BFV's
+/// `round(t·x/Q)`. Runs on AVX-512 IFMA where the CPU has it and the inputs
+/// are below `input_bound ≤ 2^50` (and fewer than 1,024 terms); portable
+/// 128-bit arithmetic otherwise, with the same words.
+///
+/// ```
+/// use hefty_ntt::slice_ops;
+/// let half = 1u128 << 127;
+/// let mut out = [0u64; 2];
+/// // 3 · 1/2 = 1.5 rounds to 2; 4 · 1/2 + 1 · 1/2 = 2.5 to 3.
+/// slice_ops::round_fixed_sum(&mut out, &[&[3, 4], &[0, 1]], &[half, half], 5)?;
+/// assert_eq!(out, [2, 3]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn round_fixed_sum(
+    dst: &mut [u64],
+    a: &[&[u64]],
+    fractions: &[u128],
+    input_bound: u64,
+) -> Result<(), Error> {
+    if a.len() != fractions.len() {
+        return Err(Error::WrongLength {
+            expected: a.len(),
+            got: fractions.len(),
+        });
+    }
+    let lens: Vec<usize> = a.iter().map(|s| s.len()).collect();
+    same_len(dst.len(), &lens)?;
+    #[cfg(target_arch = "x86_64")]
+    if input_bound <= VECTOR_BOUND
+        && a.len() < 1 << 10
+        && !crate::path::scalar_forced()
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512ifma")
+    {
+        // SAFETY: AVX-512F and IFMA detected, inputs below 2^50, fewer than
+        // 2^10 terms, every slice has dst's length.
+        unsafe { ifma::round_fixed_sum(dst.as_mut_ptr(), a, fractions, dst.len()) };
+        return Ok(());
+    }
+    for (c, d) in dst.iter_mut().enumerate() {
+        *d = fixed::scalar_at(a, fractions, c);
+    }
     Ok(())
 }
 
@@ -391,6 +453,14 @@ pub fn mul_scalar_add(
 ) -> Result<(), Error> {
     same_len(dst.len(), &[a.len()])?;
     #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) && input_bound <= VECTOR_BOUND {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below 2^50, w < p.
+        unsafe {
+            ifma::mul_scalar::<true>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
+        };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
     if vector_ok(m, input_bound) {
         // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, w < p.
         unsafe {
@@ -414,6 +484,14 @@ pub fn mul_scalar(
 ) -> Result<(), Error> {
     same_len(dst.len(), &[a.len()])?;
     #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) && input_bound <= VECTOR_BOUND {
+        // SAFETY: as in `mul_scalar_add`.
+        unsafe {
+            ifma::mul_scalar::<false>(m.value(), dst.as_mut_ptr(), a.as_ptr(), w.value, dst.len())
+        };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
     if vector_ok(m, input_bound) {
         // SAFETY: as in `mul_scalar_add`.
         unsafe {
@@ -427,10 +505,12 @@ pub fn mul_scalar(
     Ok(())
 }
 
+mod fixed;
 #[cfg(target_arch = "x86_64")]
 mod fma;
 #[cfg(target_arch = "x86_64")]
 mod ifma;
+mod signed;
 
 #[cfg(test)]
 mod tests {
@@ -470,6 +550,34 @@ mod tests {
             let mut out = vec![7; len];
             mul_sum(&m, &mut out, &ar, &br).unwrap();
             prop_assert_eq!(out, want);
+        }
+
+        /// Sums and differences (weights 1 and p - 1 only) of up to 300
+        /// terms — several reduction groups for the larger primes — over
+        /// lengths that cross the tiles, against u128 arithmetic, through the
+        /// public entry (the additions path where the CPU has a vector
+        /// unit) and the portable products.
+        #[test]
+        fn signed_sums_match_u128(bits in 20u32..=50, len in 0usize..600, terms in 0usize..300, seed: u64) {
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 11) % bound };
+            let a: Vec<Vec<u64>> = (0..terms)
+                .map(|t| (0..len).map(|i| if (t + i) % 5 == 0 { p - 1 } else { next(p) }).collect())
+                .collect();
+            let w: Vec<u64> = (0..terms).map(|_| if next(2) == 0 { 1 } else { p - 1 }).collect();
+            let want: Vec<u64> = (0..len)
+                .map(|i| (0..terms).fold(0u128, |acc, t| (acc + a[t][i] as u128 * w[t] as u128) % p as u128) as u64)
+                .collect();
+            let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
+            let mut out = vec![7; len];
+            mul_scalar_sum(&m, &mut out, &ar, &w, p).unwrap();
+            prop_assert_eq!(&out, &want);
+            let mut out = vec![7; len];
+            scalar_sum(&m, &mut out, &ar, &w, p);
+            prop_assert_eq!(&out, &want, "portable");
+            prop_assert_eq!(signed::applies(&m, &w, p), p < VECTOR_BOUND >> 2);
         }
 
         /// Linear combinations with constant weights of 0..70 terms (the
@@ -625,6 +733,30 @@ mod tests {
             let mut out = a.clone();
             mul_scalar_in_place(&m, &mut out, w);
             prop_assert_eq!(&out, &reference(&m, None, &a, &ws));
+            // Each vector path of the scalar products on its own.
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND {
+                let want_acc = reference(&m, Some(&acc), &wide, &ws);
+                let want = reference(&m, None, &wide, &ws);
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    let mut out = acc.clone();
+                    // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, equal lengths.
+                    unsafe { fma::mul_scalar::<true>(p, out.as_mut_ptr(), wide.as_ptr(), w.value, len) };
+                    prop_assert_eq!(&out, &want_acc, "avx2-fma");
+                    // SAFETY: as above.
+                    unsafe { fma::mul_scalar::<false>(p, out.as_mut_ptr(), wide.as_ptr(), w.value, len) };
+                    prop_assert_eq!(&out, &want, "avx2-fma");
+                }
+                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+                    let mut out = acc.clone();
+                    // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below 2^50, equal lengths.
+                    unsafe { ifma::mul_scalar::<true>(p, out.as_mut_ptr(), wide.as_ptr(), w.value, len) };
+                    prop_assert_eq!(&out, &want_acc, "avx512-ifma");
+                    // SAFETY: as above.
+                    unsafe { ifma::mul_scalar::<false>(p, out.as_mut_ptr(), wide.as_ptr(), w.value, len) };
+                    prop_assert_eq!(&out, &want, "avx512-ifma");
+                }
+            }
             // Inputs of any size on the portable path.
             let any: Vec<u64> = (0..len).map(|_| next(u64::MAX)).collect();
             let mut out = vec![0; len];

@@ -7,7 +7,6 @@ use hefty_ntt::slice_ops;
 use rayon::prelude::*;
 
 use super::pool;
-use crate::ring::fixed_point::FixedAcc;
 use crate::{BaseConverter, ExactLift, ScaleRound};
 
 /// `out` = `input` (`from.len()` limbs of `n` coefficients) converted to the
@@ -66,16 +65,10 @@ pub(crate) fn exact_lift(lift: &ExactLift, input: &[u64], n: usize, out: &mut Ve
             slice_ops::mul_scalar(m, dst, limb, w, m.value())
                 .expect("limbs of one ring have equal lengths");
         }
-        let fractions = lift.inv_fractions();
-        let v = (0..n)
-            .map(|c| {
-                let mut acc = FixedAcc::default();
-                for (i, &f) in fractions.iter().enumerate() {
-                    acc.add_mul(y[i * n + c], f);
-                }
-                acc.round() as u64
-            })
-            .collect();
+        let limbs: Vec<&[u64]> = y.chunks_exact(n).collect();
+        let mut v = vec![0; n];
+        slice_ops::round_fixed_sum(&mut v, &limbs, lift.inv_fractions(), input_bound(from))
+            .expect("one fraction per limb, limbs of one ring");
         (y, v)
     };
     // out_j = Σ_i y_i · (A/a_i mod b_j) - v·A mod b_j, the last term as
@@ -112,27 +105,34 @@ pub(crate) fn scale_round(
         debug_assert!(buf.len() >= (i + 1) * n);
         i * n..(i + 1) * n
     };
-    let rounded: Vec<u64> = (0..n)
-        .map(|c| {
-            let mut acc = FixedAcc::default();
-            for (i, &th) in consts.theta().iter().enumerate().take(level) {
-                acc.add_mul(eq[i * n + c], th);
-            }
-            acc.round() as u64
-        })
-        .collect();
+    let limbs: Vec<&[u64]> = eq[..level * n].chunks_exact(n).collect();
+    let mut rounded = vec![0; n];
+    slice_ops::round_fixed_sum(
+        &mut rounded,
+        &limbs,
+        &consts.theta()[..level],
+        input_bound(&consts.q_moduli()[..level]),
+    )
+    .expect("one fraction per limb, limbs of one ring");
+    // out_j = rounded + Σ_i e_i·ω_ji + e_j·c_j mod r_j: one pass of
+    // level + 2 terms per auxiliary prime. The rounded sum is at most
+    // Σ q_i (each fraction is below one), the bound its term is read with.
     let r = consts.r_moduli();
+    let q = &consts.q_moduli()[..level];
+    let rounded_bound = q.iter().fold(1u64, |sum, m| sum.saturating_add(m.value()));
     out.clear();
     out.resize(r.len() * n, 0);
     for (j, (rj, dst)) in r.iter().zip(out.chunks_exact_mut(n)).enumerate() {
-        for (d, &x) in dst.iter_mut().zip(&rounded) {
-            *d = rj.reduce(x);
-        }
-        for (i, q) in consts.q_moduli()[..level].iter().enumerate() {
-            slice_ops::mul_scalar_add(rj, dst, &eq[limb(eq, i)], consts.omega()[j][i], q.value())
-                .expect("limbs of one ring have equal lengths");
-        }
-        slice_ops::mul_scalar_add(rj, dst, &er[limb(er, j)], consts.c_r()[j], rj.value())
+        let mut terms: Vec<&[u64]> = Vec::with_capacity(level + 2);
+        terms.push(&rounded);
+        terms.extend((0..level).map(|i| &eq[limb(eq, i)]));
+        terms.push(&er[limb(er, j)]);
+        let mut weights: Vec<u64> = Vec::with_capacity(level + 2);
+        weights.push(1);
+        weights.extend(consts.omega()[j][..level].iter().map(|w| w.value));
+        weights.push(consts.c_r()[j].value);
+        let bound = rounded_bound.max(input_bound(q)).max(rj.value());
+        slice_ops::mul_scalar_sum(rj, dst, &terms, &weights, bound)
             .expect("limbs of one ring have equal lengths");
     }
 }

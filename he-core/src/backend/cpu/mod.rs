@@ -463,25 +463,29 @@ impl Backend for Cpu {
     fn divide_round_by_last(&self, basis: &RnsBasis, level: usize, src: &Buffer, out: &mut Buffer) {
         let n = basis.degree();
         let src = host(src);
-        let last = &basis.moduli()[level - 1];
-        let (q_last, half) = (last.value(), last.value() / 2);
+        let q_last = basis.moduli()[level - 1].value();
         let top = &src[(level - 1) * n..level * n];
+        // The top limb's centred residue is r - v·q_last, v = 1 where
+        // r > q_last/2; so (x - centred)·q_last⁻¹ is a three-term sum with
+        // constant weights, x·inv - r·inv + v·(q_last·inv), which the
+        // vector kernel of linear combinations reduces fully.
+        let mut v = buffer_pool::take_empty(n);
+        v.extend(top.iter().map(|&r| u64::from(r > q_last / 2)));
         let out = host_mut(out);
         out.clear();
-        out.extend_from_slice(&src[..(level - 1) * n]);
-        for (m, limb) in basis.moduli()[..level - 1]
+        out.resize((level - 1) * n, 0);
+        for ((m, dst), x) in basis.moduli()[..level - 1]
             .iter()
             .zip(out.chunks_exact_mut(n))
+            .zip(src.chunks_exact(n))
         {
-            let inv = m.shoup(m.inv(m.reduce(q_last)).expect("distinct primes"));
             let q_last_mod = m.reduce(q_last);
-            for (x, &r) in limb.iter_mut().zip(top) {
-                // Centred residue r - q_last when r > q_last/2, reduced mod q_i.
-                let above = ((half.wrapping_sub(r)) >> 63).wrapping_neg(); // all ones when r > half
-                let r_mod = m.sub(m.reduce(r), q_last_mod & above);
-                *x = m.mul_shoup(m.sub(*x, r_mod), inv);
-            }
+            let inv = m.inv(q_last_mod).expect("distinct primes");
+            let weights = [inv, m.neg(inv), m.mul(inv, q_last_mod)];
+            slice_ops::mul_scalar_sum(m, dst, &[x, top, &v], &weights, m.value().max(q_last))
+                .expect("limbs of one ring have equal lengths");
         }
+        buffer_pool::give(v);
     }
 
     fn mod_up(

@@ -538,7 +538,7 @@ impl BfvExec<'_> {
     }
 
     /// `ct + c`.
-    fn plus(&self, ct: Ciphertext, c: I256) -> Result<Ciphertext, Error> {
+    fn plus(&self, mut ct: Ciphertext, c: I256) -> Result<Ciphertext, Error> {
         if c == 0 {
             return Ok(ct);
         }
@@ -550,7 +550,8 @@ impl BfvExec<'_> {
             ),
             Encoding::Base2 => base2::plaintext(self.params, c)?,
         };
-        Ok(self.ev.add_plain(&ct, &pt)?)
+        self.ev.add_plain_assign(&mut ct, &pt)?;
+        Ok(ct)
     }
 }
 
