@@ -400,7 +400,9 @@ fn bad_input_gives_typed_errors() {
 fn best_path_is_fastest_available() {
     let small = ntt_primes(50, 4096, 1).unwrap()[0];
     let wide = ntt_primes(61, 4096, 1).unwrap()[0];
-    let expect_small = if NttPath::Avx2Fma.cpu_supports() {
+    let expect_small = if NttPath::Avx512Ifma.cpu_supports() {
+        NttPath::Avx512Ifma
+    } else if NttPath::Avx2Fma.cpu_supports() {
         NttPath::Avx2Fma
     } else {
         NttPath::Scalar
