@@ -2,8 +2,10 @@
 //! slices, as the integer-encoded (base-2) layers of Faster CryptoNets make
 //! them — every power-of-two weight is a signed monomial, every pooling
 //! weight a one. Adding needs no multiplier: the terms are added lazily in
-//! 64-bit words and reduced once per group, by the weighted kernel with a
-//! weight of one, so the result is the same fully reduced word.
+//! 64-bit words, 32 at a time in registers, and reduced once per group by
+//! the weighted kernel with a weight of one, so the result is the same
+//! fully reduced word. Taken where the CPU lacks IFMA (2.2× the f64
+//! products there); IFMA's products are as fast as these additions.
 
 use super::VECTOR_BOUND;
 use crate::Modulus;
@@ -72,33 +74,100 @@ fn accumulate(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
     accumulate_body(acc, a, w, start, p);
 }
 
+/// [`accumulate_body`] on 512-bit vectors: 32 words in four registers
+/// while every term is added.
+///
+/// # Safety
+/// AVX-512F present.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn accumulate_avx512(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
-    accumulate_body(acc, a, w, start, p);
+    use std::arch::x86_64::*;
+    let len = acc.len();
+    assert!(a.iter().all(|x| x.len() >= start + len) && w.len() >= a.len());
+    let pv = _mm512_set1_epi64(p as i64);
+    let mut at = 0;
+    while at + BLOCK <= len {
+        // SAFETY: at + 32 <= len words of acc, and of every term from
+        // `start` (asserted above).
+        unsafe {
+            let ap = acc.as_mut_ptr().add(at);
+            let mut r = [_mm512_setzero_si512(); 4];
+            for (b, rb) in r.iter_mut().enumerate() {
+                *rb = _mm512_loadu_si512(ap.add(8 * b).cast());
+            }
+            for (x, &w) in a.iter().zip(w) {
+                let xp = x.as_ptr().add(start + at);
+                for (b, rb) in r.iter_mut().enumerate() {
+                    let v = _mm512_loadu_si512(xp.add(8 * b).cast());
+                    let v = if w == 1 { v } else { _mm512_sub_epi64(pv, v) };
+                    *rb = _mm512_add_epi64(*rb, v);
+                }
+            }
+            for (b, rb) in r.iter().enumerate() {
+                _mm512_storeu_si512(ap.add(8 * b).cast(), *rb);
+            }
+        }
+        at += BLOCK;
+    }
+    tail(&mut acc[at..], a, w, start + at, p);
 }
 
+/// [`accumulate_body`] on 256-bit vectors: 32 words in eight registers.
+///
+/// # Safety
+/// AVX2 present.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn accumulate_avx2(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
-    accumulate_body(acc, a, w, start, p);
-}
-
-#[inline(always)]
-fn accumulate_body(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
+    use std::arch::x86_64::*;
     let len = acc.len();
-    for (x, &w) in a.iter().zip(w) {
-        let x = &x[start..start + len];
-        if w == 1 {
-            for (s, &x) in acc.iter_mut().zip(x) {
-                *s += x;
+    assert!(a.iter().all(|x| x.len() >= start + len) && w.len() >= a.len());
+    let pv = _mm256_set1_epi64x(p as i64);
+    let mut at = 0;
+    while at + BLOCK <= len {
+        // SAFETY: as in `accumulate_avx512`.
+        unsafe {
+            let ap = acc.as_mut_ptr().add(at);
+            let mut r = [_mm256_setzero_si256(); 8];
+            for (b, rb) in r.iter_mut().enumerate() {
+                *rb = _mm256_loadu_si256(ap.add(4 * b).cast());
             }
-        } else {
-            for (s, &x) in acc.iter_mut().zip(x) {
-                *s += p - x;
+            for (x, &w) in a.iter().zip(w) {
+                let xp = x.as_ptr().add(start + at);
+                for (b, rb) in r.iter_mut().enumerate() {
+                    let v = _mm256_loadu_si256(xp.add(4 * b).cast());
+                    let v = if w == 1 { v } else { _mm256_sub_epi64(pv, v) };
+                    *rb = _mm256_add_epi64(*rb, v);
+                }
+            }
+            for (b, rb) in r.iter().enumerate() {
+                _mm256_storeu_si256(ap.add(4 * b).cast(), *rb);
             }
         }
+        at += BLOCK;
     }
+    tail(&mut acc[at..], a, w, start + at, p);
+}
+
+/// The words after the last whole block, one at a time.
+fn tail(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
+    for (x, &w) in a.iter().zip(w) {
+        let x = &x[start..start + acc.len()];
+        for (s, &x) in acc.iter_mut().zip(x) {
+            *s += if w == 1 { x } else { p - x };
+        }
+    }
+}
+
+/// Words summed in registers at a time by the vector paths: four 512-bit
+/// vectors (eight 256-bit ones), so the partial sums stay out of memory
+/// while every term of a group is added.
+const BLOCK: usize = 32;
+
+/// The portable additions, and the reference of the vector paths.
+fn accumulate_body(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
+    tail(acc, a, w, start, p);
 }
 
 #[cfg(test)]
