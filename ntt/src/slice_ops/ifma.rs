@@ -344,3 +344,95 @@ pub unsafe fn mul_scalar<const ACC: bool>(
         }
     }
 }
+
+/// `dst[i] = a[i]·b[i] mod p`, or `(dst[i] + a[i]·b[i]) mod p` with `ACC`:
+/// the 104-bit product's halves folded as in a group of
+/// [`mul_scalar_sum`] (two multiply-adds and one fold per eight words).
+/// `dst` may alias `a` (each vector is loaded before it is stored).
+///
+/// # Safety
+/// AVX-512F and IFMA present; `p < 2^50`; every input below `p` (and every
+/// `dst[i] < p` with `ACC`); `a`, `b` and `dst` at least `len` words.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub unsafe fn mul<const ACC: bool>(
+    p: u64,
+    dst: *mut u64,
+    a: *const u64,
+    b: *const u64,
+    len: usize,
+) {
+    let fold = Fold::new(p);
+    let zero = _mm512_setzero_si512();
+    let mut at = 0;
+    while at + 8 <= len {
+        // SAFETY: at + 8 <= len words of a, b and dst.
+        unsafe {
+            let x = _mm512_loadu_si512(a.add(at).cast());
+            let y = _mm512_loadu_si512(b.add(at).cast());
+            let lo0 = if ACC {
+                _mm512_loadu_si512(dst.add(at).cast())
+            } else {
+                zero
+            };
+            let lo = _mm512_madd52lo_epu64(lo0, x, y);
+            let hi = _mm512_madd52hi_epu64(zero, x, y);
+            _mm512_storeu_si512(dst.add(at).cast(), fold.apply(lo, hi));
+        }
+        at += 8;
+    }
+    if at < len {
+        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+        for i in at..len {
+            // SAFETY: i < len.
+            unsafe {
+                let r = m.mul(*a.add(i), *b.add(i));
+                *dst.add(i) = if ACC { m.add(*dst.add(i), r) } else { r };
+            }
+        }
+    }
+}
+
+/// `dst[i] = Σ_t a_t[i]·b_t[i] mod p`: products summed in groups of
+/// [`GROUP`] before each fold, as [`mul_scalar_sum`] with varying weights.
+///
+/// # Safety
+/// AVX-512F and IFMA present; `p < 2^50`; every input below `p`; every
+/// slice and `dst` at least `len` words; `a.len() == b.len()`.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub unsafe fn mul_sum(p: u64, dst: *mut u64, a: &[&[u64]], b: &[&[u64]], len: usize) {
+    let fold = Fold::new(p);
+    let zero = _mm512_setzero_si512();
+    let mut at = 0;
+    while at + 8 <= len {
+        let mut r = zero;
+        for (ga, gb) in a.chunks(GROUP).zip(b.chunks(GROUP)) {
+            let (mut lo, mut hi) = (r, zero);
+            for (x, y) in ga.iter().zip(gb) {
+                // SAFETY: at + 8 <= len words of every slice.
+                let (x, y) = unsafe {
+                    (
+                        _mm512_loadu_si512(x.as_ptr().add(at).cast()),
+                        _mm512_loadu_si512(y.as_ptr().add(at).cast()),
+                    )
+                };
+                lo = _mm512_madd52lo_epu64(lo, x, y);
+                hi = _mm512_madd52hi_epu64(hi, x, y);
+            }
+            r = fold.apply(lo, hi);
+        }
+        // SAFETY: at + 8 <= len words of dst.
+        unsafe { _mm512_storeu_si512(dst.add(at).cast(), r) };
+        at += 8;
+    }
+    if at < len {
+        let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
+        for i in at..len {
+            let mut r = 0;
+            for (x, y) in a.iter().zip(b) {
+                r = m.add(r, m.mul(x[i], y[i]));
+            }
+            // SAFETY: i < len.
+            unsafe { *dst.add(i) = r };
+        }
+    }
+}

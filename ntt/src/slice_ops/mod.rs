@@ -77,6 +77,20 @@ fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
 pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[a.len(), b.len()])?;
     #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50 and inputs below p.
+        unsafe {
+            ifma::mul::<false>(
+                m.value(),
+                dst.as_mut_ptr(),
+                a.as_ptr(),
+                b.as_ptr(),
+                dst.len(),
+            )
+        };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         // SAFETY: AVX2 and FMA detected, p < 2^50 and inputs below p.
         unsafe {
@@ -99,6 +113,13 @@ pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Err
 /// `dst[i] = dst[i] · b[i] mod p` for `dst[i], b[i] < p`.
 pub fn mul_in_place(m: &Modulus, dst: &mut [u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[b.len()])?;
+    #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        let p = dst.as_mut_ptr();
+        // SAFETY: as in `mul`; the kernel loads each vector before storing it.
+        unsafe { ifma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
+        return Ok(());
+    }
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         let p = dst.as_mut_ptr();
@@ -129,6 +150,20 @@ pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
 /// `dst[i] = (dst[i] + a[i] · b[i]) mod p` for `dst[i], a[i], b[i] < p`.
 pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[a.len(), b.len()])?;
+    #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        // SAFETY: as in `mul`, and dst below p.
+        unsafe {
+            ifma::mul::<true>(
+                m.value(),
+                dst.as_mut_ptr(),
+                a.as_ptr(),
+                b.as_ptr(),
+                dst.len(),
+            )
+        };
+        return Ok(());
+    }
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         // SAFETY: as in `mul`.
@@ -168,8 +203,13 @@ pub fn mul_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], b: &[&[u64]]) -> Resu
             got: b.len(),
         });
     }
-    let lens: Vec<usize> = a.iter().chain(b).map(|s| s.len()).collect();
-    same_len(dst.len(), &lens)?;
+    same_lengths(dst.len(), a.iter().chain(b).map(|s| s.len()))?;
+    #[cfg(target_arch = "x86_64")]
+    if ifma_ok(m) {
+        // SAFETY: AVX-512F and IFMA detected, p < 2^50, every slice has dst's length.
+        unsafe { ifma::mul_sum(m.value(), dst.as_mut_ptr(), a, b, dst.len()) };
+        return Ok(());
+    }
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) {
         // SAFETY: AVX2 and FMA detected, p < 2^50, every slice has dst's length.
@@ -562,7 +602,22 @@ mod tests {
             let br: Vec<&[u64]> = b.iter().map(Vec::as_slice).collect();
             let mut out = vec![7; len];
             mul_sum(&m, &mut out, &ar, &br).unwrap();
-            prop_assert_eq!(out, want);
+            prop_assert_eq!(&out, &want);
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND {
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    let mut out = vec![7; len];
+                    // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below p, equal lengths.
+                    unsafe { fma::mul_sum(p, out.as_mut_ptr(), &ar, &br, len) };
+                    prop_assert_eq!(&out, &want, "avx2-fma");
+                }
+                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+                    let mut out = vec![7; len];
+                    // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below p, equal lengths.
+                    unsafe { ifma::mul_sum(p, out.as_mut_ptr(), &ar, &br, len) };
+                    prop_assert_eq!(&out, &want, "avx512-ifma");
+                }
+            }
         }
 
         /// Sums and differences (weights 1 and p - 1 only) of up to 300
@@ -751,6 +806,30 @@ mod tests {
             let mut out = a.clone();
             mul_scalar_in_place(&m, &mut out, w);
             prop_assert_eq!(&out, &reference(&m, None, &a, &ws));
+            // Each vector path of the pointwise products on its own.
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND {
+                let want_acc = reference(&m, Some(&acc), &a, &b);
+                let want = reference(&m, None, &a, &b);
+                if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                    let mut out = acc.clone();
+                    // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below p, equal lengths.
+                    unsafe { fma::mul::<true>(p, out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), len) };
+                    prop_assert_eq!(&out, &want_acc, "avx2-fma");
+                    // SAFETY: as above.
+                    unsafe { fma::mul::<false>(p, out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), len) };
+                    prop_assert_eq!(&out, &want, "avx2-fma");
+                }
+                if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
+                    let mut out = acc.clone();
+                    // SAFETY: AVX-512F and IFMA detected, p < 2^50, inputs below p, equal lengths.
+                    unsafe { ifma::mul::<true>(p, out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), len) };
+                    prop_assert_eq!(&out, &want_acc, "avx512-ifma");
+                    // SAFETY: as above.
+                    unsafe { ifma::mul::<false>(p, out.as_mut_ptr(), a.as_ptr(), b.as_ptr(), len) };
+                    prop_assert_eq!(&out, &want, "avx512-ifma");
+                }
+            }
             // Each vector path of the scalar products on its own.
             #[cfg(target_arch = "x86_64")]
             if p < VECTOR_BOUND {
