@@ -301,61 +301,43 @@ unsafe fn last_inverse_stage(ptr: *mut u64, n: usize, lazy: bool, tb: &Tables) {
     }
 }
 
-/// The IFMA kernel: [`Tables`] whose existence proves the CPU has AVX-512F and IFMA.
-impl Kernel for Tables {
-    fn prepare(&self, _chunk: &mut [u64]) {}
-
-    fn forward_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
-        let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
+impl Tables {
+    /// One stage of either direction, in the vector layout its half-width
+    /// needs (see [`Kernel::forward_stage`]).
+    fn stage<const INVERSE: bool>(
+        &self,
+        chunk: &mut [u64],
+        first_group: usize,
+        m: usize,
+        t: usize,
+    ) {
+        let table = if INVERSE { &self.inv } else { &self.fwd };
+        let (ptr, len, p) = (chunk.as_mut_ptr(), chunk.len(), self.p);
         // SAFETY: `Tables::new` returned Some only on a CPU with AVX-512F and
         // IFMA and for p < 2^50; the schedule passes chunks of whole groups
         // (blocks of at least 16 points: vector plans need n >= 16) and the
         // tables cover every group index of the plan's degree.
         unsafe {
             match t {
-                1 => return narrow_stage::<1, false>(ptr, len, first_group, m, &self.fwd, self.p),
-                2 => return narrow_stage::<2, false>(ptr, len, first_group, m, &self.fwd, self.p),
-                4 => return narrow_stage::<4, false>(ptr, len, first_group, m, &self.fwd, self.p),
-                _ => {}
+                1 => narrow_stage::<1, INVERSE>(ptr, len, first_group, m, table, p),
+                2 => narrow_stage::<2, INVERSE>(ptr, len, first_group, m, table, p),
+                4 => narrow_stage::<4, INVERSE>(ptr, len, first_group, m, table, p),
+                _ => wide_stage::<INVERSE>(ptr, len, first_group, m, t, table, p),
             }
         }
-        // SAFETY: as above.
-        unsafe {
-            wide_stage::<false>(
-                chunk.as_mut_ptr(),
-                chunk.len(),
-                first_group,
-                m,
-                t,
-                &self.fwd,
-                self.p,
-            )
-        }
+    }
+}
+
+/// The IFMA kernel: [`Tables`] whose existence proves the CPU has AVX-512F and IFMA.
+impl Kernel for Tables {
+    fn prepare(&self, _chunk: &mut [u64]) {}
+
+    fn forward_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
+        self.stage::<false>(chunk, first_group, m, t)
     }
 
     fn inverse_stage(&self, chunk: &mut [u64], first_group: usize, m: usize, t: usize) {
-        let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
-        // SAFETY: as in `forward_stage`.
-        unsafe {
-            match t {
-                1 => return narrow_stage::<1, true>(ptr, len, first_group, m, &self.inv, self.p),
-                2 => return narrow_stage::<2, true>(ptr, len, first_group, m, &self.inv, self.p),
-                4 => return narrow_stage::<4, true>(ptr, len, first_group, m, &self.inv, self.p),
-                _ => {}
-            }
-        }
-        // SAFETY: as in `forward_stage`.
-        unsafe {
-            wide_stage::<true>(
-                chunk.as_mut_ptr(),
-                chunk.len(),
-                first_group,
-                m,
-                t,
-                &self.inv,
-                self.p,
-            )
-        }
+        self.stage::<true>(chunk, first_group, m, t)
     }
 
     fn finish_forward(&self, chunk: &mut [u64], lazy: bool) {

@@ -76,32 +76,8 @@ fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
 /// ```
 pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[a.len(), b.len()])?;
-    #[cfg(target_arch = "x86_64")]
-    if ifma_ok(m) {
-        // SAFETY: AVX-512F and IFMA detected, p < 2^50 and inputs below p.
-        unsafe {
-            ifma::mul::<false>(
-                m.value(),
-                dst.as_mut_ptr(),
-                a.as_ptr(),
-                b.as_ptr(),
-                dst.len(),
-            )
-        };
-        return Ok(());
-    }
-    #[cfg(target_arch = "x86_64")]
-    if vector_ok(m, m.value()) {
-        // SAFETY: AVX2 and FMA detected, p < 2^50 and inputs below p.
-        unsafe {
-            fma::mul::<false>(
-                m.value(),
-                dst.as_mut_ptr(),
-                a.as_ptr(),
-                b.as_ptr(),
-                dst.len(),
-            )
-        };
+    // SAFETY: dst, a and b hold dst.len() words (checked above).
+    if unsafe { vector_products::<false>(m, dst.as_mut_ptr(), a.as_ptr(), b.as_ptr(), dst.len()) } {
         return Ok(());
     }
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
@@ -113,24 +89,49 @@ pub fn mul(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Err
 /// `dst[i] = dst[i] · b[i] mod p` for `dst[i], b[i] < p`.
 pub fn mul_in_place(m: &Modulus, dst: &mut [u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[b.len()])?;
-    #[cfg(target_arch = "x86_64")]
-    if ifma_ok(m) {
-        let p = dst.as_mut_ptr();
-        // SAFETY: as in `mul`; the kernel loads each vector before storing it.
-        unsafe { ifma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
-        return Ok(());
-    }
-    #[cfg(target_arch = "x86_64")]
-    if vector_ok(m, m.value()) {
-        let p = dst.as_mut_ptr();
-        // SAFETY: as in `mul`; the kernel loads each vector before storing it.
-        unsafe { fma::mul::<false>(m.value(), p, p, b.as_ptr(), dst.len()) };
+    let p = dst.as_mut_ptr();
+    // SAFETY: dst and b hold dst.len() words; dst is read as `a` through the
+    // same pointer, which every kernel loads before it stores.
+    if unsafe { vector_products::<false>(m, p, p, b.as_ptr(), dst.len()) } {
         return Ok(());
     }
     for (d, &y) in dst.iter_mut().zip(b) {
         *d = m.mul(*d, y);
     }
     Ok(())
+}
+
+/// Pointwise products on the fastest vector path this CPU and prime allow:
+/// `dst[i] = a[i]·b[i] mod p`, or `+=` with `ACC`. False when none applies
+/// (the caller then runs the portable loop). `dst` may be `a`: every kernel
+/// loads a vector before it stores one.
+///
+/// # Safety
+/// `dst`, `a` and `b` valid for `len` words.
+unsafe fn vector_products<const ACC: bool>(
+    m: &Modulus,
+    dst: *mut u64,
+    a: *const u64,
+    b: *const u64,
+    len: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if ifma_ok(m) {
+            // SAFETY: AVX-512F and IFMA detected, p < 2^50; the caller's
+            // lengths (values above p give wrong words, never UB).
+            unsafe { ifma::mul::<ACC>(m.value(), dst, a, b, len) };
+            return true;
+        }
+        if vector_ok(m, m.value()) {
+            // SAFETY: AVX2 and FMA detected, p < 2^50; the caller's lengths.
+            unsafe { fma::mul::<ACC>(m.value(), dst, a, b, len) };
+            return true;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (m, dst, a, b, len);
+    false
 }
 
 /// `dst[i] = dst[i] · w mod p` for `dst[i] < p`.
@@ -150,32 +151,8 @@ pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
 /// `dst[i] = (dst[i] + a[i] · b[i]) mod p` for `dst[i], a[i], b[i] < p`.
 pub fn mul_add(m: &Modulus, dst: &mut [u64], a: &[u64], b: &[u64]) -> Result<(), Error> {
     same_len(dst.len(), &[a.len(), b.len()])?;
-    #[cfg(target_arch = "x86_64")]
-    if ifma_ok(m) {
-        // SAFETY: as in `mul`, and dst below p.
-        unsafe {
-            ifma::mul::<true>(
-                m.value(),
-                dst.as_mut_ptr(),
-                a.as_ptr(),
-                b.as_ptr(),
-                dst.len(),
-            )
-        };
-        return Ok(());
-    }
-    #[cfg(target_arch = "x86_64")]
-    if vector_ok(m, m.value()) {
-        // SAFETY: as in `mul`.
-        unsafe {
-            fma::mul::<true>(
-                m.value(),
-                dst.as_mut_ptr(),
-                a.as_ptr(),
-                b.as_ptr(),
-                dst.len(),
-            )
-        };
+    // SAFETY: dst, a and b hold dst.len() words (checked above).
+    if unsafe { vector_products::<true>(m, dst.as_mut_ptr(), a.as_ptr(), b.as_ptr(), dst.len()) } {
         return Ok(());
     }
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
