@@ -503,6 +503,12 @@ fn client_server_round_trip_through_bytes() {
     let inputs = client.encrypt(&refs, 8).unwrap();
     let server = CkksServer::new(&keys, plan.clone()).unwrap();
     let outputs = server.infer(&inputs, &mut |_| {}).unwrap();
+    // A request the server owns (and frees after its first square) gives
+    // the same bytes.
+    assert_eq!(
+        server.infer_owned(inputs.clone(), &mut |_| {}).unwrap(),
+        outputs
+    );
     let logits = client.decrypt(&outputs, 4).unwrap();
     for (img, got) in imgs.iter().zip(&logits) {
         let want = model.forward_f64(img).unwrap();
@@ -578,6 +584,11 @@ fn paired_slots_round_trip_through_bytes_and_their_misuse() {
     // pair of images everywhere after the first convolution.
     let totals = server.counter().totals();
     assert_eq!(totals.get(hefty_nn::core::Hop::Rotate), 4);
+    assert_eq!(
+        server.infer_owned(inputs.clone(), &mut |_| {}).unwrap(),
+        outputs,
+        "owned request, paired"
+    );
     // The same request against keys without the conjugation key.
     let mut plain = CkksClient::new(&params);
     let keys = plain.evaluation_keys_paired(false).unwrap();

@@ -26,6 +26,7 @@
 
 mod stream;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use hefty_core::Sampler;
@@ -609,7 +610,68 @@ impl CkksServer {
 
     /// Encrypted inputs in, encrypted logits out; `observe` hears each step.
     pub fn infer(&self, inputs: &[u8], observe: &mut dyn FnMut(Event)) -> Result<Vec<u8>, Error> {
-        let items = unpack(inputs)?;
+        self.infer_request(Cow::Borrowed(inputs), observe)
+    }
+
+    /// [`Self::infer`] on a request it owns: the request's bytes (0.8 GB
+    /// at 10,000 images) are freed as soon as the first square has read the
+    /// last input ciphertext, so the rest of the network reuses their
+    /// memory instead of touching new pages.
+    pub fn infer_owned(
+        &self,
+        inputs: Vec<u8>,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Vec<u8>, Error> {
+        self.infer_request(Cow::Owned(inputs), observe)
+    }
+
+    fn infer_request(
+        &self,
+        request: Cow<'_, [u8]>,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<Vec<u8>, Error> {
+        let exec = |paired: bool| CkksExec {
+            ev: &self.evaluator,
+            rk: &self.rk,
+            paired,
+            conjugation: self.conjugation.as_ref().filter(|_| paired),
+            first_square: first_poly(&self.plan.steps).map(|i| self.plan.steps[i].label.as_str()),
+            halved: self.halved,
+            params: &self.params,
+            output: self
+                .plan
+                .steps
+                .last()
+                .filter(|s| matches!(s.op, Op::Linear(_)))
+                .map(|s| s.label.as_str()),
+        };
+        let (x, next, paired) = self.walk_head(&request, &exec(false), &exec(true), observe)?;
+        drop(request);
+        let out = crate::exec::stream::walk_from(
+            &self.plan.steps,
+            next,
+            &exec(paired),
+            crate::exec::stream::Inputs::held(x),
+            observe,
+        )?;
+        Ok(pack(
+            &out.par_iter()
+                .map(Ciphertext::to_bytes)
+                .collect::<Result<Vec<_>, _>>()?,
+        ))
+    }
+
+    /// The steps that read the request, up to its first square: their
+    /// outputs, the next step's index, and whether they hold two images
+    /// per slot.
+    fn walk_head(
+        &self,
+        request: &[u8],
+        single: &CkksExec<'_>,
+        paired_exec: &CkksExec<'_>,
+        observe: &mut dyn FnMut(Event),
+    ) -> Result<(Vec<Ciphertext>, usize, bool), Error> {
+        let items = unpack(request)?;
         let (paired, cts) = match items.split_first() {
             Some((&[ONE_PER_SLOT], cts)) => (false, cts),
             Some((&[TWO_PER_SLOT], cts)) => (true, cts),
@@ -626,32 +688,13 @@ impl CkksServer {
                 "the request holds two images per slot but this network's activations are not all squares after linear layers: send at most n/2 images per batch".into()
             }));
         }
-        let exec = |paired: bool| CkksExec {
-            ev: &self.evaluator,
-            rk: &self.rk,
-            paired,
-            conjugation: self.conjugation.as_ref().filter(|_| paired),
-            first_square: first_poly(&self.plan.steps).map(|i| self.plan.steps[i].label.as_str()),
-            halved: self.halved,
-            params: &self.params,
-            output: self
-                .plan
-                .steps
-                .last()
-                .filter(|s| matches!(s.op, Op::Linear(_)))
-                .map(|s| s.label.as_str()),
-        };
-        let out = if paired {
+        let (x, next) = if paired {
             let (a, b) = cts.split_at(cts.len() / 2);
-            self.walk_streamed(&exec(false), &exec(true), &[a, b], observe)?
+            self.walk_streamed(single, paired_exec, &[a, b], observe)?
         } else {
-            self.walk_streamed(&exec(false), &exec(true), &[cts], observe)?
+            self.walk_streamed(single, paired_exec, &[cts], observe)?
         };
-        Ok(pack(
-            &out.par_iter()
-                .map(Ciphertext::to_bytes)
-                .collect::<Result<Vec<_>, _>>()?,
-        ))
+        Ok((x, next, paired))
     }
 }
 
@@ -902,14 +945,13 @@ pub(super) fn infer(
         seconds.encrypt += t.elapsed().as_secs_f64();
         bytes.to_server += inputs.len() as u64;
         let t = std::time::Instant::now();
-        let outputs = server.infer(&inputs, &mut |event| {
+        let outputs = server.infer_owned(inputs, &mut |event| {
             recorder.observe(event);
             if let Event::End { index, .. } = event {
                 progress(&what, b * steps + index + 1, batches.len() * steps);
             }
         })?;
         seconds.infer += t.elapsed().as_secs_f64();
-        drop(inputs);
         bytes.to_client += outputs.len() as u64;
         let t = std::time::Instant::now();
         logits.extend(client.decrypt(&outputs, batch.len())?);

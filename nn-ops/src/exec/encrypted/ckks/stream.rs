@@ -11,16 +11,19 @@ use crate::exec::stream::{Inputs, Reader, linear, timed, walk_from};
 use crate::exec::{Event, Op, run_step};
 
 impl CkksServer {
-    /// The plan on `sets` of input ciphertexts as bytes: one set, or two
+    /// The plan on `sets` of input ciphertexts as bytes — one set, or two
     /// image halves (a paired request), which the steps before the first
-    /// square run on separately and the square merges.
+    /// square run on separately and the square merges — up to and including
+    /// the first square: its outputs and the index of the step after it
+    /// (the plan's length when it has no square). The rest needs no input
+    /// bytes (the caller may free them first).
     pub(super) fn walk_streamed(
         &self,
         single: &CkksExec<'_>,
         paired: &CkksExec<'_>,
         sets: &[&[&[u8]]],
         observe: &mut dyn FnMut(Event),
-    ) -> Result<Vec<Ciphertext>, Error> {
+    ) -> Result<(Vec<Ciphertext>, usize), Error> {
         let steps = &self.plan.steps;
         let elements = self.plan.input.len();
         if let Some(set) = sets.iter().find(|s| s.len() != elements) {
@@ -40,7 +43,8 @@ impl CkksServer {
         if inputs.len() == 1
             && let Some(set) = inputs.pop()
         {
-            return walk_from(steps, 0, single, set, observe);
+            let end = first_poly(steps).map_or(steps.len(), |i| i + 1);
+            return Ok((walk_from(&steps[..end], 0, single, set, observe)?, end));
         }
         if inputs.len() != 2 {
             return Err(Error::Setting(
@@ -96,6 +100,6 @@ impl CkksServer {
                 Ok(y)
             },
         )?;
-        walk_from(steps, first + 1, paired, Inputs::held(x), observe)
+        Ok((x, first + 1))
     }
 }
