@@ -105,6 +105,32 @@ fn sub_if_ge(x: __m512i, b: __m512i) -> __m512i {
     _mm512_min_epu64(x, _mm512_sub_epi64(x, b))
 }
 
+/// One Harvey butterfly on eight lanes: Cooley–Tukey forward (values in
+/// `[0, 4p)`), Gentleman–Sande inverse (values in `[0, 2p)`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn butterfly<const INVERSE: bool>(
+    x: __m512i,
+    y: __m512i,
+    w: __m512i,
+    wq: __m512i,
+    p: __m512i,
+    two_p: __m512i,
+) -> (__m512i, __m512i) {
+    if INVERSE {
+        let u = sub_if_ge(_mm512_add_epi64(x, y), two_p);
+        let d = _mm512_sub_epi64(_mm512_add_epi64(x, two_p), y);
+        (u, mul_shoup_lazy(d, w, wq, p))
+    } else {
+        let x = sub_if_ge(x, two_p);
+        let r = mul_shoup_lazy(y, w, wq, p);
+        (
+            _mm512_add_epi64(x, r),
+            _mm512_sub_epi64(_mm512_add_epi64(x, two_p), r),
+        )
+    }
+}
+
 /// One stage with half-width `t >= 8`; see [`Kernel::forward_stage`].
 ///
 /// # Safety
@@ -133,18 +159,7 @@ unsafe fn wide_stage<const INVERSE: bool>(
             for j in 0..t / 8 {
                 let x = _mm512_loadu_si512(xp.add(j) as *const _);
                 let y = _mm512_loadu_si512(yp.add(j) as *const _);
-                let (u, v) = if INVERSE {
-                    let u = sub_if_ge(_mm512_add_epi64(x, y), two_p);
-                    let d = _mm512_sub_epi64(_mm512_add_epi64(x, two_p), y);
-                    (u, mul_shoup_lazy(d, w, wq, pv))
-                } else {
-                    let x = sub_if_ge(x, two_p);
-                    let r = mul_shoup_lazy(y, w, wq, pv);
-                    (
-                        _mm512_add_epi64(x, r),
-                        _mm512_sub_epi64(_mm512_add_epi64(x, two_p), r),
-                    )
-                };
+                let (u, v) = butterfly::<INVERSE>(x, y, w, wq, pv, two_p);
                 _mm512_storeu_si512(xp.add(j) as *mut _, u);
                 _mm512_storeu_si512(yp.add(j) as *mut _, v);
             }
@@ -229,18 +244,7 @@ unsafe fn narrow_stage<const T: usize, const INVERSE: bool>(
             let v1 = _mm512_loadu_si512(p0.add(8).cast());
             let x = _mm512_permutex2var_epi64(v0, sx, v1);
             let y = _mm512_permutex2var_epi64(v0, sy, v1);
-            let (u, v) = if INVERSE {
-                let u = sub_if_ge(_mm512_add_epi64(x, y), two_p);
-                let d = _mm512_sub_epi64(_mm512_add_epi64(x, two_p), y);
-                (u, mul_shoup_lazy(d, w, wq, pv))
-            } else {
-                let x = sub_if_ge(x, two_p);
-                let r = mul_shoup_lazy(y, w, wq, pv);
-                (
-                    _mm512_add_epi64(x, r),
-                    _mm512_sub_epi64(_mm512_add_epi64(x, two_p), r),
-                )
-            };
+            let (u, v) = butterfly::<INVERSE>(x, y, w, wq, pv, two_p);
             _mm512_storeu_si512(p0.cast(), _mm512_permutex2var_epi64(u, j0, v));
             _mm512_storeu_si512(p0.add(8).cast(), _mm512_permutex2var_epi64(u, j1, v));
         }

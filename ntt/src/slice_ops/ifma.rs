@@ -172,6 +172,9 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
         unsafe { store(dst.add(at), row_sum::<1, true>(fold, input, w, at)) };
         at += 8;
     }
+    if at == len {
+        return;
+    }
     let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
     for j in at..len {
         let mut r = 0;
@@ -333,6 +336,9 @@ pub unsafe fn mul_scalar<const ACC: bool>(
             _mm512_storeu_si512(dst.add(at).cast(), r);
         }
         at += 8;
+    }
+    if at == len {
+        return;
     }
     let m = crate::Modulus::new(p).expect("p < 2^50 is a valid modulus");
     let ws = m.shoup(w);

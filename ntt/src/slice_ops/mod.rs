@@ -34,18 +34,19 @@ const VECTOR_BOUND: u64 = 1 << 50;
 /// Whether the AVX-512 IFMA kernels can run for `m` (the caller checks its
 /// inputs' bound: below `p`, or below 2^50 for [`mul_scalar_sum`]).
 fn ifma_ok(m: &Modulus) -> bool {
+    m.value() < VECTOR_BOUND && ifma_cpu()
+}
+
+/// Whether this CPU has AVX-512F and IFMA (and portable code is not forced).
+fn ifma_cpu() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        m.value() < VECTOR_BOUND
-            && !crate::path::scalar_forced()
+        !crate::path::scalar_forced()
             && is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512ifma")
     }
     #[cfg(not(target_arch = "x86_64"))]
-    {
-        let _ = m;
-        false
-    }
+    false
 }
 
 fn vector_ok(m: &Modulus, input_bound: u64) -> bool {
@@ -318,12 +319,7 @@ pub fn round_fixed_sum(
     }
     same_lengths(dst.len(), a.iter().map(|s| s.len()))?;
     #[cfg(target_arch = "x86_64")]
-    if input_bound <= VECTOR_BOUND
-        && a.len() < 1 << 10
-        && !crate::path::scalar_forced()
-        && is_x86_feature_detected!("avx512f")
-        && is_x86_feature_detected!("avx512ifma")
-    {
+    if input_bound <= VECTOR_BOUND && a.len() < 1 << 10 && ifma_cpu() {
         // SAFETY: AVX-512F and IFMA detected, inputs below 2^50, fewer than
         // 2^10 terms, every slice has dst's length.
         unsafe { ifma::round_fixed_sum(dst.as_mut_ptr(), a, fractions, dst.len()) };

@@ -61,20 +61,20 @@ fn accumulate(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
     #[cfg(target_arch = "x86_64")]
     {
         if is_x86_feature_detected!("avx512f") {
-            // SAFETY: AVX-512F detected; the body is safe code compiled for it.
+            // SAFETY: AVX-512F detected.
             unsafe { accumulate_avx512(acc, a, w, start, p) };
             return;
         }
         if is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 detected; the body is safe code compiled for it.
+            // SAFETY: AVX2 detected.
             unsafe { accumulate_avx2(acc, a, w, start, p) };
             return;
         }
     }
-    accumulate_body(acc, a, w, start, p);
+    accumulate_portable(acc, a, w, start, p);
 }
 
-/// [`accumulate_body`] on 512-bit vectors: 32 words in four registers
+/// [`accumulate_portable`] on 512-bit vectors: 32 words in four registers
 /// while every term is added.
 ///
 /// # Safety
@@ -110,10 +110,10 @@ unsafe fn accumulate_avx512(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usi
         }
         at += BLOCK;
     }
-    tail(&mut acc[at..], a, w, start + at, p);
+    accumulate_portable(&mut acc[at..], a, w, start + at, p);
 }
 
-/// [`accumulate_body`] on 256-bit vectors: 32 words in eight registers.
+/// [`accumulate_portable`] on 256-bit vectors: 32 words in eight registers.
 ///
 /// # Safety
 /// AVX2 present.
@@ -147,11 +147,12 @@ unsafe fn accumulate_avx2(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize
         }
         at += BLOCK;
     }
-    tail(&mut acc[at..], a, w, start + at, p);
+    accumulate_portable(&mut acc[at..], a, w, start + at, p);
 }
 
-/// The words after the last whole block, one at a time.
-fn tail(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
+/// The portable additions, one word at a time: the vector paths' tails
+/// and their reference.
+fn accumulate_portable(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
     for (x, &w) in a.iter().zip(w) {
         let x = &x[start..start + acc.len()];
         for (s, &x) in acc.iter_mut().zip(x) {
@@ -164,11 +165,6 @@ fn tail(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
 /// vectors (eight 256-bit ones), so the partial sums stay out of memory
 /// while every term of a group is added.
 const BLOCK: usize = 32;
-
-/// The portable additions, and the reference of the vector paths.
-fn accumulate_body(acc: &mut [u64], a: &[&[u64]], w: &[u64], start: usize, p: u64) {
-    tail(acc, a, w, start, p);
-}
 
 #[cfg(test)]
 mod tests {
@@ -185,7 +181,7 @@ mod tests {
         let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
         let w: Vec<u64> = (0..7).map(|t| if t % 3 == 0 { p - 1 } else { 1 }).collect();
         let mut want = vec![5u64; 250];
-        accumulate_body(&mut want, &ar, &w, 41, p);
+        accumulate_portable(&mut want, &ar, &w, 41, p);
         let sum = |i: usize| -> u64 {
             5 + (0..7)
                 .map(|t| {
