@@ -395,7 +395,21 @@ pub fn mul_scalar_layer(
         unsafe { ifma::mul_scalar_layer(m.value(), a, rows, outs, len) };
         return Ok(());
     }
+    #[cfg(target_arch = "x86_64")]
+    if vector_ok(m, m.value()) && !all_signed(m, rows) {
+        // SAFETY: AVX2 and FMA detected, p < 2^50; every input and output
+        // has `len` words; every index names an input.
+        unsafe { fma::mul_scalar_layer(m.value(), a, rows, outs, len) };
+        return Ok(());
+    }
     layer_by_rows(m, a, rows, outs, len)
+}
+
+/// Whether every row of a layer takes [`mul_scalar_sum`]'s path of
+/// additions (weights ±1 without IFMA), which [`layer_by_rows`] keeps.
+fn all_signed(m: &Modulus, rows: &[ScalarRow<'_>]) -> bool {
+    rows.iter()
+        .all(|row| signed::applies(m, row.weights, m.value()))
 }
 
 /// [`mul_scalar_layer`] off the IFMA path: one [`mul_scalar_sum`] per row
@@ -678,8 +692,8 @@ mod tests {
         /// Layers of 0..12 rows over 0..40 inputs (rows sharing inputs,
         /// empty rows, more terms than a group), lengths leaving every
         /// tail, against u128 arithmetic: the public function, the
-        /// row-by-row path other CPUs take and, where this CPU has it, the
-        /// IFMA kernel called directly.
+        /// row-by-row path and, where this CPU has them, the IFMA and
+        /// AVX2-FMA kernels called directly.
         #[test]
         fn mul_scalar_layer_matches_u128(bits in 20u32..=62, len in 0usize..100, inputs in 1usize..40, rows in 0usize..12, seed: u64) {
             let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
@@ -716,6 +730,14 @@ mod tests {
                 // SAFETY: IFMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
                 unsafe { ifma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
                 prop_assert_eq!(&outs, &want, "avx512-ifma");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if p < VECTOR_BOUND && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                let mut outs = vec![vec![7u64; len]; rows];
+                let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+                // SAFETY: AVX2 and FMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
+                unsafe { fma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                prop_assert_eq!(&outs, &want, "avx2-fma");
             }
         }
 
