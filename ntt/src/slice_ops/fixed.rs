@@ -23,6 +23,60 @@ pub(super) fn scalar_at(a: &[&[u64]], fractions: &[u128], c: usize) -> u64 {
     int.wrapping_add(frac >> 127) as u64
 }
 
+/// Low 26 bits: the limb width of [`avx2_sum`].
+#[cfg(target_arch = "x86_64")]
+const LOW26: i64 = (1 << 26) - 1;
+
+/// `dst[c] = round(Σ_t a_t[c] · f_t / 2^128) mod 2^64` on AVX2, exactly:
+/// inputs split into 26-bit limbs `x0 + x1·2^26`, fractions into five
+/// (`f0 + … + f4·2^104`), and the ten limb products (each below 2^52, from
+/// `vpmuludq`) summed into six 64-bit column accumulators at weights
+/// `2^(26c)` — at most two products per column and term, so fewer than
+/// 2^10 terms cannot overflow them. One carry pass then rounds, as in the
+/// AVX-512 IFMA kernel: the bits from 2^128 up are `col4 >> 24` and
+/// `4·col5` once the lower columns' carries and half of 2^128 are in
+/// `col4`.
+///
+/// # Safety
+/// AVX2 present; every input below 2^50; every input slice and `dst` at
+/// least `len` words long; `a.len() == f.len() < 2^10`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn avx2_sum(dst: *mut u64, a: &[&[u64]], f: &[u128], len: usize) {
+    use std::arch::x86_64::*;
+    let limbs: Vec<[__m256i; 5]> = f
+        .iter()
+        .map(|&f| std::array::from_fn(|k| _mm256_set1_epi64x(((f >> (26 * k)) as i64) & LOW26)))
+        .collect();
+    let mask = _mm256_set1_epi64x(LOW26);
+    let mut at = 0;
+    while at + 4 <= len {
+        let mut col = [_mm256_setzero_si256(); 6];
+        for (x, l) in a.iter().zip(&limbs) {
+            // SAFETY: at + 4 <= len words of every input.
+            let x = unsafe { _mm256_loadu_si256(x.as_ptr().add(at).cast()) };
+            let (x0, x1) = (_mm256_and_si256(x, mask), _mm256_srli_epi64::<26>(x));
+            for (k, &fk) in l.iter().enumerate() {
+                col[k] = _mm256_add_epi64(col[k], _mm256_mul_epu32(x0, fk));
+                col[k + 1] = _mm256_add_epi64(col[k + 1], _mm256_mul_epu32(x1, fk));
+            }
+        }
+        // Carries up to the 2^104 column, plus half of 2^128 (2^23 there).
+        for c in 0..4 {
+            col[c + 1] = _mm256_add_epi64(col[c + 1], _mm256_srli_epi64::<26>(col[c]));
+        }
+        let top = _mm256_add_epi64(col[4], _mm256_set1_epi64x(1 << 23));
+        let r = _mm256_add_epi64(_mm256_srli_epi64::<24>(top), _mm256_slli_epi64::<2>(col[5]));
+        // SAFETY: at + 4 <= len words of dst.
+        unsafe { _mm256_storeu_si256(dst.add(at).cast(), r) };
+        at += 4;
+    }
+    for c in at..len {
+        // SAFETY: c < len.
+        unsafe { *dst.add(c) = scalar_at(a, f, c) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use num_bigint::BigUint;
@@ -59,6 +113,14 @@ mod tests {
                 let want = (rounded % (BigUint::from(1u8) << 64u32)).to_u64_digits().first().copied().unwrap_or(0);
                 prop_assert_eq!(g, want, "word {}", c);
                 prop_assert_eq!(super::scalar_at(&ar, &fractions, c), want);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if small && is_x86_feature_detected!("avx2") {
+                let mut direct = vec![7u64; len];
+                // SAFETY: AVX2 detected, inputs below 2^50, fewer than 2^10
+                // terms, every slice `len` words.
+                unsafe { super::avx2_sum(direct.as_mut_ptr(), &ar, &fractions, len) };
+                prop_assert_eq!(&direct, &got, "avx2");
             }
         }
     }

@@ -201,11 +201,23 @@ pub unsafe fn mul_scalar<const ACC: bool>(
 /// input slice and `dst` at least `len` words long; `a.len() == w.len()`.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {
-    const GROUP: usize = 7;
     let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let wf: Vec<f64> = w.iter().map(|&w| w as f64).collect();
+    let mut at = 0;
+    // BLOCK vectors side by side: one chain of additions per vector was
+    // latency-bound on the few-term sums of base conversions.
+    while at + TILE <= len {
+        let load = |t: usize, b: usize| {
+            // SAFETY: at + TILE <= len words of every input, 4b + 4 <= TILE.
+            to_f64(unsafe { _mm256_loadu_si256(a[t].as_ptr().add(at + 4 * b).cast()) })
+        };
+        // SAFETY: at + TILE <= len words of dst.
+        unsafe { store(dst.add(at), row_sum(pv, p_inv, load, &wf)) };
+        at += TILE;
+    }
     let ws: Vec<(f64, f64)> = w.iter().map(|&w| (w as f64, w as f64 / p as f64)).collect();
     let chunks = len / 4;
-    for i in 0..chunks {
+    for i in at / 4..chunks {
         let mut r = _mm256_setzero_pd();
         for (ga, gw) in a.chunks(GROUP).zip(ws.chunks(GROUP)) {
             let mut sum = r;
@@ -248,37 +260,28 @@ const BLOCK: usize = 8;
 /// is summed (1,250 inputs take 320 KB).
 const TILE: usize = 4 * BLOCK;
 
-/// `Σ_t x_t[0..TILE] · w_t mod p` over one row's terms (`x_t = input(t)`, a
-/// packed tile of exact `f64` integers below 2^50; `w_t < p` as `f64`),
-/// fully reduced, as [`mul_scalar_sum`] computes each word. Each term's
-/// quotient estimate `x·(w·(1/p))` takes three roundings, within the
-/// module's bound.
-///
-/// # Safety
-/// AVX2 and FMA present; every `input(t)` valid for [`TILE`] reads.
+/// `Σ_t x_t · w_t mod p` over one row's terms for [`BLOCK`] vectors side by
+/// side (`load(t, b)` = vector `b` of term `t`'s input as exact `f64`
+/// integers below 2^50; `w_t < p` as `f64`), fully reduced, as
+/// [`mul_scalar_sum`] computes each word. Each term's quotient estimate
+/// `x·(w·(1/p))` takes three roundings, within the module's bound.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn row_sum(
+fn row_sum(
     pv: __m256d,
     p_inv: __m256d,
-    input: impl Fn(usize) -> *const f64,
+    load: impl Fn(usize, usize) -> __m256d,
     weights: &[f64],
 ) -> [__m256d; BLOCK] {
     let mut r = [_mm256_setzero_pd(); BLOCK];
-    let round_magic = _mm256_set1_pd(1.5 * MAGIC);
     for (g, gw) in weights.chunks(GROUP).enumerate() {
         let mut sum = r;
         for (t, &w) in gw.iter().enumerate() {
-            let x = input(g * GROUP + t);
-            let wv = _mm256_set1_pd(w);
+            let (wv, t) = (_mm256_set1_pd(w), g * GROUP + t);
             let wq = _mm256_mul_pd(wv, p_inv);
             for (b, s) in sum.iter_mut().enumerate() {
-                // SAFETY: the caller's: x is valid for TILE = 4·BLOCK reads.
-                let xv = unsafe { _mm256_loadu_pd(x.add(4 * b)) };
-                let q = _mm256_sub_pd(_mm256_fmadd_pd(xv, wq, round_magic), round_magic);
-                let hi = _mm256_mul_pd(xv, wv);
-                let lo = _mm256_fmsub_pd(xv, wv, hi);
-                *s = _mm256_add_pd(*s, _mm256_add_pd(_mm256_fnmadd_pd(q, pv, hi), lo));
+                let x = load(t, b);
+                *s = _mm256_add_pd(*s, product(x, wv, _mm256_mul_pd(x, wq), pv));
             }
         }
         for (rb, s) in r.iter_mut().zip(sum) {
@@ -288,6 +291,19 @@ unsafe fn row_sum(
         }
     }
     r
+}
+
+/// Stores [`BLOCK`] reduced vectors at `dst`.
+///
+/// # Safety
+/// `dst` valid for `4·BLOCK` words.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn store(dst: *mut u64, r: [__m256d; BLOCK]) {
+    for (b, rb) in r.iter().enumerate() {
+        // SAFETY: the caller's: 4b + 4 <= 4·BLOCK words from dst.
+        unsafe { _mm256_storeu_si256(dst.add(4 * b).cast(), to_u64(*rb)) };
+    }
 }
 
 /// Every row of a layer, tile by tile (see `slice_ops::mul_scalar_layer`):
@@ -332,16 +348,13 @@ pub unsafe fn mul_scalar_layer(
         }
         let base = packed.as_ptr();
         for ((row, w), out) in rows.iter().zip(&weights).zip(outs.iter_mut()) {
-            let input = |t: usize| base.wrapping_add(row.inputs[t] * TILE);
-            // SAFETY: every index is below a.len(), so each input pointer
-            // starts a TILE-word block of `packed`.
-            let r = unsafe { row_sum(pv, p_inv, input, w) };
-            for (b, rb) in r.iter().enumerate() {
-                // SAFETY: out has len >= at + TILE words.
-                unsafe {
-                    _mm256_storeu_si256(out.as_mut_ptr().add(at + 4 * b).cast(), to_u64(*rb))
-                };
-            }
+            // SAFETY: every index is below a.len(), so each input's words
+            // start a TILE-word block of `packed`, and 4b + 4 <= TILE.
+            let load = |t: usize, b: usize| unsafe {
+                _mm256_loadu_pd(base.add(row.inputs[t] * TILE + 4 * b))
+            };
+            // SAFETY: out has len >= at + TILE words.
+            unsafe { store(out.as_mut_ptr().add(at), row_sum(pv, p_inv, load, w)) };
         }
         at += TILE;
     }

@@ -292,9 +292,9 @@ fn weighted_sum(m: &Modulus, dst: &mut [u64], a: &[&[u64]], w: &[u64], input_bou
 /// `dst[c] = round(Σ_i a[i][c] · fractions[i] / 2^128) mod 2^64`: integers
 /// times 128-bit fractions, summed exactly and rounded to nearest (ties
 /// up) — how many times a value wrapped in an exact base lift, or BFV's
-/// `round(t·x/Q)`. Runs on AVX-512 IFMA where the CPU has it and the inputs
-/// are below `input_bound ≤ 2^50` (and fewer than 1,024 terms); portable
-/// 128-bit arithmetic otherwise, with the same words.
+/// `round(t·x/Q)`. Runs on AVX-512 IFMA, else AVX2, where the CPU has it
+/// and the inputs are below `input_bound ≤ 2^50` (and fewer than 1,024
+/// terms); portable 128-bit arithmetic otherwise, with the same words.
 ///
 /// ```
 /// use hefty_ntt::slice_ops;
@@ -323,6 +323,17 @@ pub fn round_fixed_sum(
         // SAFETY: AVX-512F and IFMA detected, inputs below 2^50, fewer than
         // 2^10 terms, every slice has dst's length.
         unsafe { ifma::round_fixed_sum(dst.as_mut_ptr(), a, fractions, dst.len()) };
+        return Ok(());
+    }
+    #[cfg(target_arch = "x86_64")]
+    if input_bound <= VECTOR_BOUND
+        && a.len() < 1 << 10
+        && !crate::path::scalar_forced()
+        && is_x86_feature_detected!("avx2")
+    {
+        // SAFETY: AVX2 detected, inputs below 2^50, fewer than 2^10 terms,
+        // every slice has dst's length.
+        unsafe { fixed::avx2_sum(dst.as_mut_ptr(), a, fractions, dst.len()) };
         return Ok(());
     }
     for (c, d) in dst.iter_mut().enumerate() {
