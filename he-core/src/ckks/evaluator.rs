@@ -312,6 +312,29 @@ impl Evaluator {
 
     /// `a + c` in every slot, exact at `a`'s scale (no level spent).
     pub fn add_const(&self, a: &Ciphertext, c: Complex64) -> Result<Ciphertext, Error> {
+        let mut out = a.clone();
+        self.add_const_assign(&mut out, c)?;
+        Ok(out)
+    }
+
+    /// [`Self::add_const`] in place: no copy of the ciphertext (a biased
+    /// layer adds one constant per output it owns). On an error `a` is
+    /// unchanged.
+    ///
+    /// ```
+    /// use hefty_core::{Sampler, ckks::{Complex64, Encoder, Evaluator, Parameters, SecretKey}};
+    /// let params = Parameters::preset_128(8192)?;
+    /// let mut sampler = Sampler::from_seed([7; 32]);
+    /// let sk = SecretKey::generate(&params, &mut sampler);
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let pt = enc.encode_real(&[1.5, -2.0], params.max_level(), params.default_scale())?;
+    /// let mut x = sk.encrypt(&pt, &mut sampler)?;
+    /// ev.add_const_assign(&mut x, Complex64::new(0.25, 0.0))?;
+    /// let y = enc.decode_real(&sk.decrypt(&x)?)?;
+    /// assert!((y[0] - 1.75).abs() < 1e-6 && (y[1] + 1.75).abs() < 1e-6);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn add_const_assign(&self, a: &mut Ciphertext, c: Complex64) -> Result<(), Error> {
         self.check(a)?;
         if !(c.re.is_finite() && c.im.is_finite()) {
             return Err(Error::InvalidParameters(format!(
@@ -325,15 +348,14 @@ impl Evaluator {
         {
             // A real constant is round(c·Δ) at x^0, whose NTT is that
             // integer in every slot: no transform, no upload (bit-identical).
-            let mut out = a.clone();
-            out.polys[0].add_constant_words(k as i64);
-            out.seed = None;
+            a.polys[0].add_constant_words(k as i64);
+            a.seed = None;
             self.ctx.count(Hop::PtCtAdd);
-            return Ok(out);
+            return Ok(());
         }
         let n = self.ctx.params().degree();
         let ki = (c.im * a.scale).round();
-        if k.abs() < 2f64.powi(62)
+        let p = if k.abs() < 2f64.powi(62)
             && ki.abs() < 2f64.powi(62)
             && k.abs().max(ki.abs()).log2() < self.ctx.params().log_q_at(a.level()) - 2.0
         {
@@ -345,29 +367,25 @@ impl Evaluator {
             if ki < 0.0 {
                 im.neg_assign();
             }
-            let mut out = a.clone();
-            out.polys[0].add_constant_words(k as i64);
-            out.polys[0].add_assign(&im)?;
-            out.seed = None;
-            self.ctx.count(Hop::PtCtAdd);
-            return Ok(out);
-        }
-        // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
-        let mut coeffs = vec![0.0; n];
-        coeffs[0] = c.re;
-        coeffs[n / 2] = c.im;
-        let p = encode_scaled(
-            self.ctx.params().ciphertext_basis(),
-            a.level(),
-            &coeffs,
-            a.scale,
-        )?
-        .into_ntt();
-        let mut out = a.clone();
-        out.polys[0].add_assign(&p)?;
-        out.seed = None;
+            im.add_constant_words(k as i64);
+            im
+        } else {
+            // c·Δ at x^0 and (Im c)·Δ at x^(N/2): x^(N/2) is i in every slot.
+            let mut coeffs = vec![0.0; n];
+            coeffs[0] = c.re;
+            coeffs[n / 2] = c.im;
+            encode_scaled(
+                self.ctx.params().ciphertext_basis(),
+                a.level(),
+                &coeffs,
+                a.scale,
+            )?
+            .into_ntt()
+        };
+        a.polys[0].add_assign(&p)?;
+        a.seed = None;
         self.ctx.count(Hop::PtCtAdd);
-        Ok(out)
+        Ok(())
     }
 
     /// `x^k` at `level` in NTT form, from the cache or transformed once.

@@ -718,13 +718,14 @@ struct CkksExec<'a> {
 }
 
 impl CkksExec<'_> {
-    fn plus(&self, ct: Ciphertext, c: f64) -> Result<Ciphertext, Error> {
+    fn plus(&self, mut ct: Ciphertext, c: f64) -> Result<Ciphertext, Error> {
         if c == 0.0 {
             return Ok(ct);
         }
         // Paired slots: the constant goes to both images.
         let im = if self.paired { c } else { 0.0 };
-        Ok(self.ev.add_const(&ct, Complex64::new(c, im))?)
+        self.ev.add_const_assign(&mut ct, Complex64::new(c, im))?;
+        Ok(ct)
     }
 
     /// The power-of-two exponent of linear step `label` when its weights
