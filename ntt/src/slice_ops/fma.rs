@@ -309,7 +309,8 @@ unsafe fn store(dst: *mut u64, r: [__m256d; BLOCK]) {
 /// Every row of a layer, tile by tile (see `slice_ops::mul_scalar_layer`):
 /// each tile of every input is converted to `f64` once and packed beside
 /// the others, then every row sums its terms over the tile's
-/// [`BLOCK`] vectors side by side.
+/// [`BLOCK`] vectors side by side. Returns the words done: whole tiles,
+/// the rest (fewer than a tile) is the caller's.
 ///
 /// # Safety
 /// AVX2 and FMA present; `p < 2^50`; every input and weight below `p`;
@@ -322,7 +323,7 @@ pub unsafe fn mul_scalar_layer(
     rows: &[super::ScalarRow<'_>],
     outs: &mut [&mut [u64]],
     len: usize,
-) {
+) -> usize {
     let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
     // Weights below 2^50 convert exactly; once here, not once per tile.
     let weights: Vec<Vec<f64>> = rows
@@ -358,13 +359,5 @@ pub unsafe fn mul_scalar_layer(
         }
         at += TILE;
     }
-    if at < len {
-        let mut xs: Vec<&[u64]> = Vec::new();
-        for (row, out) in rows.iter().zip(outs.iter_mut()) {
-            xs.clear();
-            xs.extend(row.inputs.iter().map(|&j| &a[j][at..len]));
-            // SAFETY: the caller's guarantees, restricted to words at..len.
-            unsafe { mul_scalar_sum(p, out[at..].as_mut_ptr(), &xs, row.weights, len - at) };
-        }
-    }
+    at
 }

@@ -193,6 +193,8 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
 const TILE: usize = 8 * BLOCK;
 
 /// Every row of a layer, tile by tile (see `slice_ops::mul_scalar_layer`).
+/// Returns the words done: whole tiles, the rest (fewer than a tile) is the
+/// caller's.
 ///
 /// # Safety
 /// AVX-512F and IFMA present; `p < 2^50`; every input, weight below `p`;
@@ -205,7 +207,7 @@ pub unsafe fn mul_scalar_layer(
     rows: &[ScalarRow<'_>],
     outs: &mut [&mut [u64]],
     len: usize,
-) {
+) -> usize {
     let fold = Fold::new(p);
     // Each input's tile is copied next to the others first: the inputs are
     // separate allocations whose words at one offset tend to share cache
@@ -237,15 +239,7 @@ pub unsafe fn mul_scalar_layer(
         }
         at += TILE;
     }
-    if at < len {
-        let mut xs: Vec<&[u64]> = Vec::new();
-        for (row, out) in rows.iter().zip(outs.iter_mut()) {
-            xs.clear();
-            xs.extend(row.inputs.iter().map(|&j| &a[j][at..len]));
-            // SAFETY: the caller's guarantees, restricted to words at..len.
-            unsafe { mul_scalar_sum(p, out[at..].as_mut_ptr(), &xs, row.weights, len - at) };
-        }
-    }
+    at
 }
 
 /// `dst[c] = round(Σ_t a_t[c] · f_t / 2^128) mod 2^64`, exactly (see

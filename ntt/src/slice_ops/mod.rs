@@ -403,17 +403,36 @@ pub fn mul_scalar_layer(
     if ifma_ok(m) {
         // SAFETY: AVX-512F and IFMA detected, p < 2^50; every input and
         // output has `len` words; every index names an input.
-        unsafe { ifma::mul_scalar_layer(m.value(), a, rows, outs, len) };
-        return Ok(());
+        let done = unsafe { ifma::mul_scalar_layer(m.value(), a, rows, outs, len) };
+        return layer_tail(m, a, rows, outs, done..len);
     }
     #[cfg(target_arch = "x86_64")]
     if vector_ok(m, m.value()) && !all_signed(m, rows) {
         // SAFETY: AVX2 and FMA detected, p < 2^50; every input and output
         // has `len` words; every index names an input.
-        unsafe { fma::mul_scalar_layer(m.value(), a, rows, outs, len) };
-        return Ok(());
+        let done = unsafe { fma::mul_scalar_layer(m.value(), a, rows, outs, len) };
+        return layer_tail(m, a, rows, outs, done..len);
     }
     layer_by_rows(m, a, rows, outs, len)
+}
+
+/// Words `range` of every row of [`mul_scalar_layer`], one
+/// [`mul_scalar_sum`] per row: the part shorter than a tile of the vector
+/// kernels.
+fn layer_tail(
+    m: &Modulus,
+    a: &[&[u64]],
+    rows: &[ScalarRow<'_>],
+    outs: &mut [&mut [u64]],
+    range: std::ops::Range<usize>,
+) -> Result<(), Error> {
+    let mut xs: Vec<&[u64]> = Vec::new();
+    for (row, out) in rows.iter().zip(outs.iter_mut()) {
+        xs.clear();
+        xs.extend(row.inputs.iter().map(|&j| &a[j][range.clone()]));
+        mul_scalar_sum(m, &mut out[range.clone()], &xs, row.weights, m.value())?;
+    }
+    Ok(())
 }
 
 /// Whether every row of a layer takes [`mul_scalar_sum`]'s path of
@@ -739,7 +758,8 @@ mod tests {
                 let mut outs = vec![vec![7u64; len]; rows];
                 let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
                 // SAFETY: IFMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
-                unsafe { ifma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                let done = unsafe { ifma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                layer_tail(&m, &ar, &rs, &mut refs, done..len).unwrap();
                 prop_assert_eq!(&outs, &want, "avx512-ifma");
             }
             #[cfg(target_arch = "x86_64")]
@@ -747,7 +767,8 @@ mod tests {
                 let mut outs = vec![vec![7u64; len]; rows];
                 let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
                 // SAFETY: AVX2 and FMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
-                unsafe { fma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                let done = unsafe { fma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
+                layer_tail(&m, &ar, &rs, &mut refs, done..len).unwrap();
                 prop_assert_eq!(&outs, &want, "avx2-fma");
             }
         }
