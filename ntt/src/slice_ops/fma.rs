@@ -202,6 +202,7 @@ pub unsafe fn mul_scalar<const ACC: bool>(
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len: usize) {
     let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let group = group_for(p);
     let wf: Vec<f64> = w.iter().map(|&w| w as f64).collect();
     let mut at = 0;
     // BLOCK vectors side by side: one chain of additions per vector was
@@ -212,14 +213,14 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
             to_f64(unsafe { _mm256_loadu_si256(a[t].as_ptr().add(at + 4 * b).cast()) })
         };
         // SAFETY: at + TILE <= len words of dst.
-        unsafe { store(dst.add(at), row_sum(pv, p_inv, load, &wf)) };
+        unsafe { store(dst.add(at), row_sum(pv, p_inv, group, load, &wf)) };
         at += TILE;
     }
     let ws: Vec<(f64, f64)> = w.iter().map(|&w| (w as f64, w as f64 / p as f64)).collect();
     let chunks = len / 4;
     for i in at / 4..chunks {
         let mut r = _mm256_setzero_pd();
-        for (ga, gw) in a.chunks(GROUP).zip(ws.chunks(GROUP)) {
+        for (ga, gw) in a.chunks(group).zip(ws.chunks(group)) {
             let mut sum = r;
             for (x, &(wv, wq)) in ga.iter().zip(gw) {
                 // SAFETY: 4i + 4 <= len for every input.
@@ -228,7 +229,7 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
                 let q_est = _mm256_mul_pd(x, _mm256_set1_pd(wq));
                 sum = _mm256_add_pd(sum, product(x, _mm256_set1_pd(wv), q_est, pv));
             }
-            // As in `mul_sum`: |sum| < 8p, one exact fused step to (-p/2, p/2].
+            // As in `row_sum`: |sum| < 2^53, one exact fused step to (-p, p).
             let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));
             r = lift_negative(_mm256_fnmadd_pd(q, pv, sum), pv);
         }
@@ -246,8 +247,16 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
     }
 }
 
-/// Terms summed between reductions in [`row_sum`] (see [`mul_sum`]).
-const GROUP: usize = 7;
+/// Terms [`row_sum`] adds between reductions modulo `p`: each centred
+/// product is below `0.875p` in magnitude and the carry below `p`, and the
+/// sum must stay below 2^53 to be exact, so `1 + 0.875·g < 2^53/p` (one
+/// term fewer for the estimate's own rounding). Seven for primes just
+/// below 2^50, hundreds for 40-bit primes — whose rows then reduce once
+/// instead of once per seven terms.
+pub(super) fn group_for(p: u64) -> usize {
+    let g = ((2f64.powi(53) / p as f64 - 1.0) / 0.875).floor() as usize;
+    g.saturating_sub(1).clamp(7, 1 << 20)
+}
 
 /// Vectors of four words summed side by side in [`row_sum`]: independent
 /// chains of additions hide each one's latency (one chain per four words
@@ -270,14 +279,15 @@ const TILE: usize = 4 * BLOCK;
 fn row_sum(
     pv: __m256d,
     p_inv: __m256d,
+    group: usize,
     load: impl Fn(usize, usize) -> __m256d,
     weights: &[f64],
 ) -> [__m256d; BLOCK] {
     let mut r = [_mm256_setzero_pd(); BLOCK];
-    for (g, gw) in weights.chunks(GROUP).enumerate() {
+    for (g, gw) in weights.chunks(group).enumerate() {
         let mut sum = r;
         for (t, &w) in gw.iter().enumerate() {
-            let (wv, t) = (_mm256_set1_pd(w), g * GROUP + t);
+            let (wv, t) = (_mm256_set1_pd(w), g * group + t);
             let wq = _mm256_mul_pd(wv, p_inv);
             for (b, s) in sum.iter_mut().enumerate() {
                 let x = load(t, b);
@@ -285,7 +295,8 @@ fn row_sum(
             }
         }
         for (rb, s) in r.iter_mut().zip(sum) {
-            // |s| < 8p: one exact fused step to (-p/2, p/2], then [0, p).
+            // |s| < 2^53: q = round(s/p) within one, so one exact fused
+            // step leaves (-p, p), then [0, p).
             let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(s, p_inv));
             *rb = lift_negative(_mm256_fnmadd_pd(q, pv, s), pv);
         }
@@ -325,6 +336,7 @@ pub unsafe fn mul_scalar_layer(
     len: usize,
 ) -> usize {
     let (pv, p_inv) = (_mm256_set1_pd(p as f64), _mm256_set1_pd(1.0 / p as f64));
+    let group = group_for(p);
     // Weights below 2^50 convert exactly; once here, not once per tile.
     let weights: Vec<Vec<f64>> = rows
         .iter()
@@ -355,7 +367,7 @@ pub unsafe fn mul_scalar_layer(
                 _mm256_loadu_pd(base.add(row.inputs[t] * TILE + 4 * b))
             };
             // SAFETY: out has len >= at + TILE words.
-            unsafe { store(out.as_mut_ptr().add(at), row_sum(pv, p_inv, load, w)) };
+            unsafe { store(out.as_mut_ptr().add(at), row_sum(pv, p_inv, group, load, w)) };
         }
         at += TILE;
     }

@@ -719,6 +719,56 @@ mod tests {
             }
         }
 
+        /// The AVX2-FMA sums reduce once per group of terms, the group as
+        /// long as the prime allows (`fma::group_for`): sums of more than two
+        /// full groups, inputs up to the 2^50 bound with extremes, for
+        /// every prime size from 30 to 49 bits, against u128 arithmetic —
+        /// the row-sum and single-vector paths of `mul_scalar_sum` and the
+        /// layer kernel.
+        #[test]
+        #[cfg(target_arch = "x86_64")]
+        fn fma_sums_stay_exact_across_full_groups(bits in 30u32..=49, seed: u64) {
+            if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+                return Ok(());
+            }
+            let p = crate::ntt_primes(bits, 16, 1).unwrap()[0];
+            let m = Modulus::new(p).unwrap();
+            let terms = (2 * fma::group_for(p) + 3).min(3000);
+            let len = 32 + 12;
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            let a: Vec<Vec<u64>> = (0..terms).map(|_| (0..len).map(|i| if i % 3 == 0 { VECTOR_BOUND - 1 } else { next(VECTOR_BOUND) }).collect()).collect();
+            let w: Vec<u64> = (0..terms).map(|t| if t % 2 == 0 { p - 1 } else { next(p) }).collect();
+            let want: Vec<u64> = (0..len)
+                .map(|i| (0..terms).fold(0u128, |acc, t| (acc + a[t][i] as u128 * w[t] as u128) % p as u128) as u64)
+                .collect();
+            let ar: Vec<&[u64]> = a.iter().map(Vec::as_slice).collect();
+            let mut out = vec![7; len];
+            // SAFETY: AVX2 and FMA detected, p < 2^50, inputs below 2^50, equal lengths.
+            unsafe { fma::mul_scalar_sum(p, out.as_mut_ptr(), &ar, &w, len) };
+            prop_assert_eq!(&out, &want, "mul_scalar_sum, {} terms", terms);
+            // The layer kernel takes inputs below p: the same sums of reduced inputs.
+            let reduced: Vec<Vec<u64>> = a.iter().map(|x| x.iter().map(|&v| v % p).collect()).collect();
+            let rr: Vec<&[u64]> = reduced.iter().map(Vec::as_slice).collect();
+            let idx: Vec<usize> = (0..terms).collect();
+            let rows = [ScalarRow { inputs: &idx, weights: &w }];
+            let mut o = vec![7u64; len];
+            // SAFETY: AVX2 and FMA detected, p < 2^50, inputs and weights below p, every index names an input.
+            let done = unsafe { fma::mul_scalar_layer(p, &rr, &rows, &mut [&mut o], len) };
+            layer_tail(&m, &rr, &rows, &mut [&mut o], done..len).unwrap();
+            prop_assert_eq!(&o, &want, "layer, {} terms", terms);
+            // The largest sum a group reaches in practice: every product
+            // (p-1)/2 (x = (p-1)/2, w = 1), centred at +p/2.
+            let half = vec![(p - 1) / 2; len];
+            let halves: Vec<&[u64]> = vec![&half; terms];
+            let ones = vec![1u64; terms];
+            let want = ((terms as u128 * ((p - 1) / 2) as u128) % p as u128) as u64;
+            let mut out = vec![7; len];
+            // SAFETY: as above.
+            unsafe { fma::mul_scalar_sum(p, out.as_mut_ptr(), &halves, &ones, len) };
+            prop_assert!(out.iter().all(|&o| o == want), "half-p products, {} terms", terms);
+        }
+
         /// Layers of 0..12 rows over 0..40 inputs (rows sharing inputs,
         /// empty rows, more terms than a group), lengths leaving every
         /// tail, against u128 arithmetic: the public function, the
