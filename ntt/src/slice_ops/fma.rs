@@ -251,7 +251,7 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
 /// product is below `0.875p` in magnitude and the carry below `p`, and the
 /// sum must stay below 2^53 to be exact, so `1 + 0.875·g < 2^53/p` (one
 /// term fewer for the estimate's own rounding). Seven for primes just
-/// below 2^50, hundreds for 40-bit primes — whose rows then reduce once
+/// below 2^50, thousands for 40-bit primes — whose rows then reduce once
 /// instead of once per seven terms.
 pub(super) fn group_for(p: u64) -> usize {
     let g = ((2f64.powi(53) / p as f64 - 1.0) / 0.875).floor() as usize;
