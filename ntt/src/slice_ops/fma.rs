@@ -216,18 +216,19 @@ pub unsafe fn mul_scalar_sum(p: u64, dst: *mut u64, a: &[&[u64]], w: &[u64], len
         unsafe { store(dst.add(at), row_sum(pv, p_inv, group, load, &wf)) };
         at += TILE;
     }
-    let ws: Vec<(f64, f64)> = w.iter().map(|&w| (w as f64, w as f64 / p as f64)).collect();
     let chunks = len / 4;
     for i in at / 4..chunks {
         let mut r = _mm256_setzero_pd();
-        for (ga, gw) in a.chunks(group).zip(ws.chunks(group)) {
+        for (ga, gw) in a.chunks(group).zip(wf.chunks(group)) {
             let mut sum = r;
-            for (x, &(wv, wq)) in ga.iter().zip(gw) {
+            for (x, &w) in ga.iter().zip(gw) {
                 // SAFETY: 4i + 4 <= len for every input.
                 let x =
                     to_f64(unsafe { _mm256_loadu_si256(x.as_ptr().add(4 * i) as *const __m256i) });
-                let q_est = _mm256_mul_pd(x, _mm256_set1_pd(wq));
-                sum = _mm256_add_pd(sum, product(x, _mm256_set1_pd(wv), q_est, pv));
+                let wv = _mm256_set1_pd(w);
+                // The quotient estimate as in `row_sum`: three roundings.
+                let q_est = _mm256_mul_pd(x, _mm256_mul_pd(wv, p_inv));
+                sum = _mm256_add_pd(sum, product(x, wv, q_est, pv));
             }
             // As in `row_sum`: |sum| < 2^53, one exact fused step to (-p, p).
             let q = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(sum, p_inv));

@@ -804,22 +804,22 @@ mod tests {
             layer_by_rows(&m, &ar, &rs, &mut refs, len).unwrap();
             prop_assert_eq!(&outs, &want, "row by row (the non-IFMA path)");
             #[cfg(target_arch = "x86_64")]
-            if p < VECTOR_BOUND && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma") {
-                let mut outs = vec![vec![7u64; len]; rows];
-                let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
-                // SAFETY: IFMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
-                let done = unsafe { ifma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
-                layer_tail(&m, &ar, &rs, &mut refs, done..len).unwrap();
-                prop_assert_eq!(&outs, &want, "avx512-ifma");
-            }
-            #[cfg(target_arch = "x86_64")]
-            if p < VECTOR_BOUND && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-                let mut outs = vec![vec![7u64; len]; rows];
-                let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
-                // SAFETY: AVX2 and FMA detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
-                let done = unsafe { fma::mul_scalar_layer(p, &ar, &rs, &mut refs, len) };
-                layer_tail(&m, &ar, &rs, &mut refs, done..len).unwrap();
-                prop_assert_eq!(&outs, &want, "avx2-fma");
+            {
+                type Kernel = unsafe fn(u64, &[&[u64]], &[ScalarRow<'_>], &mut [&mut [u64]], usize) -> usize;
+                let kernels: [(&str, bool, Kernel); 2] = [
+                    ("avx512-ifma", is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512ifma"), ifma::mul_scalar_layer),
+                    ("avx2-fma", is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"), fma::mul_scalar_layer),
+                ];
+                for (name, present, kernel) in kernels {
+                    if p < VECTOR_BOUND && present {
+                        let mut outs = vec![vec![7u64; len]; rows];
+                        let mut refs: Vec<&mut [u64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+                        // SAFETY: the kernel's CPU features detected, p < 2^50, inputs and weights below p, lengths and indices checked above.
+                        let done = unsafe { kernel(p, &ar, &rs, &mut refs, len) };
+                        layer_tail(&m, &ar, &rs, &mut refs, done..len).unwrap();
+                        prop_assert_eq!(&outs, &want, "{}", name);
+                    }
+                }
             }
         }
 
