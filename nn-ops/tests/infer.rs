@@ -918,3 +918,37 @@ fn cryptonets_bfv_integer_on_an_mnist_image() {
     let r = run(&model, &imgs, Packing::Integer, Scheme::Bfv);
     assert_eq!(r.mismatched_logits, Some(0));
 }
+
+/// The dense CryptoNets model's middle layers (pooling, conv2, pooling,
+/// fc1) compose into one 100 × 845 step — 84,500 terms on one level
+/// instead of 295,000 on two — while the pruned power-of-two model's stay
+/// apart (exact, no level, most of their weights gone). No encryption: the
+/// plans only.
+#[test]
+fn cryptonets_plans_compose_the_dense_middle_layers_only() {
+    let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let terms = |s: &hefty_nn::exec::Step<f64>| match &s.op {
+        hefty_nn::exec::Op::Linear(rows) => rows.iter().map(|r| r.terms.len()).sum::<usize>(),
+        _ => 0,
+    };
+    let dense = Model::load(&models.join("cryptonets-mnist-quad-layer-aug.json")).unwrap();
+    let plan = ckks_plan(&dense).unwrap();
+    let labels: Vec<&str> = plan.steps.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "conv1+bn1",
+            "act1",
+            "avg_pool#3+conv2+avg_pool#5+flatten#6+fc1+bn2",
+            "act2",
+            "fc2"
+        ]
+    );
+    assert_eq!(terms(&plan.steps[2]), 100 * 845);
+    assert_eq!(plan.steps[2].kind, "dense");
+    assert_eq!(levels_needed(&plan), 5);
+    let (pruned, _) = cryptonets(0);
+    let plan = ckks_plan(&pruned).unwrap();
+    assert!(plan.steps.iter().any(|s| s.label == "conv2"));
+    assert_eq!(levels_needed(&plan), 5);
+}

@@ -16,7 +16,7 @@ pub(crate) mod stream;
 pub use fixed::{FixedModel, FixedOutput, FixedPoint};
 pub use float::Float;
 pub use plan::{Op, Plan, Row, Step, Weight, check_encryptable, float_plan};
-pub(crate) use plan::{Window, batch_norm_affine, tensor_f64};
+pub(crate) use plan::{Window, batch_norm_affine, compose, input_span, tensor_f64};
 
 use std::time::{Duration, Instant};
 

@@ -62,7 +62,8 @@ pub struct Step<W> {
     /// The model layers it computes, for tables (`conv1`, `conv1+bn1`, `pool#3`).
     pub label: String,
     /// The layer kind (`conv2d`, `dense`, `avg_pool`, `batch_norm`,
-    /// `activation`, `flatten`), the first layer's when several were fused.
+    /// `activation`, `flatten`), the first layer's when several were fused
+    /// — `dense` when a run of linear layers was composed into one map.
     pub kind: &'static str,
     /// The computation.
     pub op: Op<W>,
@@ -117,6 +118,42 @@ impl<W: Weight> Plan<W> {
                 .collect(),
         }
     }
+}
+
+/// `second ∘ first` as rows over `first`'s inputs (`inputs` of them).
+pub(crate) fn compose(first: &[Row<f64>], second: &[Row<f64>], inputs: usize) -> Vec<Row<f64>> {
+    let mut dense = vec![0.0f64; inputs];
+    second
+        .iter()
+        .map(|row| {
+            dense.iter_mut().for_each(|v| *v = 0.0);
+            let mut bias = row.bias;
+            for &(j, w) in &row.terms {
+                let inner = &first[j as usize];
+                bias += w * inner.bias;
+                for &(i, v) in &inner.terms {
+                    dense[i as usize] += w * v;
+                }
+            }
+            Row {
+                terms: dense
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0)
+                    .map(|(i, &v)| (i as u32, v))
+                    .collect(),
+                bias,
+            }
+        })
+        .collect()
+}
+
+/// Inputs a set of rows reads: one past the largest index.
+pub(crate) fn input_span(rows: &[Row<f64>]) -> usize {
+    rows.iter()
+        .flat_map(|r| r.terms.iter().map(|t| t.0 as usize + 1))
+        .max()
+        .unwrap_or(0)
 }
 
 /// A window's geometry (convolution, pooling).

@@ -8,7 +8,7 @@ use hefty_core::ckks::{LinearTransform, Parameters};
 
 use super::super::ckks::ckks_plan;
 use crate::Error;
-use crate::exec::{Op, Row};
+use crate::exec::{Op, Row, compose, input_span};
 use crate::model::Model;
 
 /// One rotation costs about this many plaintext × ciphertext products
@@ -187,34 +187,6 @@ impl Stage {
 struct Pending {
     label: String,
     rows: Vec<Row<f64>>,
-}
-
-/// `second ∘ first` as rows over `first`'s inputs (`inputs` of them).
-fn compose(first: &[Row<f64>], second: &[Row<f64>], inputs: usize) -> Vec<Row<f64>> {
-    let mut dense = vec![0.0f64; inputs];
-    second
-        .iter()
-        .map(|row| {
-            dense.iter_mut().for_each(|v| *v = 0.0);
-            let mut bias = row.bias;
-            for &(j, w) in &row.terms {
-                let inner = &first[j as usize];
-                bias += w * inner.bias;
-                for &(i, v) in &inner.terms {
-                    dense[i as usize] += w * v;
-                }
-            }
-            Row {
-                terms: dense
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| **v != 0.0)
-                    .map(|(i, &v)| (i as u32, v))
-                    .collect(),
-                bias,
-            }
-        })
-        .collect()
 }
 
 /// A model regrouped for slot packing: the input layout, the stages, the
@@ -422,14 +394,6 @@ impl SlotProgram {
             .map(|s| (s.label().to_string(), s.op().to_string()))
             .collect()
     }
-}
-
-/// Inputs a set of rows reads: one past the largest index.
-fn input_span(rows: &[Row<f64>]) -> usize {
-    rows.iter()
-        .flat_map(|r| r.terms.iter().map(|t| t.0 as usize + 1))
-        .max()
-        .unwrap_or(0)
 }
 
 /// The tap form of a first linear run for `slots` slots of each of `lanes`
