@@ -984,3 +984,125 @@ fn linear_layers_equal_their_rows_combined_one_by_one() {
     assert!(ev.linear_layer_integer(&cts, &[&[(5, 1)]]).is_err());
     assert!(ev.linear_layer(&cts, &[&[(0, f64::NAN)]]).is_err());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// A layer summed in parts — any partition of its inputs, in any
+    /// order — gives the whole layer's ciphertexts bit for bit.
+    #[test]
+    fn a_layer_summed_in_parts_equals_the_whole_layer(
+        weights in prop::collection::vec(prop::collection::vec(-3.0f64..3.0, 7), 1..5),
+        pruned in prop::collection::vec(any::<bool>(), 35),
+        order in Just((0..7usize).collect::<Vec<_>>()).prop_shuffle(),
+        cuts in prop::collection::vec(any::<bool>(), 6),
+    ) {
+        let params = toy(1 << 11, 2);
+        let mut k = keys(&params, 47);
+        let enc = Encoder::new(&params);
+        let ev = Evaluator::new(&params);
+        let cts: Vec<_> = (0..7).map(|j| encrypt(&mut k, &enc, &values(200 + j, enc.slots()))).collect();
+        let rows: Vec<Vec<(usize, f64)>> = weights
+            .iter()
+            .enumerate()
+            .map(|(r, w)| {
+                w.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| !pruned[(r * 7 + j) % 35])
+                    .map(|(j, &w)| (j, w))
+                    .collect()
+            })
+            .collect();
+        let refs: Vec<&[(usize, f64)]> = rows.iter().map(Vec::as_slice).collect();
+        let scale = params.default_scale();
+        let whole = ev.linear_layer_to_scale(&cts, &refs, scale).unwrap();
+        let mut layer = ev.partial_layer(&refs, 7, scale).unwrap();
+        let mut part = Vec::new();
+        for (k, &j) in order.iter().enumerate() {
+            part.push(j);
+            if k + 1 == order.len() || cuts[k] {
+                let taken: Vec<_> = part.iter().map(|&j| cts[j].clone()).collect();
+                ev.add_to_layer(&mut layer, &part, taken).unwrap();
+                part.clear();
+            }
+        }
+        let parts = ev.finish_layer(layer).unwrap();
+        prop_assert_eq!(parts.len(), whole.len());
+        for (a, b) in parts.iter().zip(&whole) {
+            prop_assert_eq!(a.level(), b.level());
+            prop_assert_eq!(a.scale(), b.scale());
+            prop_assert!(a.to_bytes().unwrap() == b.to_bytes().unwrap(), "different ciphertexts");
+        }
+    }
+}
+
+/// A layer in parts refuses what it cannot sum: an input twice or out of
+/// range, a part at another level or scale, finishing before every input
+/// arrived — each a typed error, the layer still usable after.
+#[test]
+fn a_layer_in_parts_refuses_misuse() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 48);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let cts: Vec<_> = (0..3)
+        .map(|j| encrypt(&mut k, &enc, &values(300 + j, enc.slots())))
+        .collect();
+    let rows: [&[(usize, f64)]; 1] = [&[(0, 0.5), (1, 1.0), (2, -2.0)]];
+    let scale = params.default_scale();
+    assert!(matches!(
+        ev.partial_layer(&rows, 2, scale),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        ev.partial_layer(&[&[(0, f64::NAN)]], 1, scale),
+        Err(Error::InvalidParameters(_))
+    ));
+    assert!(matches!(
+        ev.partial_layer(&rows, 3, 0.0),
+        Err(Error::InvalidParameters(_))
+    ));
+    let mut layer = ev.partial_layer(&rows, 3, scale).unwrap();
+    ev.add_to_layer(&mut layer, &[0], vec![cts[0].clone()])
+        .unwrap();
+    for (indices, part) in [
+        (vec![0], vec![cts[0].clone()]),
+        (vec![3], vec![cts[1].clone()]),
+        (vec![1, 1], vec![cts[1].clone(), cts[1].clone()]),
+        (vec![1], vec![]),
+    ] {
+        let r = ev.add_to_layer(&mut layer, &indices, part);
+        assert!(
+            matches!(r, Err(Error::InvalidParameters(_))),
+            "{indices:?}: {r:?}"
+        );
+    }
+    let lower = ev.drop_to_level(&cts[1], cts[1].level() - 1).unwrap();
+    assert!(matches!(
+        ev.add_to_layer(&mut layer, &[1], vec![lower]),
+        Err(Error::LevelMismatch { .. })
+    ));
+    // The same level at 8 times the scale.
+    let other = ev
+        .linear_layer_dyadic(&cts[1..2], &[&[(0, 1)]], -3)
+        .unwrap()
+        .remove(0);
+    assert_eq!(other.level(), cts[1].level());
+    assert!(matches!(
+        ev.add_to_layer(&mut layer, &[1], vec![other]),
+        Err(Error::ScaleMismatch { .. })
+    ));
+    assert!(matches!(
+        ev.finish_layer(ev.partial_layer(&rows, 3, scale).unwrap()),
+        Err(Error::InvalidParameters(_))
+    ));
+    ev.add_to_layer(&mut layer, &[2, 1], vec![cts[2].clone(), cts[1].clone()])
+        .unwrap();
+    assert_eq!(layer.arrived(), 3);
+    let y = ev.finish_layer(layer).unwrap();
+    let x: Vec<Vec<f64>> = (0..3).map(|j| values(300 + j, enc.slots())).collect();
+    let want: Vec<f64> = (0..enc.slots())
+        .map(|i| 0.5 * x[0][i] + x[1][i] - 2.0 * x[2][i])
+        .collect();
+    assert!(max_err(&decrypt(&k, &enc, &y[0]), &want) < 1e-6);
+}

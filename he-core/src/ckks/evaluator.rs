@@ -24,7 +24,44 @@ const LAYER_CHUNK_BYTES: usize = 256 << 20;
 /// Transforms of `x^k` by `(k, level)`.
 type Monomials = HashMap<(usize, usize), Arc<RnsPoly<Ntt>>>;
 
-fn same_scale(a: f64, b: f64) -> bool {
+/// Fails on a weight that is not a finite number.
+pub(super) fn check_finite(rows: &[&[(usize, f64)]]) -> Result<(), Error> {
+    match rows
+        .iter()
+        .flat_map(|r| r.iter())
+        .find(|(_, w)| !w.is_finite())
+    {
+        Some(&(_, w)) => Err(Error::InvalidParameters(format!(
+            "weight {w} is not a finite number"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Each weight as the nearest integer multiple of `1/dropped` (the scale
+/// the rescale after the sum drops), as that integer.
+pub(super) fn integer_weights(
+    rows: &[&[(usize, f64)]],
+    dropped: f64,
+) -> Result<Vec<Vec<(usize, i64)>>, Error> {
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .map(|&(j, w)| {
+                    let k = (w * dropped).round();
+                    if k.abs() >= 9.2e18 {
+                        return Err(Error::InvalidParameters(format!(
+                            "weight {w} is too large for an integer multiple of the scale"
+                        )));
+                    }
+                    Ok((j, k as i64))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+pub(super) fn same_scale(a: f64, b: f64) -> bool {
     (a / b - 1.0).abs() <= SCALE_TOLERANCE
 }
 
@@ -84,14 +121,14 @@ impl Evaluator {
     }
 
     /// The backend the parameters' polynomials live on.
-    fn backend(&self) -> &dyn Backend {
+    pub(super) fn backend(&self) -> &dyn Backend {
         self.ctx.params().ciphertext_basis().backend().as_ref()
     }
 
     /// Fails with [`Error::OutOfLevels`] unless a ciphertext at `level` has
     /// a level left to rescale by (the one check every rescaling operation
     /// makes before any work).
-    fn check_room(&self, level: usize) -> Result<(), Error> {
+    pub(super) fn check_room(&self, level: usize) -> Result<(), Error> {
         let params = self.ctx.params();
         if level < params.min_level() + params.primes_per_level() {
             return Err(Error::OutOfLevels {
@@ -634,34 +671,11 @@ impl Evaluator {
         rows: &[&[(usize, f64)]],
         gain: f64,
     ) -> Result<Vec<Ciphertext>, Error> {
-        if let Some(&(_, w)) = rows
-            .iter()
-            .flat_map(|r| r.iter())
-            .find(|(_, w)| !w.is_finite())
-        {
-            return Err(Error::InvalidParameters(format!(
-                "weight {w} is not a finite number"
-            )));
-        }
+        check_finite(rows)?;
         let (level, scale) = self.combination_level(inputs.iter().map(|ct| (ct, 1.0)))?;
         self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level) * gain;
-        let weights = rows
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|&(j, w)| {
-                        let k = (w * dropped).round();
-                        if k.abs() >= 9.2e18 {
-                            return Err(Error::InvalidParameters(format!(
-                                "weight {w} is too large for an integer multiple of the scale"
-                            )));
-                        }
-                        Ok((j, k as i64))
-                    })
-                    .collect::<Result<Vec<_>, Error>>()
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        let weights = integer_weights(rows, dropped)?;
         // A chunk of rows at a time (the unrescaled sums of a whole layer
         // would double its memory), rows in the order of the first input
         // they read: a convolution's output channels at one position, which
@@ -673,7 +687,12 @@ impl Evaluator {
         let mut out: Vec<Option<Ciphertext>> = vec![None; rows.len()];
         for part in order.chunks(chunk) {
             let refs: Vec<&[(usize, i64)]> = part.iter().map(|&r| weights[r].as_slice()).collect();
-            let sums = self.layer_at(inputs, level, &refs, scale * dropped)?;
+            let sums = self.layer_at(
+                &inputs.iter().collect::<Vec<_>>(),
+                level,
+                &refs,
+                scale * dropped,
+            )?;
             let rescaled = crate::backend::independent::map_owned(self.backend(), sums, |ct| {
                 self.rescale_owned(ct)
             });
@@ -737,7 +756,7 @@ impl Evaluator {
                 scale.log2()
             )));
         }
-        let out = self.layer_at(inputs, level, rows, scale)?;
+        let out = self.layer_at(&inputs.iter().collect::<Vec<_>>(), level, rows, scale)?;
         for row in rows {
             self.ctx.count_n(
                 Hop::PtCtMulScalar,
@@ -749,14 +768,14 @@ impl Evaluator {
     }
 
     /// Both polynomials of every row of a layer at `level`, at `scale`.
-    fn layer_at(
+    pub(super) fn layer_at(
         &self,
-        inputs: &[Ciphertext],
+        inputs: &[&Ciphertext],
         level: usize,
         rows: &[&[(usize, i64)]],
         scale: f64,
     ) -> Result<Vec<Ciphertext>, Error> {
-        let cts = self.all_at_level(inputs.iter(), level)?;
+        let cts = self.all_at_level(inputs.iter().copied(), level)?;
         let mut columns = (0..2)
             .map(|i| {
                 let column: Vec<&RnsPoly<Ntt>> = cts.iter().map(|ct| &ct.polys[i]).collect();
@@ -812,7 +831,7 @@ impl Evaluator {
     /// one term, every ciphertext of these parameters and relinearized, and
     /// one scale for every term (`ct.scale()` times the weight's scale
     /// `factor`). Returns the lowest level among the terms and that scale.
-    fn combination_level<'a>(
+    pub(super) fn combination_level<'a>(
         &self,
         mut terms: impl Iterator<Item = (&'a Ciphertext, f64)>,
     ) -> Result<(usize, f64), Error> {

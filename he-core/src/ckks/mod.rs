@@ -9,6 +9,7 @@ mod encryption;
 mod evaluator;
 mod linear;
 mod params;
+mod partial_layer;
 mod plaintext;
 pub mod presets;
 mod serial;
@@ -19,6 +20,7 @@ pub use evaluator::Evaluator;
 pub use linear::LinearTransform;
 pub use num_complex::Complex64;
 pub use params::{Parameters, ParametersBuilder};
+pub use partial_layer::PartialLayer;
 pub use plaintext::{Ciphertext, Plaintext};
 pub use presets::{PRESETS, PRESETS_W32, Preset};
 
