@@ -541,6 +541,72 @@ fn client_server_round_trip_through_bytes() {
     ));
 }
 
+/// A dense layer right after the first square (through a flatten) with
+/// fewer outputs than half the squares is summed in parts as the squares
+/// come: its step runs in two passes (the squares' part, then the rescale)
+/// instead of one, counts the hand count's operations (3 × 72 products,
+/// 3 × 71 additions, 3 rescales and biases), and the logits match the f64
+/// reference as the whole-layer path's do.
+#[test]
+fn a_dense_layer_after_the_square_is_summed_in_parts() {
+    let mut net = fixed_net();
+    net.pool = None;
+    net.seed = 11;
+    let model = build(&net);
+    let plan = ckks_plan(&model).unwrap();
+    let ops: Vec<&str> = plan
+        .steps
+        .iter()
+        .map(|s| match s.op {
+            hefty_nn::exec::Op::Linear(_) => "linear",
+            hefty_nn::exec::Op::Poly { .. } => "poly",
+            hefty_nn::exec::Op::Reshape => "reshape",
+            hefty_nn::exec::Op::Relu => "relu",
+        })
+        .collect();
+    assert_eq!(ops, ["linear", "poly", "reshape", "linear"]);
+    let params = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(levels_needed(&plan))
+        .build()
+        .unwrap();
+    let mut client = CkksClient::new(&params);
+    let keys = client.evaluation_keys().unwrap();
+    let imgs = images(&model, 4, 9);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let inputs = client.encrypt(&refs, 8).unwrap();
+    let server = CkksServer::new(&keys, plan).unwrap();
+    let mut passes = [0usize; 4];
+    let outputs = server
+        .infer(&inputs, &mut |e| {
+            if let hefty_nn::exec::Event::Begin { index } = e {
+                passes[index] += 1;
+            }
+        })
+        .unwrap();
+    assert_eq!(passes[3], 2, "passes per step: {passes:?}");
+    assert_eq!(passes[2], 1, "the flatten is reported: {passes:?}");
+    let logits = client.decrypt(&outputs, 4).unwrap();
+    for (img, got) in imgs.iter().zip(&logits) {
+        let want = model.forward_f64(img).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+    let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
+    let dense = r.layers.last().unwrap().hops;
+    assert_eq!(
+        (
+            dense.pt_ct_mul_scalar,
+            dense.ct_ct_add,
+            dense.rescale,
+            dense.pt_ct_add
+        ),
+        (3 * 72, 3 * 71, 3, 3)
+    );
+    assert_eq!(r.agreement, 1.0);
+}
+
 /// Two images per slot: past `n/2` images the client sends two real-slot
 /// halves, the server merges them at the first square and separates them
 /// at the second with a conjugation; every image of both halves matches

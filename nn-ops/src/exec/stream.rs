@@ -102,20 +102,20 @@ fn gone(i: usize) -> Error {
 
 /// What runs on each chunk of a linear step's outputs: `outputs` (the
 /// chunk's output indices) and one result per input set, in; the chunk's
-/// final values, out.
-pub(crate) type Finish<'f, V, Err> =
-    &'f mut dyn FnMut(&[usize], Vec<Vec<V>>, &mut dyn FnMut(Event)) -> Result<Vec<V>, Err>;
+/// final values (or what stands for them once consumed), out.
+pub(crate) type Finish<'f, V, U, Err> =
+    &'f mut dyn FnMut(&[usize], Vec<Vec<V>>, &mut dyn FnMut(Event)) -> Result<Vec<U>, Err>;
 
 /// Linear step `index` on each set of `sets` (one set, or two image
 /// halves), chunk by chunk, each chunk's results through `finish`.
-pub(crate) fn linear<E: Executor>(
+pub(crate) fn linear<E: Executor, U>(
     exec: &E,
     index: usize,
     step: &Step<E::Weight>,
     sets: &mut [Inputs<'_, E::Value, E::Error>],
     observe: &mut dyn FnMut(Event),
-    finish: Finish<'_, E::Value, E::Error>,
-) -> Result<Vec<E::Value>, E::Error>
+    finish: Finish<'_, E::Value, U, E::Error>,
+) -> Result<Vec<U>, E::Error>
 where
     E::Error: Send,
 {
@@ -163,7 +163,7 @@ where
             last_use[i] = k;
         }
     }
-    let mut out: Vec<Option<E::Value>> = (0..rows.len()).map(|_| None).collect();
+    let mut out: Vec<Option<U>> = (0..rows.len()).map(|_| None).collect();
     for (k, (chunk, needed)) in chunks.iter().zip(&inputs).enumerate() {
         let local: Vec<Row<E::Weight>> = chunk
             .iter()

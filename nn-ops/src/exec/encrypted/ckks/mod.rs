@@ -28,8 +28,8 @@ use std::sync::Arc;
 
 use hefty_core::Sampler;
 use hefty_core::ckks::{
-    Ciphertext, Complex64, Encoder, Evaluator, GaloisKeys, PRESETS, Parameters, RelinearizationKey,
-    SecretKey,
+    Ciphertext, Complex64, Encoder, Evaluator, GaloisKeys, PRESETS, Parameters, PartialLayer,
+    RelinearizationKey, SecretKey,
 };
 use hefty_core::ring::Word;
 use hefty_core::{Backend, HopCounter, SecurityLevel};
@@ -521,7 +521,6 @@ impl CkksExec<'_> {
     ) -> Result<Vec<Ciphertext>, Error> {
         // One pass for the whole layer (inputs stay cached across rows),
         // then each row's bias.
-        let output = self.output == Some(label);
         let sums = if let Some(exponent) = exponent {
             let unit = 2f64.powi(-exponent);
             let weights: Vec<Vec<(usize, i64)>> = rows
@@ -541,17 +540,59 @@ impl CkksExec<'_> {
                 .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
                 .collect();
             let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
-            // Back to Δ whatever dyadic steps grew the scale to (the
-            // output step to Δ/2^HEADROOM_BITS).
-            let delta = self.params.default_scale();
-            let scale = if output {
-                delta * 2f64.powi(-HEADROOM_BITS)
-            } else {
-                delta
-            };
-            self.ev.linear_layer_to_scale(x, &refs, scale)?
+            self.ev
+                .linear_layer_to_scale(x, &refs, self.layer_scale(label))?
         };
         sums.into_par_iter()
+            .zip(rows)
+            .map(|(ct, r)| self.plus(ct, r.bias))
+            .collect()
+    }
+
+    /// The scale a linear step that spends a level brings its outputs to:
+    /// `Δ` whatever dyadic steps grew the scale to, the output step
+    /// `Δ/2^HEADROOM_BITS`.
+    fn layer_scale(&self, label: &str) -> f64 {
+        let delta = self.params.default_scale();
+        if self.output == Some(label) {
+            delta * 2f64.powi(-HEADROOM_BITS)
+        } else {
+            delta
+        }
+    }
+
+    /// Linear step `label` over `inputs` values that arrive in parts, if
+    /// it spends a level (a dyadic step is summed whole, exactly).
+    fn layer_in_parts(
+        &self,
+        label: &str,
+        rows: &[Row<f64>],
+        inputs: usize,
+    ) -> Result<Option<PartialLayer>, Error> {
+        if self.layer_exponent(label, rows).is_some() {
+            return Ok(None);
+        }
+        let weights: Vec<Vec<(usize, f64)>> = rows
+            .iter()
+            .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
+            .collect();
+        let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
+        Ok(Some(self.ev.partial_layer(
+            &refs,
+            inputs,
+            self.layer_scale(label),
+        )?))
+    }
+
+    /// The outputs of a step summed in parts: rescaled, each row's bias added.
+    fn finish_parts(
+        &self,
+        rows: &[Row<f64>],
+        layer: PartialLayer,
+    ) -> Result<Vec<Ciphertext>, Error> {
+        self.ev
+            .finish_layer(layer)?
+            .into_par_iter()
             .zip(rows)
             .map(|(ct, r)| self.plus(ct, r.bias))
             .collect()

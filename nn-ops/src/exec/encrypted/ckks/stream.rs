@@ -5,18 +5,22 @@
 
 use hefty_core::ckks::Ciphertext;
 
+use hefty_core::ckks::PartialLayer;
+
 use super::{CkksExec, CkksServer, first_poly};
 use crate::Error;
-use crate::exec::stream::{Inputs, Reader, linear, timed, walk_from};
-use crate::exec::{Event, Op, run_step};
+use crate::exec::stream::{Inputs, Reader, linear, poly_chunk, timed, walk_from};
+use crate::exec::{Event, Op, Step, run_step};
 
 impl CkksServer {
     /// The plan on `sets` of input ciphertexts as bytes — one set, or two
     /// image halves (a paired request), which the steps before the first
     /// square run on separately and the square merges — up to and including
-    /// the first square: its outputs and the index of the step after it
-    /// (the plan's length when it has no square). The rest needs no input
-    /// bytes (the caller may free them first).
+    /// the first square, and the linear step after it when that step is
+    /// summed in parts as the squares come: the last of these steps'
+    /// outputs and the index of the step after it (the plan's length when
+    /// it has no square). The rest needs no input bytes (the caller may
+    /// free them first).
     pub(super) fn walk_streamed(
         &self,
         single: &CkksExec<'_>,
@@ -40,20 +44,26 @@ impl CkksServer {
             .iter()
             .map(|read| Inputs::lazy(elements, read as Reader<'_, Ciphertext, Error>))
             .collect();
-        if inputs.len() == 1
-            && let Some(set) = inputs.pop()
-        {
-            let end = first_poly(steps).map_or(steps.len(), |i| i + 1);
-            return Ok((walk_from(&steps[..end], 0, single, set, observe)?, end));
+        let first = first_poly(steps);
+        let paired_request = inputs.len() == 2;
+        if !paired_request && let Some(set) = inputs.pop() {
+            // A plan whose first polynomial is not right after a linear
+            // step: the generic walk up to it.
+            if !first.is_some_and(|i| i > 0 && matches!(steps[i - 1].op, Op::Linear(_))) {
+                let end = first.map_or(steps.len(), |i| i + 1);
+                return Ok((walk_from(&steps[..end], 0, single, set, observe)?, end));
+            }
+            inputs.push(set);
         }
-        if inputs.len() != 2 {
+        if inputs.len() > 2 {
             return Err(Error::Setting(
                 "a request holds one or two image sets".into(),
             ));
         }
-        // Paired: the steps before the first square on each half (the
-        // linear step right before it streamed and merged by chunks).
-        let Some(first) = first_poly(steps).filter(|&i| i > 0) else {
+        // The steps before the first square on each set (the linear step
+        // right before it streamed by chunks, a paired request's halves
+        // merged by the square).
+        let Some(first) = first.filter(|&i| i > 0) else {
             return Err(Error::Setting(
                 "a paired request needs a square after a linear step".into(),
             ));
@@ -76,30 +86,114 @@ impl CkksServer {
             return Err(Error::Setting("the first square is no polynomial".into()));
         };
         let d = degree + 1;
+        let rest = if paired_request { paired } else { single };
+        // The step after the square, summed as the square's chunks come
+        // when it reads them into far fewer outputs (CryptoNets' 100 × 845
+        // map): the squares are freed a part at a time instead of all
+        // being held.
+        let squares = steps[first].out.len();
+        // A flatten between them changes nothing in the values' order.
+        let sum_at = (first + 1..steps.len())
+            .find(|&i| !matches!(steps[i].op, Op::Reshape))
+            .unwrap_or(steps.len());
+        let mut parts = match steps.get(sum_at) {
+            Some(Step {
+                label,
+                op: Op::Linear(rows),
+                ..
+            }) if 2 * rows.len() <= squares => rest
+                .layer_in_parts(label, rows, squares)?
+                .map(|layer| (layer, Vec::new(), Vec::new())),
+            _ => None,
+        };
+        let part_size = PART.max(2 * rest_rows(steps, sum_at));
+        let flush = |parts: &mut Option<(PartialLayer, Vec<usize>, Vec<Ciphertext>)>,
+                     observe: &mut dyn FnMut(Event)|
+         -> Result<(), Error> {
+            if let Some((layer, indices, cts)) = parts.as_mut().filter(|p| !p.1.is_empty()) {
+                let (indices, cts) = (std::mem::take(indices), std::mem::take(cts));
+                let mut part = Some((indices, cts));
+                timed(rest, sum_at, observe, &mut || {
+                    if let Some((indices, cts)) = part.take() {
+                        rest.ev.add_to_layer(layer, &indices, cts)?;
+                    }
+                    Ok(())
+                })?;
+            }
+            Ok(())
+        };
         let x = linear(
             single,
             linear_step,
             &steps[linear_step],
             &mut inputs,
             observe,
-            &mut |outputs, mut halves, observe| {
-                let (Some(v), Some(u)) = (halves.pop(), halves.pop()) else {
-                    return Err(Error::Setting("a paired chunk without two halves".into()));
+            &mut |outputs, mut sets, observe| {
+                let y = if paired_request {
+                    let (Some(v), Some(u)) = (sets.pop(), sets.pop()) else {
+                        return Err(Error::Setting("a paired chunk without two halves".into()));
+                    };
+                    let chunk: Vec<f64> = outputs
+                        .iter()
+                        .flat_map(|&o| coeffs[o * d..(o + 1) * d].iter().copied())
+                        .collect();
+                    let (mut halves, mut y) = (Some((u, v)), Vec::new());
+                    timed(single, first, observe, &mut || {
+                        if let Some((u, v)) = halves.take() {
+                            y = paired.merge_square(&chunk, u, v)?;
+                        }
+                        Ok(())
+                    })?;
+                    y
+                } else {
+                    let x = sets.pop().unwrap_or_default();
+                    poly_chunk(single, first, &steps[first], outputs, &x, observe)?
                 };
-                let chunk: Vec<f64> = outputs
-                    .iter()
-                    .flat_map(|&o| coeffs[o * d..(o + 1) * d].iter().copied())
-                    .collect();
-                let (mut halves, mut y) = (Some((u, v)), Vec::new());
-                timed(single, first, observe, &mut || {
-                    if let Some((u, v)) = halves.take() {
-                        y = paired.merge_square(&chunk, u, v)?;
+                let Some((_, indices, cts)) = parts.as_mut() else {
+                    return Ok(y.into_iter().map(Some).collect());
+                };
+                indices.extend_from_slice(outputs);
+                cts.extend(y);
+                if cts.len() >= part_size {
+                    flush(&mut parts, observe)?;
+                }
+                Ok(outputs.iter().map(|_| None).collect())
+            },
+        )?;
+        match parts {
+            Some(_) => {
+                flush(&mut parts, observe)?;
+                let (Some((layer, _, _)), Op::Linear(rows)) = (parts, &steps[sum_at].op) else {
+                    unreachable!("parts exist only for a linear step after the square")
+                };
+                for index in first + 1..sum_at {
+                    timed(rest, index, observe, &mut || Ok(()))?;
+                }
+                let mut layer = Some(layer);
+                let mut out = Vec::new();
+                timed(rest, sum_at, observe, &mut || {
+                    if let Some(layer) = layer.take() {
+                        out = rest.finish_parts(rows, layer)?;
                     }
                     Ok(())
                 })?;
-                Ok(y)
-            },
-        )?;
-        Ok((x, first + 1))
+                Ok((out, sum_at + 1))
+            }
+            None => Ok((x.into_iter().flatten().collect(), first + 1)),
+        }
+    }
+}
+
+/// Squares added per part to a step summed in parts. Each part rewrites
+/// the step's sums once, so parts are large, but a part's squares are alive
+/// until it is added (a quarter of a gigabyte at CryptoNets' size). A step
+/// with more outputs takes parts of twice its outputs.
+const PART: usize = 256;
+
+/// The number of rows of step `index`, if linear.
+fn rest_rows(steps: &[Step<f64>], index: usize) -> usize {
+    match steps.get(index).map(|s| &s.op) {
+        Some(Op::Linear(rows)) => rows.len(),
+        _ => 0,
     }
 }
