@@ -413,6 +413,11 @@ fn fixed_net() -> Net {
     }
 }
 
+/// A linear step's counts: scalar products, additions, rescales, biases.
+fn linear_counts(h: &hefty_nn::exec::encrypted::Hops) -> (u64, u64, u64, u64) {
+    (h.pt_ct_mul_scalar, h.ct_ct_add, h.rescale, h.pt_ct_add)
+}
+
 /// The tiny network's operations, counted by hand. conv 3×3, pad 1, on
 /// 6×6: per output map Σ_y Σ_x (valid rows)(valid columns) = 16² = 256
 /// products, 72 outputs; the quadratic is folded to one square per
@@ -437,26 +442,10 @@ fn hop_counts_match_a_hand_count() {
     let (conv, act, dense) = (h[0].1, h[1].1, h[2].1);
     assert_eq!(h[0].0, "c+bn");
     assert_eq!(h[2].0, "avg_pool#3+flatten#4+d");
-    assert_eq!(
-        (
-            conv.pt_ct_mul_scalar,
-            conv.ct_ct_add,
-            conv.rescale,
-            conv.pt_ct_add
-        ),
-        (512, 512 - 72, 72, 72)
-    );
+    assert_eq!(linear_counts(&conv), (512, 512 - 72, 72, 72));
     assert_eq!((act.ct_ct_mul, act.relinearize, act.rescale), (72, 72, 72));
     assert_eq!(act.pt_ct_mul(), 0);
-    assert_eq!(
-        (
-            dense.pt_ct_mul_scalar,
-            dense.ct_ct_add,
-            dense.rescale,
-            dense.pt_ct_add
-        ),
-        (3 * 72, 3 * 71, 3, 3)
-    );
+    assert_eq!(linear_counts(&dense), (3 * 72, 3 * 71, 3, 3));
     assert!(r.layers.iter().all(|l| l.hops.rotate == 0));
     // Depth: conv (1) + square (1) + pool and dense (1).
     assert_eq!(levels_needed(&ckks_plan(&model).unwrap()), 3);
@@ -590,15 +579,7 @@ fn a_dense_layer_after_the_square_is_summed_in_parts() {
     }
     let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
     let dense = r.layers.last().unwrap().hops;
-    assert_eq!(
-        (
-            dense.pt_ct_mul_scalar,
-            dense.ct_ct_add,
-            dense.rescale,
-            dense.pt_ct_add
-        ),
-        (3 * 72, 3 * 71, 3, 3)
-    );
+    assert_eq!(linear_counts(&dense), (3 * 72, 3 * 71, 3, 3));
     assert_eq!(r.agreement, 1.0);
 }
 
