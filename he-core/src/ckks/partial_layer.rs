@@ -184,9 +184,7 @@ impl Evaluator {
             .collect();
         let refs: Vec<&[(usize, i64)]> = rows.iter().map(Vec::as_slice).collect();
         let inputs: Vec<&Ciphertext> = cts.iter().chain(&layer.sums).collect();
-        let sums = self.layer_at(&inputs, level, &refs, input_scale * start.dropped)?;
-        drop(inputs);
-        layer.sums = sums;
+        layer.sums = self.layer_at(&inputs, level, &refs, input_scale * start.dropped)?;
         for &j in indices {
             layer.arrived[j] = true;
         }

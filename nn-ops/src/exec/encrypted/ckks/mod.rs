@@ -473,6 +473,13 @@ impl CkksServer {
     }
 }
 
+/// A step's rows as the evaluator's `(input, weight)` terms.
+fn real_weights(rows: &[Row<f64>]) -> Vec<Vec<(usize, f64)>> {
+    rows.iter()
+        .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
+        .collect()
+}
+
 /// The arithmetic of the CKKS batch executor.
 struct CkksExec<'a> {
     ev: &'a Evaluator,
@@ -535,10 +542,7 @@ impl CkksExec<'_> {
             let refs: Vec<&[(usize, i64)]> = weights.iter().map(Vec::as_slice).collect();
             self.ev.linear_layer_dyadic(x, &refs, exponent)?
         } else {
-            let weights: Vec<Vec<(usize, f64)>> = rows
-                .iter()
-                .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
-                .collect();
+            let weights = real_weights(rows);
             let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
             self.ev
                 .linear_layer_to_scale(x, &refs, self.layer_scale(label))?
@@ -572,10 +576,7 @@ impl CkksExec<'_> {
         if self.layer_exponent(label, rows).is_some() {
             return Ok(None);
         }
-        let weights: Vec<Vec<(usize, f64)>> = rows
-            .iter()
-            .map(|r| r.terms.iter().map(|&(i, w)| (i as usize, w)).collect())
-            .collect();
+        let weights = real_weights(rows);
         let refs: Vec<&[(usize, f64)]> = weights.iter().map(Vec::as_slice).collect();
         Ok(Some(self.ev.partial_layer(
             &refs,

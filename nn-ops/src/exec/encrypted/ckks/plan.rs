@@ -680,4 +680,33 @@ mod tests {
         fold_linear_runs(&mut p.steps);
         assert_eq!(p, before);
     }
+
+    /// The committed CryptoNets models' CKKS plans (middle layers
+    /// composed, squares folded) compute the f64 reference's logits, run in
+    /// f64 on a synthetic image.
+    #[test]
+    fn the_committed_plans_compute_the_reference() {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        for name in [
+            "cryptonets-mnist-quad-layer-aug.json",
+            "cryptonets-mnist-pruned-pow2-aug.json",
+        ] {
+            let model = Model::load(&models.join(name)).unwrap();
+            let pixels: Vec<u8> = (0..784).map(|i| ((i * 37) % 256) as u8).collect();
+            let plan = ckks_plan(&model).unwrap();
+            assert!(
+                plan.steps
+                    .iter()
+                    .any(|s| s.kind == "dense" && s.label.contains("conv2"))
+            );
+            let got = model.forward_f64_with(&plan, &pixels).unwrap();
+            let want = model.forward_f64(&pixels).unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    "{name}: {g} against {w}"
+                );
+            }
+        }
+    }
 }

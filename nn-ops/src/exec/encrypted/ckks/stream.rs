@@ -3,14 +3,12 @@
 //! it), with a paired request's two image sets merged chunk by chunk at
 //! the first square.
 
-use hefty_core::ckks::Ciphertext;
-
-use hefty_core::ckks::PartialLayer;
+use hefty_core::ckks::{Ciphertext, PartialLayer};
 
 use super::{CkksExec, CkksServer, first_poly};
 use crate::Error;
 use crate::exec::stream::{Inputs, Reader, linear, poly_chunk, timed, walk_from};
-use crate::exec::{Event, Op, Step, run_step};
+use crate::exec::{Event, Op, Row, Step, run_step};
 
 impl CkksServer {
     /// The plan on `sets` of input ciphertexts as bytes — one set, or two
@@ -101,26 +99,32 @@ impl CkksServer {
                 label,
                 op: Op::Linear(rows),
                 ..
-            }) if 2 * rows.len() <= squares => rest
-                .layer_in_parts(label, rows, squares)?
-                .map(|layer| (layer, Vec::new(), Vec::new())),
+            }) if 2 * rows.len() <= squares => {
+                rest.layer_in_parts(label, rows, squares)?
+                    .map(|layer| Summed {
+                        layer,
+                        rows,
+                        size: PART.max(2 * rows.len()),
+                        indices: Vec::new(),
+                        cts: Vec::new(),
+                    })
+            }
             _ => None,
         };
-        let part_size = PART.max(2 * rest_rows(steps, sum_at));
-        let flush = |parts: &mut Option<(PartialLayer, Vec<usize>, Vec<Ciphertext>)>,
-                     observe: &mut dyn FnMut(Event)|
-         -> Result<(), Error> {
-            if let Some((layer, indices, cts)) = parts.as_mut().filter(|p| !p.1.is_empty()) {
-                let (indices, cts) = (std::mem::take(indices), std::mem::take(cts));
-                let mut part = Some((indices, cts));
-                timed(rest, sum_at, observe, &mut || {
-                    if let Some((indices, cts)) = part.take() {
-                        rest.ev.add_to_layer(layer, &indices, cts)?;
-                    }
-                    Ok(())
-                })?;
+        let flush = |summed: &mut Summed<'_>, observe: &mut dyn FnMut(Event)| {
+            if summed.cts.is_empty() {
+                return Ok(());
             }
-            Ok(())
+            let mut part = Some((
+                std::mem::take(&mut summed.indices),
+                std::mem::take(&mut summed.cts),
+            ));
+            timed(rest, sum_at, observe, &mut || {
+                if let Some((indices, cts)) = part.take() {
+                    rest.ev.add_to_layer(&mut summed.layer, &indices, cts)?;
+                }
+                Ok(())
+            })
         };
         let x = linear(
             single,
@@ -149,39 +153,44 @@ impl CkksServer {
                     let x = sets.pop().unwrap_or_default();
                     poly_chunk(single, first, &steps[first], outputs, &x, observe)?
                 };
-                let Some((_, indices, cts)) = parts.as_mut() else {
+                let Some(summed) = parts.as_mut() else {
                     return Ok(y.into_iter().map(Some).collect());
                 };
-                indices.extend_from_slice(outputs);
-                cts.extend(y);
-                if cts.len() >= part_size {
-                    flush(&mut parts, observe)?;
+                summed.indices.extend_from_slice(outputs);
+                summed.cts.extend(y);
+                if summed.cts.len() >= summed.size {
+                    flush(summed, observe)?;
                 }
                 Ok(outputs.iter().map(|_| None).collect())
             },
         )?;
-        match parts {
-            Some(_) => {
-                flush(&mut parts, observe)?;
-                let (Some((layer, _, _)), Op::Linear(rows)) = (parts, &steps[sum_at].op) else {
-                    unreachable!("parts exist only for a linear step after the square")
-                };
-                for index in first + 1..sum_at {
-                    timed(rest, index, observe, &mut || Ok(()))?;
-                }
-                let mut layer = Some(layer);
-                let mut out = Vec::new();
-                timed(rest, sum_at, observe, &mut || {
-                    if let Some(layer) = layer.take() {
-                        out = rest.finish_parts(rows, layer)?;
-                    }
-                    Ok(())
-                })?;
-                Ok((out, sum_at + 1))
-            }
-            None => Ok((x.into_iter().flatten().collect(), first + 1)),
+        let Some(mut summed) = parts else {
+            return Ok((x.into_iter().flatten().collect(), first + 1));
+        };
+        flush(&mut summed, observe)?;
+        for index in first + 1..sum_at {
+            timed(rest, index, observe, &mut || Ok(()))?;
         }
+        let (mut layer, mut out) = (Some(summed.layer), Vec::new());
+        timed(rest, sum_at, observe, &mut || {
+            if let Some(layer) = layer.take() {
+                out = rest.finish_parts(summed.rows, layer)?;
+            }
+            Ok(())
+        })?;
+        Ok((out, sum_at + 1))
     }
+}
+
+/// A linear step summed in parts as the first square's chunks come.
+struct Summed<'a> {
+    layer: PartialLayer,
+    rows: &'a [Row<f64>],
+    /// Squares per part.
+    size: usize,
+    /// The squares waiting for the next part, by output index.
+    indices: Vec<usize>,
+    cts: Vec<Ciphertext>,
 }
 
 /// Squares added per part to a step summed in parts. Each part rewrites
@@ -189,11 +198,3 @@ impl CkksServer {
 /// until it is added (a quarter of a gigabyte at CryptoNets' size). A step
 /// with more outputs takes parts of twice its outputs.
 const PART: usize = 256;
-
-/// The number of rows of step `index`, if linear.
-fn rest_rows(steps: &[Step<f64>], index: usize) -> usize {
-    match steps.get(index).map(|s| &s.op) {
-        Some(Op::Linear(rows)) => rows.len(),
-        _ => 0,
-    }
-}
