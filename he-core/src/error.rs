@@ -88,6 +88,16 @@ pub enum Error {
         /// Polynomials in the ciphertext.
         len: usize,
     },
+    /// Terms of one sum with different numbers of polynomials.
+    #[error(
+        "the terms of a sum have {left} and {right} polynomials: relinearize the three-polynomial products (or none of the terms) so every term has the same number"
+    )]
+    PolynomialCountMismatch {
+        /// Polynomials in the first term.
+        left: usize,
+        /// Polynomials in a later term.
+        right: usize,
+    },
     /// A Galois element that is not an odd residue mod 2n.
     #[error("Galois element {g} is invalid for degree {n}: it must be odd and below 2n = {two_n}")]
     BadGaloisElement {

@@ -1106,3 +1106,142 @@ fn a_layer_in_parts_refuses_misuse() {
         .collect();
     assert!(max_err(&decrypt(&k, &enc, &y[0]), &want) < 1e-6);
 }
+
+/// Relinearizing and rescaling a product in one division is
+/// `multiply_relin_rescale` bit for bit; a two-polynomial ciphertext is only
+/// rescaled.
+#[test]
+fn relinearize_rescale_finishes_a_product_as_the_fused_multiplication() {
+    let params = toy(1 << 11, 3);
+    let mut k = keys(&params, 49);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let (x, y) = (values(400, enc.slots()), values(401, enc.slots()));
+    let (a, b) = (encrypt(&mut k, &enc, &x), encrypt(&mut k, &enc, &y));
+    let product = ev.multiply(&a, &b).unwrap();
+    assert_eq!(product.len(), 3);
+    let fused = ev.multiply_relin_rescale(&a, &b, &k.rk).unwrap();
+    let split = ev.relinearize_rescale(product, &k.rk).unwrap();
+    assert_eq!((split.len(), split.level()), (2, fused.level()));
+    assert_eq!(split.scale(), fused.scale());
+    assert!(split.to_bytes().unwrap() == fused.to_bytes().unwrap());
+    assert!(
+        ev.relinearize_rescale(a.clone(), &k.rk)
+            .unwrap()
+            .to_bytes()
+            .unwrap()
+            == ev.rescale(&a).unwrap().to_bytes().unwrap()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// A layer of products — three polynomials at the squared scale, summed
+    /// in parts over two levels, relinearized once per output — gives
+    /// `Σ w·x·y` as precisely as relinearizing and rescaling every product
+    /// before a one-level layer, and lands on the same level and scale.
+    #[test]
+    fn a_layer_of_products_relinearizes_only_its_outputs(
+        weights in prop::collection::vec(prop::collection::vec(-3.0f64..3.0, 6), 1..4),
+        cuts in prop::collection::vec(any::<bool>(), 5),
+    ) {
+        let params = toy(1 << 11, 3);
+        let mut k = keys(&params, 50);
+        let enc = Encoder::new(&params);
+        let ev = Evaluator::new(&params);
+        let x: Vec<Vec<f64>> = (0..6).map(|j| values(500 + j, enc.slots())).collect();
+        let cts: Vec<_> = x.iter().map(|v| encrypt(&mut k, &enc, v)).collect();
+        let rows: Vec<Vec<(usize, f64)>> = weights
+            .iter()
+            .map(|w| w.iter().copied().enumerate().collect())
+            .collect();
+        let refs: Vec<&[(usize, f64)]> = rows.iter().map(Vec::as_slice).collect();
+        let scale = params.default_scale();
+        // Squares x_j², every part's products left as three polynomials.
+        let products: Vec<_> = cts.iter().map(|c| ev.multiply(c, c).unwrap()).collect();
+        let mut layer = ev.partial_layer_spending(&refs, 6, scale, 2).unwrap();
+        let mut part = Vec::new();
+        // A cut after input j ends a part (the last input ends one always).
+        for (j, cut) in cuts.iter().chain([&true]).enumerate() {
+            part.push(j);
+            if *cut {
+                let taken: Vec<_> = part.iter().map(|&j| products[j].clone()).collect();
+                ev.add_to_layer(&mut layer, &part, taken).unwrap();
+                part.clear();
+            }
+        }
+        let lazy = ev.finish_layer_relinearized(layer, &k.rk).unwrap();
+        let squares: Vec<_> = cts
+            .iter()
+            .map(|c| ev.multiply_relin_rescale(c, c, &k.rk).unwrap())
+            .collect();
+        let eager = ev.linear_layer_to_scale(&squares, &refs, scale).unwrap();
+        for ((r, a), b) in rows.iter().zip(&lazy).zip(&eager) {
+            prop_assert_eq!((a.len(), a.level(), a.scale()), (2, b.level(), b.scale()));
+            let want: Vec<f64> = (0..enc.slots())
+                .map(|i| r.iter().map(|&(j, w)| w * x[j][i] * x[j][i]).sum())
+                .collect();
+            let (lazy_err, eager_err) = (
+                max_err(&decrypt(&k, &enc, a), &want),
+                max_err(&decrypt(&k, &enc, b), &want),
+            );
+            prop_assert!(lazy_err < 1e-5, "lazy error {lazy_err}");
+            prop_assert!(lazy_err < 4.0 * eager_err.max(1e-7), "lazy {lazy_err} vs eager {eager_err}");
+        }
+        // A whole layer of three-polynomial inputs with weights in 1/64:
+        // sums that stay three polynomials and decrypt under s².
+        let sixty_fourths: Vec<Vec<(usize, i64)>> = rows
+            .iter()
+            .map(|r| r.iter().map(|&(j, w)| (j, (w * 64.0).round() as i64)).collect())
+            .collect();
+        let dyadic: Vec<&[(usize, i64)]> = sixty_fourths.iter().map(Vec::as_slice).collect();
+        let whole = ev.linear_layer_dyadic(&products, &dyadic, -6).unwrap();
+        for (r, c) in sixty_fourths.iter().zip(&whole) {
+            prop_assert_eq!(c.len(), 3);
+            let want: Vec<f64> = (0..enc.slots())
+                .map(|i| r.iter().map(|&(j, w)| w as f64 / 64.0 * x[j][i] * x[j][i]).sum())
+                .collect();
+            let err = max_err(&decrypt(&k, &enc, c), &want);
+            prop_assert!(err < 1e-5, "error {err}");
+        }
+    }
+}
+
+/// Layers of products refuse what they cannot sum: a part of
+/// two-polynomial inputs after three-polynomial ones, no level to spend,
+/// more levels than the chain has left.
+#[test]
+fn layers_of_products_refuse_misuse() {
+    let params = toy(1 << 11, 2);
+    let mut k = keys(&params, 51);
+    let enc = Encoder::new(&params);
+    let ev = Evaluator::new(&params);
+    let cts: Vec<_> = (0..2)
+        .map(|j| encrypt(&mut k, &enc, &values(600 + j, enc.slots())))
+        .collect();
+    let rows: [&[(usize, f64)]; 1] = [&[(0, 0.5), (1, -1.0)]];
+    let scale = params.default_scale();
+    let product = ev.multiply(&cts[0], &cts[0]).unwrap();
+    assert!(matches!(
+        ev.partial_layer_spending(&rows, 2, scale, 0),
+        Err(Error::InvalidParameters(_))
+    ));
+    let mut layer = ev.partial_layer_spending(&rows, 2, scale, 2).unwrap();
+    ev.add_to_layer(&mut layer, &[0], vec![product.clone()])
+        .unwrap();
+    assert!(matches!(
+        ev.add_to_layer(&mut layer, &[1], vec![cts[1].clone()]),
+        Err(Error::PolynomialCountMismatch { left: 3, right: 2 })
+    ));
+    assert!(matches!(
+        ev.linear_layer(&[product.clone(), cts[1].clone()], &rows),
+        Err(Error::PolynomialCountMismatch { left: 3, right: 2 })
+    ));
+    // Two levels in the chain: three cannot be spent.
+    let mut deep = ev.partial_layer_spending(&rows, 2, scale, 3).unwrap();
+    assert!(matches!(
+        ev.add_to_layer(&mut deep, &[0], vec![product]),
+        Err(Error::OutOfLevels { .. })
+    ));
+}

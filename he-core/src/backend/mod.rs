@@ -550,4 +550,18 @@ pub trait Backend: Send + Sync + fmt::Debug {
     ) -> Result<[RnsPoly<Ntt>; 2], Error> {
         keyswitch::compose::mul_relin(switcher, a, b, key, rescale)
     }
+
+    /// Relinearize (+ rescale) of a three-polynomial NTT-form ciphertext
+    /// `(d_0, d_1, d_2)` — a product, or a sum of products — the second
+    /// half of [`Self::mul_relin`]: key switching of `d_2` and one division
+    /// by `P`, or by `P·q_ℓ` when `rescale` is given.
+    fn relinearize(
+        &self,
+        switcher: &KeySwitcher,
+        d: [RnsPoly<Ntt>; 3],
+        key: &SwitchingKey,
+        rescale: Option<&RoundingDivider>,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
+        keyswitch::compose::relinearize(switcher, d, key, rescale)
+    }
 }

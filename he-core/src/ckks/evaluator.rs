@@ -567,7 +567,7 @@ impl Evaluator {
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
-        let polys = (0..2)
+        let polys = (0..width(&cts))
             .map(|i| {
                 let column: Vec<(&RnsPoly<Ntt>, i64)> = cts
                     .iter()
@@ -592,7 +592,7 @@ impl Evaluator {
     ) -> Result<Ciphertext, Error> {
         let (level, scale) = self.combination_level(terms.iter().map(|&(ct, _)| (ct, 1.0)))?;
         let cts = self.all_at_level(terms.iter().map(|&(ct, _)| ct), level)?;
-        let polys = (0..2)
+        let polys = (0..width(&cts))
             .map(|i| {
                 let column: Vec<(&RnsPoly<Ntt>, i64)> = cts
                     .iter()
@@ -776,18 +776,19 @@ impl Evaluator {
         scale: f64,
     ) -> Result<Vec<Ciphertext>, Error> {
         let cts = self.all_at_level(inputs.iter().copied(), level)?;
-        let mut columns = (0..2)
+        let columns = (0..width(&cts))
             .map(|i| {
                 let column: Vec<&RnsPoly<Ntt>> = cts.iter().map(|ct| &ct.polys[i]).collect();
                 RnsPoly::linear_layer(&column, rows)
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        let c1 = columns.pop().unwrap_or_default();
-        let c0 = columns.pop().unwrap_or_default();
-        Ok(c0
-            .into_iter()
-            .zip(c1)
-            .map(|(a, b)| self.build(vec![a, b], scale))
+        // Column-major (one vector per polynomial) to one ciphertext per row.
+        let mut columns: Vec<_> = columns.into_iter().map(Vec::into_iter).collect();
+        Ok((0..rows.len())
+            .map(|_| {
+                let polys = columns.iter_mut().filter_map(Iterator::next).collect();
+                self.build(polys, scale)
+            })
             .collect())
     }
 
@@ -812,7 +813,7 @@ impl Evaluator {
             .iter()
             .map(|&(_, pt)| self.plain_at(pt, level))
             .collect::<Result<Vec<_>, Error>>()?;
-        let polys = (0..2)
+        let polys = (0..width(&cts))
             .map(|i| {
                 let column: Vec<(&RnsPoly<Ntt>, &RnsPoly<Ntt>)> = cts
                     .iter()
@@ -828,7 +829,9 @@ impl Evaluator {
     }
 
     /// The checks both linear combinations make before any work: at least
-    /// one term, every ciphertext of these parameters and relinearized, and
+    /// one term, every ciphertext of these parameters with one number of
+    /// polynomials (two, or three for products not yet relinearized: the
+    /// sums are linear in each polynomial), and
     /// one scale for every term (`ct.scale()` times the weight's scale
     /// `factor`). Returns the lowest level among the terms and that scale.
     pub(super) fn combination_level<'a>(
@@ -842,11 +845,16 @@ impl Evaluator {
         };
         let scale = first.scale * factor;
         let mut level = first.level();
+        let polys = first.polys.len();
+        if polys > 3 {
+            return Err(Error::NotRelinearized { len: polys });
+        }
         for (ct, factor) in std::iter::once((first, factor)).chain(terms) {
             self.check(ct)?;
-            if ct.polys.len() != 2 {
-                return Err(Error::NotRelinearized {
-                    len: ct.polys.len(),
+            if ct.polys.len() != polys {
+                return Err(Error::PolynomialCountMismatch {
+                    left: polys,
+                    right: ct.polys.len(),
                 });
             }
             if !same_scale(ct.scale * factor, scale) {
@@ -935,6 +943,77 @@ impl Evaluator {
             }
             len => Err(Error::NotRelinearized { len }),
         }
+    }
+
+    /// A three-polynomial ciphertext (a product from [`Self::multiply`], or
+    /// a sum of them) relinearized and rescaled in one division by `P·q_ℓ`
+    /// (a two-polynomial one is only rescaled),
+    /// as [`Self::multiply_relin_rescale`] finishes a product: cheaper than
+    /// [`Self::relinearize`] then [`Self::rescale`], and without the
+    /// rescale's rounding of the third polynomial, which decryption
+    /// multiplies by `s²`.
+    ///
+    /// A dot product `Σ x_j·y_j` sums the unrelinearized products and
+    /// relinearizes once:
+    ///
+    /// ```
+    /// use hefty_core::ckks::*;
+    /// use hefty_core::Sampler;
+    /// let params = Parameters::builder()
+    ///     .degree(1 << 11).depth(2)
+    ///     .insecure_disable_security_check_for_testing_only()
+    ///     .build()?;
+    /// let mut rng = Sampler::from_os();
+    /// let sk = SecretKey::generate(&params, &mut rng);
+    /// let rk = RelinearizationKey::new(&sk, &mut rng)?;
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let (top, scale) = (params.max_level(), params.default_scale());
+    /// let mut ct = |v: f64| sk.encrypt(&enc.encode_real(&[v], top, scale)?, &mut rng);
+    /// let (x, y) = ([ct(0.5)?, ct(-1.5)?, ct(2.0)?], [ct(0.8)?, ct(0.2)?, ct(-0.25)?]);
+    /// let products = (0..3)
+    ///     .map(|j| ev.multiply(&x[j], &y[j]))
+    ///     .collect::<Result<Vec<_>, _>>()?;
+    /// let terms: Vec<_> = products.iter().map(|p| (p, 1)).collect();
+    /// let sum = ev.linear_combination_integer(&terms)?; // three polynomials
+    /// let dot = ev.relinearize_rescale(sum, &rk)?;
+    /// let out = enc.decode_real(&sk.decrypt(&dot)?)?;
+    /// assert!((out[0] - (0.4 - 0.3 - 0.5)).abs() < 1e-6);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn relinearize_rescale(
+        &self,
+        a: Ciphertext,
+        rk: &RelinearizationKey,
+    ) -> Result<Ciphertext, Error> {
+        self.check(&a)?;
+        self.ctx.check(&rk.params)?;
+        let level = a.level();
+        self.check_room(level)?;
+        let dropped = self.ctx.params().rescale_divisor(level);
+        let scale = a.scale / dropped;
+        if scale < 1.0 {
+            return Err(Error::ScaleMismatch {
+                left: a.scale.log2(),
+                right: dropped.log2(),
+                hint: "rescaling would drop the scale below 1, leaving no precision: rescale only after a multiplication",
+            });
+        }
+        let [d0, d1, d2] = match <[RnsPoly<Ntt>; 3]>::try_from(a.polys) {
+            Ok(d) => d,
+            Err(polys) if polys.len() == 2 => {
+                return self.rescale_owned(self.build(polys, a.scale));
+            }
+            Err(polys) => return Err(Error::NotRelinearized { len: polys.len() }),
+        };
+        let [c0, c1] = self.backend().relinearize(
+            self.ctx.params().key_switcher(),
+            [d0, d1, d2],
+            &rk.key,
+            Some(self.ctx.params().relin_rescaler()),
+        )?;
+        self.ctx.count(Hop::Relinearize);
+        self.ctx.count(Hop::Rescale);
+        Ok(self.build(vec![c0, c1], scale))
     }
 
     /// `a · b`, relinearized and rescaled: the usual multiplication.
@@ -1064,4 +1143,10 @@ impl Evaluator {
             })
             .collect()
     }
+}
+
+/// Polynomials per ciphertext of a combination's terms (checked equal by
+/// `combination_level`): 2 when there are none.
+fn width(cts: &[Cow<'_, Ciphertext>]) -> usize {
+    cts.first().map_or(2, |ct| ct.polys.len())
 }

@@ -9,9 +9,13 @@
 //! that pass as one more input with weight 1) and can be freed right after;
 //! [`Evaluator::finish_layer`] rescales. The outputs are the same
 //! ciphertexts, bit for bit, as the whole layer's in one call.
+//!
+//! The inputs may be products not yet relinearized (three polynomials;
+//! every part alike): the sums are linear in each polynomial, so a layer
+//! that reads many products into few outputs relinearizes only its outputs.
 
 use crate::ckks::evaluator::{check_finite, integer_weights, same_scale};
-use crate::ckks::{Ciphertext, Evaluator};
+use crate::ckks::{Ciphertext, Evaluator, RelinearizationKey};
 use crate::{Error, Hop};
 
 /// The unrescaled sums of a linear layer whose inputs arrive in parts
@@ -24,6 +28,8 @@ pub struct PartialLayer {
     inputs: usize,
     /// The outputs' scale.
     scale: f64,
+    /// Rescales at the end.
+    levels: usize,
     /// Fixed by the first part: its level, its scale, the weights as
     /// integers.
     start: Option<Start>,
@@ -35,6 +41,9 @@ pub struct PartialLayer {
 
 #[derive(Debug)]
 struct Start {
+    /// Polynomials per input (three for products not yet relinearized):
+    /// every part's, and the sums'.
+    polys: usize,
     level: usize,
     input_scale: f64,
     /// What the weights were multiplied by: the sums' scale is
@@ -85,6 +94,30 @@ impl Evaluator {
         inputs: usize,
         scale: f64,
     ) -> Result<PartialLayer, Error> {
+        self.partial_layer_spending(rows, inputs, scale, 1)
+    }
+
+    /// [`Self::partial_layer`] that spends `levels` levels: the weights are
+    /// encoded at the scale of `levels` rescales, and
+    /// [`Self::finish_layer`] rescales that many times. Two levels suit
+    /// inputs at the square of the scale — products neither rescaled nor
+    /// relinearized ([`Self::multiply`]), whose sums
+    /// [`Self::finish_layer_relinearized`] relinearizes: a layer that reads
+    /// many products into few outputs then rescales and relinearizes only
+    /// its outputs, and the third polynomial is rounded at a scale where
+    /// its `s²`-sized rounding error vanishes.
+    pub fn partial_layer_spending(
+        &self,
+        rows: &[&[(usize, f64)]],
+        inputs: usize,
+        scale: f64,
+        levels: usize,
+    ) -> Result<PartialLayer, Error> {
+        if levels == 0 {
+            return Err(Error::InvalidParameters(
+                "a layer summed in parts spends at least one level (it rescales its sums)".into(),
+            ));
+        }
         check_finite(rows)?;
         if let Some(&(j, _)) = rows.iter().flat_map(|r| r.iter()).find(|t| t.0 >= inputs) {
             return Err(Error::InvalidParameters(format!(
@@ -100,6 +133,7 @@ impl Evaluator {
             rows: rows.iter().map(|r| r.to_vec()).collect(),
             inputs,
             scale,
+            levels,
             start: None,
             sums: Vec::new(),
             arrived: vec![false; inputs],
@@ -135,6 +169,13 @@ impl Evaluator {
         let (level, input_scale) = self.combination_level(cts.iter().map(|ct| (ct, 1.0)))?;
         let start = match &layer.start {
             Some(start) => {
+                let polys = cts[0].polys.len();
+                if start.polys != polys {
+                    return Err(Error::PolynomialCountMismatch {
+                        left: start.polys,
+                        right: polys,
+                    });
+                }
                 if start.level != level {
                     return Err(Error::LevelMismatch {
                         left: level,
@@ -151,11 +192,22 @@ impl Evaluator {
                 start
             }
             None => {
-                self.check_room(level)?;
-                let dropped =
-                    self.ctx.params().rescale_divisor(level) * (layer.scale / input_scale);
+                let params = self.ctx.params();
+                let ppl = params.primes_per_level();
+                // Room for every rescale, and what they divide by.
+                let mut divisor = 1.0;
+                for k in 0..layer.levels {
+                    let at = level.checked_sub(k * ppl).ok_or(Error::OutOfLevels {
+                        level,
+                        min: params.min_level(),
+                    })?;
+                    self.check_room(at)?;
+                    divisor *= params.rescale_divisor(at);
+                }
+                let dropped = divisor * (layer.scale / input_scale);
                 let refs: Vec<&[(usize, f64)]> = layer.rows.iter().map(Vec::as_slice).collect();
                 &*layer.start.insert(Start {
+                    polys: cts[0].polys.len(),
                     level,
                     input_scale,
                     dropped,
@@ -191,8 +243,41 @@ impl Evaluator {
         Ok(())
     }
 
-    /// The layer's outputs, rescaled: once every input has arrived.
+    /// The layer's outputs, rescaled (as many times as the layer spends
+    /// levels): once every input has arrived. Sums of three-polynomial
+    /// inputs stay three polynomials ([`Self::finish_layer_relinearized`]
+    /// relinearizes them).
     pub fn finish_layer(&self, layer: PartialLayer) -> Result<Vec<Ciphertext>, Error> {
+        let levels = layer.levels;
+        self.finish_with(layer, |ct| {
+            (0..levels).try_fold(ct, |ct, _| self.rescale_owned(ct))
+        })
+    }
+
+    /// [`Self::finish_layer`] with three-polynomial sums relinearized: the
+    /// last rescale and the relinearization are one division
+    /// ([`Self::relinearize_rescale`]), so a layer of products relinearizes
+    /// each output once, on its last level but one.
+    pub fn finish_layer_relinearized(
+        &self,
+        layer: PartialLayer,
+        rk: &RelinearizationKey,
+    ) -> Result<Vec<Ciphertext>, Error> {
+        self.ctx.check(&rk.params)?;
+        let levels = layer.levels;
+        self.finish_with(layer, |ct| {
+            let ct = (1..levels).try_fold(ct, |ct, _| self.rescale_owned(ct))?;
+            self.relinearize_rescale(ct, rk)
+        })
+    }
+
+    /// The checks before finishing, `finish` on every sum, and the layer's
+    /// operation counts.
+    fn finish_with(
+        &self,
+        layer: PartialLayer,
+        finish: impl Fn(Ciphertext) -> Result<Ciphertext, Error> + Sync,
+    ) -> Result<Vec<Ciphertext>, Error> {
         if let Some(j) = layer.arrived.iter().position(|&a| !a) {
             return Err(Error::InvalidParameters(format!(
                 "input {j} of the layer's {} never arrived: add every input before finishing",
@@ -204,11 +289,9 @@ impl Evaluator {
                 "a layer without inputs: add its inputs before finishing".into(),
             ));
         }
-        let out = crate::backend::independent::map_owned(self.backend(), layer.sums, |ct| {
-            self.rescale_owned(ct)
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, Error>>()?;
+        let out = crate::backend::independent::map_owned(self.backend(), layer.sums, finish)
+            .into_iter()
+            .collect::<Result<Vec<_>, Error>>()?;
         for row in &layer.rows {
             self.ctx.count_n(Hop::PtCtMulScalar, row.len());
             self.ctx.count_n(Hop::CtCtAdd, row.len().saturating_sub(1));

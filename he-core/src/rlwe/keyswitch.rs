@@ -631,7 +631,16 @@ pub(crate) mod compose {
         key: &SwitchingKey,
         rescale: Option<&RoundingDivider>,
     ) -> Result<[RnsPoly<Ntt>; 2], Error> {
-        let [mut d0, mut d1, d2] = tensor(a, b)?;
+        relinearize(switcher, tensor(a, b)?, key, rescale)
+    }
+
+    /// See [`Backend::relinearize`](crate::Backend::relinearize).
+    pub(crate) fn relinearize(
+        switcher: &KeySwitcher,
+        [mut d0, mut d1, d2]: [RnsPoly<Ntt>; 3],
+        key: &SwitchingKey,
+        rescale: Option<&RoundingDivider>,
+    ) -> Result<[RnsPoly<Ntt>; 2], Error> {
         let dec = switcher.decompose(&d2)?;
         drop(d2);
         let product = switcher.inner_product(&dec, key, None)?;
