@@ -276,9 +276,11 @@ fn eval_without_data_says_where_to_find_it() {
         "/models/cryptonets-mnist-pruned-pow2.json"
     );
     // From a folder with no ../shared/data/mnist beside it.
-    let cwd = std::env::temp_dir()
-        .join(format!("hefty-nodata-{}", std::process::id()))
-        .join("here");
+    let scratch = tempfile::Builder::new()
+        .prefix("hefty-nodata-")
+        .tempdir()
+        .unwrap();
+    let cwd = scratch.path().join("here");
     std::fs::create_dir_all(&cwd).unwrap();
     let out = hefty()
         .args(["eval", "--model", model])
@@ -386,4 +388,52 @@ fn infer_plot_draws_latency_against_throughput() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a `hefty infer --json` record"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `hefty infer --requests 2` runs the round trip twice in one process
+/// (slot packing, the quickest):
+/// the report prints and records the second request as the warm server
+/// beside the first; `--requests 0` is refused with the range.
+#[test]
+fn infer_requests_report_the_warm_server_beside_the_cold_one() {
+    let scratch = tempfile::Builder::new()
+        .prefix("hefty-cli-requests-")
+        .tempdir()
+        .unwrap();
+    let json = scratch.path().join("infer.json");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/models/cryptonets-mnist-pruned-pow2-aug.json"
+    );
+    let out = succeed(
+        hefty()
+            .args(["infer", "--model", model, "--packing", "slots"])
+            .args(["--images", "2", "--requests", "2"])
+            .arg("--json")
+            .arg(&json),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("server, warm (median of requests 2–2): "),
+        "{stdout}"
+    );
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["requests"], 2);
+    let server = r["server_seconds"].as_array().unwrap();
+    assert_eq!(server.len(), 2);
+    assert_eq!(server[0], r["seconds"]["infer"]);
+    let warm = r["warm_seconds_per_image"].as_f64().unwrap();
+    assert!((warm - server[1].as_f64().unwrap() / 2.0).abs() < 1e-12);
+    assert_eq!(r["agreement"], 1.0);
+    let zero = hefty()
+        .args(["infer", "--model", model, "--requests", "0"])
+        .output()
+        .unwrap();
+    assert!(!zero.status.success());
+    assert!(
+        String::from_utf8_lossy(&zero.stderr).contains("1..=100"),
+        "{}",
+        String::from_utf8_lossy(&zero.stderr)
+    );
 }

@@ -4,18 +4,21 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use hefty_nn::model::{Graph, Model};
 use hefty_nn::{Error, FileAccess};
+use tempfile::TempDir;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hefty-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test's hostile files, removed (with what the
+/// test wrote there) when it is dropped, pass or fail.
+fn scratch(name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("hefty-hostile-{name}-"))
+        .tempdir()
+        .unwrap()
 }
 
 /// A gzip file of an IDX header and `body` bytes produced by `fill`.
@@ -49,13 +52,13 @@ fn a_gzip_bomb_is_not_inflated_beyond_what_its_header_declares() {
     let dir = scratch("bomb");
     // Ten images declared, 64 MiB of zeros inflated (a few kB compressed).
     idx_gz(
-        &dir.join("t10k-images-idx3-ubyte.gz"),
+        &dir.path().join("t10k-images-idx3-ubyte.gz"),
         [0, 0, 8, 3],
         &[10, 28, 28],
         64 << 20,
     );
-    labels(&dir, "t10k", 10);
-    let err = hefty_nn::mnist::Mnist::load_test(&dir).unwrap_err();
+    labels(dir.path(), "t10k", 10);
+    let err = hefty_nn::mnist::Mnist::load_test(dir.path()).unwrap_err();
     assert!(matches!(err, Error::Data { .. }), "{err}");
     assert!(err.to_string().contains("t10k-images"), "{err}");
     assert!(err.to_string().contains("more than 7840 bytes"), "{err}");
@@ -70,13 +73,13 @@ fn idx_dimensions_that_overflow_or_exceed_the_bound_are_refused() {
         [10, 4096, 4096],
     ] {
         idx_gz(
-            &dir.join("t10k-images-idx3-ubyte.gz"),
+            &dir.path().join("t10k-images-idx3-ubyte.gz"),
             [0, 0, 8, 3],
             &dims,
             0,
         );
-        labels(&dir, "t10k", 10);
-        let err = hefty_nn::mnist::Mnist::load_test(&dir).unwrap_err();
+        labels(dir.path(), "t10k", 10);
+        let err = hefty_nn::mnist::Mnist::load_test(dir.path()).unwrap_err();
         assert!(
             err.to_string().contains("exceed the bound"),
             "{dims:?}: {err}"
@@ -90,22 +93,22 @@ fn links_and_special_files_are_refused_unless_the_caller_opts_in() {
     let dir = scratch("links");
     let real = scratch("links-real");
     idx_gz(
-        &real.join("t10k-images-idx3-ubyte.gz"),
+        &real.path().join("t10k-images-idx3-ubyte.gz"),
         [0, 0, 8, 3],
         &[2, 28, 28],
         2 * 784,
     );
-    labels(&real, "t10k", 2);
+    labels(real.path(), "t10k", 2);
     for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
-        std::os::unix::fs::symlink(real.join(name), dir.join(name)).unwrap();
+        std::os::unix::fs::symlink(real.path().join(name), dir.path().join(name)).unwrap();
     }
-    let err = hefty_nn::mnist::Mnist::load_test(&dir).unwrap_err();
+    let err = hefty_nn::mnist::Mnist::load_test(dir.path()).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
     let follow = FileAccess {
         follow_symlinks: true,
     };
     assert_eq!(
-        hefty_nn::mnist::Mnist::load_test_with(&dir, follow)
+        hefty_nn::mnist::Mnist::load_test_with(dir.path(), follow)
             .unwrap()
             .len(),
         2
@@ -118,27 +121,27 @@ fn links_and_special_files_are_refused_unless_the_caller_opts_in() {
     let m = scratch("model-link");
     std::fs::copy(
         models.join(format!("{name}.json")),
-        m.join(format!("{name}.json")),
+        m.path().join(format!("{name}.json")),
     )
     .unwrap();
     std::os::unix::fs::symlink(
         models.join(format!("{name}.safetensors")),
-        m.join(format!("{name}.safetensors")),
+        m.path().join(format!("{name}.safetensors")),
     )
     .unwrap();
-    let err = Model::load(&m.join(format!("{name}.json"))).unwrap_err();
+    let err = Model::load(&m.path().join(format!("{name}.json"))).unwrap_err();
     assert!(err.to_string().contains("symbolic link"), "{err}");
-    assert!(Model::load_with(&m.join(format!("{name}.json")), follow).is_ok());
+    assert!(Model::load_with(&m.path().join(format!("{name}.json")), follow).is_ok());
 
     // An endless special file behind a link: refused before any byte is read.
     let g = scratch("model-endless");
     std::fs::copy(
         models.join(format!("{name}.json")),
-        g.join(format!("{name}.json")),
+        g.path().join(format!("{name}.json")),
     )
     .unwrap();
-    std::os::unix::fs::symlink("/dev/zero", g.join(format!("{name}.safetensors"))).unwrap();
-    let err = Model::load_with(&g.join(format!("{name}.json")), follow).unwrap_err();
+    std::os::unix::fs::symlink("/dev/zero", g.path().join(format!("{name}.safetensors"))).unwrap();
+    let err = Model::load_with(&g.path().join(format!("{name}.json")), follow).unwrap_err();
     assert!(err.to_string().contains("not a regular file"), "{err}");
     let err = FileAccess::default()
         .read(Path::new("/dev/zero"), 1 << 20)
@@ -149,7 +152,7 @@ fn links_and_special_files_are_refused_unless_the_caller_opts_in() {
 #[test]
 fn an_oversized_graph_file_is_refused_by_its_size() {
     let dir = scratch("big-graph");
-    let path = dir.join("model.json");
+    let path = dir.path().join("model.json");
     std::fs::write(&path, vec![b' '; (1 << 24) + 1]).unwrap();
     let err = Model::load(&path).unwrap_err();
     assert!(

@@ -214,6 +214,7 @@ fn run(model: &Model, imgs: &[Vec<u8>], packing: Packing, scheme: Scheme) -> Inf
             scheme,
             precision_bits: 8,
             images_per_ciphertext: 1,
+            requests: 1,
         },
         &|_, _, _| {},
     )
@@ -333,6 +334,7 @@ fn every_packing_runs_on_the_cuda_kernels_as_on_the_cpu() {
             scheme,
             precision_bits: 8,
             images_per_ciphertext: 1,
+            requests: 1,
         };
         let on_gpu = infer_on(&model, &refs, &labels, options, &device, &|_, _, _| {}).unwrap();
         let on_cpu = run(&model, &imgs, packing, scheme);
@@ -364,6 +366,7 @@ fn every_packing_runs_on_the_cuda_kernels_as_on_the_cpu() {
         scheme: Scheme::Bfv,
         precision_bits: 8,
         images_per_ciphertext: 1,
+        requests: 1,
     };
     let err = infer_on(&model, &refs, &labels, options, &w32, &|_, _, _| {}).unwrap_err();
     assert!(
@@ -798,6 +801,7 @@ fn slot_packing_round_trip_through_bytes_and_its_misuse() {
             scheme: Scheme::Bfv,
             precision_bits: 8,
             images_per_ciphertext: 1,
+            requests: 1,
         },
         &|_, _, _| {},
     )
@@ -813,6 +817,7 @@ fn misuse_is_a_typed_error_that_says_what_to_change() {
         scheme,
         precision_bits: 8,
         images_per_ciphertext: 1,
+        requests: 1,
     };
     let none = |_: &str, _: usize, _: usize| {};
     // Images of the wrong shape.
@@ -826,6 +831,19 @@ fn misuse_is_a_typed_error_that_says_what_to_change() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("takes 36"), "{e}");
+    // No request at all.
+    let e = infer(
+        &model,
+        &[&[0u8; 36]],
+        &[0],
+        InferOptions {
+            requests: 0,
+            ..opts(Packing::Batch, Scheme::Ckks)
+        },
+        &none,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("--requests 1"), "{e}");
     // The integer packing is BFV's.
     let img = [0u8; 36];
     let e = infer(
@@ -961,6 +979,7 @@ fn cryptonets_ckks_slots_eight_images_per_ciphertext() {
             scheme: Scheme::Ckks,
             precision_bits: 8,
             images_per_ciphertext: 8,
+            requests: 1,
         },
         &|_, _, _| {},
     )
@@ -1022,4 +1041,63 @@ fn cryptonets_plans_compose_the_middle_layers() {
     assert_eq!(plan.steps.len(), 5);
     assert_eq!(plan.steps[2].label, labels[2]);
     assert_eq!(levels_needed(&plan), 5);
+}
+
+/// Several requests on the same images: each request's server time is
+/// reported (the first is `seconds.infer`), the warm figure is the median
+/// of the later ones per image, the progress names the request, and every
+/// request's results are checked (CKKS within its bound, BFV exact).
+#[test]
+fn repeated_requests_report_each_server_time_and_the_worst_result() {
+    let model = build(&fixed_net());
+    let imgs = images(&model, 3, 5);
+    let refs: Vec<&[u8]> = imgs.iter().map(Vec::as_slice).collect();
+    let labels = vec![0u8; imgs.len()];
+    for scheme in [Scheme::Ckks, Scheme::Bfv] {
+        let seen = std::sync::Mutex::new(Vec::new());
+        let r = infer(
+            &model,
+            &refs,
+            &labels,
+            InferOptions {
+                packing: Packing::Batch,
+                scheme,
+                precision_bits: 8,
+                images_per_ciphertext: 1,
+                requests: 3,
+            },
+            &|what, _, _| seen.lock().unwrap().push(what.to_string()),
+        )
+        .unwrap();
+        assert_eq!((r.requests, r.server_seconds.len()), (3, 3));
+        assert_eq!(r.server_seconds[0], r.seconds.infer);
+        let (a, b) = (r.server_seconds[1], r.server_seconds[2]);
+        let warm = r.warm_seconds_per_image.unwrap();
+        assert!(
+            (warm - (a + b) / 2.0 / 3.0).abs() < 1e-12,
+            "{warm} from {a}, {b}"
+        );
+        assert_eq!(r.agreement, 1.0);
+        match scheme {
+            Scheme::Ckks => assert!(r.max_logit_error.unwrap() < 1e-4),
+            Scheme::Bfv => assert_eq!(r.mismatched_logits, Some(0)),
+        }
+        let seen = seen.into_inner().unwrap();
+        assert!(
+            seen.iter().any(|w| w.starts_with("request 3/3, batch")),
+            "{seen:?}"
+        );
+        assert!(
+            !seen.iter().any(|w| w.starts_with("request 1/")),
+            "{seen:?}"
+        );
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["requests"], 3);
+        assert_eq!(json["server_seconds"].as_array().unwrap().len(), 3);
+    }
+    // One request: no warm figure.
+    let one = run(&model, &imgs, Packing::Batch, Scheme::Ckks);
+    assert_eq!((one.requests, one.server_seconds.len()), (1, 1));
+    assert_eq!(one.warm_seconds_per_image, None);
+    assert!(serde_json::to_value(&one).unwrap()["warm_seconds_per_image"].is_null());
 }

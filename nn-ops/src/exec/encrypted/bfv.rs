@@ -789,6 +789,9 @@ pub(super) fn infer(
         noise_budget_bits: Some(min_budget),
         seconds,
         seconds_per_image: seconds.infer / images.len() as f64,
+        requests: 1,
+        server_seconds: vec![seconds.infer],
+        warm_seconds_per_image: None,
         bytes,
         params: serde_json::json!({
             "degree": n,

@@ -92,6 +92,11 @@ pub struct InferOptions {
     /// Slot packing: images sharing one ciphertext set, interleaved slot by
     /// slot (a power of two; 1 for the lowest latency).
     pub images_per_ciphertext: usize,
+    /// How many times the whole round trip runs on the same images in one
+    /// process (at least 1): the first request measures a cold process,
+    /// the later ones a server that keeps running
+    /// ([`InferReport::warm_seconds_per_image`]).
+    pub requests: usize,
 }
 
 /// Where the server side of [`infer_on`] evaluates: a backend, and the word
@@ -148,7 +153,22 @@ pub fn infer_on(
     device: &ServerDevice,
     progress: Progress<'_>,
 ) -> Result<InferReport, Error> {
+    if options.requests == 0 {
+        return Err(Error::Setting(
+            "0 requests: run at least one (--requests 1 measures the cold process alone)".into(),
+        ));
+    }
     let mut report = run_packing(model, images, labels, options, device, progress)?;
+    for r in 2..=options.requests {
+        let what = |step: &str, done, total| {
+            progress(
+                &format!("request {r}/{}, {step}", options.requests),
+                done,
+                total,
+            )
+        };
+        report.absorb(run_packing(model, images, labels, options, device, &what)?);
+    }
     report.backend = device.backend.name().to_string();
     report.device = device.backend.device_name();
     Ok(report)

@@ -157,6 +157,16 @@ pub struct InferReport {
     pub seconds: Seconds,
     /// Server seconds per image (`seconds.infer / images`).
     pub seconds_per_image: f64,
+    /// Requests run on the same images in this process (`--requests`).
+    pub requests: usize,
+    /// The server's seconds for each request, the first being
+    /// `seconds.infer`: the later ones ran where the earlier ones had
+    /// already brought the process's memory in, as in a server that keeps
+    /// running.
+    pub server_seconds: Vec<f64>,
+    /// The median server seconds per image of the requests after the first
+    /// (`None` with one request).
+    pub warm_seconds_per_image: Option<f64>,
     /// Bytes each way.
     pub bytes: Bytes,
     /// The parameters chosen (scheme-specific).
@@ -165,6 +175,44 @@ pub struct InferReport {
     pub layers: Vec<LayerReport>,
     /// Images where the encrypted and the reference class differ.
     pub disagreements: Vec<Disagreement>,
+}
+
+impl InferReport {
+    /// Takes in a later request's report on the same images: its server
+    /// time, and the worse of the two in every measure of the results
+    /// (agreement, logit error, mismatched logits, noise budget, the
+    /// disagreeing images). The times, bytes and per-layer table stay the
+    /// first request's.
+    pub(crate) fn absorb(&mut self, later: InferReport) {
+        self.requests += 1;
+        self.server_seconds.push(later.seconds.infer);
+        self.agreement = self.agreement.min(later.agreement);
+        self.accuracy = self.accuracy.min(later.accuracy);
+        let worse = |a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64| match (a, b) {
+            (Some(a), Some(b)) => Some(pick(a, b)),
+            (a, b) => a.or(b),
+        };
+        self.max_logit_error = worse(self.max_logit_error, later.max_logit_error, f64::max);
+        self.noise_budget_bits = worse(self.noise_budget_bits, later.noise_budget_bits, f64::min);
+        self.mismatched_logits = match (self.mismatched_logits, later.mismatched_logits) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for d in later.disagreements {
+            if !self.disagreements.iter().any(|e| e.image == d.image) {
+                self.disagreements.push(d);
+            }
+        }
+        self.disagreements.sort_by_key(|d| d.image);
+        let mut warm = self.server_seconds[1..].to_vec();
+        warm.sort_by(f64::total_cmp);
+        let median = if warm.len() % 2 == 1 {
+            warm[warm.len() / 2]
+        } else {
+            (warm[warm.len() / 2 - 1] + warm[warm.len() / 2]) / 2.0
+        };
+        self.warm_seconds_per_image = Some(median / self.images.max(1) as f64);
+    }
 }
 
 /// Per-step time and operation counts, fed by [`crate::exec::walk`]'s events.
@@ -296,10 +344,80 @@ impl CkksRun {
             noise_budget_bits: None,
             seconds: self.seconds,
             seconds_per_image: self.seconds.infer / images.len() as f64,
+            requests: 1,
+            server_seconds: vec![self.seconds.infer],
+            warm_seconds_per_image: None,
             bytes: self.bytes,
             params: self.params,
             layers: self.layers,
             disagreements,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(agreement: f64, error: f64, server: f64, disagree: &[usize]) -> InferReport {
+        InferReport {
+            model: "m".into(),
+            packing: "batch".into(),
+            scheme: "ckks".into(),
+            images: 4,
+            threads: 1,
+            backend: "cpu".into(),
+            device: None,
+            accuracy: agreement,
+            reference_accuracy: 1.0,
+            agreement,
+            max_logit_error: Some(error),
+            mismatched_logits: None,
+            noise_budget_bits: None,
+            seconds: Seconds {
+                encrypt: 1.0,
+                infer: server,
+                decrypt: 0.5,
+            },
+            seconds_per_image: server / 4.0,
+            requests: 1,
+            server_seconds: vec![server],
+            warm_seconds_per_image: None,
+            bytes: Bytes::default(),
+            params: serde_json::Value::Null,
+            layers: Vec::new(),
+            disagreements: disagree
+                .iter()
+                .map(|&image| Disagreement {
+                    image,
+                    label: 0,
+                    reference_class: 0,
+                    encrypted_class: 1,
+                    reference_margin: 0.1,
+                    encrypted_margin: 0.2,
+                })
+                .collect(),
+        }
+    }
+
+    /// The merged report keeps the first request's times, takes the worst
+    /// result of all, lists each disagreeing image once, and the warm
+    /// figure is the median of the later requests (odd and even counts).
+    #[test]
+    fn later_requests_merge_into_the_worst_result_and_a_median() {
+        let mut r = report(1.0, 1e-6, 8.0, &[]);
+        r.absorb(report(0.75, 3e-6, 6.0, &[2]));
+        assert_eq!((r.requests, r.agreement, r.accuracy), (2, 0.75, 0.75));
+        assert_eq!(r.max_logit_error, Some(3e-6));
+        assert_eq!(r.warm_seconds_per_image, Some(6.0 / 4.0));
+        r.absorb(report(1.0, 2e-6, 4.0, &[2, 0]));
+        assert_eq!(r.server_seconds, [8.0, 6.0, 4.0]);
+        assert_eq!(r.warm_seconds_per_image, Some(5.0 / 4.0));
+        r.absorb(report(1.0, 1e-7, 7.0, &[]));
+        assert_eq!(r.warm_seconds_per_image, Some(6.0 / 4.0));
+        assert_eq!((r.agreement, r.max_logit_error), (0.75, Some(3e-6)));
+        let images: Vec<usize> = r.disagreements.iter().map(|d| d.image).collect();
+        assert_eq!(images, [0, 2]);
+        assert_eq!((r.seconds.infer, r.seconds_per_image), (8.0, 2.0));
     }
 }
