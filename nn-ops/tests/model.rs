@@ -400,3 +400,48 @@ fn fixed_point_handles_strides_padding_and_layer_polynomials() {
         }
     }
 }
+
+/// The f64 reference over many images (blocks of images walked at once)
+/// is bit for bit the one-image reference, on every committed model —
+/// squares, other polynomials, ReLU, pruned and power-of-two layers — with
+/// a last block shorter than the others; an image of the wrong size is a
+/// typed error.
+#[test]
+fn the_reference_over_many_images_is_the_one_image_reference_bit_for_bit() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut models: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    models.sort();
+    assert!(models.len() >= 20, "{} committed models", models.len());
+    let mut s = 77u64;
+    let images: Vec<Vec<u8>> = (0..130)
+        .map(|_| {
+            (0..784)
+                .map(|_| (noise(&mut s).abs() * 255.0) as u8)
+                .collect()
+        })
+        .collect();
+    let refs: Vec<&[u8]> = images.iter().map(Vec::as_slice).collect();
+    for path in &models {
+        let model = Model::load(path).unwrap();
+        let all = model.forward_f64_all(&refs).unwrap();
+        assert_eq!(all.len(), refs.len());
+        // One image at a time through Float (forward_f64's walk, its plan
+        // built once).
+        let plan = hefty_nn::exec::float_plan(&model);
+        let scale = (model.graph().input.scale_bits as f64).exp2();
+        for (im, got) in refs.iter().zip(&all) {
+            let x = im.iter().map(|&p| p as f64 / scale).collect();
+            let want = hefty_nn::exec::walk(&plan, &hefty_nn::exec::Float, x, &mut |_| {}).unwrap();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(got), bits(&want), "{}", path.display());
+        }
+    }
+    // An image of the wrong size, after good ones.
+    let (tiny, img) = (tiny(4), [255u8; 36]);
+    let err = tiny.forward_f64_all(&[&img, &[0u8; 35]]).unwrap_err();
+    assert!(err.to_string().contains("takes 36 pixels, got 35"), "{err}");
+}

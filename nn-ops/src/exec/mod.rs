@@ -14,7 +14,7 @@ mod plan;
 pub(crate) mod stream;
 
 pub use fixed::{FixedModel, FixedOutput, FixedPoint};
-pub use float::Float;
+pub use float::{Float, FloatBlock};
 pub use plan::{Op, Plan, Row, Step, Weight, check_encryptable, float_plan};
 pub(crate) use plan::{Window, batch_norm_affine, compose, input_span, tensor_f64};
 

@@ -59,15 +59,27 @@ pub fn evaluate(
         .map(|c| {
             let mut correct = 0;
             let mut max_bits = 0;
-            for i in c * chunk..((c + 1) * chunk).min(split.len()) {
-                let class = match &fixed {
-                    Some(fm) => {
+            let range = c * chunk..((c + 1) * chunk).min(split.len());
+            let classes: Vec<usize> = match &fixed {
+                Some(fm) => range
+                    .clone()
+                    .map(|i| {
                         let out = fm.forward(split.image(i))?;
                         max_bits = max_bits.max(out.max_bits);
-                        out.class()
+                        Ok(out.class())
+                    })
+                    .collect::<Result<_, Error>>()?,
+                None => {
+                    let images: Vec<&[u8]> = range.clone().map(|i| split.image(i)).collect();
+                    let mut classes = Vec::with_capacity(images.len());
+                    for block in images.chunks(super::F64_BLOCK) {
+                        let logits = model.forward_f64_block(&plan, block)?;
+                        classes.extend(logits.iter().map(|l| argmax(l)));
                     }
-                    None => argmax(&model.forward_f64_with(&plan, split.image(i))?),
-                };
+                    classes
+                }
+            };
+            for (i, class) in range.zip(classes) {
                 correct += usize::from(class == split.labels[i] as usize);
             }
             let n = done.fetch_add(chunk, std::sync::atomic::Ordering::Relaxed) + chunk;

@@ -29,6 +29,11 @@ pub const MAX_GRAPH_BYTES: u64 = 1 << 24;
 /// The largest weights file read.
 pub const MAX_WEIGHTS_BYTES: u64 = 1 << 30;
 
+/// Images per block of the f64 reference over many images: rows long
+/// enough for the vector units, few enough that a block's values stay in
+/// cache.
+pub(crate) const F64_BLOCK: usize = 64;
+
 /// A model: its graph and its named tensors, validated together.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
@@ -137,16 +142,46 @@ impl Model {
         self.forward_f64_with(&crate::exec::float_plan(self), pixels)
     }
 
-    /// [`Self::forward_f64`] of every image, in parallel, sharing one plan:
-    /// building the plan reads every weight, which costs more than running
-    /// it on one image.
+    /// [`Self::forward_f64`] of every image, bit for bit, sharing one plan
+    /// (building it reads every weight, which costs more than running it on
+    /// one image): blocks of images in parallel, each walked at once
+    /// ([`crate::exec::FloatBlock`]).
     pub fn forward_f64_all(&self, images: &[&[u8]]) -> Result<Vec<Vec<f64>>, Error> {
         use rayon::prelude::*;
         let plan = crate::exec::float_plan(self);
-        images
-            .par_iter()
-            .map(|im| self.forward_f64_with(&plan, im))
-            .collect()
+        let blocks = images
+            .par_chunks(F64_BLOCK)
+            .map(|block| self.forward_f64_block(&plan, block))
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(blocks.into_iter().flatten().collect())
+    }
+
+    /// [`Self::forward_f64`] of a few images (best [`F64_BLOCK`] at a time)
+    /// walked at once, with the model's f64 plan already built.
+    pub(crate) fn forward_f64_block(
+        &self,
+        plan: &crate::exec::Plan<f64>,
+        block: &[&[u8]],
+    ) -> Result<Vec<Vec<f64>>, Error> {
+        let input = self.input_shape().len();
+        if let Some(im) = block.iter().find(|im| im.len() != input) {
+            return Err(Error::Model(format!(
+                "the model takes {input} pixels, got {}",
+                im.len()
+            )));
+        }
+        let scale = (self.graph.input.scale_bits as f64).exp2();
+        // Element-major: value e holds pixel e of every image.
+        let x = (0..input)
+            .map(|e| block.iter().map(|im| im[e] as f64 / scale).collect())
+            .collect();
+        let exec = crate::exec::FloatBlock {
+            images: block.len(),
+        };
+        let y = crate::exec::walk(plan, &exec, x, &mut |_| {})?;
+        Ok((0..block.len())
+            .map(|k| y.iter().map(|v| v[k]).collect())
+            .collect())
     }
 
     /// [`Self::forward_f64`] with the model's f64 plan already built.
