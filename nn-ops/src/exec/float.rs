@@ -92,6 +92,13 @@ impl Executor for FloatBlock {
         rows: &[Row<f64>],
         x: &[Vec<f64>],
     ) -> Result<Vec<Vec<f64>>, Error> {
+        if let Some(v) = x.iter().find(|v| v.len() != self.images) {
+            return Err(Error::Setting(format!(
+                "layer {label}: a block of {} images was given a value of {} images: every value holds one element of each image in the block",
+                self.images,
+                v.len()
+            )));
+        }
         let out = rows
             .iter()
             .map(|r| {
@@ -130,5 +137,31 @@ impl Executor for FloatBlock {
         Ok(x.iter()
             .map(|v| v.iter().map(|v| v.max(0.0)).collect())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each image of a block gets Float's numbers; a value of another
+    /// length than the block is an error, not a silently shorter sum.
+    #[test]
+    fn a_block_is_float_per_image_and_refuses_ragged_values() {
+        let rows = [Row {
+            terms: vec![(0, 0.5), (1, -2.0)],
+            bias: 0.25,
+        }];
+        let x = [vec![1.0, 3.0], vec![0.1, -1.0]];
+        let block = FloatBlock { images: 2 }.linear("d", &rows, &x).unwrap();
+        for k in 0..2 {
+            let one = Float.linear("d", &rows, &[x[0][k], x[1][k]]).unwrap();
+            assert_eq!(block[0][k].to_bits(), one[0].to_bits());
+        }
+        let ragged = [vec![1.0, 3.0], vec![0.1]];
+        let err = FloatBlock { images: 2 }
+            .linear("d", &rows, &ragged)
+            .unwrap_err();
+        assert!(err.to_string().contains("a value of 1 images"), "{err}");
     }
 }
