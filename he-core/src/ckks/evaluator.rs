@@ -186,6 +186,21 @@ impl Evaluator {
     /// polynomials are divided in place instead of copied first.
     pub fn rescale_owned(&self, a: Ciphertext) -> Result<Ciphertext, Error> {
         self.check(&a)?;
+        let scale = self.rescaled_scale(&a)?;
+        let backend = self.backend();
+        let rescaler = self.ctx.params().rescaler();
+        let polys = crate::backend::independent::map_owned(backend, a.polys, |p| {
+            backend.rescale(rescaler, p)
+        })
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+        self.ctx.count(Hop::Rescale);
+        Ok(self.build(polys, scale))
+    }
+
+    /// The scale of `a` after one rescale, once there is a level to drop
+    /// and the scale stays at least 1.
+    fn rescaled_scale(&self, a: &Ciphertext) -> Result<f64, Error> {
         let level = a.level();
         self.check_room(level)?;
         let dropped = self.ctx.params().rescale_divisor(level);
@@ -196,16 +211,7 @@ impl Evaluator {
                 hint: "rescaling would drop the scale below 1, leaving no precision: rescale only after a multiplication",
             });
         }
-        let backend = self.backend();
-        let rescaler = self.ctx.params().rescaler();
-        let scale = a.scale / dropped;
-        let polys = crate::backend::independent::map_owned(backend, a.polys, |p| {
-            backend.rescale(rescaler, p)
-        })
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-        self.ctx.count(Hop::Rescale);
-        Ok(self.build(polys, scale))
+        Ok(a.scale / dropped)
     }
 
     /// `a` multiplied by `round(target/scale · q_last)` and rescaled: the
@@ -987,17 +993,7 @@ impl Evaluator {
     ) -> Result<Ciphertext, Error> {
         self.check(&a)?;
         self.ctx.check(&rk.params)?;
-        let level = a.level();
-        self.check_room(level)?;
-        let dropped = self.ctx.params().rescale_divisor(level);
-        let scale = a.scale / dropped;
-        if scale < 1.0 {
-            return Err(Error::ScaleMismatch {
-                left: a.scale.log2(),
-                right: dropped.log2(),
-                hint: "rescaling would drop the scale below 1, leaving no precision: rescale only after a multiplication",
-            });
-        }
+        let scale = self.rescaled_scale(&a)?;
         let [d0, d1, d2] = match <[RnsPoly<Ntt>; 3]>::try_from(a.polys) {
             Ok(d) => d,
             Err(polys) if polys.len() == 2 => {

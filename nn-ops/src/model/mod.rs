@@ -164,13 +164,8 @@ impl Model {
         block: &[&[u8]],
     ) -> Result<Vec<Vec<f64>>, Error> {
         let input = self.input_shape().len();
-        if let Some(im) = block.iter().find(|im| im.len() != input) {
-            return Err(Error::Model(format!(
-                "the model takes {input} pixels, got {}",
-                im.len()
-            )));
-        }
-        let scale = (self.graph.input.scale_bits as f64).exp2();
+        // Every image checked (an empty block divides nothing).
+        let scale = block.iter().try_fold(1.0, |_, im| self.pixel_scale(im))?;
         // Element-major: value e holds pixel e of every image.
         let x = (0..input)
             .map(|e| block.iter().map(|im| im[e] as f64 / scale).collect())
@@ -190,17 +185,21 @@ impl Model {
         plan: &crate::exec::Plan<f64>,
         pixels: &[u8],
     ) -> Result<Vec<f64>, Error> {
-        let input = self.input_shape();
-        if pixels.len() != input.len() {
+        let scale = self.pixel_scale(pixels)?;
+        let x = pixels.iter().map(|&p| p as f64 / scale).collect();
+        crate::exec::walk(plan, &crate::exec::Float, x, &mut |_| {})
+    }
+
+    /// What an image's pixel bytes are divided by, once its size is checked.
+    fn pixel_scale(&self, pixels: &[u8]) -> Result<f64, Error> {
+        let input = self.input_shape().len();
+        if pixels.len() != input {
             return Err(Error::Model(format!(
-                "the model takes {} pixels, got {}",
-                input.len(),
+                "the model takes {input} pixels, got {}",
                 pixels.len()
             )));
         }
-        let scale = (self.graph.input.scale_bits as f64).exp2();
-        let x = pixels.iter().map(|&p| p as f64 / scale).collect();
-        crate::exec::walk(plan, &crate::exec::Float, x, &mut |_| {})
+        Ok((self.graph.input.scale_bits as f64).exp2())
     }
 
     /// Fraction of linear-layer weights that are exactly zero.

@@ -188,16 +188,15 @@ impl InferReport {
         self.server_seconds.push(later.seconds.infer);
         self.agreement = self.agreement.min(later.agreement);
         self.accuracy = self.accuracy.min(later.accuracy);
-        let worse = |a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64| match (a, b) {
-            (Some(a), Some(b)) => Some(pick(a, b)),
-            (a, b) => a.or(b),
-        };
+        fn worse<T>(a: Option<T>, b: Option<T>, pick: fn(T, T) -> T) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(pick(a, b)),
+                (a, b) => a.or(b),
+            }
+        }
         self.max_logit_error = worse(self.max_logit_error, later.max_logit_error, f64::max);
         self.noise_budget_bits = worse(self.noise_budget_bits, later.noise_budget_bits, f64::min);
-        self.mismatched_logits = match (self.mismatched_logits, later.mismatched_logits) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.mismatched_logits = worse(self.mismatched_logits, later.mismatched_logits, usize::max);
         for d in later.disagreements {
             if !self.disagreements.iter().any(|e| e.image == d.image) {
                 self.disagreements.push(d);
