@@ -135,6 +135,83 @@ unsafe fn vector_products<const ACC: bool>(
     false
 }
 
+/// Whether the AVX2 integer kernels of [`additive`] can run.
+fn additive_ok() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        !crate::path::scalar_forced() && is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `a[i] = a[i] ± b(i)` with `b(i)` from `b` or the constant `c`: the AVX2
+/// kernel where it runs, then the portable code for the rest.
+fn additive_pass(m: &Modulus, sub: bool, a: &mut [u64], b: Option<&[u64]>, c: u64) {
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if additive_ok() {
+        let op = if sub {
+            additive::Op::Sub
+        } else {
+            additive::Op::Add
+        };
+        // SAFETY: AVX2 detected; every modulus is below 2^62; b, when
+        // given, is as long as a (checked by the callers).
+        done = unsafe {
+            additive::apply(
+                op,
+                m.value(),
+                a.as_mut_ptr(),
+                b.map(<[u64]>::as_ptr),
+                c,
+                a.len(),
+            )
+        };
+    }
+    for (i, x) in a.iter_mut().enumerate().skip(done) {
+        let y = b.map_or(c, |b| b[i]);
+        *x = if sub { m.sub(*x, y) } else { m.add(*x, y) };
+    }
+}
+
+/// `a[i] = a[i] + b[i] mod p` for `a[i], b[i] < p`.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops};
+/// let m = Modulus::new(97)?;
+/// let mut a = [2u64, 50, 96];
+/// slice_ops::add_assign(&m, &mut a, &[3, 50, 96])?;
+/// assert_eq!(a, [5, 3, 95]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn add_assign(m: &Modulus, a: &mut [u64], b: &[u64]) -> Result<(), Error> {
+    same_len(a.len(), &[b.len()])?;
+    additive_pass(m, false, a, Some(b), 0);
+    Ok(())
+}
+
+/// `a[i] = a[i] - b[i] mod p` for `a[i], b[i] < p`.
+///
+/// ```
+/// use hefty_ntt::{Modulus, slice_ops};
+/// let m = Modulus::new(97)?;
+/// let mut a = [2u64, 50, 0];
+/// slice_ops::sub_assign(&m, &mut a, &[3, 50, 96])?;
+/// assert_eq!(a, [96, 0, 1]);
+/// # Ok::<(), hefty_ntt::Error>(())
+/// ```
+pub fn sub_assign(m: &Modulus, a: &mut [u64], b: &[u64]) -> Result<(), Error> {
+    same_len(a.len(), &[b.len()])?;
+    additive_pass(m, true, a, Some(b), 0);
+    Ok(())
+}
+
+/// `a[i] = a[i] + c mod p` for `a[i], c < p`.
+pub fn add_scalar_assign(m: &Modulus, a: &mut [u64], c: u64) {
+    additive_pass(m, false, a, None, c);
+}
+
 /// `dst[i] = dst[i] · w mod p` for `dst[i] < p`.
 pub fn mul_scalar_in_place(m: &Modulus, dst: &mut [u64], w: ShoupConst) {
     #[cfg(target_arch = "x86_64")]
@@ -575,6 +652,8 @@ pub fn mul_scalar(
     Ok(())
 }
 
+#[cfg(target_arch = "x86_64")]
+mod additive;
 mod fixed;
 #[cfg(target_arch = "x86_64")]
 mod fma;
@@ -767,6 +846,46 @@ mod tests {
             // SAFETY: as above.
             unsafe { fma::mul_scalar_sum(p, out.as_mut_ptr(), &halves, &ones, len) };
             prop_assert!(out.iter().all(|&o| o == want), "half-p products, {} terms", terms);
+        }
+
+        /// Addition and subtraction (of slices and of a constant) against
+        /// u128 arithmetic for primes up to 2^62, extremes included, on the
+        /// public functions and, where this CPU has AVX2, the kernel called
+        /// directly with the portable tail.
+        #[test]
+        fn additive_passes_match_u128(bits in 8u32..=62, len in 0usize..40, seed: u64) {
+            // The smallest primes too (no NTT-friendly prime of so few bits).
+            let p = if bits < 12 { [2u64, 3, 5, 7][bits as usize - 8] } else { crate::ntt_primes(bits, 16, 1).unwrap()[0] };
+            let m = Modulus::new(p).unwrap();
+            let mut s = seed;
+            let mut next = |bound: u64| { s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); (s >> 1) % bound };
+            let a: Vec<u64> = (0..len).map(|i| match i % 4 { 0 => p - 1, 1 => 0, _ => next(p) }).collect();
+            let b: Vec<u64> = (0..len).map(|i| match i % 3 { 0 => p - 1, 1 => 0, _ => next(p) }).collect();
+            let c = if seed % 2 == 0 { p - 1 } else { next(p) };
+            let add = |x: u64, y: u64| ((x as u128 + y as u128) % p as u128) as u64;
+            let sub = |x: u64, y: u64| ((x as u128 + p as u128 - y as u128) % p as u128) as u64;
+            let want_add: Vec<u64> = a.iter().zip(&b).map(|(&x, &y)| add(x, y)).collect();
+            let want_sub: Vec<u64> = a.iter().zip(&b).map(|(&x, &y)| sub(x, y)).collect();
+            let want_const: Vec<u64> = a.iter().map(|&x| add(x, c)).collect();
+            let mut got = a.clone();
+            add_assign(&m, &mut got, &b).unwrap();
+            prop_assert_eq!(&got, &want_add);
+            let mut got = a.clone();
+            sub_assign(&m, &mut got, &b).unwrap();
+            prop_assert_eq!(&got, &want_sub);
+            let mut got = a.clone();
+            add_scalar_assign(&m, &mut got, c);
+            prop_assert_eq!(&got, &want_const);
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") {
+                for (op, other, want) in [(additive::Op::Add, Some(&b), &want_add), (additive::Op::Sub, Some(&b), &want_sub), (additive::Op::Add, None, &want_const)] {
+                    let mut got = a.clone();
+                    // SAFETY: AVX2 detected, p < 2^62, b as long as a.
+                    let done = unsafe { additive::apply(op, p, got.as_mut_ptr(), other.map(|b| b.as_ptr()), c, len) };
+                    prop_assert_eq!(done, len / 4 * 4);
+                    prop_assert_eq!(&got[..done], &want[..done], "the AVX2 kernel");
+                }
+            }
         }
 
         /// Layers of 0..12 rows over 0..40 inputs (rows sharing inputs,

@@ -197,13 +197,13 @@ impl Backend for Cpu {
 
     fn add(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
         zip_limbs(basis, level, a, b, |m, x, y| {
-            x.iter_mut().zip(y).for_each(|(x, &y)| *x = m.add(*x, y))
+            slice_ops::add_assign(m, x, y).expect("limbs of equal length")
         });
     }
 
     fn sub(&self, basis: &RnsBasis, level: usize, a: &mut Buffer, b: &Buffer) {
         zip_limbs(basis, level, a, b, |m, x, y| {
-            x.iter_mut().zip(y).for_each(|(x, &y)| *x = m.sub(*x, y))
+            slice_ops::sub_assign(m, x, y).expect("limbs of equal length")
         });
     }
 
@@ -284,7 +284,7 @@ impl Backend for Cpu {
     ) {
         let mut limb = 0;
         zip_limbs(basis, level, a, b, |m, x, y| {
-            x.iter_mut().zip(y).for_each(|(x, &y)| *x = m.sub(*x, y));
+            slice_ops::sub_assign(m, x, y).expect("limbs of equal length");
             slice_ops::mul_scalar_in_place(m, x, c[limb]);
             limb += 1;
         });
@@ -308,11 +308,7 @@ impl Backend for Cpu {
             .zip(host_mut(a).chunks_exact_mut(n))
             .zip(c)
         {
-            let p = m.value();
-            for v in x {
-                let s = *v + c;
-                *v = if s >= p { s - p } else { s };
-            }
+            slice_ops::add_scalar_assign(m, x, c);
         }
     }
 
