@@ -94,7 +94,7 @@ pub(crate) fn unpack_residues(
         // a read keeps the accumulator within 128 bits), then byte by byte.
         let start = direct * bits as usize;
         let (mut acc, mut filled, mut at) = (0u128, 0u32, start / 8);
-        if start % 8 != 0 {
+        if !start.is_multiple_of(8) {
             acc = u128::from(bytes[at] >> (start % 8));
             filled = 8 - (start % 8) as u32;
             at += 1;
