@@ -9,34 +9,63 @@ use rayon::prelude::*;
 use super::pool;
 use crate::{BaseConverter, ExactLift, ScaleRound};
 
+/// Words a conversion computes into a stack block before appending them:
+/// outputs arrive empty, so nothing is zeroed first.
+const CONVERT_BLOCK: usize = 1024;
+
 /// `out` = `input` (`from.len()` limbs of `n` coefficients) converted to the
 /// converter's target primes (`x + α·Q`, fast base conversion).
 pub(crate) fn base_convert(conv: &BaseConverter, input: &[u64], n: usize, out: &mut Vec<u64>) {
-    let (from, to) = (conv.from_moduli(), conv.to_moduli());
-    debug_assert_eq!(input.len(), from.len() * n);
-    // v_i = [x_i · (Q/q_i)^-1]_{q_i}, one limb at a time.
-    let mut v = pool::take_zeroed(input.len());
-    for ((dst, limb), (m, &w)) in v
-        .chunks_exact_mut(n)
-        .zip(input.chunks_exact(n))
-        .zip(from.iter().zip(conv.q_hat_inv()))
-    {
-        slice_ops::mul_scalar(m, dst, limb, w, m.value())
-            .expect("limbs of one ring have equal lengths");
-    }
-    // out_j = Σ_i v_i · (Q/q_i mod p_j): one lazily reduced pass per target
-    // prime. v_i < q_i may exceed p_j: the kernel takes inputs below a
-    // stated bound.
+    let v = scaled_inputs(conv, input, n);
     let terms: Vec<&[u64]> = v.chunks_exact(n).collect();
-    let bound = input_bound(from);
     out.clear();
-    out.resize(to.len() * n, 0);
-    for ((dst, p), weights) in out.chunks_exact_mut(n).zip(to).zip(conv.q_hat_mod_p()) {
-        let w: Vec<u64> = weights.iter().map(|c| c.value).collect();
-        slice_ops::mul_scalar_sum(p, dst, &terms, &w, bound)
-            .expect("limbs of one ring have equal lengths");
+    for target in 0..conv.to_moduli().len() {
+        convert_limb(conv, &terms, target, out);
     }
     pool::give(v);
+}
+
+/// `v_i = [x_i · (Q/q_i)^-1]_{q_i}` for every source limb of `input`: the
+/// first half of a conversion, shared by every target prime (a pooled
+/// buffer; give it back).
+pub(crate) fn scaled_inputs(conv: &BaseConverter, input: &[u64], n: usize) -> Vec<u64> {
+    let from = conv.from_moduli();
+    debug_assert_eq!(input.len(), from.len() * n);
+    let mut v = pool::take_empty(input.len());
+    let mut block = [0u64; CONVERT_BLOCK];
+    for (limb, (m, &w)) in input.chunks_exact(n).zip(from.iter().zip(conv.q_hat_inv())) {
+        for x in limb.chunks(CONVERT_BLOCK) {
+            let out = &mut block[..x.len()];
+            slice_ops::mul_scalar(m, out, x, w, m.value()).expect("blocks of equal length");
+            v.extend_from_slice(out);
+        }
+    }
+    v
+}
+
+/// Appends target limb `target` of a conversion, `Σ_i v_i · (Q/q_i mod p)`
+/// over the [`scaled_inputs`] `terms` (one lazily reduced pass; `v_i < q_i`
+/// may exceed `p`: the kernel takes inputs below a stated bound).
+pub(crate) fn convert_limb(
+    conv: &BaseConverter,
+    terms: &[&[u64]],
+    target: usize,
+    out: &mut Vec<u64>,
+) {
+    let p = &conv.to_moduli()[target];
+    let w: Vec<u64> = conv.q_hat_mod_p()[target].iter().map(|c| c.value).collect();
+    let bound = input_bound(conv.from_moduli());
+    let n = terms.first().map_or(0, |t| t.len());
+    let mut block = [0u64; CONVERT_BLOCK];
+    let mut xs: Vec<&[u64]> = Vec::with_capacity(terms.len());
+    for start in (0..n).step_by(CONVERT_BLOCK) {
+        let r = start..(start + CONVERT_BLOCK).min(n);
+        xs.clear();
+        xs.extend(terms.iter().map(|t| &t[r.clone()]));
+        let dst = &mut block[..r.len()];
+        slice_ops::mul_scalar_sum(p, dst, &xs, &w, bound).expect("blocks of equal length");
+        out.extend_from_slice(dst);
+    }
 }
 
 /// The largest prime of `moduli`: residues modulo them are below it.

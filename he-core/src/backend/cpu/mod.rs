@@ -234,6 +234,41 @@ impl Backend for Cpu {
         }
     }
 
+    fn tensor(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        a: [&Buffer; 2],
+        b: [&Buffer; 2],
+        d: [&mut Buffer; 3],
+    ) {
+        // Each product computed into an L1 block and appended: the outputs
+        // arrive empty, so nothing is zeroed, copied and multiplied in place
+        // (the default's three copies and four passes).
+        const BLOCK: usize = 1024;
+        let n = basis.degree();
+        let ([a0, a1], [b0, b1]) = (a.map(host), b.map(host));
+        let [d0, d1, d2] = d.map(|buf| {
+            let v = host_mut(buf);
+            v.clear();
+            v
+        });
+        let mut block = [0u64; BLOCK];
+        for (i, m) in basis.moduli()[..level].iter().enumerate() {
+            for start in (i * n..(i + 1) * n).step_by(BLOCK) {
+                let r = start..(start + BLOCK).min((i + 1) * n);
+                let out = &mut block[..r.len()];
+                let (x0, x1, y0, y1) = (&a0[r.clone()], &a1[r.clone()], &b0[r.clone()], &b1[r]);
+                slice_ops::mul(m, out, x0, y0).expect("blocks of equal length");
+                d0.extend_from_slice(out);
+                slice_ops::mul_sum(m, out, &[x0, x1], &[y1, y0]).expect("blocks of equal length");
+                d1.extend_from_slice(out);
+                slice_ops::mul(m, out, x1, y1).expect("blocks of equal length");
+                d2.extend_from_slice(out);
+            }
+        }
+    }
+
     fn key_inner_product(
         &self,
         basis: &RnsBasis,
@@ -496,28 +531,28 @@ impl Backend for Cpu {
     ) {
         let n = basis.degree();
         let src = host(src);
-        let mut converted = buffer_pool::take_empty(conv.to_moduli().len() * n);
-        kernels::base_convert(
-            conv,
-            &src[digit.start * n..digit.end * n],
-            n,
-            &mut converted,
-        );
-        // Reassemble Q_ℓ: the digit's own residues, the converted ones elsewhere.
+        // Each converted limb is appended where it belongs, Q_ℓ in order
+        // (the digit's own residues between the converted ones), then P:
+        // no converted copy to reassemble.
+        let v = kernels::scaled_inputs(conv, &src[digit.start * n..digit.end * n], n);
+        let terms: Vec<&[u64]> = v.chunks_exact(n).collect();
         let ext_q = host_mut(out_q);
         ext_q.clear();
-        let mut others = converted.chunks_exact(n);
+        let mut target = 0;
         for i in 0..level {
             if digit.contains(&i) {
                 ext_q.extend_from_slice(&src[i * n..(i + 1) * n]);
             } else {
-                ext_q.extend_from_slice(others.next().expect("one converted limb per other prime"));
+                kernels::convert_limb(conv, &terms, target, ext_q);
+                target += 1;
             }
         }
         let ext_p = host_mut(out_p);
         ext_p.clear();
-        others.for_each(|limb| ext_p.extend_from_slice(limb));
-        buffer_pool::give(converted);
+        for target in target..conv.to_moduli().len() {
+            kernels::convert_limb(conv, &terms, target, ext_p);
+        }
+        buffer_pool::give(v);
     }
 
     fn exact_lift(&self, n: usize, lift: &ExactLift, src: &Buffer, out: &mut Buffer) {
