@@ -72,8 +72,8 @@ pub(crate) fn unpack_residues(
         };
         // Up to 57 bits, a value and its offset within its first byte fit
         // one unaligned little-endian word: read each directly while eight
-        // bytes remain from its first (no carried state, ~4x the bit
-        // reader below, which finishes the limb).
+        // bytes remain from its first (no carried state); the bit reader
+        // below finishes the limb.
         let direct = if bits <= 57 && bytes.len() >= 8 {
             ((bytes.len() - 8) * 8 / bits as usize + 1).min(n)
         } else {

@@ -6,14 +6,7 @@
 
 use std::arch::x86_64::*;
 
-/// The operation a pass applies to each word.
-#[derive(Clone, Copy)]
-pub(super) enum Op {
-    /// `a + b mod p`.
-    Add,
-    /// `a − b mod p`.
-    Sub,
-}
+use super::AddSub as Op;
 
 /// `a[i] = a[i] ± b(i) mod p` over the first `len / 4 · 4` words, where
 /// `b(i)` is `b[i]` or, when `b` is `None`, the constant `c`; returns the

@@ -145,17 +145,21 @@ fn additive_ok() -> bool {
     false
 }
 
+/// The operation of an [`additive_pass`].
+#[derive(Clone, Copy)]
+enum AddSub {
+    /// `a + b mod p`.
+    Add,
+    /// `a − b mod p`.
+    Sub,
+}
+
 /// `a[i] = a[i] ± b(i)` with `b(i)` from `b` or the constant `c`: the AVX2
 /// kernel where it runs, then the portable code for the rest.
-fn additive_pass(m: &Modulus, sub: bool, a: &mut [u64], b: Option<&[u64]>, c: u64) {
+fn additive_pass(m: &Modulus, op: AddSub, a: &mut [u64], b: Option<&[u64]>, c: u64) {
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if additive_ok() {
-        let op = if sub {
-            additive::Op::Sub
-        } else {
-            additive::Op::Add
-        };
         // SAFETY: AVX2 detected; every modulus is below 2^62; b, when
         // given, is as long as a (checked by the callers).
         done = unsafe {
@@ -171,7 +175,10 @@ fn additive_pass(m: &Modulus, sub: bool, a: &mut [u64], b: Option<&[u64]>, c: u6
     }
     for (i, x) in a.iter_mut().enumerate().skip(done) {
         let y = b.map_or(c, |b| b[i]);
-        *x = if sub { m.sub(*x, y) } else { m.add(*x, y) };
+        *x = match op {
+            AddSub::Add => m.add(*x, y),
+            AddSub::Sub => m.sub(*x, y),
+        };
     }
 }
 
@@ -187,7 +194,7 @@ fn additive_pass(m: &Modulus, sub: bool, a: &mut [u64], b: Option<&[u64]>, c: u6
 /// ```
 pub fn add_assign(m: &Modulus, a: &mut [u64], b: &[u64]) -> Result<(), Error> {
     same_len(a.len(), &[b.len()])?;
-    additive_pass(m, false, a, Some(b), 0);
+    additive_pass(m, AddSub::Add, a, Some(b), 0);
     Ok(())
 }
 
@@ -203,13 +210,13 @@ pub fn add_assign(m: &Modulus, a: &mut [u64], b: &[u64]) -> Result<(), Error> {
 /// ```
 pub fn sub_assign(m: &Modulus, a: &mut [u64], b: &[u64]) -> Result<(), Error> {
     same_len(a.len(), &[b.len()])?;
-    additive_pass(m, true, a, Some(b), 0);
+    additive_pass(m, AddSub::Sub, a, Some(b), 0);
     Ok(())
 }
 
 /// `a[i] = a[i] + c mod p` for `a[i], c < p`.
 pub fn add_scalar_assign(m: &Modulus, a: &mut [u64], c: u64) {
-    additive_pass(m, false, a, None, c);
+    additive_pass(m, AddSub::Add, a, None, c);
 }
 
 /// `dst[i] = dst[i] · w mod p` for `dst[i] < p`.
@@ -878,7 +885,7 @@ mod tests {
             prop_assert_eq!(&got, &want_const);
             #[cfg(target_arch = "x86_64")]
             if is_x86_feature_detected!("avx2") {
-                for (op, other, want) in [(additive::Op::Add, Some(&b), &want_add), (additive::Op::Sub, Some(&b), &want_sub), (additive::Op::Add, None, &want_const)] {
+                for (op, other, want) in [(AddSub::Add, Some(&b), &want_add), (AddSub::Sub, Some(&b), &want_sub), (AddSub::Add, None, &want_const)] {
                     let mut got = a.clone();
                     // SAFETY: AVX2 detected, p < 2^62, b as long as a.
                     let done = unsafe { additive::apply(op, p, got.as_mut_ptr(), other.map(|b| b.as_ptr()), c, len) };

@@ -9,9 +9,10 @@ use rayon::prelude::*;
 use super::pool;
 use crate::{BaseConverter, ExactLift, ScaleRound};
 
-/// Words a conversion computes into a stack block before appending them:
-/// outputs arrive empty, so nothing is zeroed first.
-const CONVERT_BLOCK: usize = 1024;
+/// Words a kernel computes into a stack block before appending them to an
+/// output that arrives empty (nothing zeroed first): small enough that a
+/// block read for one sum is still in L1 for the next.
+pub(crate) const APPEND_BLOCK: usize = 1024;
 
 /// `out` = `input` (`from.len()` limbs of `n` coefficients) converted to the
 /// converter's target primes (`x + α·Q`, fast base conversion).
@@ -32,9 +33,9 @@ pub(crate) fn scaled_inputs(conv: &BaseConverter, input: &[u64], n: usize) -> Ve
     let from = conv.from_moduli();
     debug_assert_eq!(input.len(), from.len() * n);
     let mut v = pool::take_empty(input.len());
-    let mut block = [0u64; CONVERT_BLOCK];
+    let mut block = [0u64; APPEND_BLOCK];
     for (limb, (m, &w)) in input.chunks_exact(n).zip(from.iter().zip(conv.q_hat_inv())) {
-        for x in limb.chunks(CONVERT_BLOCK) {
+        for x in limb.chunks(APPEND_BLOCK) {
             let out = &mut block[..x.len()];
             slice_ops::mul_scalar(m, out, x, w, m.value()).expect("blocks of equal length");
             v.extend_from_slice(out);
@@ -56,10 +57,10 @@ pub(crate) fn convert_limb(
     let w: Vec<u64> = conv.q_hat_mod_p()[target].iter().map(|c| c.value).collect();
     let bound = input_bound(conv.from_moduli());
     let n = terms.first().map_or(0, |t| t.len());
-    let mut block = [0u64; CONVERT_BLOCK];
+    let mut block = [0u64; APPEND_BLOCK];
     let mut xs: Vec<&[u64]> = Vec::with_capacity(terms.len());
-    for start in (0..n).step_by(CONVERT_BLOCK) {
-        let r = start..(start + CONVERT_BLOCK).min(n);
+    for start in (0..n).step_by(APPEND_BLOCK) {
+        let r = start..(start + APPEND_BLOCK).min(n);
         xs.clear();
         xs.extend(terms.iter().map(|t| &t[r.clone()]));
         let dst = &mut block[..r.len()];

@@ -245,7 +245,7 @@ impl Backend for Cpu {
         // Each product computed into an L1 block and appended: the outputs
         // arrive empty, so nothing is zeroed, copied and multiplied in place
         // (the default's three copies and four passes).
-        const BLOCK: usize = 1024;
+        const BLOCK: usize = kernels::APPEND_BLOCK;
         let n = basis.degree();
         let ([a0, a1], [b0, b1]) = (a.map(host), b.map(host));
         let [d0, d1, d2] = d.map(|buf| {
@@ -279,9 +279,9 @@ impl Backend for Cpu {
         out_b: &mut Buffer,
         out_a: &mut Buffer,
     ) {
-        // Blocks small enough that a digit block read for the first sum is
-        // still in L1 for the second; the sums go straight into the output.
-        const BLOCK: usize = 1024;
+        // A digit block read for the first sum is still in L1 for the
+        // second; the sums go straight into the output.
+        const BLOCK: usize = kernels::APPEND_BLOCK;
         let n = basis.degree();
         let ext: Vec<&[u64]> = ext.iter().map(|b| host(b)).collect();
         let key_b: Vec<&[u64]> = key_b.iter().map(|b| host(b)).collect();
