@@ -22,7 +22,7 @@ mod slots;
 mod wire;
 
 pub use bfv::{BfvClient, BfvServer, Encoding};
-pub use ckks::{CkksClient, CkksServer, ckks_plan, levels_needed};
+pub use ckks::{CkksClient, CkksServer, ckks_plan, input_scale, levels_needed};
 pub use report::{Bytes, Disagreement, Hops, InferReport, LayerReport, Seconds};
 pub use slots::{
     InputLayout, MAX_TAP_CIPHERTEXTS, ROTATE_COST, SlotClient, SlotProgram, SlotServer,

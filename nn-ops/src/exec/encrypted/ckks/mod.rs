@@ -41,8 +41,10 @@ use super::{InferReport, Progress, Seconds};
 use crate::Error;
 use crate::exec::{Event, Executor, Op, Plan, Row};
 use crate::model::Model;
-pub use plan::{ckks_plan, levels_needed};
-use plan::{conjugates, dyadic_step, first_poly, halved_plan, is_square};
+use plan::{
+    INPUT_STEP_BITS, conjugates, dyadic_step, first_poly, halved_plan, input_step, is_square,
+};
+pub use plan::{ckks_plan, input_scale, levels_needed};
 
 /// Bits of the base prime (64-bit words), the modulus the logits are
 /// decrypted under: below 50, so every prime of the chain takes the CPU's
@@ -144,6 +146,8 @@ pub struct CkksClient {
     sampler: Sampler,
     /// Whether the server was given a conjugation key (paired slots).
     paired: bool,
+    /// The scale the inputs are encrypted at ([`input_scale`]).
+    input_scale: f64,
 }
 
 /// Ciphertexts encrypted at once before their bytes join the message.
@@ -163,7 +167,17 @@ impl CkksClient {
             encoder: Encoder::new(params),
             sampler,
             paired: false,
+            input_scale: params.default_scale(),
         }
+    }
+
+    /// The client for a server running `plan`: inputs encrypted at the
+    /// scale the plan takes ([`input_scale`]; `Δ` unless its first step
+    /// spends no level).
+    pub fn for_plan(params: &Arc<Parameters>, plan: &Plan<f64>) -> Self {
+        let mut client = Self::new(params);
+        client.input_scale = input_scale(plan, params.scale_bits());
+        client
     }
 
     /// The images one batch holds: one per slot, or two after
@@ -214,7 +228,7 @@ impl CkksClient {
         let half = self.params.slots();
         let scale = (scale_bits as f64).exp2();
         let elements = images[0].len();
-        let (level, delta) = (self.params.max_level(), self.params.default_scale());
+        let (level, delta) = (self.params.max_level(), self.input_scale);
         let halves: Vec<&[&[u8]]> = images.chunks(half).collect();
         let seeds: Vec<[u8; 32]> = (0..elements * halves.len())
             .map(|_| self.sampler.seed())
@@ -293,6 +307,8 @@ pub struct CkksServer {
     plan: Plan<f64>,
     /// The plan halves the linear step before each square (pairable plans).
     halved: bool,
+    /// The scale every input ciphertext must have ([`input_scale`]).
+    input_scale: f64,
     counter: Arc<HopCounter>,
 }
 
@@ -340,6 +356,7 @@ impl CkksServer {
                 "evaluation keys: the Galois keys hold no conjugation key (make them with CkksClient::evaluation_keys_paired)".into(),
             ));
         }
+        let input_scale = input_scale(&plan, params.scale_bits());
         let halved = match halved_plan(&plan) {
             Some(halved) => {
                 plan = halved;
@@ -355,6 +372,7 @@ impl CkksServer {
             conjugation,
             plan,
             halved,
+            input_scale,
             counter,
         })
     }
@@ -381,6 +399,30 @@ impl CkksServer {
     /// The plan it runs.
     pub fn plan(&self) -> &Plan<f64> {
         &self.plan
+    }
+
+    /// The scale it takes the inputs at ([`input_scale`] of its plan;
+    /// [`CkksClient::for_plan`] encrypts at it).
+    pub fn input_scale(&self) -> f64 {
+        self.input_scale
+    }
+
+    /// An input ciphertext at another scale than [`Self::input_scale`]
+    /// would decrypt to garbage after the first step: refused.
+    fn check_input_scale(&self, ct: &Ciphertext) -> Result<(), Error> {
+        if (ct.scale() / self.input_scale - 1.0).abs() <= 1e-9 {
+            return Ok(());
+        }
+        Err(Error::Setting(format!(
+            "an input ciphertext is at scale 2^{:.1} but this plan takes its inputs at 2^{:.1}{}: encrypt them with CkksClient::for_plan(&params, &plan)",
+            ct.scale().log2(),
+            self.input_scale.log2(),
+            if input_step(&self.plan.steps) {
+                " (its first layer spends no level: the inputs' scale takes over its rescale)"
+            } else {
+                ""
+            }
+        )))
     }
 
     /// Encrypted inputs in, encrypted logits out; `observe` hears each step.
@@ -411,6 +453,7 @@ impl CkksServer {
             paired,
             conjugation: self.conjugation.as_ref().filter(|_| paired),
             first_square: first_poly(&self.plan.steps).map(|i| self.plan.steps[i].label.as_str()),
+            input_step: input_step(&self.plan.steps).then(|| self.plan.steps[0].label.as_str()),
             halved: self.halved,
             params: &self.params,
             output: self
@@ -491,6 +534,9 @@ struct CkksExec<'a> {
     /// The label of the first square: the linear step before it is never
     /// halved.
     first_square: Option<&'a str>,
+    /// The label of the first step when it spends no level, the inputs'
+    /// scale taking over its rescale ([`input_step`]).
+    input_step: Option<&'a str>,
     /// The plan halved the linear step before each later square.
     halved: bool,
     params: &'a Arc<Parameters>,
@@ -514,6 +560,9 @@ impl CkksExec<'_> {
     /// are dyadic ([`dyadic_step`]), decided on the whole step: a streamed
     /// chunk of its rows must land at the same scale as the others.
     fn layer_exponent(&self, label: &str, rows: &[Row<f64>]) -> Option<i32> {
+        if self.input_step == Some(label) {
+            return Some(-INPUT_STEP_BITS);
+        }
         dyadic_step(rows, self.output == Some(label))
     }
 
@@ -535,7 +584,9 @@ impl CkksExec<'_> {
                 .map(|r| {
                     r.terms
                         .iter()
-                        .map(|&(i, w)| (i as usize, (w * unit) as i64))
+                        // Exact for dyadic weights; the first step's
+                        // rounded to the nearest multiple of 2^exponent.
+                        .map(|&(i, w)| (i as usize, (w * unit).round() as i64))
                         .collect()
                 })
                 .collect();
@@ -740,7 +791,7 @@ pub(super) fn infer(
     if paired {
         params = parameters(levels, device.word, true)?;
     }
-    let mut client = CkksClient::new(&params);
+    let mut client = CkksClient::for_plan(&params, &plan);
     let keys = if paired {
         client.evaluation_keys_paired(conjugates(&plan))?
     } else {
@@ -785,6 +836,7 @@ pub(super) fn infer(
             "degree": params.degree(),
             "slots": params.slots(),
             "scale_bits": params.scale_bits(),
+            "input_scale_bits": client.input_scale.log2(),
             "levels": params.depth(),
             "levels_needed": levels,
             "log_qp": params.log_qp(),

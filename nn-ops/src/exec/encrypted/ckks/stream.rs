@@ -36,7 +36,13 @@ impl CkksServer {
         }
         let readers: Vec<_> = sets
             .iter()
-            .map(|set| move |i: usize| Ok(Ciphertext::from_bytes(&self.params, set[i])?))
+            .map(|set| {
+                move |i: usize| {
+                    let ct = Ciphertext::from_bytes(&self.params, set[i])?;
+                    self.check_input_scale(&ct)?;
+                    Ok(ct)
+                }
+            })
             .collect();
         let mut inputs: Vec<Inputs<'_, Ciphertext, Error>> = readers
             .iter()
