@@ -298,14 +298,17 @@ pub fn input_scale(plan: &Plan<f64>, scale_bits: u32) -> f64 {
 /// The levels (rescales) a CKKS batch plan spends (its first step none
 /// when the inputs' scale takes over its rescale: [`input_scale`]).
 pub fn levels_needed(plan: &Plan<f64>) -> usize {
-    let last = plan.steps.len().saturating_sub(1);
-    let levels: usize = plan
-        .steps
+    steps_levels(&plan.steps) - usize::from(input_step(&plan.steps))
+}
+
+/// The levels the steps spend one by one, the first step's included.
+fn steps_levels(steps: &[Step<f64>]) -> usize {
+    let last = steps.len().saturating_sub(1);
+    steps
         .iter()
         .enumerate()
         .map(|(i, s)| step_levels(&s.op, i == last))
-        .sum();
-    levels - usize::from(input_step(&plan.steps))
+        .sum()
 }
 
 /// The levels one step spends (`output`: it is the plan's last).
@@ -623,7 +626,7 @@ mod tests {
             linear(0.5, 0.0),
         ]);
         assert!(input_step(&ok.steps));
-        assert_eq!(levels_needed(&ok), 2);
+        assert_eq!((levels_needed(&ok), steps_levels(&ok.steps)), (2, 3));
         assert_eq!(input_scale(&ok, 40), 2f64.powi(28));
         let cases = [
             // Followed by a linear step, not a square.
@@ -649,14 +652,7 @@ mod tests {
             let p = plan(ops);
             assert!(!input_step(&p.steps), "{p:?}");
             assert_eq!(input_scale(&p, 40), 2f64.powi(40));
-            let last = p.steps.len() - 1;
-            let all: usize = p
-                .steps
-                .iter()
-                .enumerate()
-                .map(|(i, s)| step_levels(&s.op, i == last))
-                .sum();
-            assert_eq!(levels_needed(&p), all);
+            assert_eq!(levels_needed(&p), steps_levels(&p.steps));
         }
     }
 
