@@ -252,9 +252,10 @@ pub(super) const INPUT_STEP_GROWTH: i32 = 8;
 
 /// Whether a plan's first step is summed without a level, the inputs'
 /// scale taking over its rescale: a linear step that is not dyadic already,
-/// is not the output, is followed (through reshapes) by a square, and
-/// whose weights, rounded to [`INPUT_STEP_BITS`] bits after the point,
-/// are integers the dyadic sums take. The client then encrypts at
+/// is not the output, is followed (through reshapes) by a square and then
+/// by a linear step that spends a level, and whose weights, rounded to
+/// [`INPUT_STEP_BITS`] bits after the point, are integers the dyadic sums
+/// take. The client then encrypts at
 /// [`input_scale`] instead of `Δ`, and the network spends one level fewer
 /// — on CryptoNets a limb off every input ciphertext and every product of
 /// the first convolution, and its 1,690 rescales gone. What it costs is
@@ -268,12 +269,25 @@ pub(super) fn input_step(steps: &[Step<f64>]) -> bool {
     else {
         return false;
     };
-    let squares_next = matches!(
-        steps[1..].iter().find(|s| !matches!(s.op, Op::Reshape)),
-        Some(Step { op: Op::Poly { degree, coeffs }, .. }) if is_square(*degree, coeffs)
+    // The square's grown scale must meet a linear step that spends a
+    // level (and so picks its weights' scale to land back on Δ): another
+    // square or a dyadic step would grow it further, past what the lower
+    // levels hold.
+    let mut next = steps
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, s)| !matches!(s.op, Op::Reshape));
+    let last = steps.len() - 1;
+    let squares_then_rescales = matches!(
+        (next.next(), next.next()),
+        (
+            Some((_, Step { op: Op::Poly { degree, coeffs }, .. })),
+            Some((i, Step { op: Op::Linear(after), .. })),
+        ) if is_square(*degree, coeffs) && dyadic_step(after, i == last).is_none()
     );
     let unit = 2f64.powi(INPUT_STEP_BITS);
-    squares_next
+    squares_then_rescales
         && dyadic_step(rows, false).is_none()
         && rows
             .iter()
@@ -615,8 +629,9 @@ mod tests {
 
     /// Known answers: the first step spends no level only when it is
     /// linear, not dyadic already, not the output, followed (through
-    /// reshapes) by a square, and its weights fit 20 bits after the point
-    /// as the dyadic sums' integers; the inputs' scale follows.
+    /// reshapes) by a square and a linear step that spends a level, and its
+    /// weights fit 20 bits after the point as the dyadic sums' integers;
+    /// the inputs' scale follows.
     #[test]
     fn the_inputs_scale_takes_over_the_first_rescale_where_it_can() {
         let ok = plan(vec![
@@ -647,6 +662,19 @@ mod tests {
             ],
             // No linear step first.
             vec![square(1.0), linear(0.3, 0.0)],
+            // The square's grown scale would meet another square, a
+            // dyadic step, an integer output step (no level: the logits
+            // would come out above what the base prime holds), or nothing.
+            vec![linear(0.3, 1.0), square(1.0), square(1.0), linear(0.3, 0.0)],
+            vec![
+                linear(0.3, 1.0),
+                square(1.0),
+                linear(0.5, 0.0),
+                square(1.0),
+                linear(0.3, 0.0),
+            ],
+            vec![linear(0.3, 1.0), square(1.0), linear(2.0, 0.0)],
+            vec![linear(0.3, 1.0), square(1.0)],
         ];
         for ops in cases {
             let p = plan(ops);
