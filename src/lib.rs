@@ -11,7 +11,7 @@
 //!   (wgpu with the `wgpu` feature, CUDA with the `cuda` feature).
 //! - [`nn`] (crate `hefty-nn`): HE-friendly networks — model format,
 //!   plaintext reference executors, training, encrypted inference.
-//! - [`bench`]: what `hefty bench` measures and the JSON records it writes.
+//! - [`bench`](mod@bench): what `hefty bench` measures and the JSON records it writes.
 
 pub mod bench;
 

@@ -1,8 +1,8 @@
 //! # hefty-kernels
 //!
 //! GPU backends for hefty-core's [`Backend`](hefty_core::Backend) trait:
-//! [`Wgpu`] (WGSL compute shaders on any Vulkan, Metal or DX12 adapter, and
-//! on Mesa's lavapipe without a GPU) behind the `wgpu` feature, and [`Cuda`]
+//! `Wgpu` (WGSL compute shaders on any Vulkan, Metal or DX12 adapter, and
+//! on Mesa's lavapipe without a GPU) behind the `wgpu` feature, and `Cuda`
 //! (CUDA C compiled at run time by NVRTC, 64- or 32-bit words, with a host
 //! emulation of the same kernels for machines without a GPU) behind the
 //! `cuda` feature.

@@ -1,7 +1,7 @@
 //! The Backend trait: the ring primitives every scheme is written against.
 //!
 //! BFV and CKKS never loop over residues themselves. Each
-//! [`RnsPoly`](crate::RnsPoly) belongs to an [`RnsBasis`], the basis names one
+//! [`RnsPoly`] belongs to an [`RnsBasis`], the basis names one
 //! [`Backend`], and every operation on the polynomial is one call of that
 //! backend over all active limbs. The CPU backend ([`Cpu`]) lives here, with
 //! its buffer pool and thread policy; GPU backends implement the same trait

@@ -103,7 +103,7 @@ impl Sampler {
             .collect())
     }
 
-    /// `n` error coefficients (centred binomial, η = [`ERROR_ETA`], σ ≈ 3.24).
+    /// `n` error coefficients (centred binomial, η = 21, σ ≈ 3.24).
     pub fn error(&mut self, n: usize) -> Result<Vec<i64>, Error> {
         self.centered_binomial(n, ERROR_ETA)
     }

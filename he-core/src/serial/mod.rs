@@ -38,7 +38,7 @@ pub(crate) use reader::Reader;
 
 use crate::Error;
 
-/// The version of the format [`write_header`] writes and decoders read.
+/// The version of the format every object's header carries and decoders read.
 pub const FORMAT_VERSION: u16 = 1;
 
 /// The length of a parameter fingerprint in bytes.

@@ -38,7 +38,7 @@ pub trait Executor: Sync {
     ) -> Result<Vec<Self::Value>, Self::Error>;
 
     /// Some `rows` of a linear step over `x` (a chunk of a streamed step:
-    /// [`stream`]); `layer` is the whole step's rows, for executors whose
+    /// the `stream` module); `layer` is the whole step's rows, for executors whose
     /// arithmetic depends on the step as a whole (CKKS takes a dyadic
     /// step's exponent from all its weights, so every chunk lands at one
     /// scale).

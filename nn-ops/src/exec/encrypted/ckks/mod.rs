@@ -18,7 +18,11 @@
 //! after it once, instead of the whole network twice.
 //!
 //! The plan is folded so the network spends as few levels and sums as few
-//! terms as it can ([`plan`]).
+//! terms as it can ([`plan`]). Its first linear step, when a square and a
+//! level-spending step follow, spends none: the client encrypts at the
+//! plan's [`input_scale`] (2^28, not `Δ`; [`CkksClient::for_plan`]) and
+//! the step's weights are rounded to multiples of 2^-20 — the server
+//! refuses inputs at any other scale.
 
 mod plan;
 mod stream;

@@ -297,8 +297,9 @@ pub(super) fn input_step(steps: &[Step<f64>]) -> bool {
 
 /// The scale a CKKS batch client encrypts the inputs of `plan` at, for
 /// parameters of scale `2^scale_bits` (`Δ`): `Δ`, or `Δ·2^(8 − 20)` when
-/// the first step spends no level ([`input_step`]). The server refuses
-/// inputs at any other scale.
+/// the first step spends no level (it reads the inputs right before a
+/// square and a level-spending step: [`levels_needed`] counts one level
+/// fewer). The server refuses inputs at any other scale.
 pub fn input_scale(plan: &Plan<f64>, scale_bits: u32) -> f64 {
     let bits = scale_bits as i32
         + if input_step(&plan.steps) {

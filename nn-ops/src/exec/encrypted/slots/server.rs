@@ -77,7 +77,7 @@ fn periodic(values: &[f64], period: usize, slots: usize) -> Vec<f64> {
 }
 
 impl SlotServer {
-    /// A server from the client's [`SlotClient::evaluation_keys`] bytes and
+    /// A server from the client's [`super::SlotClient::evaluation_keys`] bytes and
     /// the program; fails unless the parameters are 128-bit secure and hold
     /// the program's levels and slots, or a rotation key is missing.
     /// Evaluates on the CPU.
