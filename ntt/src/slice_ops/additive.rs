@@ -6,7 +6,7 @@
 
 use std::arch::x86_64::*;
 
-use super::AddSub as Op;
+use super::AddSub;
 
 /// `a[i] = a[i] ± b(i) mod p` over the first `len / 4 · 4` words, where
 /// `b(i)` is `b[i]` or, when `b` is `None`, the constant `c`; returns the
@@ -16,7 +16,7 @@ use super::AddSub as Op;
 /// AVX2 present; `p < 2^62`; `a` (and `b`) at least `len` words.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn apply(
-    op: Op,
+    op: AddSub,
     p: u64,
     a: *mut u64,
     b: Option<*const u64>,
@@ -36,13 +36,13 @@ pub(super) unsafe fn apply(
                 None => cv,
             };
             let r = match op {
-                Op::Add => {
+                AddSub::Add => {
                     let s = _mm256_add_epi64(x, y);
                     // s < p: keep s; otherwise s − p.
                     let below = _mm256_cmpgt_epi64(pv, s);
                     _mm256_sub_epi64(s, _mm256_andnot_si256(below, pv))
                 }
-                Op::Sub => {
+                AddSub::Sub => {
                     let d = _mm256_sub_epi64(x, y);
                     // y > x: the difference wrapped below zero, add p.
                     let borrow = _mm256_cmpgt_epi64(y, x);

@@ -311,6 +311,9 @@ pub struct CkksServer {
     plan: Plan<f64>,
     /// The plan halves the linear step before each square (pairable plans).
     halved: bool,
+    /// The plan's first step spends no level, the inputs' scale taking
+    /// over its rescale: decided once, here.
+    input_step: bool,
     /// The scale every input ciphertext must have ([`input_scale`]).
     input_scale: f64,
     counter: Arc<HopCounter>,
@@ -360,6 +363,7 @@ impl CkksServer {
                 "evaluation keys: the Galois keys hold no conjugation key (make them with CkksClient::evaluation_keys_paired)".into(),
             ));
         }
+        let input_step = input_step(&plan.steps);
         let input_scale = input_scale(&plan, params.scale_bits());
         let halved = match halved_plan(&plan) {
             Some(halved) => {
@@ -376,6 +380,7 @@ impl CkksServer {
             conjugation,
             plan,
             halved,
+            input_step,
             input_scale,
             counter,
         })
@@ -421,7 +426,7 @@ impl CkksServer {
             "an input ciphertext is at scale 2^{:.1} but this plan takes its inputs at 2^{:.1}{}: encrypt them with CkksClient::for_plan(&params, &plan)",
             ct.scale().log2(),
             self.input_scale.log2(),
-            if input_step(&self.plan.steps) {
+            if self.input_step {
                 " (its first layer spends no level: the inputs' scale takes over its rescale)"
             } else {
                 ""
@@ -457,7 +462,7 @@ impl CkksServer {
             paired,
             conjugation: self.conjugation.as_ref().filter(|_| paired),
             first_square: first_poly(&self.plan.steps).map(|i| self.plan.steps[i].label.as_str()),
-            input_step: input_step(&self.plan.steps).then(|| self.plan.steps[0].label.as_str()),
+            input_step: self.input_step.then(|| self.plan.steps[0].label.as_str()),
             halved: self.halved,
             params: &self.params,
             output: self
