@@ -423,6 +423,15 @@ fn linear_counts(h: &hefty_nn::exec::encrypted::Hops) -> (u64, u64, u64, u64) {
     (h.pt_ct_mul_scalar, h.ct_ct_add, h.rescale, h.pt_ct_add)
 }
 
+/// The layers of a run that relinearize, and how many ciphertexts each.
+fn relinearized_at(r: &InferReport) -> Vec<(&str, u64)> {
+    r.layers
+        .iter()
+        .filter(|l| l.hops.relinearize > 0)
+        .map(|l| (l.name.as_str(), l.hops.relinearize))
+        .collect()
+}
+
 /// The tiny network's operations, counted by hand. conv 3×3, pad 1, on
 /// 6×6: per output map Σ_y Σ_x (valid rows)(valid columns) = 16² = 256
 /// products, 72 outputs; the quadratic is folded to one square per
@@ -459,8 +468,13 @@ fn hop_counts_match_a_hand_count() {
     assert_eq!(levels_needed(&plan), 2);
     assert_eq!(input_scale(&plan, 40), 2f64.powi(28));
     // BFV folds the batch norm into the quadratic: per element and
-    // plaintext modulus one square (relinearized), then c2·x² + c1·x (two
-    // scalar products, one addition) + c0 (a plaintext addition).
+    // plaintext modulus one square, then c2·x² + c1·x (two scalar
+    // products, one addition) + c0 (a plaintext addition). The squares stay
+    // unrelinearized through the pool and the dense layer, whose 3 outputs
+    // are relinearized instead of the 72 squares: 72·30 = 2,160 terms'
+    // worth right away, against 54·1.4 + 3·45 = 211 for the dense layer's
+    // terms on three polynomials and its outputs' relinearizations (slots'
+    // costs in bfv::relin), plus the pool's 72·1.4 = 101.
     let r = run(&model, &images(&model, 2, 3), Packing::Batch, Scheme::Bfv);
     let parts = r.params["plaintext_moduli"].as_array().unwrap().len() as u64;
     let act = r.layers.iter().find(|l| l.op == "activation").unwrap().hops;
@@ -472,10 +486,19 @@ fn hop_counts_match_a_hand_count() {
             act.pt_ct_add,
             act.rescale
         ),
-        (72 * parts, 72 * parts, 72 * parts, 72 * parts, 0)
+        (72 * parts, 0, 72 * parts, 72 * parts, 0)
     );
+    assert_eq!(relinearized_at(&r), [("d", 3 * parts)]);
     // Scalars of ±1 are additions, not products.
     assert!(act.pt_ct_mul_scalar <= 2 * 72 * parts && act.pt_ct_mul_scalar >= 72 * parts);
+    // Base 2 defers them too (a relinearization costs 40 terms against a
+    // monomial's 0.65 more on three polynomials: the pool's and the dense
+    // layer's few hundred digits cost less than 72 relinearizations), and
+    // the logits are still the fixed-point integers.
+    let r = run(&model, &images(&model, 1, 3), Packing::Integer, Scheme::Bfv);
+    assert_eq!(r.mismatched_logits, Some(0));
+    let parts = r.params["plaintext_moduli"].as_array().unwrap().len() as u64;
+    assert_eq!(relinearized_at(&r), [("d", 3 * parts)]);
 }
 
 /// A CKKS batch request of four images of `model` at `depth` levels: the

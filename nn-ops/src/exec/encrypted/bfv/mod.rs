@@ -8,6 +8,9 @@
 //! digit polynomial, weights as monomials — a power of two is one — or
 //! sparse sums of them; no NTT in any linear layer).
 
+mod relin;
+
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ethnum::I256;
@@ -67,7 +70,14 @@ fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
 /// smaller `t` leaves more noise budget): `k = ⌈(bound + 2) / max⌉` primes
 /// of `⌈(bound + 2) / k⌉` bits, one more bit while their product (primes
 /// sit just below the power of two) still misses `2^(bound + 1)`.
-pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, Error> {
+/// Key-switching digits below the special primes when `fine_digits` (a
+/// plan that defers relinearizations: `relin`), else the fewest the
+/// noise allows.
+pub(crate) fn parameters(
+    encoding: Encoding,
+    bound_bits: u32,
+    fine_digits: bool,
+) -> Result<CrtBfv, Error> {
     let (degree, max_bits, primes) = ring_for(encoding);
     let base = *Preset::for_degree(degree)?;
     let limit = BigUint::from(1u8) << (bound_bits + 1);
@@ -102,7 +112,15 @@ pub(crate) fn parameters(encoding: Encoding, bound_bits: u32) -> Result<CrtBfv, 
         .map(|&t| 64 - t.leading_zeros())
         .max()
         .unwrap_or(1);
-    let digits = relinearization_digits(primes, base.special_bits, t_bits, base.degree);
+    let digits = if fine_digits {
+        // Each digit below P: one prime each, as the presets' primes are.
+        KeySwitcher::fewest_digits(
+            &primes.iter().map(|&b| f64::from(b)).collect::<Vec<_>>(),
+            f64::from(base.special_bits.iter().sum::<u32>()),
+        )
+    } else {
+        relinearization_digits(primes, base.special_bits, t_bits, base.degree)
+    };
     Ok(CrtBfv::new(
         base.builder()
             .ciphertext_moduli_bits(primes)
@@ -127,6 +145,28 @@ fn relinearization_digits(primes: &[u32], special: &[u32], t_bits: u32, n: usize
     let bits: Vec<f64> = primes.iter().map(|&b| f64::from(b)).collect();
     let p_bits: u32 = special.iter().sum();
     KeySwitcher::fewest_digits(&bits, f64::from(p_bits + t_bits + n.ilog2()))
+}
+
+/// Whether every key-switching digit of `params` is at most twice its
+/// special primes' product (one prime each when they are of a size), so
+/// a relinearization adds little more than its rounding.
+fn fine_digits(params: &Parameters) -> Result<bool, Error> {
+    let switcher = params.key_switcher()?;
+    let p_bits: f64 = params
+        .special_primes()
+        .iter()
+        .map(|&p| (p as f64).log2())
+        .sum();
+    let moduli = params.ciphertext_basis().moduli();
+    let mut start = 0;
+    Ok(switcher.digit_sizes().iter().all(|&size| {
+        let bits: f64 = moduli[start..start + size]
+            .iter()
+            .map(|m| (m.value() as f64).log2())
+            .sum();
+        start += size;
+        bits <= p_bits + 1.0
+    }))
 }
 
 /// How many of the last ciphertext primes a relinearized product at
@@ -390,6 +430,9 @@ pub struct BfvServer {
     plan: Plan<I256>,
     encoding: Encoding,
     counter: Arc<HopCounter>,
+    /// The labels of the steps whose outputs are relinearized
+    /// ([`relin::relinearize_after`]).
+    relinearized: Vec<String>,
 }
 
 impl BfvServer {
@@ -432,11 +475,23 @@ impl BfvServer {
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
+        // Deferred relinearizations only where every part's digits keep
+        // their noise at the rounding's (the client chose the digits).
+        let fine = parts
+            .iter()
+            .all(|p| fine_digits(&p.params).unwrap_or(false));
+        let relinearized = relin::relinearize_after(&plan.steps, encoding, fine)
+            .into_iter()
+            .zip(&plan.steps)
+            .filter(|&(after, _)| after)
+            .map(|(_, step)| step.label.clone())
+            .collect();
         Ok(Self {
             parts,
             plan,
             encoding,
             counter,
+            relinearized,
         })
     }
 
@@ -479,6 +534,7 @@ impl BfvServer {
             rk: &p.rk,
             params: &p.params,
             encoding: self.encoding,
+            relinearized: &self.relinearized,
         };
         let out = stream::walk_from(
             &self.plan.steps,
@@ -487,10 +543,11 @@ impl BfvServer {
             stream::Inputs::lazy(elements, &read),
             observe,
         )?;
+        // The logits travel as two polynomials whatever the plan chose.
         Ok(pack(
             &out.par_iter()
-                .map(Ciphertext::to_bytes)
-                .collect::<Result<Vec<_>, _>>()?,
+                .map(|ct| Ok(exec.relinearized(ct)?.to_bytes()?))
+                .collect::<Result<Vec<_>, Error>>()?,
         ))
     }
 }
@@ -501,9 +558,28 @@ struct BfvExec<'a> {
     rk: &'a RelinearizationKey,
     params: &'a Arc<Parameters>,
     encoding: Encoding,
+    /// The steps whose outputs it relinearizes.
+    relinearized: &'a [String],
 }
 
 impl BfvExec<'_> {
+    /// `ct` with two polynomials (a product relinearized, others as they are).
+    fn relinearized<'c>(&self, ct: &'c Ciphertext) -> Result<Cow<'c, Ciphertext>, Error> {
+        Ok(if ct.len() > 2 {
+            Cow::Owned(self.ev.relinearize(ct, self.rk)?)
+        } else {
+            Cow::Borrowed(ct)
+        })
+    }
+
+    /// A step's outputs, relinearized if the plan relinearizes there.
+    fn finish_step(&self, label: &str, y: Ciphertext) -> Result<Ciphertext, Error> {
+        if self.relinearized.iter().any(|l| l == label) {
+            return Ok(self.relinearized(&y)?.into_owned());
+        }
+        Ok(y)
+    }
+
     /// A product's output, switched down by [`primes_to_drop`] primes.
     /// Every output of a polynomial step goes through it, with or without
     /// a product (`c2 = 0`), so the step's outputs share one level.
@@ -566,7 +642,7 @@ impl Executor for BfvExec<'_> {
 
     fn linear(
         &self,
-        _label: &str,
+        label: &str,
         rows: &[Row<I256>],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
@@ -588,7 +664,7 @@ impl Executor for BfvExec<'_> {
                 .linear_layer(x, &refs)?
                 .into_par_iter()
                 .zip(rows)
-                .map(|(ct, r)| self.plus(ct, r.bias))
+                .map(|(ct, r)| self.finish_step(label, self.plus(ct, r.bias)?))
                 .collect();
         }
         // Base 2: one pass for the whole layer as well, every weight as its
@@ -613,13 +689,13 @@ impl Executor for BfvExec<'_> {
             .linear_layer_monomial(x, &refs)?
             .into_par_iter()
             .zip(rows)
-            .map(|(ct, r)| self.plus(ct, r.bias))
+            .map(|(ct, r)| self.finish_step(label, self.plus(ct, r.bias)?))
             .collect()
     }
 
     fn poly(
         &self,
-        _label: &str,
+        label: &str,
         degree: usize,
         coeffs: &[I256],
         x: &[Ciphertext],
@@ -628,21 +704,29 @@ impl Executor for BfvExec<'_> {
             .enumerate()
             .map(|(e, ct)| {
                 let c = &coeffs[e * (degree + 1)..(e + 1) * (degree + 1)];
+                // A product needs two polynomials in (the plan relinearizes
+                // before every product; this holds whatever it says).
+                let ct = &*self.relinearized(ct)?;
                 if degree == 2 {
                     // c2·x² + c1·x + c0 from a square: its input is
                     // extended once, and both weights are cheap plaintext
-                    // products (scalars, or sparse digits in base 2).
+                    // products (scalars, or sparse digits in base 2). The
+                    // square stays three polynomials until the step the
+                    // plan relinearizes at.
                     let square;
                     let mut terms = Vec::with_capacity(2);
                     if c[2] != 0 {
-                        square = self.ev.square_relin(ct, self.rk)?;
+                        square = self.ev.square(ct)?;
                         terms.push((&square, c[2]));
                     }
                     if c[1] != 0 || terms.is_empty() {
                         // (A constant polynomial keeps x with weight 0.)
                         terms.push((ct, c[1]));
                     }
-                    return self.after_product(self.plus(self.combination(&terms)?, c[0])?);
+                    // Relinearized (where it is) before the switch down,
+                    // which then divides the key switch's noise as well.
+                    let y = self.plus(self.combination(&terms)?, c[0])?;
+                    return self.after_product(self.finish_step(label, y)?);
                 }
                 // Horner: one ciphertext product per degree above one.
                 let mut y = self.plus(self.combination(&[(ct, c[degree])])?, c[degree - 1])?;
@@ -691,7 +775,11 @@ pub(super) fn infer(
             })?)
         }
     };
-    let crt = parameters(encoding, base2.map_or(bound, |b| b.coefficient_bits))?;
+    let crt = parameters(
+        encoding,
+        base2.map_or(bound, |b| b.coefficient_bits),
+        relin::wants_fine_digits(&fixed.plan().steps, encoding),
+    )?;
     let n = crt.parts()[0].degree();
     let mut client = BfvClient::new(crt, encoding)?;
     let keys = client.evaluation_keys()?;
@@ -819,7 +907,7 @@ mod tests {
     #[test]
     fn primes_dropped_after_a_product() {
         // Base 2: 2 × 32-bit t, n = 2^13 (room 45 bits), primes 43 43 44 44.
-        let crt = parameters(Encoding::Base2, 62).unwrap();
+        let crt = parameters(Encoding::Base2, 62, false).unwrap();
         let p = &crt.parts()[0];
         assert_eq!(crt.parts().len(), 2);
         assert_eq!(
@@ -827,7 +915,7 @@ mod tests {
             vec![0, 1, 1, 1]
         );
         // Slots: 40-bit t, n = 2^14 (room 54 bits), 48–49-bit primes.
-        let crt = parameters(Encoding::Slots, 157).unwrap();
+        let crt = parameters(Encoding::Slots, 157, false).unwrap();
         assert_eq!(primes_to_drop(&crt.parts()[0], 6), 1);
     }
 
