@@ -257,6 +257,8 @@ fn primitives_at(
     let prefix = an.prefix(2)?;
     let back = an.clone().into_coeff();
     let [t0, t1, t2] = crate::rlwe::keyswitch::compose::tensor([&an, &bn], [&cn, &prod])?;
+    let [p0, p1, p2] =
+        crate::rlwe::keyswitch::compose::tensor_pair([&an, &bn], [&cn, &prod], &permuted)?;
     mark(false);
     for (label, p) in [
         ("add", &sum),
@@ -285,6 +287,9 @@ fn primitives_at(
         ("tensor d0", &t0),
         ("tensor d1", &t1),
         ("tensor d2", &t2),
+        ("tensor_pair d0", &p0),
+        ("tensor_pair d1", &p1),
+        ("tensor_pair d2", &p2),
     ] {
         host(&mut out, label, p)?;
     }

@@ -1135,6 +1135,55 @@ fn relinearize_rescale_finishes_a_product_as_the_fused_multiplication() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8))]
+
+    /// `multiply_pair(u, v, k)` is `(u + x^k·v)·(u − x^k·v)` formed op by
+    /// op, bit for bit and counted alike, for any shift, at any level, with
+    /// the operands at two levels; relinearized and rescaled it decrypts to
+    /// `u² + i·v²` when `x^(2k) = −i` (`k = 3n/4`).
+    #[test]
+    fn multiply_pair_is_the_sum_times_the_difference(
+        k in 0usize..4096,
+        drop_u in any::<bool>(),
+        seed in 0u64..1000,
+    ) {
+        let params = toy(1 << 11, 3);
+        let mut keys = keys(&params, 51);
+        let enc = Encoder::new(&params);
+        let (x, y) = (values(600 + seed, enc.slots()), values(700 + seed, enc.slots()));
+        let (mut u, v) = (encrypt(&mut keys, &enc, &x), encrypt(&mut keys, &enc, &y));
+        let plain = Evaluator::new(&params);
+        if drop_u {
+            u = plain.drop_to_level(&u, u.level() - 1).unwrap();
+        }
+        let (fused_hops, split_hops) = (
+            Arc::new(hefty_core::HopCounter::default()),
+            Arc::new(hefty_core::HopCounter::default()),
+        );
+        let fused_ev = Evaluator::with_hop_counter(&params, &fused_hops);
+        let ev = Evaluator::with_hop_counter(&params, &split_hops);
+        let fused = fused_ev.multiply_pair(&u, &v, k).unwrap();
+        let r = ev.mul_monomial(&v, k).unwrap();
+        let (a, b) = (ev.add(&u, &r).unwrap(), ev.sub(&u, &r).unwrap());
+        let split = ev.multiply(&a, &b).unwrap();
+        prop_assert_eq!((fused.len(), fused.level()), (3, split.level()));
+        prop_assert_eq!(fused.scale(), split.scale());
+        prop_assert!(fused.to_bytes().unwrap() == split.to_bytes().unwrap());
+        prop_assert_eq!(fused_hops.totals(), split_hops.totals());
+        if !drop_u {
+            let n = params.degree();
+            let both = plain
+                .relinearize_rescale(plain.multiply_pair(&u, &v, 3 * n / 4).unwrap(), &keys.rk)
+                .unwrap();
+            let out = enc.decode(&keys.sk.decrypt(&both).unwrap()).unwrap();
+            for ((o, a), b) in out.iter().zip(&x).zip(&y) {
+                prop_assert!((o.re - a * a).abs() < 1e-5 && (o.im - b * b).abs() < 1e-5);
+            }
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(6))]
 
     /// A layer of products — three polynomials at the squared scale, summed

@@ -302,6 +302,41 @@ pub trait Backend: Send + Sync + fmt::Debug {
         self.copy_limbs(n, d2, 0, a[1], 0..level);
         self.mul(basis, level, d2, b[1]);
     }
+    /// The tensor of `a = u + r` and `b = u − r` with `r = m·v` pointwise
+    /// (NTT form, `level` limbs each; `m` one polynomial, e.g. a monomial's
+    /// NTT): `d_0 = a_0·b_0`, `d_1 = a_0·b_1 + a_1·b_0`, `d_2 = a_1·b_1`.
+    /// CKKS batch packing squares two images per slot this way. The default
+    /// forms `r`, `a` and `b`, then calls [`Self::tensor`]; a backend fuses
+    /// it into one pass that reads each operand once and writes only `d`.
+    fn tensor_pair(
+        &self,
+        basis: &RnsBasis,
+        level: usize,
+        u: [&Buffer; 2],
+        v: [&Buffer; 2],
+        m: &Buffer,
+        d: [&mut Buffer; 3],
+    ) -> Result<(), Error> {
+        let n = basis.degree();
+        let words = level * n;
+        let mut a = [self.alloc(words)?, self.alloc(words)?];
+        let mut b = [self.alloc(words)?, self.alloc(words)?];
+        for i in 0..2 {
+            let mut r = self.alloc(words)?;
+            self.copy_limbs(n, &mut r, 0, v[i], 0..level);
+            self.mul(basis, level, &mut r, m);
+            self.copy_limbs(n, &mut a[i], 0, u[i], 0..level);
+            self.add(basis, level, &mut a[i], &r);
+            self.copy_limbs(n, &mut b[i], 0, u[i], 0..level);
+            self.sub(basis, level, &mut b[i], &r);
+            self.release(r);
+        }
+        self.tensor(basis, level, [&a[0], &a[1]], [&b[0], &b[1]], d);
+        for buf in a.into_iter().chain(b) {
+            self.release(buf);
+        }
+        Ok(())
+    }
     /// `a_i = (a_i - b_i) · c_i` limb by limb: the last step of dividing by
     /// dropped primes (`b` the lifted remainder, `c_i` their inverse mod `q_i`).
     fn sub_scale(

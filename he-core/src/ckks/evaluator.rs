@@ -927,6 +927,62 @@ impl Evaluator {
         Ok((product, scale))
     }
 
+    /// `(u + x^k·v)·(u − x^k·v) = u² − x^(2k)·v²` without relinearization
+    /// (three polynomials, scale `u.scale()²`): what [`Self::mul_monomial`],
+    /// [`Self::add`], [`Self::sub`] and [`Self::multiply`] give, bit for bit
+    /// and counted as they are, in one pass that reads `u` and `v` once. With
+    /// `x^(2k)` equal to `±i` in every slot (`2k ≡ ±n/2 mod 2n`) it squares
+    /// two real vectors into the real and imaginary parts of one ciphertext;
+    /// [`Self::relinearize_rescale`] finishes it as
+    /// [`Self::multiply_relin_rescale`] finishes a product.
+    ///
+    /// ```
+    /// use hefty_core::ckks::*;
+    /// use hefty_core::Sampler;
+    /// let params = Parameters::builder()
+    ///     .degree(1 << 11).depth(1)
+    ///     .insecure_disable_security_check_for_testing_only()
+    ///     .build()?;
+    /// let mut rng = Sampler::from_os();
+    /// let sk = SecretKey::generate(&params, &mut rng);
+    /// let rk = RelinearizationKey::new(&sk, &mut rng)?;
+    /// let (enc, ev) = (Encoder::new(&params), Evaluator::new(&params));
+    /// let (top, scale) = (params.max_level(), params.default_scale());
+    /// let mut ct = |v: f64| sk.encrypt(&enc.encode_real(&[v], top, scale)?, &mut rng);
+    /// let (u, v) = (ct(1.5)?, ct(-0.5)?);
+    /// // x^(3n/4) squares to x^(3n/2) = −i: u² + i·v² in one product.
+    /// let n = params.degree();
+    /// let both = ev.relinearize_rescale(ev.multiply_pair(&u, &v, 3 * n / 4)?, &rk)?;
+    /// let out = enc.decode(&sk.decrypt(&both)?)?;
+    /// assert!((out[0].re - 2.25).abs() < 1e-6 && (out[0].im - 0.25).abs() < 1e-6);
+    /// # Ok::<(), hefty_core::Error>(())
+    /// ```
+    pub fn multiply_pair(
+        &self,
+        u: &Ciphertext,
+        v: &Ciphertext,
+        k: usize,
+    ) -> Result<Ciphertext, Error> {
+        let (u, v) = self.align(u, v, true)?;
+        for c in [&u, &v] {
+            if c.polys.len() != 2 {
+                return Err(Error::NotRelinearized { len: c.polys.len() });
+            }
+        }
+        let scale = u.scale * u.scale;
+        self.check_scale_room(scale, u.level())?;
+        let m = self.monomial_ntt(k % (2 * self.ctx.params().degree()), u.level())?;
+        let polys = crate::rlwe::keyswitch::compose::tensor_pair(
+            [&u.polys[0], &u.polys[1]],
+            [&v.polys[0], &v.polys[1]],
+            &m,
+        )?;
+        self.ctx.count(Hop::PtCtMulMonomial);
+        self.ctx.count_n(Hop::CtCtAdd, 2);
+        self.ctx.count(Hop::CtCtMul);
+        Ok(self.build(polys.into(), scale))
+    }
+
     /// Switches a three-polynomial ciphertext back to two.
     pub fn relinearize(
         &self,

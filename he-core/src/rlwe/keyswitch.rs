@@ -590,6 +590,36 @@ pub(crate) mod compose {
         Ok(d.map(|buf| RnsPoly::<Ntt>::from_buffer(basis, level, buf)))
     }
 
+    /// The tensor of `u + m·v` and `u − m·v` (pointwise, NTT form): see
+    /// [`Backend::tensor_pair`](crate::Backend::tensor_pair).
+    pub(crate) fn tensor_pair(
+        [u0, u1]: [&RnsPoly<Ntt>; 2],
+        [v0, v1]: [&RnsPoly<Ntt>; 2],
+        m: &RnsPoly<Ntt>,
+    ) -> Result<[RnsPoly<Ntt>; 3], Error> {
+        for x in [u1, v0, v1, m] {
+            u0.check_compatible(x)?;
+        }
+        let (basis, level) = (u0.basis(), u0.level());
+        let backend = basis.backend();
+        let words = level * basis.degree();
+        let mut d = [
+            backend.scratch(words)?,
+            backend.scratch(words)?,
+            backend.scratch(words)?,
+        ];
+        let [d0, d1, d2] = &mut d;
+        backend.tensor_pair(
+            basis,
+            level,
+            [u0.buffer(), u1.buffer()],
+            [v0.buffer(), v1.buffer()],
+            m.buffer(),
+            [d0, d1, d2],
+        )?;
+        Ok(d.map(|buf| RnsPoly::<Ntt>::from_buffer(basis, level, buf)))
+    }
+
     /// See [`Backend::rotate`](crate::Backend::rotate).
     pub(crate) fn rotate(
         switcher: &KeySwitcher,

@@ -674,9 +674,8 @@ impl CkksExec<'_> {
             let conj = ev.conjugate(z, gk)?;
             let (p, m) = (ev.add(z, &conj)?, ev.sub(z, &conj)?);
             // x^(n/4) squares to i in every slot: (p + r)(p − r) = p² − i·m².
-            let r = ev.mul_monomial(&m, self.params.degree() / 4)?;
-            let (a, b) = (ev.add(&p, &r)?, ev.sub(&p, &r)?);
-            return Ok(ev.multiply_relin_rescale(&a, &b, self.rk)?);
+            let product = ev.multiply_pair(&p, &m, self.params.degree() / 4)?;
+            return Ok(ev.relinearize_rescale(product, self.rk)?);
         }
         if halved {
             let u = ev.add(z, z)?;
@@ -704,11 +703,10 @@ impl CkksExec<'_> {
             .enumerate()
             .map(|(e, (u, v))| {
                 let c = &coeffs[e * 3..(e + 1) * 3];
-                let r = ev.mul_monomial(&v, shift)?;
-                drop(v);
-                let (a, b) = (ev.add(&u, &r)?, ev.sub(&u, &r)?);
-                drop((u, r));
-                let mut y = ev.multiply_relin_rescale(&a, &b, self.rk)?;
+                // (u + r)·(u − r) in one pass over u and v.
+                let product = ev.multiply_pair(&u, &v, shift)?;
+                drop((u, v));
+                let mut y = ev.relinearize_rescale(product, self.rk)?;
                 if c[2] < 0.0 {
                     y = ev.negate(&y)?;
                 }
