@@ -550,6 +550,7 @@ impl SwitchForm for Coeff {
 /// composed from its fine primitives (through [`RnsPoly`] and the tables).
 pub(crate) mod compose {
     use super::*;
+    use crate::{Backend, Buffer};
 
     /// See [`Backend::key_switch`](crate::Backend::key_switch) and
     /// [`Backend::key_switch_coeff`](crate::Backend::key_switch_coeff).
@@ -568,26 +569,16 @@ pub(crate) mod compose {
         [a0, a1]: [&RnsPoly<Ntt>; 2],
         [b0, b1]: [&RnsPoly<Ntt>; 2],
     ) -> Result<[RnsPoly<Ntt>; 3], Error> {
-        for x in [a1, b0, b1] {
-            a0.check_compatible(x)?;
-        }
-        let (basis, level) = (a0.basis(), a0.level());
-        let backend = basis.backend();
-        let words = level * basis.degree();
-        let mut d = [
-            backend.scratch(words)?,
-            backend.scratch(words)?,
-            backend.scratch(words)?,
-        ];
-        let [d0, d1, d2] = &mut d;
-        backend.tensor(
-            basis,
-            level,
-            [a0.buffer(), a1.buffer()],
-            [b0.buffer(), b1.buffer()],
-            [d0, d1, d2],
-        );
-        Ok(d.map(|buf| RnsPoly::<Ntt>::from_buffer(basis, level, buf)))
+        three_outputs(a0, [a1, b0, b1], |backend, basis, level, d| {
+            backend.tensor(
+                basis,
+                level,
+                [a0.buffer(), a1.buffer()],
+                [b0.buffer(), b1.buffer()],
+                d,
+            );
+            Ok(())
+        })
     }
 
     /// The tensor of `u + m·v` and `u − m·v` (pointwise, NTT form): see
@@ -597,10 +588,29 @@ pub(crate) mod compose {
         [v0, v1]: [&RnsPoly<Ntt>; 2],
         m: &RnsPoly<Ntt>,
     ) -> Result<[RnsPoly<Ntt>; 3], Error> {
-        for x in [u1, v0, v1, m] {
-            u0.check_compatible(x)?;
+        three_outputs(u0, [u1, v0, v1, m], |backend, basis, level, d| {
+            backend.tensor_pair(
+                basis,
+                level,
+                [u0.buffer(), u1.buffer()],
+                [v0.buffer(), v1.buffer()],
+                m.buffer(),
+                d,
+            )
+        })
+    }
+
+    /// Three polynomials of `first`'s basis and level written by `fill`,
+    /// once `first` and every one of `others` are checked compatible.
+    fn three_outputs<const K: usize>(
+        first: &RnsPoly<Ntt>,
+        others: [&RnsPoly<Ntt>; K],
+        fill: impl FnOnce(&dyn Backend, &RnsBasis, usize, [&mut Buffer; 3]) -> Result<(), Error>,
+    ) -> Result<[RnsPoly<Ntt>; 3], Error> {
+        for x in others {
+            first.check_compatible(x)?;
         }
-        let (basis, level) = (u0.basis(), u0.level());
+        let (basis, level) = (first.basis(), first.level());
         let backend = basis.backend();
         let words = level * basis.degree();
         let mut d = [
@@ -609,14 +619,7 @@ pub(crate) mod compose {
             backend.scratch(words)?,
         ];
         let [d0, d1, d2] = &mut d;
-        backend.tensor_pair(
-            basis,
-            level,
-            [u0.buffer(), u1.buffer()],
-            [v0.buffer(), v1.buffer()],
-            m.buffer(),
-            [d0, d1, d2],
-        )?;
+        fill(backend.as_ref(), basis, level, [d0, d1, d2])?;
         Ok(d.map(|buf| RnsPoly::<Ntt>::from_buffer(basis, level, buf)))
     }
 

@@ -280,8 +280,8 @@ impl Backend for Cpu {
     ) -> Result<(), Error> {
         // One L1 block at a time: r, u ± r and the products never leave
         // the cache, where the default writes and reads back r, a and b
-        // (measured on CryptoNets' first square: 23 passes over a
-        // polynomial's words become 7).
+        // (counted on the paired square: 23 passes over a polynomial's
+        // words become 7).
         const BLOCK: usize = kernels::APPEND_BLOCK;
         let n = basis.degree();
         let ([u0, u1], [v0, v1], m) = (u.map(host), v.map(host), host(m));
