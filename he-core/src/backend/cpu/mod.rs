@@ -91,6 +91,30 @@ fn neg_mod(c: u64, p: u64) -> u64 {
     (p - c) & ((c != 0) as u64).wrapping_neg()
 }
 
+/// A buffer's words, emptied for a kernel that appends its output.
+fn emptied(buf: &mut Buffer) -> &mut Vec<u64> {
+    let v = host_mut(buf);
+    v.clear();
+    v
+}
+
+/// Appends one block of the tensor `(x_0·y_0, x_0·y_1 + x_1·y_0, x_1·y_1)`
+/// modulo `m` to the three outputs (`out`: scratch of the block's length).
+fn append_tensor(
+    m: &hefty_ntt::Modulus,
+    out: &mut [u64],
+    [x0, x1]: [&[u64]; 2],
+    [y0, y1]: [&[u64]; 2],
+    [d0, d1, d2]: &mut [&mut Vec<u64>; 3],
+) {
+    slice_ops::mul(m, out, x0, y0).expect("blocks of equal length");
+    d0.extend_from_slice(out);
+    slice_ops::mul_sum(m, out, &[x0, x1], &[y1, y0]).expect("blocks of equal length");
+    d1.extend_from_slice(out);
+    slice_ops::mul(m, out, x1, y1).expect("blocks of equal length");
+    d2.extend_from_slice(out);
+}
+
 impl Backend for Cpu {
     fn name(&self) -> &'static str {
         "cpu"
@@ -248,23 +272,14 @@ impl Backend for Cpu {
         const BLOCK: usize = kernels::APPEND_BLOCK;
         let n = basis.degree();
         let ([a0, a1], [b0, b1]) = (a.map(host), b.map(host));
-        let [d0, d1, d2] = d.map(|buf| {
-            let v = host_mut(buf);
-            v.clear();
-            v
-        });
+        let mut d = d.map(emptied);
         let mut block = [0u64; BLOCK];
         for (i, m) in basis.moduli()[..level].iter().enumerate() {
             for start in (i * n..(i + 1) * n).step_by(BLOCK) {
                 let r = start..(start + BLOCK).min((i + 1) * n);
                 let out = &mut block[..r.len()];
-                let (x0, x1, y0, y1) = (&a0[r.clone()], &a1[r.clone()], &b0[r.clone()], &b1[r]);
-                slice_ops::mul(m, out, x0, y0).expect("blocks of equal length");
-                d0.extend_from_slice(out);
-                slice_ops::mul_sum(m, out, &[x0, x1], &[y1, y0]).expect("blocks of equal length");
-                d1.extend_from_slice(out);
-                slice_ops::mul(m, out, x1, y1).expect("blocks of equal length");
-                d2.extend_from_slice(out);
+                let (x, y) = ([&a0[r.clone()], &a1[r.clone()]], [&b0[r.clone()], &b1[r]]);
+                append_tensor(m, out, x, y, &mut d);
             }
         }
     }
@@ -285,11 +300,7 @@ impl Backend for Cpu {
         const BLOCK: usize = kernels::APPEND_BLOCK;
         let n = basis.degree();
         let ([u0, u1], [v0, v1], m) = (u.map(host), v.map(host), host(m));
-        let [d0, d1, d2] = d.map(|buf| {
-            let v = host_mut(buf);
-            v.clear();
-            v
-        });
+        let mut d = d.map(emptied);
         let mut blocks = [[0u64; BLOCK]; 5];
         for (i, q) in basis.moduli()[..level].iter().enumerate() {
             for start in (i * n..(i + 1) * n).step_by(BLOCK) {
@@ -312,12 +323,7 @@ impl Backend for Cpu {
                     bj.copy_from_slice(&uj[at.clone()]);
                     slice_ops::sub_assign(q, bj, out).expect("blocks of equal length");
                 }
-                slice_ops::mul(q, out, a0, b0).expect("blocks of equal length");
-                d0.extend_from_slice(out);
-                slice_ops::mul_sum(q, out, &[a0, a1], &[b1, b0]).expect("blocks of equal length");
-                d1.extend_from_slice(out);
-                slice_ops::mul(q, out, a1, b1).expect("blocks of equal length");
-                d2.extend_from_slice(out);
+                append_tensor(q, out, [a0, a1], [b0, b1], &mut d);
             }
         }
         Ok(())

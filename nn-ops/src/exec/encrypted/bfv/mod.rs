@@ -70,7 +70,7 @@ fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
 /// smaller `t` leaves more noise budget): `k = ⌈(bound + 2) / max⌉` primes
 /// of `⌈(bound + 2) / k⌉` bits, one more bit while their product (primes
 /// sit just below the power of two) still misses `2^(bound + 1)`.
-/// Key-switching digits below the special primes when `fine_digits` (a
+/// Key-switching digits no larger than the special primes when `fine_digits` (a
 /// plan that defers relinearizations: `relin`), else the fewest the
 /// noise allows.
 pub(crate) fn parameters(
@@ -112,15 +112,8 @@ pub(crate) fn parameters(
         .map(|&t| 64 - t.leading_zeros())
         .max()
         .unwrap_or(1);
-    let digits = if fine_digits {
-        // Each digit below P: one prime each, as the presets' primes are.
-        KeySwitcher::fewest_digits(
-            &primes.iter().map(|&b| f64::from(b)).collect::<Vec<_>>(),
-            f64::from(base.special_bits.iter().sum::<u32>()),
-        )
-    } else {
-        relinearization_digits(primes, base.special_bits, t_bits, base.degree)
-    };
+    let digits =
+        relinearization_digits(primes, base.special_bits, t_bits, base.degree, fine_digits);
     Ok(CrtBfv::new(
         base.builder()
             .ciphertext_moduli_bits(primes)
@@ -141,10 +134,21 @@ pub(crate) fn parameters(
 /// keeps its 12.8 bits with 2 digits instead of 4 and fails with 1; slots
 /// (n = 16384, 40-bit t, six primes over a 49-bit P) go from 53.0 to 52.7
 /// bits with 3 digits, to 42.8 with 2.
-fn relinearization_digits(primes: &[u32], special: &[u32], t_bits: u32, n: usize) -> usize {
+///
+/// `fine`: digits no larger than `P` instead (one prime each at these
+/// sizes), for a plan that relinearizes after switching down (`relin`),
+/// where no product's growth hides the switch's noise ([`fine_digits`]).
+fn relinearization_digits(
+    primes: &[u32],
+    special: &[u32],
+    t_bits: u32,
+    n: usize,
+    fine: bool,
+) -> usize {
     let bits: Vec<f64> = primes.iter().map(|&b| f64::from(b)).collect();
     let p_bits: u32 = special.iter().sum();
-    KeySwitcher::fewest_digits(&bits, f64::from(p_bits + t_bits + n.ilog2()))
+    let hidden = if fine { 0 } else { t_bits + n.ilog2() };
+    KeySwitcher::fewest_digits(&bits, f64::from(p_bits + hidden))
 }
 
 /// Whether every key-switching digit of `params` is at most twice its
@@ -572,9 +576,15 @@ impl BfvExec<'_> {
         })
     }
 
-    /// A step's outputs, relinearized if the plan relinearizes there.
-    fn finish_step(&self, label: &str, y: Ciphertext) -> Result<Ciphertext, Error> {
-        if self.relinearized.iter().any(|l| l == label) {
+    /// Whether the plan relinearizes the outputs of step `label`.
+    fn relinearizes(&self, label: &str) -> bool {
+        self.relinearized.iter().any(|l| l == label)
+    }
+
+    /// A step's output, relinearized if `relinearize` (the step's
+    /// [`Self::relinearizes`]).
+    fn finish_step(&self, relinearize: bool, y: Ciphertext) -> Result<Ciphertext, Error> {
+        if relinearize {
             return Ok(self.relinearized(&y)?.into_owned());
         }
         Ok(y)
@@ -646,6 +656,7 @@ impl Executor for BfvExec<'_> {
         rows: &[Row<I256>],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
+        let relinearize = self.relinearizes(label);
         if self.encoding == Encoding::Slots {
             // One pass for the whole layer (inputs stay cached across rows).
             let t = self.params.plaintext_modulus();
@@ -664,7 +675,7 @@ impl Executor for BfvExec<'_> {
                 .linear_layer(x, &refs)?
                 .into_par_iter()
                 .zip(rows)
-                .map(|(ct, r)| self.finish_step(label, self.plus(ct, r.bias)?))
+                .map(|(ct, r)| self.finish_step(relinearize, self.plus(ct, r.bias)?))
                 .collect();
         }
         // Base 2: one pass for the whole layer as well, every weight as its
@@ -689,7 +700,7 @@ impl Executor for BfvExec<'_> {
             .linear_layer_monomial(x, &refs)?
             .into_par_iter()
             .zip(rows)
-            .map(|(ct, r)| self.finish_step(label, self.plus(ct, r.bias)?))
+            .map(|(ct, r)| self.finish_step(relinearize, self.plus(ct, r.bias)?))
             .collect()
     }
 
@@ -700,6 +711,7 @@ impl Executor for BfvExec<'_> {
         coeffs: &[I256],
         x: &[Ciphertext],
     ) -> Result<Vec<Ciphertext>, Error> {
+        let relinearize = self.relinearizes(label);
         x.par_iter()
             .enumerate()
             .map(|(e, ct)| {
@@ -726,7 +738,7 @@ impl Executor for BfvExec<'_> {
                     // Relinearized (where it is) before the switch down,
                     // which then divides the key switch's noise as well.
                     let y = self.plus(self.combination(&terms)?, c[0])?;
-                    return self.after_product(self.finish_step(label, y)?);
+                    return self.after_product(self.finish_step(relinearize, y)?);
                 }
                 // Horner: one ciphertext product per degree above one.
                 let mut y = self.plus(self.combination(&[(ct, c[degree])])?, c[degree - 1])?;
@@ -924,16 +936,25 @@ mod tests {
     #[test]
     fn digits_of_the_measured_rings() {
         assert_eq!(
-            relinearization_digits(&[43, 43, 44, 44], &[44], 32, 8192),
+            relinearization_digits(&[43, 43, 44, 44], &[44], 32, 8192, false),
             2
         );
         assert_eq!(
-            relinearization_digits(&[48, 48, 48, 49, 49, 49], &[49], 40, 16384),
+            relinearization_digits(&[48, 48, 48, 49, 49, 49], &[49], 40, 16384, false),
             3
+        );
+        // Fine digits, for deferred relinearizations: one prime each.
+        assert_eq!(
+            relinearization_digits(&[43, 43, 44, 44], &[44], 32, 8192, true),
+            4
+        );
+        assert_eq!(
+            relinearization_digits(&[48, 48, 48, 49, 49, 49], &[49], 40, 16384, true),
+            6
         );
         // A small t leaves no room: one prime per digit.
         assert_eq!(
-            relinearization_digits(&[43, 43, 44, 44], &[44], 16, 8192),
+            relinearization_digits(&[43, 43, 44, 44], &[44], 16, 8192, false),
             4
         );
     }
