@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use hefty_core::bfv::{
     Ciphertext, Encoder, Evaluator, Parameters, Plaintext, PublicKey, SecretKey,
+    moduli_dividing_q_minus_one,
 };
 use hefty_core::{Error, Sampler, SecurityLevel};
 use hefty_ntt::ntt_primes;
@@ -837,4 +838,129 @@ fn debug_output_is_compact_and_shows_no_residues() {
     );
     assert!(text.contains("words)"), "{text}");
     assert_eq!(format!("{sk:?}"), "SecretKey(<redacted>)");
+}
+
+/// Ciphertext primes of `bits` bits for degree `n` whose product `Q` has a
+/// plaintext modulus of at least 2^10 dividing `Q − 1`, and that modulus.
+fn primes_with_t_dividing_q_minus_one(n: usize, k: usize, bits: u32) -> (Vec<u64>, u64) {
+    let pool = ntt_primes(bits, n, 24).unwrap();
+    for start in 0..pool.len() - k {
+        let primes = &pool[start..start + k];
+        if let Some(t) = moduli_dividing_q_minus_one(primes, 1, 10, 24) {
+            return (primes.to_vec(), t[0]);
+        }
+    }
+    panic!("no {k} primes of {bits} bits for n = {n} with a modulus dividing Q − 1");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Where `Q ≡ 1 (mod t)` products skip the auxiliary basis; they must
+    /// still decrypt to the schoolbook negacyclic product mod t, for
+    /// squares and for products of two ciphertexts, at the top level (in Q)
+    /// and one level down (full RNS again).
+    #[test]
+    fn products_modulo_q_alone_decrypt_to_the_schoolbook_product(
+        log_n in 4u32..=8, k in 2usize..=3, seed: u8,
+    ) {
+        let n = 1usize << log_n;
+        let (primes, t) = primes_with_t_dividing_q_minus_one(n, k, 50);
+        let params = Parameters::builder()
+            .degree(n)
+            .plaintext_modulus(t)
+            .ciphertext_moduli(&primes)
+            .insecure_disable_security_check_for_testing_only()
+            .build()
+            .unwrap();
+        prop_assert!(params.multiplies_in_q(k));
+        let (sk, pk, mut rng) = keys(&params, seed);
+        let eval = Evaluator::new(&params);
+        // Uniform residues mod t (splitmix64): t is composite here, so no
+        // RNS basis of it exists to sample from.
+        let mut state = u64::from(seed);
+        let mut random_pt = || {
+            let v: Vec<u64> = (0..n)
+                .map(|_| {
+                    state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                    let mut z = state;
+                    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                    (z ^ (z >> 31)) % t
+                })
+                .collect();
+            Plaintext::from_coeffs(&params, &v).unwrap()
+        };
+        let (ma, mb) = (random_pt(), random_pt());
+        let a = pk.encrypt(&ma, &mut rng).unwrap();
+        let b = sk.encrypt(&mb, &mut rng).unwrap();
+        let want_ab = negacyclic_mod_t(ma.coeffs(), mb.coeffs(), t);
+        let want_aa = negacyclic_mod_t(ma.coeffs(), ma.coeffs(), t);
+        let ab = eval.multiply(&a, &b).unwrap();
+        prop_assert_eq!(sk.decrypt(&ab).unwrap().coeffs().to_vec(), want_ab.clone());
+        prop_assert_eq!(sk.decrypt(&eval.square(&a).unwrap()).unwrap().coeffs().to_vec(), want_aa);
+        // One level down Q' = Q/q_k is ≡ 1 (mod t) only by chance; either
+        // way the product must hold.
+        let (a1, b1) = (eval.mod_switch_to_next(&a).unwrap(), eval.mod_switch_to_next(&b).unwrap());
+        let ab1 = eval.multiply(&a1, &b1).unwrap();
+        prop_assert_eq!(sk.decrypt(&ab1).unwrap().coeffs().to_vec(), want_ab);
+    }
+}
+
+/// At the integer packing's size (n = 8192, four primes, a 32-bit t that
+/// divides `Q − 1`): a relinearized square decrypts to the schoolbook
+/// square, and its noise budget is within a bit of the full-RNS product's
+/// with a 32-bit t that does not divide `Q − 1` (same primes, same keys'
+/// shape), so the cheaper product costs no budget.
+#[test]
+fn products_in_q_at_n_8192_match_the_schoolbook_square_and_keep_the_budget() {
+    use hefty_core::bfv::{RelinearizationKey, presets::SMOOTH_8192};
+    let n = 8192;
+    let t_in_q = moduli_dividing_q_minus_one(SMOOTH_8192, 2, 63, 32).unwrap()[0];
+    // The largest 32-bit prime not dividing Q − 1.
+    let q: num_bigint::BigUint = SMOOTH_8192
+        .iter()
+        .map(|&p| num_bigint::BigUint::from(p))
+        .product();
+    let t_rns = (1u64 << 31..1 << 32)
+        .rev()
+        .find(|&t| hefty_ntt::is_prime(t) && &q % t != num_bigint::BigUint::from(1u8))
+        .unwrap();
+    let mut budgets = Vec::new();
+    for t in [t_in_q, t_rns] {
+        let params = Parameters::builder()
+            .degree(n)
+            .plaintext_modulus(t)
+            .ciphertext_moduli(SMOOTH_8192)
+            .special_moduli_bits(&[44])
+            .key_switching_digits(2)
+            .build()
+            .unwrap();
+        assert_eq!(params.multiplies_in_q(4), t == t_in_q);
+        let (sk, _, mut rng) = keys(&params, 7);
+        let rk = RelinearizationKey::new(&sk, &mut rng).unwrap();
+        let eval = Evaluator::new(&params);
+        // Base-2 digits, as the integer packing encrypts pixels.
+        let m: Vec<u64> = (0..n).map(|i| u64::from(i % 3 == 0 && i < 64)).collect();
+        let pt = Plaintext::from_coeffs(&params, &m).unwrap();
+        let ct = sk.encrypt(&pt, &mut rng).unwrap();
+        let sq = eval.relinearize(&eval.square(&ct).unwrap(), &rk).unwrap();
+        assert_eq!(
+            sk.decrypt(&sq).unwrap().coeffs().to_vec(),
+            negacyclic_mod_t(&m, &m, t)
+        );
+        let switched = eval.mod_switch_to_next(&sq).unwrap();
+        assert_eq!(
+            sk.decrypt(&switched).unwrap().coeffs().to_vec(),
+            negacyclic_mod_t(&m, &m, t)
+        );
+        budgets.push(sk.noise_budget(&switched).unwrap());
+        eprintln!("budget t={t}: {:?}", budgets);
+    }
+    assert!(
+        budgets[0] >= budgets[1] - 1.0,
+        "budget after the product in Q {:.1} bits, full RNS {:.1}",
+        budgets[0],
+        budgets[1]
+    );
 }

@@ -1,8 +1,10 @@
 //! BFV (FV-RNS): parameters, keys, batch encoding, encryption, decryption,
 //! noise measurement and homomorphic operations.
 //!
-//! Ciphertext multiplication runs in full RNS (HPS); relinearization and
-//! rotations use the shared hybrid key switching ([`crate::KeySwitcher`]).
+//! Ciphertext multiplication runs in full RNS (HPS), or modulo `Q` alone at
+//! levels where `Q ≡ 1 (mod t)` ([`moduli_dividing_q_minus_one`]);
+//! relinearization and rotations use the shared hybrid key switching
+//! ([`crate::KeySwitcher`]).
 
 mod ciphertext;
 mod crt;
@@ -10,6 +12,7 @@ mod encoder;
 mod encryption;
 mod evaluator;
 mod integer_encoder;
+mod moduli;
 mod multiply;
 mod params;
 mod plain_product;
@@ -22,6 +25,7 @@ pub use crt::{CrtBfv, MAX_PARTS};
 pub use encoder::Encoder;
 pub use evaluator::{Evaluator, Monomials, PreparedPlaintext};
 pub use integer_encoder::{IntegerEncoder, IntegerRange};
+pub use moduli::moduli_dividing_q_minus_one;
 pub use params::{Parameters, ParametersBuilder};
 pub use plain_product::{PlainProduct, PlainProductCosts};
 pub use plaintext::Plaintext;

@@ -487,6 +487,15 @@ impl Parameters {
         })
     }
 
+    /// Whether ciphertext products at `level` are taken modulo `Q_level`
+    /// alone: true where `Q_level ≡ 1 (mod t)`, which saves the auxiliary
+    /// basis and about three quarters of a product's work
+    /// ([`crate::bfv::moduli_dividing_q_minus_one`] finds such `t`). False
+    /// for levels outside `1..=max_level`.
+    pub fn multiplies_in_q(&self, level: usize) -> bool {
+        (1..=self.mul.len()).contains(&level) && self.mul[level - 1].in_q()
+    }
+
     pub(crate) fn mul_context(&self, level: usize) -> &MulContext {
         &self.mul[level - 1]
     }

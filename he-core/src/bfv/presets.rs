@@ -71,6 +71,18 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
+/// Ciphertext primes for `n = 8192` of the 128-bit preset's sizes (43, 43,
+/// 44 and 44 bits, each `≡ 1 (mod 2n)`, none of them the largest 44-bit
+/// such prime, which the builder takes as the special prime), chosen so
+/// that `Q − 1` has many small odd factors: its odd part below 2^16 is
+/// `3·5·59·79·227·811·1699·4019·10867·19597`, 84 bits. Plaintext moduli
+/// dividing `Q − 1` ([`crate::bfv::moduli_dividing_q_minus_one`]) then
+/// reach products above 2^63 with two moduli below 2^32, and products at
+/// the top level skip the auxiliary basis
+/// ([`crate::bfv::Parameters::multiplies_in_q`]). Found by trying pairs of
+/// the sixteen largest primes of each size.
+pub const SMOOTH_8192: &[u64] = &[8796092858369, 8796088877057, 17592183324673, 17592181997569];
+
 /// The 128-bit W32 presets: the same `log2(QP)` budgets in primes below
 /// 2^31 (more, smaller primes: one key-switching digit per prime), for
 /// backends with 32-bit words.

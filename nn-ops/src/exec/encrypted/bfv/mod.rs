@@ -14,9 +14,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use ethnum::I256;
+use hefty_core::bfv::presets::SMOOTH_8192;
 use hefty_core::bfv::{
     Ciphertext, CrtBfv, Encoder, Evaluator, Monomials, Parameters, Plaintext, Preset,
-    RelinearizationKey, SecretKey,
+    RelinearizationKey, SecretKey, moduli_dividing_q_minus_one,
 };
 use hefty_core::rlwe::KeySwitcher;
 use hefty_core::{HopCounter, Sampler, SecurityLevel};
@@ -61,15 +62,31 @@ fn ring_for(encoding: Encoding) -> (usize, u32, &'static [u32]) {
     }
 }
 
+/// The ciphertext primes of an encoding, when they are fixed values rather
+/// than sizes: base 2 takes [`SMOOTH_8192`] (the preset's sizes, with
+/// `Q − 1` rich in small odd factors) so that its plaintext moduli can
+/// divide `Q − 1` and the first activation's squares skip the auxiliary
+/// basis ([`Parameters::multiplies_in_q`]).
+fn fixed_primes(encoding: Encoding) -> Option<&'static [u64]> {
+    match encoding {
+        Encoding::Slots => None,
+        Encoding::Base2 => Some(SMOOTH_8192),
+    }
+}
+
 /// The parameter sets, one per plaintext modulus, for decrypted integers
 /// of up to `bound_bits` bits — the logits themselves in slots, the
 /// coefficients of their digit polynomials in base 2 ([`ring_for`]:
 /// 128-bit presets).
 ///
-/// As few moduli as the bound needs, each as small as they can be (a
-/// smaller `t` leaves more noise budget): `k = ⌈(bound + 2) / max⌉` primes
-/// of `⌈(bound + 2) / k⌉` bits, one more bit while their product (primes
-/// sit just below the power of two) still misses `2^(bound + 1)`.
+/// As few moduli as the bound needs (`k = ⌈(bound + 2) / max⌉`). Where the
+/// ciphertext primes are fixed ([`fixed_primes`]), `k` pairwise coprime
+/// divisors of `Q − 1` whose largest is as small as it can be, if `Q − 1`
+/// has them: products at the top level then run modulo `Q` alone, about
+/// four times cheaper. Otherwise `k` primes of `⌈(bound + 2) / k⌉` bits,
+/// one more bit while their product (primes sit just below the power of
+/// two) still misses `2^(bound + 1)` — a smaller `t` leaves more noise
+/// budget either way.
 /// Key-switching digits no larger than the special primes when `fine_digits` (a
 /// plan that defers relinearizations: `relin`), else the fewest the
 /// noise allows.
@@ -89,23 +106,30 @@ pub(crate) fn parameters(
             hefty_core::bfv::MAX_PARTS
         )));
     }
-    // Slots need primes ≡ 1 (mod 2n); below 20 bits the noise budget is
-    // never the limit, so no smaller modulus is worth having.
-    let mut bits = need.div_ceil(count as u32).max(20);
-    let moduli = loop {
-        let moduli = hefty_core::ntt::ntt_primes(bits, base.degree, count)
-            .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
-        let product: BigUint = moduli.iter().map(|&t| BigUint::from(t)).product();
-        if product > limit {
-            break moduli;
+    let dividing = fixed_primes(encoding)
+        .and_then(|q| moduli_dividing_q_minus_one(q, count, bound_bits + 1, max_bits));
+    let moduli = match dividing {
+        Some(moduli) => moduli,
+        None => {
+            // Slots need primes ≡ 1 (mod 2n); below 20 bits the noise budget is
+            // never the limit, so no smaller modulus is worth having.
+            let mut bits = need.div_ceil(count as u32).max(20);
+            loop {
+                let moduli = hefty_core::ntt::ntt_primes(bits, base.degree, count)
+                    .map_err(|e| Error::Setting(format!("plaintext moduli: {e}")))?;
+                let product: BigUint = moduli.iter().map(|&t| BigUint::from(t)).product();
+                if product > limit {
+                    break moduli;
+                }
+                if bits >= max_bits {
+                    // k primes just below 2^max hold 2^(bound + 2)·(1 − ε): unreachable.
+                    return Err(Error::Setting(format!(
+                        "{count} plaintext moduli of {bits} bits do not hold {bound_bits}-bit integers"
+                    )));
+                }
+                bits += 1;
+            }
         }
-        if bits >= max_bits {
-            // k primes just below 2^max hold 2^(bound + 2)·(1 − ε): unreachable.
-            return Err(Error::Setting(format!(
-                "{count} plaintext moduli of {bits} bits do not hold {bound_bits}-bit integers"
-            )));
-        }
-        bits += 1;
     };
     let t_bits = moduli
         .iter()
@@ -114,12 +138,12 @@ pub(crate) fn parameters(
         .unwrap_or(1);
     let digits =
         relinearization_digits(primes, base.special_bits, t_bits, base.degree, fine_digits);
-    Ok(CrtBfv::new(
-        base.builder()
-            .ciphertext_moduli_bits(primes)
-            .key_switching_digits(digits),
-        &moduli,
-    )?)
+    let builder = base.builder().key_switching_digits(digits);
+    let builder = match fixed_primes(encoding) {
+        Some(q) => builder.ciphertext_moduli(q),
+        None => builder.ciphertext_moduli_bits(primes),
+    };
+    Ok(CrtBfv::new(builder, &moduli)?)
 }
 
 /// The fewest key-switching digits whose noise hides under the product's.
@@ -903,6 +927,7 @@ pub(super) fn infer(
             "encoding_degree_bound": base2.map(|b| b.degree),
             "coefficient_bound_bits": base2.map(|b| b.coefficient_bits),
             "log_qp": first.log_qp(),
+            "products_in_q": client.parts().iter().all(|p| p.multiplies_in_q(p.max_level())),
             "security_bits": 128,
             "batches": batches.len(),
         }),
@@ -913,12 +938,49 @@ pub(super) fn infer(
 
 #[cfg(test)]
 mod tests {
-    use super::{Encoding, parameters, primes_to_drop, relinearization_digits};
+    use super::{
+        Encoding, SMOOTH_8192, fixed_primes, parameters, primes_to_drop, relinearization_digits,
+        ring_for,
+    };
+    use num_bigint::BigUint;
+
+    /// Base 2 takes fixed primes of the preset's sizes, and plaintext
+    /// moduli dividing `Q − 1` where `Q − 1` has them: the top level's
+    /// products then skip the auxiliary basis. A bound its small factors
+    /// cannot hold falls back to primes, and slots never use fixed primes.
+    #[test]
+    fn base2_plaintext_moduli_divide_q_minus_one() {
+        let bits: Vec<u32> = SMOOTH_8192.iter().map(|p| 64 - p.leading_zeros()).collect();
+        assert_eq!(bits, ring_for(Encoding::Base2).2);
+        let q: BigUint = SMOOTH_8192.iter().map(|&p| BigUint::from(p)).product();
+        for bound in [20, 40, 62] {
+            let crt = parameters(Encoding::Base2, bound, false).unwrap();
+            let product: BigUint = crt
+                .parts()
+                .iter()
+                .map(|p| BigUint::from(p.plaintext_modulus()))
+                .product();
+            assert!(product > BigUint::from(1u8) << (bound + 1));
+            for p in crt.parts() {
+                assert_eq!(&q % p.plaintext_modulus(), BigUint::from(1u8));
+                assert!(p.multiplies_in_q(p.max_level()), "bound {bound}");
+            }
+        }
+        // Three moduli above 2^95: more than Q − 1's 84 bits of small odd factors.
+        let crt = parameters(Encoding::Base2, 94, false).unwrap();
+        assert_eq!(crt.parts().len(), 3);
+        assert!(
+            crt.parts()
+                .iter()
+                .all(|p| !p.multiplies_in_q(p.max_level()))
+        );
+        assert!(fixed_primes(Encoding::Slots).is_none());
+    }
 
     /// One prime after each product while t·n covers it, never the last.
     #[test]
     fn primes_dropped_after_a_product() {
-        // Base 2: 2 × 32-bit t, n = 2^13 (room 45 bits), primes 43 43 44 44.
+        // Base 2: 2 × 31–32-bit t, n = 2^13 (room 44–45 bits), primes 43 43 44 44.
         let crt = parameters(Encoding::Base2, 62, false).unwrap();
         let p = &crt.parts()[0];
         assert_eq!(crt.parts().len(), 2);
